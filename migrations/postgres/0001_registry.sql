@@ -1,0 +1,67 @@
+-- Device registry, operator and device tokens, the event log and job locks (PostgreSQL).
+CREATE TABLE devices (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  name TEXT NOT NULL,
+  address TEXT,
+  mode TEXT NOT NULL DEFAULT 'pull',
+  status TEXT NOT NULL DEFAULT 'unknown',
+  last_seen BIGINT,
+  version TEXT,
+  version_key TEXT COLLATE "C",
+  location TEXT,
+  timezone TEXT NOT NULL DEFAULT 'UTC',
+  tags TEXT NOT NULL DEFAULT '{}',
+  metadata TEXT NOT NULL DEFAULT '{}',
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX devices_status_idx ON devices (status, id);
+CREATE INDEX devices_location_idx ON devices (location, id);
+CREATE INDEX devices_version_idx ON devices (version_key, id);
+CREATE INDEX devices_version_text_idx ON devices (version, id);
+CREATE INDEX devices_last_seen_idx ON devices (last_seen);
+CREATE INDEX devices_updated_idx ON devices (updated_at);
+
+CREATE TABLE device_tags (
+  device_id TEXT COLLATE "C" NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (device_id, key)
+);
+CREATE INDEX device_tags_kv_idx ON device_tags (key, value, device_id);
+
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  role TEXT,
+  device_id TEXT REFERENCES devices (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  revoked_at BIGINT
+);
+CREATE INDEX tokens_device_idx ON tokens (device_id);
+
+CREATE TABLE events (
+  id BIGSERIAL PRIMARY KEY,
+  ts BIGINT NOT NULL,
+  type TEXT NOT NULL,
+  actor TEXT,
+  rollout_id TEXT,
+  device_id TEXT,
+  execution_id TEXT,
+  data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_rollout_idx ON events (rollout_id, id);
+CREATE INDEX events_device_idx ON events (device_id, id);
+CREATE INDEX events_type_idx ON events (type, id);
+CREATE INDEX events_ts_idx ON events (ts);
+
+CREATE TABLE locks (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+-- Case-insensitive substring search ("q") by trigram index where the extension is available is
+-- left out: pg_trgm needs superuser on many hosted servers. Keyset paging keeps q scans bounded.

@@ -1,0 +1,95 @@
+// Bearer-token authentication and role checks. Each route declares who may call it in its
+// config ({ auth: 'viewer' | 'operator' | 'admin' | 'device' | 'public' }); a preHandler enforces it.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AuthError, ForbiddenError, roleAllows, type Clock, type Principal, type Role } from '../core/index.js';
+import { hashToken, type TokenRepository } from '../store/index.js';
+
+export type AuthLevel = Role | 'device' | 'public';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: AuthLevel;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const CACHE_TTL_MS = 10_000;
+
+/**
+ * Resolves tokens to principals with a short in-memory cache keyed by the token's hash, so the
+ * device poll path costs no database query. Revocation on this server takes effect at once.
+ */
+export class Authenticator {
+  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+
+  constructor(
+    private readonly tokens: TokenRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async resolve(token: string): Promise<Principal | null> {
+    const key = hashToken(token);
+    const now = this.clock.now();
+    const hit = this.cache.get(key);
+    if (hit && hit.until > now) return hit.principal;
+    const record = await this.tokens.findActive(token, now);
+    let principal: Principal | null = null;
+    if (record?.kind === 'operator' && record.role) principal = { kind: 'operator', tokenId: record.id, role: record.role, name: record.name };
+    else if (record?.kind === 'device' && record.deviceId) principal = { kind: 'device', tokenId: record.id, deviceId: record.deviceId };
+    if (this.cache.size > 200_000) this.cache.clear();
+    this.cache.set(key, { principal, until: now + CACHE_TTL_MS });
+    return principal;
+  }
+
+  /** Forgets cached tokens (after a revocation). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+}
+
+export function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match ? match[1]! : null;
+}
+
+export function authHook(auth: Authenticator) {
+  return async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
+    // Routes that declare nothing need admin, except the API documentation's own assets.
+    const level: AuthLevel = request.routeOptions.config?.auth ?? (request.routeOptions.url?.startsWith('/docs') ? 'public' : 'admin');
+    request.principal = null;
+    if (level === 'public') return;
+    const token = bearerToken(request);
+    if (!token) throw new AuthError();
+    const principal = await auth.resolve(token);
+    if (!principal) throw new AuthError('the bearer token is unknown, revoked or expired');
+    request.principal = principal;
+    if (level === 'device') {
+      // Device routes check that the device acts only for itself (requireDevice); operators may read.
+      return;
+    }
+    if (principal.kind !== 'operator') throw new ForbiddenError('a device token cannot call the operator API');
+    if (!roleAllows(principal.role, level)) throw new ForbiddenError(`this needs the '${level}' role; your token has '${principal.role}'`);
+  };
+}
+
+/** The acting principal as an event actor string. */
+export function actorOf(request: FastifyRequest): string {
+  const p = request.principal;
+  if (!p) return 'anonymous';
+  return p.kind === 'operator' ? `token:${p.name}` : `device:${p.deviceId}`;
+}
+
+/** For device routes: the caller must be that device (or an operator with at least `operatorRole`). */
+export function requireDevice(request: FastifyRequest, deviceId: string, operatorRole: Role = 'viewer'): void {
+  const p = request.principal;
+  if (!p) throw new AuthError();
+  if (p.kind === 'device') {
+    if (p.deviceId !== deviceId) throw new ForbiddenError(`this token belongs to device '${p.deviceId}', not '${deviceId}'`);
+    return;
+  }
+  if (!roleAllows(p.role, operatorRole)) throw new ForbiddenError(`this needs the '${operatorRole}' role`);
+}

@@ -1,0 +1,56 @@
+// Builds the Fastify server: error mapping, auth, OpenAPI, and every capability's routes.
+// Capabilities register through `RouteModule`s handed in by the composition root (src/app.ts).
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { authHook, type Authenticator } from './auth.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { ErrorSchema } from './schemas.js';
+
+export type RouteModule = (app: FastifyInstance) => Promise<void> | void;
+
+export interface ServerOptions {
+  auth: Authenticator;
+  bodyLimit: number;
+  logger: FastifyBaseLogger;
+  routes: RouteModule[];
+  version: string;
+}
+
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit,
+    disableRequestLogging: true,
+    trustProxy: true,
+    requestIdHeader: 'x-request-id',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
+    routerOptions: { maxParamLength: 500 },
+  });
+  app.decorateRequest('principal', null);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('preHandler', authHook(options.auth));
+  // Streamed bodies (imports, artifacts) reach their handler as the raw request stream.
+  for (const type of ['text/csv', 'application/x-ndjson', 'application/jsonl', 'application/octet-stream']) {
+    app.addContentTypeParser(type, (_request, payload, done) => done(null, payload));
+  }
+  app.addSchema(ErrorSchema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'update-orchestrator', version: options.version, description: 'Roll software out to fleets of often-offline devices.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  for (const routes of options.routes) await routes(app);
+  return app;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// The `orchestrator` command. Each capability registers its sub-commands from commands/.
+import { Command, CommanderError } from 'commander';
+import { AppError } from '../core/index.js';
+import { VERSION } from '../version.js';
+import { CliError } from './client.js';
+import { registerDevices } from './commands/devices.js';
+import { registerServe } from './commands/serve.js';
+import { registerTokens } from './commands/tokens.js';
+
+export function buildProgram(): Command {
+  const program = new Command('orchestrator')
+    .description('update-orchestrator: roll software out to fleets of often-offline devices')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerServe(program);
+  registerTokens(program);
+  registerDevices(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode);
+    if (error instanceof CliError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exit(error.exitCode);
+    }
+    if (error instanceof AppError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+await main();

@@ -1,0 +1,65 @@
+// Server configuration: defaults, then ORCHESTRATOR_* environment variables, then explicit options.
+import path from 'node:path';
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Directory for the SQLite database, artifacts and first-start secrets. */
+  dataDir: string;
+  /** postgres://... switches the store to PostgreSQL. */
+  databaseUrl: string | undefined;
+  /** URL devices and the CLI use to reach this server (download links); derived from host/port when unset. */
+  publicUrl: string | undefined;
+  logLevel: string;
+  /** Largest JSON request body, bytes. */
+  bodyLimit: number;
+  /** Largest artifact upload, bytes. */
+  artifactMaxBytes: number;
+  requireSignedArtifacts: boolean;
+  /** Poll interval the server asks pull devices for, seconds. */
+  pollIntervalSeconds: number;
+  /** A device is offline after this many missed poll intervals. */
+  offlineAfterMissedPolls: number;
+  sshKeyPath: string | undefined;
+  sshKnownHostsPath: string | undefined;
+  /** Accept unknown SSH host keys on first use and remember them (never a changed key). */
+  sshTrustOnFirstUse: boolean;
+  /** Engine worker pool size (concurrent deliveries per server). */
+  engineConcurrency: number;
+  mqttUrl: string | undefined;
+}
+
+function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number (got '${raw}')`);
+  return value;
+}
+
+const envBool = (env: NodeJS.ProcessEnv, name: string) => /^(1|true|yes)$/i.test(env[name] ?? '');
+
+export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = path.resolve(overrides.dataDir ?? env.ORCHESTRATOR_DATA ?? './data');
+  const config: Config = {
+    host: env.ORCHESTRATOR_HOST ?? '0.0.0.0',
+    port: envNumber(env, 'ORCHESTRATOR_PORT', 8080),
+    dataDir,
+    databaseUrl: env.ORCHESTRATOR_DATABASE_URL || undefined,
+    publicUrl: env.ORCHESTRATOR_PUBLIC_URL || undefined,
+    logLevel: env.ORCHESTRATOR_LOG_LEVEL ?? 'info',
+    bodyLimit: envNumber(env, 'ORCHESTRATOR_BODY_LIMIT', 1024 * 1024),
+    artifactMaxBytes: envNumber(env, 'ORCHESTRATOR_ARTIFACT_MAX_BYTES', 8 * 1024 ** 3),
+    requireSignedArtifacts: envBool(env, 'ORCHESTRATOR_REQUIRE_SIGNED'),
+    pollIntervalSeconds: envNumber(env, 'ORCHESTRATOR_POLL_INTERVAL', 60),
+    offlineAfterMissedPolls: envNumber(env, 'ORCHESTRATOR_OFFLINE_AFTER_MISSED', 3),
+    sshKeyPath: env.ORCHESTRATOR_SSH_KEY || undefined,
+    sshKnownHostsPath: env.ORCHESTRATOR_SSH_KNOWN_HOSTS || undefined,
+    sshTrustOnFirstUse: envBool(env, 'ORCHESTRATOR_SSH_TOFU'),
+    engineConcurrency: envNumber(env, 'ORCHESTRATOR_CONCURRENCY', 64),
+    mqttUrl: env.ORCHESTRATOR_MQTT_URL || undefined,
+  };
+  return { ...config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)), dataDir };
+}
+
+export const sqliteFileFor = (config: Config) => path.join(config.dataDir, 'orchestrator.db');

@@ -1,0 +1,71 @@
+// The execution state machine: one table of allowed transitions, used by every writer.
+import { IllegalTransitionError } from './errors.js';
+
+export const EXECUTION_STATES = [
+  'pending',
+  'queued',
+  'delivering',
+  'downloading',
+  'installing',
+  'verifying',
+  'succeeded',
+  'failed',
+  'rolled-back',
+  'cancelled',
+  'skipped',
+] as const;
+export type ExecutionState = (typeof EXECUTION_STATES)[number];
+
+export const TERMINAL_STATES: ReadonlySet<ExecutionState> = new Set(['succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped']);
+export const ACTIVE_STATES: ReadonlySet<ExecutionState> = new Set(['delivering', 'downloading', 'installing', 'verifying']);
+
+/**
+ * Allowed transitions. `queued` -> `pending` is a retry put back to wait; `failed` is reachable
+ * from every non-terminal state (retries exhausted, permanent error, device report).
+ */
+export const TRANSITIONS: Readonly<Record<ExecutionState, readonly ExecutionState[]>> = {
+  pending: ['queued', 'downloading', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'],
+  queued: ['pending', 'delivering', 'downloading', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'],
+  delivering: ['pending', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled'],
+  downloading: ['pending', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled'],
+  installing: ['pending', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled'],
+  verifying: ['pending', 'succeeded', 'failed', 'rolled-back', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  'rolled-back': [],
+  cancelled: [],
+  skipped: [],
+};
+
+export function isTerminal(state: ExecutionState): boolean {
+  return TERMINAL_STATES.has(state);
+}
+
+export function canTransition(from: ExecutionState, to: ExecutionState): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** Throws IllegalTransitionError unless `from` -> `to` is in the table. */
+export function assertTransition(from: ExecutionState, to: ExecutionState): void {
+  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
+}
+
+/** Progress order, so out-of-order device reports can never move an execution backwards. */
+const RANK: Record<ExecutionState, number> = {
+  pending: 0,
+  queued: 1,
+  delivering: 2,
+  downloading: 2,
+  installing: 3,
+  verifying: 4,
+  succeeded: 5,
+  failed: 5,
+  'rolled-back': 5,
+  cancelled: 5,
+  skipped: 5,
+};
+
+/** True when a report of `to` moves forward from `from` (same-rank repeats are not forward). */
+export function isForward(from: ExecutionState, to: ExecutionState): boolean {
+  return RANK[to] > RANK[from] && canTransition(from, to);
+}

@@ -1,0 +1,52 @@
+// The pull protocol's shapes: what the server wants a device to run (desired) and what the
+// device says it runs (observed). Separate types, compared by the engine.
+import type { ExecutionState } from './execution.js';
+
+export interface HealthCheck {
+  type: 'http' | 'tcp' | 'command';
+  /** http: URL; tcp: host:port; command: shell command. */
+  target: string;
+  /** http: status expected (default 200). */
+  expectStatus?: number;
+  timeoutSeconds?: number;
+}
+
+export interface InstallSpec {
+  handler: 'file' | 'script' | 'container';
+  /** Handler settings: script command, container command template, file name. */
+  settings: Record<string, string | number | boolean>;
+}
+
+/** Desired state served at GET /api/v1/device/:id/state. */
+export interface TargetState {
+  deviceId: string;
+  /** Seconds the server wants between polls. */
+  pollIntervalSeconds: number;
+  /** Null when the device should simply keep what it runs. */
+  update: null | {
+    executionId: string;
+    rolloutId: string;
+    artifactId: string;
+    name: string;
+    version: string;
+    sha256: string | null;
+    size: number;
+    signature: string | null;
+    imageRef: string | null;
+    downloadUrl: string | null;
+    install: InstallSpec;
+    healthChecks: HealthCheck[];
+  };
+}
+
+/** Observed state sent in PATCH /api/v1/device/state. */
+export interface DeviceReport {
+  version?: string;
+  inventory?: Record<string, unknown>;
+  execution?: {
+    id: string;
+    state: Extract<ExecutionState, 'downloading' | 'installing' | 'verifying' | 'succeeded' | 'failed' | 'rolled-back'>;
+    bytes?: number;
+    error?: string;
+  };
+}

@@ -1,0 +1,40 @@
+// One interface for every push transport (HTTP, SSH/SFTP, test doubles): push one artifact to one
+// device and say how it went. Transports never touch the store; the engine records the outcome.
+import type { Artifact, Device } from '../core/index.js';
+
+export interface DeliveryRequest {
+  /** The execution id, sent to the device as X-Update-Id so repeats are recognisable. */
+  updateId: string;
+  device: Device;
+  artifact: Artifact;
+  /** Absolute path of the artifact's bytes on disk (null for image artifacts). */
+  filePath: string | null;
+  /** Called as bytes go out; `sent` is cumulative. */
+  onProgress?: (sent: number, total: number) => void;
+  /** Aborts the delivery (cancel, pause, shutdown). */
+  signal?: AbortSignal;
+  /** Epoch ms after which the delivery gives up with a retryable timeout. */
+  deadline?: number;
+}
+
+export type DeliveryResult = { outcome: 'delivered'; bytes: number } | { outcome: 'already-installed'; bytes: number };
+
+/** A delivery that did not succeed; `retryable` says whether trying again may help. */
+export class DeliveryError extends Error {
+  readonly retryable: boolean;
+  readonly code: string;
+  constructor(code: string, message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DeliveryError';
+    this.code = code;
+    this.retryable = retryable;
+  }
+}
+
+export interface Transport {
+  /** The device modes this transport serves ('http', 'ssh'). */
+  readonly name: string;
+  deliver(request: DeliveryRequest): Promise<DeliveryResult>;
+  /** Releases pooled connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,106 @@
+// Device registry use cases: validation, persistence, events, and cached totals for list pages.
+import {
+  NotFoundError,
+  ValidationError,
+  mergeDevicePatch,
+  parseDeviceFilter,
+  validateDevice,
+  type Clock,
+  type Device,
+  type DeviceFilter,
+} from '../core/index.js';
+import { decodeCursor, type EventLog, type Store } from '../store/index.js';
+
+export interface ListResult {
+  items: Device[];
+  nextCursor: string | null;
+  total: number;
+}
+
+/** Totals are cached per filter for a short time: counting a million rows on every page is waste. */
+const TOTAL_TTL_MS = 5_000;
+
+export class DeviceService {
+  private readonly totals = new Map<string, { total: number; at: number; generation: number }>();
+  private generation = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly events: EventLog,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Call after any write to devices that did not go through this service (imports, heartbeats). */
+  invalidate(): void {
+    this.generation++;
+  }
+
+  async get(id: string): Promise<Device> {
+    const device = await this.store.devices.get(id);
+    if (!device) throw new NotFoundError('device', id);
+    return device;
+  }
+
+  async create(input: unknown, actor: string): Promise<Device> {
+    const device = await this.store.devices.create(validateDevice(input), this.clock.now());
+    this.invalidate();
+    await this.events.append([{ type: 'device.created', actor, deviceId: device.id, data: { device } }]);
+    return device;
+  }
+
+  /** PUT: replaces the device, creating it when absent. */
+  async replace(id: string, input: unknown, actor: string): Promise<{ device: Device; created: boolean }> {
+    const next = validateDevice(input, { idFromPath: id });
+    const updated = await this.store.devices.update(next, this.clock.now());
+    const result = updated ? { device: updated, created: false } : { device: await this.store.devices.create(next, this.clock.now()), created: true };
+    this.invalidate();
+    await this.events.append([{ type: result.created ? 'device.created' : 'device.updated', actor, deviceId: id, data: { device: result.device } }]);
+    return result;
+  }
+
+  async patch(id: string, patch: unknown, actor: string): Promise<Device> {
+    const current = await this.get(id);
+    const updated = await this.store.devices.update(mergeDevicePatch(current, patch), this.clock.now());
+    if (!updated) throw new NotFoundError('device', id);
+    this.invalidate();
+    await this.events.append([{ type: 'device.updated', actor, deviceId: id, data: { changes: patch as Record<string, unknown> } }]);
+    return updated;
+  }
+
+  async remove(id: string, actor: string): Promise<void> {
+    if (!(await this.store.devices.delete(id))) throw new NotFoundError('device', id);
+    this.invalidate();
+    await this.events.append([{ type: 'device.deleted', actor, deviceId: id }]);
+  }
+
+  /** One summary event per import, not one per row. */
+  async logImport(result: { rows: number; created: number; updated: number; skipped: number }, format: string, actor: string): Promise<void> {
+    const { rows, created, updated, skipped } = result;
+    await this.events.append([{ type: 'devices.imported', actor, data: { format, rows, created, updated, skipped } }]);
+  }
+
+  parseFilter(query: Record<string, unknown>): DeviceFilter {
+    return parseDeviceFilter(query);
+  }
+
+  async list(filter: DeviceFilter, options: { limit: number; cursor?: string }): Promise<ListResult> {
+    let after: string | null = null;
+    if (options.cursor) {
+      after = decodeCursor(options.cursor);
+      if (after === null) throw new ValidationError('invalid cursor: pass the nextCursor of the previous page unchanged', [{ path: 'cursor', message: 'is not a cursor this server issued' }]);
+    }
+    const [page, total] = await Promise.all([this.store.devices.list(filter, { limit: options.limit, after }), this.total(filter)]);
+    return { ...page, total };
+  }
+
+  async total(filter: DeviceFilter): Promise<number> {
+    const key = JSON.stringify(filter);
+    const now = this.clock.now();
+    const cached = this.totals.get(key);
+    if (cached && cached.generation === this.generation && now - cached.at < TOTAL_TTL_MS) return cached.total;
+    const total = await this.store.devices.count(filter);
+    if (this.totals.size > 1000) this.totals.clear();
+    this.totals.set(key, { total, at: now, generation: this.generation });
+    return total;
+  }
+}

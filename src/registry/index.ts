@@ -1,0 +1,5 @@
+// The device registry: use cases over the store, bulk import and export.
+export * from './device.service.js';
+export * from './device-csv.js';
+export * from './device-import.js';
+export * from './device-export.js';

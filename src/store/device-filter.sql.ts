@@ -1,0 +1,44 @@
+// Translates a parsed DeviceFilter into a Kysely WHERE clause; the SQL twin of matchesDeviceFilter.
+import { sql, type ExpressionBuilder, type Expression, type SqlBool } from 'kysely';
+import type { DeviceFilter } from '../core/index.js';
+import type { Database } from './schema.js';
+
+type Eb = ExpressionBuilder<Database, 'devices'>;
+
+export function deviceWhere(filter: DeviceFilter) {
+  return (eb: Eb): Expression<SqlBool> => {
+    const all: Expression<SqlBool>[] = [];
+    if (filter.ids) all.push(filter.ids.length ? eb('devices.id', 'in', filter.ids) : sql<SqlBool>`1 = 0`);
+    if (filter.status) all.push(eb('devices.status', 'in', filter.status));
+    if (filter.mode) all.push(eb('devices.mode', 'in', filter.mode));
+    if (filter.location) all.push(eb('devices.location', 'in', filter.location));
+    if (filter.version) {
+      const match = filter.version;
+      if (match.kind === 'exact') all.push(eb('devices.version', '=', match.version));
+      else
+        all.push(
+          eb.or(
+            match.anyOf.map((bounds) =>
+              eb.and([eb('devices.version_key', 'is not', null), ...bounds.map(({ op, key }) => eb('devices.version_key', op, key))]),
+            ),
+          ),
+        );
+    }
+    for (const { key, value } of filter.tags ?? []) {
+      all.push(
+        eb(
+          'devices.id',
+          'in',
+          eb.selectFrom('device_tags').select('device_tags.device_id').where('device_tags.key', '=', key).where('device_tags.value', '=', value),
+        ),
+      );
+    }
+    if (filter.q) {
+      const pattern = `%${filter.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      all.push(eb.or([sql<SqlBool>`lower(devices.id) LIKE ${pattern} ESCAPE '\\'`, sql<SqlBool>`lower(devices.name) LIKE ${pattern} ESCAPE '\\'`]));
+    }
+    if (filter.lastSeenBefore !== undefined) all.push(eb('devices.last_seen', '<', filter.lastSeenBefore));
+    if (filter.lastSeenAfter !== undefined) all.push(eb('devices.last_seen', '>', filter.lastSeenAfter));
+    return eb.and(all);
+  };
+}

@@ -1,0 +1,214 @@
+// The device registry's persistence: CRUD, filtered keyset pages, counts and batched upserts.
+import type { Kysely, Transaction } from 'kysely';
+import { ConflictError, versionKey, type Device, type DeviceFilter, type DeviceInput, type DeviceStatus } from '../core/index.js';
+import { deviceWhere } from './device-filter.sql.js';
+import type { Database, DeviceRow } from './schema.js';
+
+export interface DevicePage {
+  items: Device[];
+  nextCursor: string | null;
+}
+
+export function toDevice(row: DeviceRow): Device {
+  return {
+    id: row.id,
+    name: row.name,
+    address: row.address,
+    mode: row.mode as Device['mode'],
+    status: row.status as DeviceStatus,
+    lastSeen: row.last_seen === null ? null : new Date(row.last_seen).toISOString(),
+    version: row.version,
+    location: row.location,
+    timezone: row.timezone,
+    tags: JSON.parse(row.tags) as Device['tags'],
+    metadata: JSON.parse(row.metadata) as Device['metadata'],
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+function toRow(device: DeviceInput, now: number): DeviceRow {
+  return {
+    id: device.id,
+    name: device.name,
+    address: device.address,
+    mode: device.mode,
+    status: device.status,
+    last_seen: device.lastSeen === null ? null : Date.parse(device.lastSeen),
+    version: device.version,
+    version_key: versionKey(device.version),
+    location: device.location,
+    timezone: device.timezone,
+    tags: JSON.stringify(device.tags),
+    metadata: JSON.stringify(device.metadata),
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/** Cursors are opaque to callers: the last id of the page, base64url-encoded. */
+export const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
+export function decodeCursor(cursor: string): string | null {
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) return null;
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  return id.length > 0 ? id : null;
+}
+
+const COLUMNS = 14;
+
+export class DeviceRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly maxParams: number,
+  ) {}
+
+  async get(id: string): Promise<Device | null> {
+    const row = await this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toDevice(row) : null;
+  }
+
+  async getMany(ids: string[]): Promise<Device[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('devices').selectAll().where('id', 'in', ids).execute();
+    return rows.map(toDevice);
+  }
+
+  /** Inserts a new device; a ConflictError when the id is taken. */
+  async create(device: DeviceInput, now: number): Promise<Device> {
+    const row = toRow(device, now);
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('devices').values(row).execute();
+        await this.writeTags(trx, [device]);
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError(`device '${device.id}' already exists; use PUT or PATCH /api/v1/devices/${device.id} to change it`);
+      throw error;
+    }
+    return toDevice(row);
+  }
+
+  /** Replaces a stored device's fields, keeping its creation time. */
+  async update(device: DeviceInput, now: number): Promise<Device | null> {
+    const { created_at: _c, id: _id, ...fields } = toRow(device, now);
+    const changed = await this.db.transaction().execute(async (trx) => {
+      const result = await trx.updateTable('devices').set(fields).where('id', '=', device.id).executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await trx.deleteFrom('device_tags').where('device_id', '=', device.id).execute();
+      await this.writeTags(trx, [device]);
+      return true;
+    });
+    return changed ? this.get(device.id) : null;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('device_tags').where('device_id', '=', id).execute();
+      await trx.deleteFrom('tokens').where('device_id', '=', id).execute();
+      const result = await trx.deleteFrom('devices').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  /** One keyset page ordered by id: stable while devices are added or removed. */
+  async list(filter: DeviceFilter, options: { limit: number; after?: string | null }): Promise<DevicePage> {
+    let query = this.db.selectFrom('devices').selectAll().where(deviceWhere(filter));
+    if (options.after) query = query.where('devices.id', '>', options.after);
+    const rows = await query.orderBy('devices.id').limit(options.limit + 1).execute();
+    const more = rows.length > options.limit;
+    const items = (more ? rows.slice(0, options.limit) : rows).map(toDevice);
+    const last = items.at(-1);
+    return { items, nextCursor: more && last ? encodeCursor(last.id) : null };
+  }
+
+  async count(filter: DeviceFilter): Promise<number> {
+    const row = await this.db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n')).where(deviceWhere(filter)).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Ids matching a filter, in id order, a batch at a time (rollout target sets, exports). */
+  async *iterate(filter: DeviceFilter, batchSize = 1000): AsyncGenerator<Device[]> {
+    let after: string | null = null;
+    for (;;) {
+      const page: DevicePage = await this.list(filter, { limit: batchSize, after });
+      if (page.items.length > 0) yield page.items;
+      if (!page.nextCursor) return;
+      after = page.items.at(-1)!.id;
+    }
+  }
+
+  /** Inserts or replaces many devices in one transaction; answers how many were new. */
+  async upsertMany(devices: DeviceInput[], now: number): Promise<{ created: number; updated: number }> {
+    if (devices.length === 0) return { created: 0, updated: 0 };
+    return this.db.transaction().execute(async (trx) => {
+      const ids = devices.map((d) => d.id);
+      const existing = new Set<string>();
+      for (const chunk of chunks(ids, this.maxParams)) {
+        for (const row of await trx.selectFrom('devices').select('id').where('id', 'in', chunk).execute()) existing.add(row.id);
+      }
+      for (const chunk of chunks(devices, Math.floor(this.maxParams / COLUMNS))) {
+        await trx
+          .insertInto('devices')
+          .values(chunk.map((d) => toRow(d, now)))
+          .onConflict((oc) =>
+            oc.column('id').doUpdateSet((eb) => ({
+              name: eb.ref('excluded.name'),
+              address: eb.ref('excluded.address'),
+              mode: eb.ref('excluded.mode'),
+              status: eb.ref('excluded.status'),
+              last_seen: eb.ref('excluded.last_seen'),
+              version: eb.ref('excluded.version'),
+              version_key: eb.ref('excluded.version_key'),
+              location: eb.ref('excluded.location'),
+              timezone: eb.ref('excluded.timezone'),
+              tags: eb.ref('excluded.tags'),
+              metadata: eb.ref('excluded.metadata'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+      }
+      const replaced = ids.filter((id) => existing.has(id));
+      for (const chunk of chunks(replaced, this.maxParams)) await trx.deleteFrom('device_tags').where('device_id', 'in', chunk).execute();
+      await this.writeTags(trx, devices);
+      return { created: devices.length - existing.size, updated: existing.size };
+    });
+  }
+
+  /** Records a heartbeat: the device was seen now, is online, and runs `version` if given. */
+  async touch(id: string, now: number, version?: string | null): Promise<void> {
+    const set: Partial<DeviceRow> = { last_seen: now, status: 'online' };
+    if (version !== undefined && version !== null) {
+      set.version = version;
+      set.version_key = versionKey(version);
+    }
+    await this.db.updateTable('devices').set(set).where('id', '=', id).execute();
+  }
+
+  /** Marks online devices not seen since `cutoff` offline; answers which ones changed. */
+  async markOffline(cutoff: number, now: number): Promise<string[]> {
+    const rows = await this.db
+      .updateTable('devices')
+      .set({ status: 'offline', updated_at: now })
+      .where('status', '=', 'online')
+      .where('last_seen', '<', cutoff)
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  private async writeTags(trx: Transaction<Database>, devices: DeviceInput[]): Promise<void> {
+    const rows = devices.flatMap((d) => Object.entries(d.tags).map(([key, value]) => ({ device_id: d.id, key, value })));
+    for (const chunk of chunks(rows, Math.floor(this.maxParams / 3))) await trx.insertInto('device_tags').values(chunk).execute();
+  }
+}
+
+export function* chunks<T>(items: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+/** True for a primary-key or unique violation in either dialect. */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

@@ -1,0 +1,76 @@
+// The append-only event log. Appends are batched into one statement; reads page by id.
+import type { Kysely } from 'kysely';
+import type { EventQuery, EventRecord, NewEvent } from '../core/index.js';
+import { chunks } from './device.repository.js';
+import type { Database, EventRow } from './schema.js';
+
+type Row = Omit<EventRow, 'id'> & { id: number };
+
+export function toEvent(row: Row): EventRecord {
+  return {
+    id: Number(row.id),
+    ts: new Date(row.ts).toISOString(),
+    type: row.type,
+    actor: row.actor,
+    rolloutId: row.rollout_id,
+    deviceId: row.device_id,
+    executionId: row.execution_id,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+}
+
+export class EventRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly maxParams: number,
+  ) {}
+
+  /** Appends events (inside `trx` when given, so they commit with the change they describe). */
+  async append(events: NewEvent[], now: number, trx: Kysely<Database> = this.db): Promise<EventRecord[]> {
+    const out: EventRecord[] = [];
+    for (const chunk of chunks(events, Math.floor(this.maxParams / 7))) {
+      const rows = await trx
+        .insertInto('events')
+        .values(
+          chunk.map((e) => ({
+            ts: now,
+            type: e.type,
+            actor: e.actor ?? null,
+            rollout_id: e.rolloutId ?? null,
+            device_id: e.deviceId ?? null,
+            execution_id: e.executionId ?? null,
+            data: JSON.stringify(e.data ?? {}),
+          })),
+        )
+        .returningAll()
+        .execute();
+      out.push(...rows.map((r) => toEvent(r as Row)));
+    }
+    return out;
+  }
+
+  async list(query: EventQuery): Promise<EventRecord[]> {
+    let q = this.db.selectFrom('events').selectAll();
+    if (query.rolloutId) q = q.where('rollout_id', '=', query.rolloutId);
+    if (query.deviceId) q = q.where('device_id', '=', query.deviceId);
+    if (query.type?.length) {
+      const types = query.type;
+      q = q.where((eb) =>
+        eb.or(types.map((t) => (t.endsWith('*') || t.endsWith('.') ? eb('type', 'like', `${t.replace(/\*$/, '')}%`) : eb('type', '=', t)))),
+      );
+    }
+    if (query.since !== undefined) q = q.where('ts', '>=', query.since);
+    if (query.until !== undefined) q = q.where('ts', '<', query.until);
+    if (query.afterId !== undefined) {
+      q = q.where('id', '>', query.afterId).orderBy('id', 'asc');
+    } else {
+      q = q.orderBy('id', 'desc');
+    }
+    return (await q.limit(query.limit).execute()).map((r) => toEvent(r as Row));
+  }
+
+  async lastId(): Promise<number> {
+    const row = await this.db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    return Number(row?.id ?? 0);
+  }
+}

@@ -1,0 +1,48 @@
+// The store: one SQL database behind narrow repositories split by capability.
+import { openDatabase, type DatabaseHandle, type OpenOptions } from './database.js';
+import { DeviceRepository } from './device.repository.js';
+import { EventRepository } from './event.repository.js';
+import { LockRepository } from './lock.repository.js';
+import { migrate } from './migrator.js';
+import { TokenRepository } from './token.repository.js';
+
+export interface Store {
+  handle: DatabaseHandle;
+  devices: DeviceRepository;
+  tokens: TokenRepository;
+  events: EventRepository;
+  locks: LockRepository;
+  close(): Promise<void>;
+}
+
+export function createStore(handle: DatabaseHandle): Store {
+  return {
+    handle,
+    devices: new DeviceRepository(handle.db, handle.maxParams),
+    tokens: new TokenRepository(handle.db),
+    events: new EventRepository(handle.db, handle.maxParams),
+    locks: new LockRepository(handle.db),
+    close: () => handle.close(),
+  };
+}
+
+/** Opens the database, applies pending migrations and returns the store. */
+export async function openStore(options: OpenOptions): Promise<Store> {
+  const handle = openDatabase(options);
+  try {
+    await migrate(handle);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  return createStore(handle);
+}
+
+export * from './database.js';
+export * from './migrator.js';
+export * from './schema.js';
+export * from './device.repository.js';
+export * from './token.repository.js';
+export * from './event.repository.js';
+export * from './lock.repository.js';
+export * from './event-log.js';

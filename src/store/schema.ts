@@ -1,0 +1,70 @@
+// Row types of the SQL schema as Kysely sees it. Timestamps are epoch milliseconds (BIGINT);
+// JSON columns are TEXT in both dialects so one query layer serves SQLite and PostgreSQL.
+import type { Generated } from 'kysely';
+
+export interface DeviceRow {
+  id: string;
+  name: string;
+  address: string | null;
+  mode: string;
+  status: string;
+  last_seen: number | null;
+  version: string | null;
+  version_key: string | null;
+  location: string | null;
+  timezone: string;
+  tags: string;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DeviceTagRow {
+  device_id: string;
+  key: string;
+  value: string;
+}
+
+export interface TokenRow {
+  id: string;
+  hash: string;
+  kind: string;
+  role: string | null;
+  device_id: string | null;
+  name: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface EventRow {
+  id: Generated<number>;
+  ts: number;
+  type: string;
+  actor: string | null;
+  rollout_id: string | null;
+  device_id: string | null;
+  execution_id: string | null;
+  data: string;
+}
+
+export interface LockRow {
+  name: string;
+  owner: string;
+  expires_at: number;
+}
+
+export interface MigrationRow {
+  version: string;
+  applied_at: number;
+}
+
+/** Every table; capabilities add theirs here as their migrations add them. */
+export interface Database {
+  devices: DeviceRow;
+  device_tags: DeviceTagRow;
+  tokens: TokenRow;
+  events: EventRow;
+  locks: LockRow;
+  schema_migrations: MigrationRow;
+}
