@@ -10,3 +10,4 @@ export * from './event.js';
 export * from './artifact.js';
 export * from './execution.js';
 export * from './target-state.js';
+export * from './signature.js';

@@ -1,5 +1,6 @@
 // The store: one SQL database behind narrow repositories split by capability.
 import { openDatabase, type DatabaseHandle, type OpenOptions } from './database.js';
+import { ArtifactRepository } from './artifact.repository.js';
 import { DeviceRepository } from './device.repository.js';
 import { EventRepository } from './event.repository.js';
 import { LockRepository } from './lock.repository.js';
@@ -12,6 +13,7 @@ export interface Store {
   tokens: TokenRepository;
   events: EventRepository;
   locks: LockRepository;
+  artifacts: ArtifactRepository;
   close(): Promise<void>;
 }
 
@@ -22,6 +24,7 @@ export function createStore(handle: DatabaseHandle): Store {
     tokens: new TokenRepository(handle.db),
     events: new EventRepository(handle.db, handle.maxParams),
     locks: new LockRepository(handle.db),
+    artifacts: new ArtifactRepository(handle.db),
     close: () => handle.close(),
   };
 }
@@ -45,4 +48,5 @@ export * from './device.repository.js';
 export * from './token.repository.js';
 export * from './event.repository.js';
 export * from './lock.repository.js';
+export * from './artifact.repository.js';
 export * from './event-log.js';

@@ -17,6 +17,8 @@ export interface DeviceRow {
   metadata: string;
   created_at: number;
   updated_at: number;
+  /** 'accepted' | 'pending' | 'rejected' (migration 0004; defaulted, so inserts may omit it). */
+  enrollment?: string;
 }
 
 export interface DeviceTagRow {
@@ -59,6 +61,42 @@ export interface MigrationRow {
   applied_at: number;
 }
 
+export interface ArtifactRow {
+  id: string;
+  name: string;
+  version: string;
+  kind: string;
+  sha256: string | null;
+  size: number;
+  content_type: string;
+  signature: string | null;
+  image_ref: string | null;
+  storage_key: string | null;
+  metadata: string;
+  created_at: number;
+}
+
+export interface EnrollmentKeyRow {
+  id: string;
+  hash: string;
+  name: string;
+  auto_accept: number;
+  defaults: string;
+  max_uses: number | null;
+  uses: number;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface DeviceReportRow {
+  device_id: string;
+  inventory: string;
+  report: string;
+  enrollment_key_id: string | null;
+  reported_at: number;
+}
+
 /** Every table; capabilities add theirs here as their migrations add them. */
 export interface Database {
   devices: DeviceRow;
@@ -67,4 +105,5 @@ export interface Database {
   events: EventRow;
   locks: LockRow;
   schema_migrations: MigrationRow;
+  artifacts: ArtifactRow;
 }
