@@ -1,8 +1,9 @@
 // Builds the Fastify server: error mapping, auth, OpenAPI, and every capability's routes.
 // Capabilities register through `RouteModule`s handed in by the composition root (src/app.ts).
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authHook, type Authenticator } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { ErrorSchema } from './schemas.js';
@@ -21,12 +22,19 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
-    disableRequestLogging: true,
+    // Per-request log lines would dominate the device poll path; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: true,
     requestIdHeader: 'x-request-id',
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
     routerOptions: { maxParamLength: 500 },
   });
+  // Query strings and params are text, so their schemas coerce ("limit=10" -> 10); JSON bodies
+  // are typed already and must not be coerced (an id of 42 is a mistake, not "42").
+  const compilers = AjvCompiler();
+  const ajvOptions = { removeAdditional: false, allErrors: true, useDefaults: true } as const;
+  const strictBodies = compilers({}, { customOptions: { ...ajvOptions, coerceTypes: false } });
+  const coercing = compilers({}, { customOptions: { ...ajvOptions, coerceTypes: 'array' } });
+  app.setValidatorCompiler((route) => (route.httpPart === 'body' ? strictBodies(route) : coercing(route)));
   app.decorateRequest('principal', null);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);

@@ -48,14 +48,15 @@ export function parseVersionFilter(text: string): VersionMatch | null {
       if (comparator.value === '') continue; // "*" matches any version
       const key = versionKey(comparator.semver.version);
       if (!key) continue;
-      // A bound on a release ("<2.0.0") must also exclude its prereleases ("2.0.0-rc1"), as
-      // semver does: compare against the lowest possible key of that release for '<' and '>='.
+      // "<2.0.0" must also exclude 2.0.0's prereleases ("2.0.0-rc.1" sorts below "2.0.0"), as
+      // semver does: compare against the lowest possible key of that release. ">=2.0.0" starts at
+      // the release itself, so its prereleases stay out.
       const lowest = key.endsWith('~') && comparator.semver.prerelease.length === 0 ? key.slice(0, -1) : key;
       switch (comparator.operator) {
         case '<': all.push({ op: '<', key: lowest }); break;
         case '<=': all.push({ op: '<=', key }); break;
         case '>': all.push({ op: '>', key }); break;
-        case '>=': all.push({ op: '>=', key: lowest }); break;
+        case '>=': all.push({ op: '>=', key }); break;
         default: all.push({ op: '=', key });
       }
     }

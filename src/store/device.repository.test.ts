@@ -1,0 +1,139 @@
+// Contract suite for the device registry's persistence, run on SQLite and on PostgreSQL.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDeviceFilter, validateDevice, type DeviceInput } from '../core/index.js';
+import { storeTargets } from '../testing/stores.js';
+import type { Store } from './index.js';
+
+const device = (id: string, extra: Record<string, unknown> = {}): DeviceInput => validateDevice({ id, ...extra });
+
+for (const target of storeTargets) {
+  describe(`device repository on ${target.name}`, () => {
+    let store: Store;
+    let skip: string | null = null;
+    beforeAll(async () => {
+      skip = await target.skip();
+      if (!skip) store = await target.open();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('creates, reads, updates and deletes', async (ctx) => {
+      if (skip) return ctx.skip();
+      const created = await store.devices.create(device('crud-1', { tags: { region: 'west' }, metadata: { n: 1 } }), 1000);
+      expect(created).toMatchObject({ id: 'crud-1', tags: { region: 'west' }, metadata: { n: 1 } });
+      await expect(store.devices.create(device('crud-1'), 1000)).rejects.toThrow(/already exists/);
+      const updated = await store.devices.update(device('crud-1', { name: 'renamed', tags: { region: 'east' } }), 2000);
+      expect(updated).toMatchObject({ name: 'renamed', tags: { region: 'east' }, createdAt: new Date(1000).toISOString(), updatedAt: new Date(2000).toISOString() });
+      expect(await store.devices.count(parseDeviceFilter({ tag: 'region:west' }))).toBe(0);
+      expect(await store.devices.update(device('missing'), 1)).toBeNull();
+      expect(await store.devices.delete('crud-1')).toBe(true);
+      expect(await store.devices.delete('crud-1')).toBe(false);
+      expect(await store.devices.get('crud-1')).toBeNull();
+    });
+
+    it('filters with AND across status, location, version range, tags, q and last seen', async (ctx) => {
+      if (skip) return ctx.skip();
+      const fleet: DeviceInput[] = [];
+      for (let i = 0; i < 60; i++) {
+        fleet.push(
+          device(`flt-${String(i).padStart(3, '0')}`, {
+            name: i % 10 === 0 ? `Flagship ${i}` : `Store ${i}`,
+            status: ['online', 'offline', 'unknown'][i % 3],
+            location: ['Denver', 'Austin'][i % 2],
+            version: ['1.9.0', '2.0.0', '2.0.0-rc.1', '2.4.1', 'custom'][i % 5],
+            tags: { region: i % 4 === 0 ? 'west' : 'east', fleet: 'f' },
+            lastSeen: new Date(Date.UTC(2026, 0, 1 + (i % 30))).toISOString(),
+          }),
+        );
+      }
+      await store.devices.upsertMany(fleet, 5000);
+      const ids = async (query: Record<string, unknown>) => (await store.devices.list(parseDeviceFilter({ ...query, tag: ['fleet:f', ...((query.tag as string[]) ?? [])] }), { limit: 1000 })).items.map((d) => d.id);
+      const expectSame = async (query: Record<string, unknown>, predicate: (d: DeviceInput, i: number) => boolean) => {
+        const expected = fleet.filter(predicate).map((d) => d.id);
+        expect(await ids(query)).toEqual(expected);
+        expect(await store.devices.count(parseDeviceFilter({ ...query, tag: ['fleet:f', ...((query.tag as string[]) ?? [])] }))).toBe(expected.length);
+      };
+      await expectSame({ status: 'online', tag: ['region:west'], version: '<2.0.0' }, (d) => d.status === 'online' && d.tags.region === 'west' && d.version === '1.9.0');
+      await expectSame({ version: '>=2.0.0 <3' }, (d) => d.version === '2.0.0' || d.version === '2.4.1');
+      await expectSame({ version: 'custom' }, (d) => d.version === 'custom');
+      await expectSame({ location: 'Denver', status: 'offline,unknown' }, (d) => d.location === 'Denver' && d.status !== 'online');
+      await expectSame({ q: 'FLAGSHIP' }, (d) => d.name.startsWith('Flagship'));
+      await expectSame({ q: '%' }, () => false);
+      await expectSame({ lastSeenBefore: '2026-01-05T00:00:00Z', lastSeenAfter: '2026-01-02T00:00:00Z' }, (d) => d.lastSeen! < '2026-01-05T00:00:00.000Z' && d.lastSeen! > '2026-01-02T00:00:00.000Z');
+    });
+
+    it('pages with a cursor that stays correct while devices are added', async (ctx) => {
+      if (skip) return ctx.skip();
+      await store.devices.upsertMany(Array.from({ length: 25 }, (_, i) => device(`page-${String(i * 2).padStart(3, '0')}`, { tags: { set: 'paging' } })), 1);
+      const filter = parseDeviceFilter({ tag: 'set:paging' });
+      const seen: string[] = [];
+      let after: string | null = null;
+      let round = 0;
+      for (;;) {
+        const page = await store.devices.list(filter, { limit: 10, after });
+        seen.push(...page.items.map((d) => d.id));
+        // Devices added behind and ahead of the cursor between pages.
+        if (round++ === 0) await store.devices.upsertMany([device('page-001', { tags: { set: 'paging' } }), device('page-047', { tags: { set: 'paging' } })], 2);
+        if (!page.nextCursor) break;
+        after = page.items.at(-1)!.id;
+      }
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen).toContain('page-047');
+      expect(seen).not.toContain('page-001');
+      expect(seen).toEqual([...seen].sort());
+    });
+
+    it('upserts: re-importing the same ids updates them and replaces their tags', async (ctx) => {
+      if (skip) return ctx.skip();
+      const first = await store.devices.upsertMany([device('up-1', { tags: { a: '1' } }), device('up-2')], 10);
+      expect(first).toEqual({ created: 2, updated: 0 });
+      const second = await store.devices.upsertMany([device('up-1', { tags: { b: '2' }, version: '3.0.0' }), device('up-3')], 20);
+      expect(second).toEqual({ created: 1, updated: 1 });
+      expect(await store.devices.get('up-1')).toMatchObject({ tags: { b: '2' }, version: '3.0.0', createdAt: new Date(10).toISOString() });
+      expect(await store.devices.count(parseDeviceFilter({ tag: 'a:1' }))).toBe(0);
+    });
+
+    it('records heartbeats and marks silent devices offline', async (ctx) => {
+      if (skip) return ctx.skip();
+      await store.devices.upsertMany([device('hb-1'), device('hb-2')], 0);
+      await store.devices.touch('hb-1', 1_000, '5.0.0');
+      await store.devices.touch('hb-2', 9_000);
+      expect(await store.devices.get('hb-1')).toMatchObject({ status: 'online', version: '5.0.0', lastSeen: new Date(1000).toISOString() });
+      expect(await store.devices.markOffline(5_000, 10_000)).toEqual(['hb-1']);
+      expect((await store.devices.get('hb-1'))?.status).toBe('offline');
+      expect((await store.devices.get('hb-2'))?.status).toBe('online');
+    });
+
+    it('keeps tokens hashed and finds only live ones', async (ctx) => {
+      if (skip) return ctx.skip();
+      const { token, record } = await store.tokens.create({ kind: 'operator', role: 'viewer', name: 'v' }, 100);
+      expect(JSON.stringify(await store.tokens.list())).not.toContain(token);
+      expect((await store.tokens.findActive(token, 200))?.id).toBe(record.id);
+      expect(await store.tokens.findActive(token + 'x', 200)).toBeNull();
+      await store.tokens.revoke(record.id, 300);
+      expect(await store.tokens.findActive(token, 400)).toBeNull();
+    });
+
+    it('appends events and reads them by rollout, device, type and id', async (ctx) => {
+      if (skip) return ctx.skip();
+      const appended = await store.events.append([
+        { type: 'device.created', deviceId: 'ev-1' },
+        { type: 'execution.succeeded', deviceId: 'ev-1', rolloutId: 'r1', data: { bytes: 5 } },
+        { type: 'execution.failed', deviceId: 'ev-2', rolloutId: 'r1' },
+      ], 1_000);
+      expect(appended.map((e) => e.id)).toEqual([...appended.map((e) => e.id)].sort((a, b) => a - b));
+      expect((await store.events.list({ rolloutId: 'r1', limit: 10 })).map((e) => e.type)).toEqual(['execution.failed', 'execution.succeeded']);
+      expect((await store.events.list({ type: ['execution.*'], deviceId: 'ev-1', limit: 10 }))[0]?.data).toEqual({ bytes: 5 });
+      expect((await store.events.list({ afterId: appended[0]!.id, limit: 10 })).map((e) => e.type)).toEqual(['execution.succeeded', 'execution.failed']);
+    });
+
+    it('gives a named lock to one owner at a time until it expires', async (ctx) => {
+      if (skip) return ctx.skip();
+      expect(await store.locks.acquire('job', 'a', 1_000, 500)).toBe(true);
+      expect(await store.locks.acquire('job', 'b', 1_200, 500)).toBe(false);
+      expect(await store.locks.acquire('job', 'a', 1_400, 500)).toBe(true);
+      expect(await store.locks.acquire('job', 'b', 2_000, 500)).toBe(true);
+    });
+  });
+}
