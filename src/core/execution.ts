@@ -69,3 +69,32 @@ const RANK: Record<ExecutionState, number> = {
 export function isForward(from: ExecutionState, to: ExecutionState): boolean {
   return RANK[to] > RANK[from] && canTransition(from, to);
 }
+
+/** One (rollout, device) pair as stored and shown by the API. */
+export interface Execution {
+  id: string;
+  rolloutId: string;
+  deviceId: string;
+  /** The artifact this device gets (the rollout's; a rollback's per-device previous artifact). */
+  artifactId: string;
+  /** Index into the rollout's phases. */
+  phase: number;
+  state: ExecutionState;
+  /** Delivery attempts started so far. */
+  attempts: number;
+  /** ISO instant before which a pending execution is not retried, or null. */
+  nextAttemptAt: string | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
+  /** True for pull devices: the device itself downloads and reports. */
+  pull: boolean;
+  bytes: number;
+  error: string | null;
+  /** What the device ran before this execution started (for rollback). */
+  previousArtifactId: string | null;
+  previousVersion: string | null;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}

@@ -10,4 +10,6 @@ export * from './event.js';
 export * from './artifact.js';
 export * from './execution.js';
 export * from './target-state.js';
+export * from './rollout.js';
+export * from './window.js';
 export * from './signature.js';

@@ -17,27 +17,38 @@ export interface InstallSpec {
   settings: Record<string, string | number | boolean>;
 }
 
+/** The update a device should apply: one execution of one rollout. */
+export interface TargetUpdate {
+  executionId: string;
+  rolloutId: string;
+  artifactId: string;
+  name: string;
+  version: string;
+  sha256: string | null;
+  size: number;
+  signature: string | null;
+  imageRef: string | null;
+  downloadUrl: string | null;
+  install: InstallSpec;
+  healthChecks: HealthCheck[];
+  /** Seconds the health checks may take to pass after install (default 60). */
+  healthDeadlineSeconds?: number;
+}
+
 /** Desired state served at GET /api/v1/device/:id/state. */
 export interface TargetState {
   deviceId: string;
+  /** 'pending' while an operator has not accepted an enrolled device (no update is served). */
+  enrollment: 'accepted' | 'pending';
   /** Seconds the server wants between polls. */
   pollIntervalSeconds: number;
   /** Null when the device should simply keep what it runs. */
-  update: null | {
-    executionId: string;
-    rolloutId: string;
-    artifactId: string;
-    name: string;
-    version: string;
-    sha256: string | null;
-    size: number;
-    signature: string | null;
-    imageRef: string | null;
-    downloadUrl: string | null;
-    install: InstallSpec;
-    healthChecks: HealthCheck[];
-  };
+  update: TargetUpdate | null;
 }
+
+/** The progress states a device may report for an execution. */
+export const REPORTED_STATES = ['downloading', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back'] as const;
+export type ReportedState = (typeof REPORTED_STATES)[number];
 
 /** Observed state sent in PATCH /api/v1/device/state. */
 export interface DeviceReport {
@@ -45,7 +56,7 @@ export interface DeviceReport {
   inventory?: Record<string, unknown>;
   execution?: {
     id: string;
-    state: Extract<ExecutionState, 'downloading' | 'installing' | 'verifying' | 'succeeded' | 'failed' | 'rolled-back'>;
+    state: Extract<ExecutionState, ReportedState>;
     bytes?: number;
     error?: string;
   };

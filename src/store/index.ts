@@ -1,7 +1,9 @@
 // The store: one SQL database behind narrow repositories split by capability.
 import { openDatabase, type DatabaseHandle, type OpenOptions } from './database.js';
 import { ArtifactRepository } from './artifact.repository.js';
+import { DeviceReportRepository } from './device-report.repository.js';
 import { DeviceRepository } from './device.repository.js';
+import { EnrollmentRepository } from './enrollment.repository.js';
 import { EventRepository } from './event.repository.js';
 import { LockRepository } from './lock.repository.js';
 import { migrate } from './migrator.js';
@@ -14,6 +16,8 @@ export interface Store {
   events: EventRepository;
   locks: LockRepository;
   artifacts: ArtifactRepository;
+  enrollment: EnrollmentRepository;
+  deviceReports: DeviceReportRepository;
   close(): Promise<void>;
 }
 
@@ -25,6 +29,8 @@ export function createStore(handle: DatabaseHandle): Store {
     events: new EventRepository(handle.db, handle.maxParams),
     locks: new LockRepository(handle.db),
     artifacts: new ArtifactRepository(handle.db),
+    enrollment: new EnrollmentRepository(handle.db),
+    deviceReports: new DeviceReportRepository(handle.db, handle.maxParams),
     close: () => handle.close(),
   };
 }
@@ -48,5 +54,7 @@ export * from './device.repository.js';
 export * from './token.repository.js';
 export * from './event.repository.js';
 export * from './lock.repository.js';
+export * from './enrollment.repository.js';
+export * from './device-report.repository.js';
 export * from './artifact.repository.js';
 export * from './event-log.js';

@@ -106,4 +106,6 @@ export interface Database {
   locks: LockRow;
   schema_migrations: MigrationRow;
   artifacts: ArtifactRow;
+  enrollment_keys: EnrollmentKeyRow;
+  device_reports: DeviceReportRow;
 }

@@ -1,0 +1,45 @@
+// The contract between the rollout engine and the device API (pull devices). The engine owns the
+// implementation (DeviceSyncService in device-sync.service.ts); the device API codes against this.
+//
+// CONTRACT (for the device-agent engineer):
+// - Pull devices (device.mode === 'pull') are never pushed to. When the engine releases an
+//   execution for a pull device (its phase, window, concurrency and rate allow it), it moves the
+//   execution `pending` -> `queued`; from then on `currentTarget(deviceId)` answers it, and the
+//   device API serves it as TargetState.update (executionId = execution.id).
+// - `applyReport(deviceId, report, actor)` takes DeviceReport['execution'] from PATCH
+//   /api/v1/device/state: moves the execution forward through the state machine (duplicates and
+//   out-of-order reports that would move it backwards are ignored and answer the stored
+//   execution unchanged), appends `execution.<state>` events, records bytes/error, and counts
+//   successes/failures for thresholds exactly like push results. Throws NotFoundError when the
+//   execution does not exist or belongs to another device, ConflictError when it was cancelled
+//   (or is otherwise finished with another outcome) so the device should drop it.
+// - `onTargetChanged(listener)` calls `listener(deviceIds)` whenever those devices' target may
+//   have changed (released, cancelled, paused/resumed, rollout finished, rolled back) so caches
+//   (ETags) can be invalidated. With several servers on PostgreSQL the ids travel over
+//   NOTIFY/LISTEN, so every server's listeners fire. Answers an unsubscribe function.
+// - `deviceSeen(deviceIds)`: call it on every poll/heartbeat (cheap, batched inside) so
+//   on-connect rollouts release work for devices that just came online.
+import type { Artifact, DeviceReport, Execution, Rollout } from '../core/index.js';
+
+/** What a pull device should work on now. */
+export interface DeviceTarget {
+  execution: Execution;
+  rollout: Rollout;
+  artifact: Artifact;
+}
+
+export type ExecutionReport = NonNullable<DeviceReport['execution']>;
+
+export type TargetChangedListener = (deviceIds: string[]) => void;
+
+/** The engine's face towards the device API. */
+export interface DeviceSync {
+  /** The released, non-terminal execution the device should work on; null when none. */
+  currentTarget(deviceId: string): Promise<DeviceTarget | null>;
+  /** Applies a device's progress report; answers the execution as stored afterwards. */
+  applyReport(deviceId: string, report: ExecutionReport, actor: string): Promise<Execution>;
+  /** Subscribes to target changes; answers an unsubscribe function. */
+  onTargetChanged(listener: TargetChangedListener): () => void;
+  /** The device API saw these devices (poll or heartbeat). */
+  deviceSeen(deviceIds: string[]): Promise<void>;
+}

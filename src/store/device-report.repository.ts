@@ -1,0 +1,68 @@
+// What pull devices tell us: their latest report and inventory, and batched heartbeats (one UPDATE
+// for every device seen since the last flush, instead of a write per poll).
+import type { Kysely } from 'kysely';
+import { chunks } from './device.repository.js';
+import type { Database } from './schema.js';
+
+/** The latest report and inventory a device sent. */
+export interface StoredDeviceReport {
+  deviceId: string;
+  inventory: Record<string, unknown>;
+  report: Record<string, unknown>;
+  reportedAt: string;
+}
+
+export class DeviceReportRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly maxParams: number,
+  ) {}
+
+  /** Stores the latest report; inventory is replaced only when the report carries one. */
+  async save(deviceId: string, report: Record<string, unknown>, inventory: Record<string, unknown> | undefined, now: number): Promise<void> {
+    const values = { device_id: deviceId, report: JSON.stringify(report), inventory: JSON.stringify(inventory ?? {}), enrollment_key_id: null, reported_at: now };
+    await this.db
+      .insertInto('device_reports')
+      .values(values)
+      .onConflict((oc) =>
+        oc.column('device_id').doUpdateSet(inventory === undefined ? { report: values.report, reported_at: now } : { report: values.report, inventory: values.inventory, reported_at: now }),
+      )
+      .execute();
+  }
+
+  /** Remembers which enrollment key registered a device (for audits). */
+  async recordEnrollment(deviceId: string, keyId: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('device_reports')
+      .values({ device_id: deviceId, report: '{}', inventory: '{}', enrollment_key_id: keyId, reported_at: now })
+      .onConflict((oc) => oc.column('device_id').doUpdateSet({ enrollment_key_id: keyId }))
+      .execute();
+  }
+
+  async get(deviceId: string): Promise<StoredDeviceReport | null> {
+    const row = await this.db.selectFrom('device_reports').selectAll().where('device_id', '=', deviceId).executeTakeFirst();
+    if (!row) return null;
+    return {
+      deviceId: row.device_id,
+      inventory: JSON.parse(row.inventory) as Record<string, unknown>,
+      report: JSON.parse(row.report) as Record<string, unknown>,
+      reportedAt: new Date(row.reported_at).toISOString(),
+    };
+  }
+
+  /**
+   * Records heartbeats of many devices at `now`; answers the ids that were not online before
+   * (they just came online). Two statements per chunk, whatever the number of devices.
+   */
+  async touchMany(ids: string[], now: number): Promise<string[]> {
+    const cameOnline: string[] = [];
+    for (const chunk of chunks(ids, this.maxParams - 10)) {
+      await this.db.transaction().execute(async (trx) => {
+        const rows = await trx.selectFrom('devices').select('id').where('id', 'in', chunk).where('status', '<>', 'online').execute();
+        for (const row of rows) cameOnline.push(row.id);
+        await trx.updateTable('devices').set({ last_seen: now, status: 'online' }).where('id', 'in', chunk).execute();
+      });
+    }
+    return cameOnline;
+  }
+}
