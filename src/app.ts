@@ -7,8 +7,11 @@ import pino, { type Logger } from 'pino';
 import { Authenticator } from './api/auth.js';
 import { deviceRoutes } from './api/device.routes.js';
 import { healthRoutes } from './api/health.routes.js';
+import { EventFeed } from './api/event-feed.js';
+import { groupedCount, Metrics } from './api/metrics.js';
 import { buildServer, type RouteModule } from './api/server.js';
 import { tokenRoutes } from './api/token.routes.js';
+import { wsRoutes } from './api/ws.js';
 import { sqliteFileFor, type Config } from './config.js';
 import { systemClock, type Clock } from './core/index.js';
 import { DeviceService } from './registry/index.js';
@@ -28,6 +31,7 @@ export interface App {
   events: EventLog;
   devices: DeviceService;
   auth: Authenticator;
+  metrics: Metrics;
   server: FastifyInstance;
   logger: Logger;
   /** Starts listening; answers the base URL. */
@@ -55,9 +59,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const events = new EventLog(store.events, clock);
   const devices = new DeviceService(store, events, clock);
   const auth = new Authenticator(store.tokens, clock);
+  const metrics = new Metrics();
+  metrics.addGroupedGauge('orchestrator_devices', 'Devices by status', 'status', groupedCount(store.handle.db, 'devices', 'status'));
+  events.subscribe((records) => metrics.eventsPublished.inc(records.length));
+  const feed = new EventFeed(events, store, logger);
+  await feed.start();
 
   const routes: RouteModule[] = [
     (app) => healthRoutes(app, { store, ready: () => ready }),
+    (app) => metrics.routes(app),
+    (app) => wsRoutes(app, { auth, feed, store, metrics, logger }),
     (app) => tokenRoutes(app, { store, clock, auth }),
     (app) => deviceRoutes(app, { devices, store, clock, tmpDir }),
   ];
@@ -71,6 +82,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     events,
     devices,
     auth,
+    metrics,
     server,
     logger,
     async listen() {
@@ -81,6 +93,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (closed) return;
       closed = true;
       await server.close();
+      await feed.stop();
       await store.close();
     },
   };

@@ -1,0 +1,141 @@
+// The cluster-wide live event feed. Events appended on this server arrive from EventLog.subscribe;
+// with several servers on PostgreSQL, each server NOTIFYs a channel with its last id after it
+// appends, and the others read what they have not seen from the store (the store stays the
+// source of truth, the notification only says "look").
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { EventRecord } from '../core/index.js';
+import type { EventLog, Store } from '../store/index.js';
+
+export const EVENTS_CHANNEL = 'orchestrator_events';
+const READ_PAGE = 1000;
+const NOTIFY_DEBOUNCE_MS = 20;
+const MAX_LOCAL_IDS = 100_000;
+
+export type FeedListener = (events: EventRecord[]) => void;
+
+/** Live events of every server sharing the store, each delivered once, ids ascending per batch. */
+export class EventFeed {
+  private readonly listeners = new Set<FeedListener>();
+  private readonly serverId = randomUUID();
+  private unsubscribe: (() => void) | undefined;
+  private listener: pg.PoolClient | undefined;
+  /** Ids this server published itself and the remote reader must skip. */
+  private readonly localIds = new Set<number>();
+  private remoteCursor = 0;
+  private reading: Promise<void> | undefined;
+  private readAgain = false;
+  private notifyTimer: NodeJS.Timeout | undefined;
+  private pendingNotifyId = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly events: EventLog,
+    private readonly store: Store,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.events.subscribe((records) => this.onLocal(records));
+    if (this.store.handle.pool) {
+      this.remoteCursor = await this.store.events.lastId();
+      await this.listen();
+    }
+  }
+
+  subscribe(listener: FeedListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    clearTimeout(this.notifyTimer);
+    await this.reading;
+    const client = this.listener;
+    this.listener = undefined;
+    if (client) {
+      await client.query(`UNLISTEN ${EVENTS_CHANNEL}`).catch(() => {});
+      client.release();
+    }
+  }
+
+  private emit(records: EventRecord[]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(records);
+      } catch (error) {
+        this.logger.warn({ err: error }, 'live event listener failed');
+      }
+    }
+  }
+
+  private onLocal(records: EventRecord[]): void {
+    this.emit(records);
+    if (!this.store.handle.pool) return;
+    for (const r of records) {
+      this.localIds.add(r.id);
+      this.pendingNotifyId = Math.max(this.pendingNotifyId, r.id);
+    }
+    if (this.localIds.size > MAX_LOCAL_IDS) this.scheduleRead();
+    this.notifyTimer ??= setTimeout(() => {
+      this.notifyTimer = undefined;
+      const payload = `${this.serverId}:${this.pendingNotifyId}`;
+      this.store.handle.pool!.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, payload]).catch((error: unknown) => this.logger.warn({ err: error }, 'event NOTIFY failed'));
+    }, NOTIFY_DEBOUNCE_MS);
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const client = await this.store.handle.pool!.connect();
+      client.on('notification', (message) => {
+        if (message.channel !== EVENTS_CHANNEL || message.payload?.startsWith(this.serverId)) return;
+        this.scheduleRead();
+      });
+      client.on('error', (error) => {
+        this.logger.warn({ err: error }, 'event LISTEN connection lost; reconnecting');
+        if (this.listener === client) this.listener = undefined;
+        client.release(error);
+        setTimeout(() => void this.listen(), 1000).unref();
+      });
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+      this.listener = client;
+      // Whatever was appended while we were not listening.
+      this.scheduleRead();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'cannot LISTEN for events; retrying');
+      setTimeout(() => void this.listen(), 1000).unref();
+    }
+  }
+
+  private scheduleRead(): void {
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    this.reading = this.readRemote()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'reading remote events failed'))
+      .finally(() => {
+        this.reading = undefined;
+        if (this.readAgain && !this.stopped) {
+          this.readAgain = false;
+          this.scheduleRead();
+        }
+      });
+  }
+
+  private async readRemote(): Promise<void> {
+    for (;;) {
+      const page = await this.store.events.list({ afterId: this.remoteCursor, limit: READ_PAGE });
+      if (page.length === 0) return;
+      const remote = page.filter((e) => !this.localIds.has(e.id));
+      this.remoteCursor = page[page.length - 1]!.id;
+      for (const id of this.localIds) if (id <= this.remoteCursor) this.localIds.delete(id);
+      if (remote.length) this.emit(remote);
+      if (page.length < READ_PAGE || this.stopped) return;
+    }
+  }
+}

@@ -1,0 +1,41 @@
+// /metrics end to end: a real server, counters bumped the way other capabilities bump them, and
+// the exposition read back with a strict text-format parser.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../testing/app.js';
+import { parsePrometheusText, sampleValue } from '../testing/prometheus-text.js';
+
+describe('/metrics', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+    for (const [id, status] of [['m1', 'online'], ['m2', 'online'], ['m3', 'offline']] as const) {
+      expect((await t.request('POST', '/api/v1/devices', { body: { id, status } })).status).toBe(201);
+    }
+  });
+  afterAll(() => t.close());
+
+  it('is valid Prometheus text with device gauges from the database and bumped counters', async () => {
+    t.app.metrics.deliveries.inc({ transport: 'http', result: 'succeeded' }, 3);
+    t.app.metrics.deliveryDuration.observe({ transport: 'http' }, 0.2);
+    t.app.metrics.pollRequests.inc({ result: 'not_modified' });
+    const response = await t.request('GET', '/metrics', { token: null });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const families = parsePrometheusText(response.text);
+    expect(families.get('orchestrator_devices')?.type).toBe('gauge');
+    expect(sampleValue(families, 'orchestrator_devices', { status: 'online' })).toBe(2);
+    expect(sampleValue(families, 'orchestrator_devices', { status: 'offline' })).toBe(1);
+    expect(sampleValue(families, 'orchestrator_deliveries_total', { transport: 'http', result: 'succeeded' })).toBe(3);
+    expect(sampleValue(families, 'orchestrator_delivery_duration_seconds_count', { transport: 'http' })).toBe(1);
+    expect(sampleValue(families, 'orchestrator_poll_requests_total', { result: 'not_modified' })).toBe(1);
+    expect(sampleValue(families, 'orchestrator_http_requests_total', { method: 'POST', route: '/api/v1/devices', status: '201' })).toBe(3);
+    expect(families.get('nodejs_eventloop_lag_seconds')?.type).toBe('gauge');
+    expect(sampleValue(families, 'orchestrator_events_total')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('the parser refuses malformed exposition', () => {
+    expect(() => parsePrometheusText('foo 1\n')).toThrow(/no # TYPE/);
+    expect(() => parsePrometheusText('# TYPE foo gauge\nfoo{a="x} 1\n')).toThrow();
+    expect(() => parsePrometheusText('# TYPE foo gauge\nfoo abc\n')).toThrow(/bad value/);
+  });
+});

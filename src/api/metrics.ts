@@ -1,0 +1,110 @@
+// Prometheus metrics: one `Metrics` object created in the composition root (src/app.ts) and handed
+// to whoever counts something (delivery, device API, webhooks, WebSocket). Gauges that live in the
+// database (devices by status, executions by state) are computed at scrape time from a cheap
+// grouped count, cached for a few seconds so a busy scraper cannot load the database.
+import type { FastifyInstance } from 'fastify';
+import { sql, type Kysely } from 'kysely';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** A grouped count read from the database: label value -> count. */
+export type GroupedCount = () => Promise<Record<string, number>>;
+
+/** `SELECT column, COUNT(*) FROM table GROUP BY column` as a GroupedCount (both dialects). */
+export function groupedCount<DB>(db: Kysely<DB>, table: string, column: string): GroupedCount {
+  return async () => {
+    const result = await sql<{ k: string | null; n: number | string }>`SELECT ${sql.ref(column)} AS k, COUNT(*) AS n FROM ${sql.table(table)} GROUP BY ${sql.ref(column)}`.execute(db);
+    return Object.fromEntries(result.rows.map((r) => [r.k ?? 'none', Number(r.n)]));
+  };
+}
+
+/**
+ * The counters other capabilities bump. Label values are small closed sets (never ids).
+ * - deliveries: `transport` (http|ssh|pull), `result` (succeeded|failed|retry)
+ * - pollRequests: `result` (not_modified|changed)
+ * - webhooks: `source` (dockerhub|ghcr|unknown), `result` (accepted|rejected|replay|ignored)
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpDuration: Histogram<'method' | 'route'>;
+  readonly deliveries: Counter<'transport' | 'result'>;
+  readonly deliveryDuration: Histogram<'transport'>;
+  readonly bytesSent: Counter<'transport'>;
+  readonly pollRequests: Counter<'result'>;
+  readonly webhooks: Counter<'source' | 'result'>;
+  readonly notifications: Counter<'result'>;
+  readonly wsClients: Gauge;
+  readonly wsGaps: Counter;
+  readonly eventsPublished: Counter;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    // Default metrics include nodejs_eventloop_lag_seconds (and its percentiles), heap, GC, handles.
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    this.httpRequests = new Counter({ name: 'orchestrator_http_requests_total', help: 'HTTP requests answered, by route and status', labelNames: ['method', 'route', 'status'], registers });
+    this.httpDuration = new Histogram({
+      name: 'orchestrator_http_request_duration_seconds',
+      help: 'HTTP request handling time',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    this.deliveries = new Counter({ name: 'orchestrator_deliveries_total', help: 'Artifact deliveries finished, by transport and result', labelNames: ['transport', 'result'], registers });
+    this.deliveryDuration = new Histogram({
+      name: 'orchestrator_delivery_duration_seconds',
+      help: 'Time to deliver an artifact to one device',
+      labelNames: ['transport'],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers,
+    });
+    this.bytesSent = new Counter({ name: 'orchestrator_bytes_sent_total', help: 'Artifact bytes sent to devices', labelNames: ['transport'], registers });
+    this.pollRequests = new Counter({ name: 'orchestrator_poll_requests_total', help: 'Device target-state polls; not_modified/total is the 304 ratio', labelNames: ['result'], registers });
+    this.webhooks = new Counter({ name: 'orchestrator_webhooks_total', help: 'Registry webhooks received, by source and result', labelNames: ['source', 'result'], registers });
+    this.notifications = new Counter({ name: 'orchestrator_notifications_total', help: 'Outbound notification attempts, by result', labelNames: ['result'], registers });
+    this.wsClients = new Gauge({ name: 'orchestrator_ws_clients', help: 'Open WebSocket connections', registers });
+    this.wsGaps = new Counter({ name: 'orchestrator_ws_gaps_total', help: 'Times a slow WebSocket client was sent a gap notice instead of events', registers });
+    this.eventsPublished = new Counter({ name: 'orchestrator_events_total', help: 'Events appended to the event log (seen by this server)', registers });
+  }
+
+  /**
+   * A gauge computed at scrape time from `count` (label value -> n), cached for `cacheMs`.
+   * Label values that disappear are reported as 0 until the next restart, so rates stay sane.
+   */
+  addGroupedGauge(name: string, help: string, label: string, count: GroupedCount, cacheMs = 5000, now: () => number = Date.now): void {
+    let cached: { at: number; values: Record<string, number> } | undefined;
+    const seen = new Set<string>();
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      async collect() {
+        if (!cached || now() - cached.at >= cacheMs) {
+          try {
+            cached = { at: now(), values: await count() };
+          } catch {
+            // An unreachable database shows as missing samples, not as a failed scrape.
+            cached = { at: now(), values: {} };
+          }
+        }
+        this.reset();
+        for (const key of Object.keys(cached.values)) seen.add(key);
+        for (const key of seen) this.set({ [label]: key }, cached.values[key] ?? 0);
+      },
+    });
+  }
+
+  /** GET /metrics, and the request counter/timer hooks for every route. */
+  routes(app: FastifyInstance): void {
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      if (route === '/metrics') return;
+      this.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+      this.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    });
+    app.get('/metrics', { config: { auth: 'public' }, schema: { tags: ['health'], summary: 'Prometheus metrics (text format)' } }, async (_request, reply) => {
+      const body = await this.registry.metrics();
+      return reply.type(this.registry.contentType).send(body);
+    });
+  }
+}

@@ -1,0 +1,149 @@
+// One WebSocket client of the live event stream: its subscription filter, replay from the store
+// after a reconnect, and batching. Events are queued and flushed at most every `flushMs`; when the
+// client cannot keep up (its socket buffer or our queue grows too large), the queued events are
+// dropped and replaced by one "gap" notice that says which ids to fetch from /api/v1/events.
+import type { WebSocket } from 'ws';
+import { eventTypeMatches, type EventRecord } from '../core/index.js';
+import type { EventRepository } from '../store/index.js';
+
+/** What a client wants to see. Empty fields match everything. */
+export interface EventFilter {
+  rolloutId?: string;
+  deviceId?: string;
+  /** Exact types or prefixes ("execution.*", "rollout."). */
+  types?: string[];
+}
+
+/** Tuning of batching and slow-client handling. */
+export interface SessionLimits {
+  flushMs: number;
+  /** Most events in one "events" message. */
+  maxBatch: number;
+  /** Queued events beyond this turn into a gap notice. */
+  maxQueue: number;
+  /** Bytes the socket may hold unsent before the client counts as slow. */
+  maxBuffered: number;
+  replayPage: number;
+}
+
+export const DEFAULT_LIMITS: SessionLimits = { flushMs: 100, maxBatch: 2000, maxQueue: 5000, maxBuffered: 1 << 20, replayPage: 1000 };
+
+export type ServerMessage =
+  | { type: 'hello'; role: string; lastEventId: number }
+  | { type: 'subscribed'; filter: EventFilter; replayFrom: number | null }
+  | { type: 'events'; events: EventRecord[]; lastEventId: number }
+  | { type: 'gap'; afterId: number; untilId: number; dropped: number; summary: Record<string, number> }
+  | { type: 'error'; code: string; message: string };
+
+export function matchesFilter(filter: EventFilter, event: EventRecord): boolean {
+  if (filter.rolloutId && event.rolloutId !== filter.rolloutId) return false;
+  if (filter.deviceId && event.deviceId !== filter.deviceId) return false;
+  if (filter.types?.length && !filter.types.some((t) => eventTypeMatches(t, event.type))) return false;
+  return true;
+}
+
+export class WsSession {
+  private filter: EventFilter = {};
+  private queue: EventRecord[] = [];
+  /** Live events that arrive while a replay reads the store. */
+  private pending: EventRecord[] | null = null;
+  private lastSentId = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private generation = 0;
+  private closed = false;
+  onGap: () => void = () => {};
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly events: EventRepository,
+    private readonly limits: SessionLimits,
+  ) {}
+
+  send(message: ServerMessage): Promise<void> {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return Promise.resolve();
+    return new Promise((resolve) => this.socket.send(JSON.stringify(message), () => resolve()));
+  }
+
+  /** Replaces the filter; with `lastEventId`, replays what the client missed before going live. */
+  async subscribe(filter: EventFilter, lastEventId: number | null): Promise<void> {
+    const generation = ++this.generation;
+    this.filter = filter;
+    this.queue = [];
+    await this.send({ type: 'subscribed', filter, replayFrom: lastEventId });
+    if (lastEventId === null) return;
+    this.pending = [];
+    let cursor = lastEventId;
+    for (;;) {
+      const page = await this.events.list({ rolloutId: filter.rolloutId, deviceId: filter.deviceId, type: filter.types, afterId: cursor, limit: this.limits.replayPage });
+      if (generation !== this.generation || this.closed) return;
+      if (page.length === 0) break;
+      cursor = page[page.length - 1]!.id;
+      this.lastSentId = cursor;
+      // Waiting for each page to be written is the backpressure of a long replay.
+      await this.send({ type: 'events', events: page, lastEventId: cursor });
+      if (page.length < this.limits.replayPage) break;
+    }
+    const live = this.pending.filter((e) => e.id > cursor);
+    this.pending = null;
+    this.enqueue(live);
+  }
+
+  /** Called with every live batch; cheap when nothing matches. */
+  offer(events: EventRecord[]): void {
+    if (this.closed) return;
+    const matching = events.filter((e) => matchesFilter(this.filter, e));
+    if (matching.length === 0) return;
+    if (this.pending) this.pending.push(...matching);
+    else this.enqueue(matching);
+  }
+
+  private enqueue(events: EventRecord[]): void {
+    if (events.length === 0) return;
+    this.queue.push(...events);
+    if (this.queue.length > this.limits.maxQueue) {
+      this.dropQueue();
+      return;
+    }
+    this.timer ??= setTimeout(() => this.flush(), this.limits.flushMs);
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    if (this.closed || this.queue.length === 0) return;
+    if (this.socket.bufferedAmount > this.limits.maxBuffered) {
+      this.dropQueue();
+      return;
+    }
+    const batch = this.queue.splice(0, this.limits.maxBatch);
+    this.lastSentId = Math.max(this.lastSentId, batch[batch.length - 1]!.id);
+    void this.send({ type: 'events', events: batch, lastEventId: this.lastSentId });
+    if (this.queue.length) this.timer = setTimeout(() => this.flush(), this.limits.flushMs);
+  }
+
+  /** Drops the queue and tells the client which ids it missed, with a count per type. */
+  private dropQueue(): void {
+    const dropped = this.queue;
+    this.queue = [];
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const summary: Record<string, number> = {};
+    let minId = Infinity;
+    let untilId = 0;
+    for (const e of dropped) {
+      summary[e.type] = (summary[e.type] ?? 0) + 1;
+      minId = Math.min(minId, e.id);
+      untilId = Math.max(untilId, e.id);
+    }
+    const afterId = minId - 1;
+    this.lastSentId = Math.max(this.lastSentId, untilId);
+    this.onGap();
+    void this.send({ type: 'gap', afterId, untilId, dropped: dropped.length, summary });
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.queue = [];
+    this.pending = null;
+  }
+}

@@ -1,0 +1,131 @@
+// The live event stream against a real server: authentication, filters, batching, resume after
+// a reconnect without loss or duplicates, and events from another server sharing PostgreSQL.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../app.js';
+import { loadConfig } from '../config.js';
+import type { NewEvent } from '../core/index.js';
+import { startTestApp, type TestApp } from '../testing/app.js';
+import { createTestDatabase, postgresUnavailable } from '../testing/postgres.js';
+import { connectWs } from '../testing/ws-client.js';
+
+const lastIdOf = (m: Record<string, unknown>) => m.lastEventId as number;
+const execEvents = (rolloutId: string, n: number): NewEvent[] => Array.from({ length: n }, (_, i) => ({ type: 'execution.succeeded', rolloutId, deviceId: `d${i}`, data: { i } }));
+
+describe('GET /ws', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('refuses a bad token at the upgrade and a device-less anonymous socket that never authenticates', async () => {
+    await expect(connectWs(t.url, { token: 'nope' })).rejects.toThrow(/401/);
+    const anonymous = await connectWs(t.url);
+    anonymous.send({ type: 'subscribe' });
+    const closed = await new Promise<number>((resolve) => anonymous.socket.once('close', (code) => resolve(code)));
+    expect(closed).toBe(4401);
+  });
+
+  it('accepts a token as first message (browsers) and streams live events matching the filter', async () => {
+    const client = await connectWs(t.url, { query: { rolloutId: 'r-live', types: 'execution.*' } });
+    client.send({ type: 'auth', token: t.tokens.viewer });
+    const hello = await client.waitFor((m) => m.type === 'hello');
+    expect(hello.role).toBe('viewer');
+    await client.waitFor((m) => m.type === 'subscribed');
+    await t.app.events.append([{ type: 'execution.failed', rolloutId: 'other' }, { type: 'rollout.paused', rolloutId: 'r-live' }, ...execEvents('r-live', 3)]);
+    const batch = await client.waitFor((m) => m.type === 'events');
+    const events = batch.events as { type: string; rolloutId: string }[];
+    expect(events).toHaveLength(3);
+    expect(events.every((e) => e.type === 'execution.succeeded' && e.rolloutId === 'r-live')).toBe(true);
+    await client.close();
+  });
+
+  it('batches a burst into few messages, in id order, without duplicates', async () => {
+    const client = await connectWs(t.url, { token: t.tokens.operator, query: { rolloutId: 'r-burst' } });
+    await client.waitFor((m) => m.type === 'subscribed');
+    const appends = Array.from({ length: 100 }, () => t.app.events.append(execEvents('r-burst', 40)));
+    const ids = (await Promise.all(appends)).flat().map((e) => e.id);
+    const last = Math.max(...ids);
+    await client.waitFor((m) => m.type === 'events' && lastIdOf(m) === last, 'the last event');
+    const received = client.eventIds();
+    expect(received).toEqual([...ids].sort((a, b) => a - b));
+    // 4,000 events, at most 2,000 per message: far fewer messages than appends.
+    expect(client.messages.filter((m) => m.type === 'events').length).toBeLessThanOrEqual(2);
+    await client.close();
+  });
+
+  it('tells a client that cannot keep up which ids it missed instead of flooding it', async () => {
+    const client = await connectWs(t.url, { token: t.tokens.viewer, query: { rolloutId: 'r-flood' } });
+    await client.waitFor((m) => m.type === 'subscribed');
+    const records = await t.app.events.append(execEvents('r-flood', 6000));
+    const gap = await client.waitFor((m) => m.type === 'gap');
+    expect(gap).toMatchObject({ afterId: records[0]!.id - 1, untilId: records[5999]!.id, dropped: 6000, summary: { 'execution.succeeded': 6000 } });
+    // The client resolves the gap from the REST log.
+    const page = await t.request('GET', `/api/v1/events?afterId=${gap.afterId as number}&rolloutId=r-flood&limit=10`, { token: t.tokens.viewer });
+    if (page.status === 200) expect((page.json() as { items: { id: number }[] }).items[0]!.id).toBe(records[0]!.id);
+    await client.close();
+  });
+
+  it('resumes from lastEventId after a reconnect: replays what was missed, then live, no gaps or duplicates', async () => {
+    const first = await connectWs(t.url, { token: t.tokens.viewer, query: { rolloutId: 'r-resume' } });
+    await first.waitFor((m) => m.type === 'subscribed');
+    const before = await t.app.events.append(execEvents('r-resume', 5));
+    await first.waitFor((m) => m.type === 'events' && lastIdOf(m) === before[4]!.id);
+    const lastSeen = Math.max(...first.eventIds());
+    await first.close();
+
+    const missed = [];
+    for (let i = 0; i < 5; i++) missed.push(...(await t.app.events.append(execEvents('r-resume', 300))));
+    const second = await connectWs(t.url, { token: t.tokens.viewer, query: { rolloutId: 'r-resume', lastEventId: String(lastSeen) } });
+    const live = await t.app.events.append(execEvents('r-resume', 7));
+    const lastId = live[6]!.id;
+    await second.waitFor((m) => m.type === 'events' && lastIdOf(m) === lastId, 'the live events after the replay');
+    expect(second.eventIds()).toEqual([...missed, ...live].map((e) => e.id));
+    expect(second.messages.some((m) => m.type === 'gap')).toBe(false);
+    await second.close();
+  });
+
+  it('answers a plain GET with 426 and a bad subscription with an error message', async () => {
+    expect((await t.request('GET', '/ws', { token: null })).status).toBe(426);
+    const client = await connectWs(t.url, { token: t.tokens.viewer });
+    await client.waitFor((m) => m.type === 'subscribed');
+    client.send({ type: 'subscribe', lastEventId: -3 });
+    const error = await client.waitFor((m) => m.type === 'error');
+    expect(error.message).toMatch(/lastEventId/);
+    client.send('not json' as unknown as object);
+    await client.close();
+  });
+});
+
+describe('GET /ws with two servers on PostgreSQL', () => {
+  it('delivers events appended by the other server (LISTEN/NOTIFY, then read from the store)', async (ctx) => {
+    const reason = await postgresUnavailable();
+    if (reason) return ctx.skip(reason);
+    const db = await createTestDatabase();
+    const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'uo-ws-')));
+    const env = { ...process.env, ORCHESTRATOR_DATABASE_URL: db.url };
+    const start = (dataDir: string) => createApp(loadConfig({ dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent' }, env), { logger: false });
+    const a = await start(dirs[0]!);
+    const b = await start(dirs[1]!);
+    try {
+      const urlB = await b.listen();
+      const { token } = await a.store.tokens.create({ kind: 'operator', role: 'viewer', name: 'pg-viewer' }, Date.now());
+      const client = await connectWs(urlB, { token, query: { rolloutId: 'r-pg' } });
+      await client.waitFor((m) => m.type === 'subscribed');
+      const records = await a.events.append(execEvents('r-pg', 25));
+      const local = await b.events.append(execEvents('r-pg', 2));
+      const expected = [...records, ...local].map((e) => e.id).sort((x, y) => x - y);
+      await client.waitFor(() => client.eventIds().length >= expected.length, 'all events');
+      expect([...client.eventIds()].sort((x, y) => x - y)).toEqual(expected);
+      await client.close();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await db.drop();
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
