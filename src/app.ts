@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { artifactRoutes } from './api/artifact.routes.js';
 import { Authenticator } from './api/auth.js';
 import { deviceRoutes } from './api/device.routes.js';
 import { healthRoutes } from './api/health.routes.js';
@@ -12,6 +13,7 @@ import { groupedCount, Metrics } from './api/metrics.js';
 import { buildServer, type RouteModule } from './api/server.js';
 import { tokenRoutes } from './api/token.routes.js';
 import { wsRoutes } from './api/ws.js';
+import { ArtifactService, BlobStore } from './artifacts/index.js';
 import { sqliteFileFor, type Config } from './config.js';
 import { systemClock, type Clock } from './core/index.js';
 import { DeviceService } from './registry/index.js';
@@ -30,6 +32,7 @@ export interface App {
   store: Store;
   events: EventLog;
   devices: DeviceService;
+  artifacts: ArtifactService;
   auth: Authenticator;
   metrics: Metrics;
   server: FastifyInstance;
@@ -46,6 +49,17 @@ export function createLogger(level: string): Logger {
   });
 }
 
+/** PEM public keys from ORCHESTRATOR_TRUSTED_KEYS files; a missing file stops the start with its name. */
+function readTrustedKeys(files: string[]): string[] {
+  return files.map((file) => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new Error(`ORCHESTRATOR_TRUSTED_KEYS: cannot read '${file}' (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  });
+}
+
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger === false ? pino({ level: 'silent' }) : (options.logger ?? createLogger(config.logLevel));
@@ -59,6 +73,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const events = new EventLog(store.events, clock);
   const devices = new DeviceService(store, events, clock);
   const auth = new Authenticator(store.tokens, clock);
+  const artifacts = new ArtifactService({
+    artifacts: store.artifacts,
+    blobs: new BlobStore(path.join(config.dataDir, 'artifacts')),
+    events,
+    clock,
+    maxBytes: config.artifactMaxBytes,
+    requireSigned: config.requireSignedArtifacts,
+    trustedKeys: readTrustedKeys(config.trustedKeyFiles),
+    // Until the rollouts table lands no rollout can use an artifact; the rollout capability wires this.
+    isInUse: async () => false,
+  });
   const metrics = new Metrics();
   metrics.addGroupedGauge('orchestrator_devices', 'Devices by status', 'status', groupedCount(store.handle.db, 'devices', 'status'));
   events.subscribe((records) => metrics.eventsPublished.inc(records.length));
@@ -71,6 +96,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => wsRoutes(app, { auth, feed, store, metrics, logger }),
     (app) => tokenRoutes(app, { store, clock, auth }),
     (app) => deviceRoutes(app, { devices, store, clock, tmpDir }),
+    (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
   ];
   const server = await buildServer({ auth, bodyLimit: config.bodyLimit, logger, routes, version: VERSION });
 
@@ -81,6 +107,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     events,
     devices,
+    artifacts,
     auth,
     metrics,
     server,

@@ -16,6 +16,8 @@ export interface Config {
   /** Largest artifact upload, bytes. */
   artifactMaxBytes: number;
   requireSignedArtifacts: boolean;
+  /** PEM files of ed25519 public keys whose artifact signatures are accepted (ORCHESTRATOR_TRUSTED_KEYS, comma-separated). */
+  trustedKeyFiles: string[];
   /** Poll interval the server asks pull devices for, seconds. */
   pollIntervalSeconds: number;
   /** A device is offline after this many missed poll intervals. */
@@ -51,6 +53,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     bodyLimit: envNumber(env, 'ORCHESTRATOR_BODY_LIMIT', 1024 * 1024),
     artifactMaxBytes: envNumber(env, 'ORCHESTRATOR_ARTIFACT_MAX_BYTES', 8 * 1024 ** 3),
     requireSignedArtifacts: envBool(env, 'ORCHESTRATOR_REQUIRE_SIGNED'),
+    trustedKeyFiles: (env.ORCHESTRATOR_TRUSTED_KEYS ?? '').split(',').map((f) => f.trim()).filter(Boolean),
     pollIntervalSeconds: envNumber(env, 'ORCHESTRATOR_POLL_INTERVAL', 60),
     offlineAfterMissedPolls: envNumber(env, 'ORCHESTRATOR_OFFLINE_AFTER_MISSED', 3),
     sshKeyPath: env.ORCHESTRATOR_SSH_KEY || undefined,

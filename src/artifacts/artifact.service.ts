@@ -1,0 +1,216 @@
+// Artifact use cases: streamed upload with size limit and dedupe, signature checks, image
+// references, listing, and deletion guarded by "is a rollout using it".
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  artifactFieldProblem,
+  ConflictError,
+  keyFingerprint,
+  NotFoundError,
+  parseImageRef,
+  ValidationError,
+  verifyArtifactSignature,
+  type Artifact,
+  type Clock,
+  type ErrorDetail,
+} from '../core/index.js';
+import type { ArtifactRepository, EventLog, StoredArtifact } from '../store/index.js';
+import { BlobStore } from './blob-store.js';
+
+/** Answers whether a rollout still needs this artifact (wired by the composition root). */
+export type ArtifactInUse = (artifactId: string) => Promise<boolean>;
+
+export interface ArtifactServiceOptions {
+  artifacts: ArtifactRepository;
+  blobs: BlobStore;
+  events: EventLog;
+  clock: Clock;
+  maxBytes: number;
+  /** Refuse unsigned uploads. */
+  requireSigned: boolean;
+  /** PEM public keys whose signatures are accepted; when empty the uploader's key is used. */
+  trustedKeys: string[];
+  isInUse: ArtifactInUse;
+}
+
+/** What comes with an uploaded file besides its bytes. */
+export interface UploadInput {
+  name: string;
+  version: string;
+  /** base64 ed25519 signature over (name, version, sha256). */
+  signature?: string;
+  /** The sha256 the uploader claims; the upload fails if the bytes disagree. */
+  sha256?: string;
+  /** PEM public key of the signer; used only when the server has no trusted keys configured. */
+  publicKey?: string;
+  contentType?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface ImageInput {
+  name: string;
+  version: string;
+  imageRef: string;
+  signature?: string;
+  publicKey?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface ArtifactPage {
+  items: Artifact[];
+  nextCursor: string | null;
+  total: number;
+}
+
+/** The public face of an artifact: without where its bytes live. */
+export function publicArtifact(stored: StoredArtifact): Artifact {
+  const { storageKey: _storageKey, ...artifact } = stored;
+  return artifact;
+}
+
+export class ArtifactService {
+  constructor(private readonly options: ArtifactServiceOptions) {}
+
+  private checkFields(input: { name: unknown; version: unknown }): void {
+    const details: ErrorDetail[] = [];
+    for (const field of ['name', 'version'] as const) {
+      const problem = artifactFieldProblem(field, input[field]);
+      if (problem) details.push({ path: field, message: problem });
+    }
+    if (details.length) throw new ValidationError(`invalid artifact: ${details.map((d) => d.message).join('; ')}`, details);
+  }
+
+  /** Checks a signature against the trusted keys (or the uploader's key); answers the signer's fingerprint. */
+  private checkSignature(fields: { name: string; version: string; sha256: string }, signature: string | undefined, publicKey: string | undefined): string | null {
+    if (!signature) {
+      if (this.options.requireSigned) throw new ValidationError('this server accepts only signed artifacts: sign with --sign KEY (orchestrator keys generate)', [{ path: 'signature', message: 'is required' }]);
+      return null;
+    }
+    const keys = this.options.trustedKeys.length ? this.options.trustedKeys : publicKey ? [publicKey] : [];
+    if (keys.length === 0) throw new ValidationError('cannot verify the signature: send the signer\'s public key (publicKey) or configure trusted keys (ORCHESTRATOR_TRUSTED_KEYS)', [{ path: 'publicKey', message: 'is required with a signature' }]);
+    for (const key of keys) {
+      let ok = false;
+      try {
+        ok = verifyArtifactSignature(fields, signature, key);
+      } catch {
+        throw new ValidationError('publicKey is not a PEM ed25519 public key', [{ path: 'publicKey', message: 'is not an ed25519 public key' }]);
+      }
+      if (ok) return keyFingerprint(key);
+    }
+    throw new ValidationError(`the signature does not match artifact '${fields.name}' version '${fields.version}' sha256 ${fields.sha256} for ${this.options.trustedKeys.length ? 'any trusted key' : 'the given public key'}`, [{ path: 'signature', message: 'does not verify' }]);
+  }
+
+  /**
+   * Stores an uploaded file. Same name, version and bytes again: the existing artifact, `created`
+   * false. Same name and version with other bytes: ConflictError.
+   */
+  async upload(source: Readable, input: UploadInput, actor: string, signal?: AbortSignal): Promise<{ artifact: Artifact; created: boolean }> {
+    this.checkFields(input);
+    const claimed = input.sha256?.toLowerCase();
+    if (claimed !== undefined && !/^[0-9a-f]{64}$/.test(claimed)) throw new ValidationError('sha256 must be 64 hex digits', [{ path: 'sha256', message: 'is not a sha256 hex digest' }]);
+    if (claimed) this.checkSignature({ name: input.name, version: input.version, sha256: claimed }, input.signature, input.publicKey);
+    else if (!input.signature && this.options.requireSigned) this.checkSignature({ name: input.name, version: input.version, sha256: '' }, undefined, undefined);
+    const existing = await this.options.artifacts.findByNameVersion(input.name, input.version);
+    if (existing && claimed && existing.sha256 !== claimed) throw this.versionTaken(existing);
+    const blob = await this.options.blobs.write(source, { maxBytes: this.options.maxBytes, signal });
+    const discard = async () => {
+      if (blob.created && (await this.options.artifacts.countByStorageKey(blob.key)) === 0) await this.options.blobs.remove(blob.key);
+    };
+    try {
+      if (claimed && claimed !== blob.sha256) throw new ValidationError(`the bytes received hash to ${blob.sha256}, not the sha256 claimed (${claimed}); the upload was corrupted or the claim is wrong`, [{ path: 'sha256', message: 'does not match the bytes' }]);
+      const signedBy = this.checkSignature({ name: input.name, version: input.version, sha256: blob.sha256 }, input.signature, input.publicKey);
+      if (existing) {
+        if (existing.sha256 !== blob.sha256) throw this.versionTaken(existing);
+        return { artifact: publicArtifact(existing), created: false };
+      }
+      const stored = await this.options.artifacts.create(
+        {
+          id: randomUUID(),
+          name: input.name,
+          version: input.version,
+          kind: 'file',
+          sha256: blob.sha256,
+          size: blob.size,
+          contentType: input.contentType ?? 'application/octet-stream',
+          signature: input.signature ?? null,
+          imageRef: null,
+          storageKey: blob.key,
+          metadata: { ...(input.metadata ?? {}), ...(signedBy ? { signedBy } : {}) },
+        },
+        this.options.clock.now(),
+      );
+      await this.options.events.append([{ type: 'artifact.uploaded', actor, data: { artifactId: stored.id, name: stored.name, version: stored.version, sha256: stored.sha256, size: stored.size, deduplicated: !blob.created, signed: signedBy !== null } }]);
+      return { artifact: publicArtifact(stored), created: true };
+    } catch (error) {
+      await discard();
+      throw error;
+    }
+  }
+
+  private versionTaken(existing: StoredArtifact): ConflictError {
+    return new ConflictError(`artifact '${existing.name}' version '${existing.version}' already exists with other content (sha256 ${existing.sha256}); upload under a new version`);
+  }
+
+  /** Records a container image reference (no bytes). The digest, when given, is its sha256. */
+  async addImage(input: ImageInput, actor: string): Promise<{ artifact: Artifact; created: boolean }> {
+    this.checkFields(input);
+    let digest: string | null;
+    try {
+      digest = parseImageRef(input.imageRef).digest;
+    } catch (error) {
+      throw new ValidationError(`invalid imageRef: ${(error as Error).message}`, [{ path: 'imageRef', message: (error as Error).message }]);
+    }
+    const sha256 = digest ? digest.slice('sha256:'.length) : null;
+    if (input.signature && !sha256) throw new ValidationError('a signed image reference needs a digest (repo:tag@sha256:...)', [{ path: 'imageRef', message: 'needs a digest to be signed' }]);
+    const signedBy = this.checkSignature({ name: input.name, version: input.version, sha256: sha256 ?? '' }, input.signature, input.publicKey);
+    const existing = await this.options.artifacts.findByNameVersion(input.name, input.version);
+    if (existing) {
+      if (existing.imageRef === input.imageRef) return { artifact: publicArtifact(existing), created: false };
+      throw new ConflictError(`artifact '${input.name}' version '${input.version}' already exists${existing.imageRef ? ` as ${existing.imageRef}` : ' as a file'}; use a new version`);
+    }
+    const stored = await this.options.artifacts.create(
+      { id: randomUUID(), name: input.name, version: input.version, kind: 'image', sha256, size: 0, contentType: 'application/vnd.oci.image.manifest.v1+json', signature: input.signature ?? null, imageRef: input.imageRef, storageKey: null, metadata: { ...(input.metadata ?? {}), ...(signedBy ? { signedBy } : {}) } },
+      this.options.clock.now(),
+    );
+    await this.options.events.append([{ type: 'artifact.added', actor, data: { artifactId: stored.id, name: stored.name, version: stored.version, imageRef: stored.imageRef } }]);
+    return { artifact: publicArtifact(stored), created: true };
+  }
+
+  async getStored(id: string): Promise<StoredArtifact> {
+    const artifact = await this.options.artifacts.get(id);
+    if (!artifact) throw new NotFoundError('artifact', id);
+    return artifact;
+  }
+
+  async get(id: string): Promise<Artifact> {
+    return publicArtifact(await this.getStored(id));
+  }
+
+  /** Absolute path of a file artifact's bytes (what transports stream), null for images. */
+  filePath(artifact: StoredArtifact): string | null {
+    return artifact.storageKey ? this.options.blobs.pathOf(artifact.storageKey) : null;
+  }
+
+  async list(options: { name?: string; limit: number; cursor?: string }): Promise<ArtifactPage> {
+    let cursor: { createdAt: number; id: string } | undefined;
+    if (options.cursor) {
+      const [ts, ...rest] = Buffer.from(options.cursor, 'base64url').toString().split(':');
+      cursor = { createdAt: Number(ts), id: rest.join(':') };
+      if (!Number.isFinite(cursor.createdAt) || !cursor.id) throw new ValidationError('cursor is not one this server gave out', [{ path: 'cursor', message: 'is invalid' }]);
+    }
+    const rows = await this.options.artifacts.list({ name: options.name, limit: options.limit + 1, cursor });
+    const items = rows.slice(0, options.limit);
+    const last = items[items.length - 1];
+    const nextCursor = rows.length > options.limit && last ? Buffer.from(`${Date.parse(last.createdAt)}:${last.id}`).toString('base64url') : null;
+    return { items: items.map(publicArtifact), nextCursor, total: await this.options.artifacts.count(options.name) };
+  }
+
+  /** Deletes an artifact unless a rollout uses it; its blob goes when no other artifact shares it. */
+  async remove(id: string, actor: string): Promise<void> {
+    const artifact = await this.getStored(id);
+    if (await this.options.isInUse(id)) throw new ConflictError(`artifact '${artifact.name}' version '${artifact.version}' is used by a rollout; cancel or finish the rollout first`);
+    await this.options.artifacts.delete(id);
+    if (artifact.storageKey && (await this.options.artifacts.countByStorageKey(artifact.storageKey)) === 0) await this.options.blobs.remove(artifact.storageKey);
+    await this.options.events.append([{ type: 'artifact.deleted', actor, data: { artifactId: id, name: artifact.name, version: artifact.version } }]);
+  }
+}
