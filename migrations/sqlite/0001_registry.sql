@@ -14,21 +14,20 @@ CREATE TABLE devices (
   metadata TEXT NOT NULL DEFAULT '{}',
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX devices_status_idx ON devices (status, id);
 CREATE INDEX devices_location_idx ON devices (location, id);
 CREATE INDEX devices_version_idx ON devices (version_key, id);
-CREATE INDEX devices_version_text_idx ON devices (version, id);
 CREATE INDEX devices_last_seen_idx ON devices (last_seen);
-CREATE INDEX devices_updated_idx ON devices (updated_at);
 
 CREATE TABLE device_tags (
   device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
   key TEXT NOT NULL,
   value TEXT NOT NULL,
-  PRIMARY KEY (device_id, key)
-);
-CREATE INDEX device_tags_kv_idx ON device_tags (key, value, device_id);
+  PRIMARY KEY (key, value, device_id)
+) WITHOUT ROWID;
+-- One tag per key and device is enforced by the application (tags are a map).
+CREATE INDEX device_tags_device_idx ON device_tags (device_id);
 
 CREATE TABLE tokens (
   id TEXT PRIMARY KEY,

@@ -1,6 +1,6 @@
 // Translates a parsed DeviceFilter into a Kysely WHERE clause; the SQL twin of matchesDeviceFilter.
 import { sql, type ExpressionBuilder, type Expression, type SqlBool } from 'kysely';
-import type { DeviceFilter } from '../core/index.js';
+import { versionKey, type DeviceFilter } from '../core/index.js';
 import type { Database } from './schema.js';
 
 type Eb = ExpressionBuilder<Database, 'devices'>;
@@ -14,7 +14,11 @@ export function deviceWhere(filter: DeviceFilter) {
     if (filter.location) all.push(eb('devices.location', 'in', filter.location));
     if (filter.version) {
       const match = filter.version;
-      if (match.kind === 'exact') all.push(eb('devices.version', '=', match.version));
+      if (match.kind === 'exact') {
+        // The sortable key is indexed; the text comparison keeps "v2.4" and "2.4.0" apart.
+        const key = versionKey(match.version);
+        all.push(key ? eb.and([eb('devices.version_key', '=', key), eb('devices.version', '=', match.version)]) : eb('devices.version', '=', match.version));
+      }
       else
         all.push(
           eb.or(
