@@ -7,6 +7,7 @@ import { EnrollmentRepository } from './enrollment.repository.js';
 import { EventRepository } from './event.repository.js';
 import { LockRepository } from './lock.repository.js';
 import { migrate } from './migrator.js';
+import { ProtocolRepository } from './protocol.repository.js';
 import { TokenRepository } from './token.repository.js';
 
 export interface Store {
@@ -18,6 +19,7 @@ export interface Store {
   artifacts: ArtifactRepository;
   enrollment: EnrollmentRepository;
   deviceReports: DeviceReportRepository;
+  protocols: ProtocolRepository;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export function createStore(handle: DatabaseHandle): Store {
     artifacts: new ArtifactRepository(handle.db),
     enrollment: new EnrollmentRepository(handle.db),
     deviceReports: new DeviceReportRepository(handle.db, handle.maxParams),
+    protocols: new ProtocolRepository(handle.db),
     close: () => handle.close(),
   };
 }
@@ -58,3 +61,5 @@ export * from './enrollment.repository.js';
 export * from './device-report.repository.js';
 export * from './artifact.repository.js';
 export * from './event-log.js';
+export * from './protocol.schema.js';
+export * from './protocol.repository.js';

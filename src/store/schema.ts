@@ -1,6 +1,7 @@
 // Row types of the SQL schema as Kysely sees it. Timestamps are epoch milliseconds (BIGINT);
 // JSON columns are TEXT in both dialects so one query layer serves SQLite and PostgreSQL.
 import type { Generated } from 'kysely';
+import type { ArtifactHashRow, HawkbitActionRow, HawkbitTenantRow, MenderAuthSetRow, ProtocolSecretRow } from './protocol.schema.js';
 
 export interface DeviceRow {
   id: string;
@@ -19,6 +20,8 @@ export interface DeviceRow {
   updated_at: number;
   /** 'accepted' | 'pending' | 'rejected' (migration 0004; defaulted, so inserts may omit it). */
   enrollment?: string;
+  /** 'native' | 'hawkbit' | 'mender' (migration 0006; defaulted, so inserts may omit it). */
+  protocol?: string;
 }
 
 export interface DeviceTagRow {
@@ -108,4 +111,9 @@ export interface Database {
   artifacts: ArtifactRow;
   enrollment_keys: EnrollmentKeyRow;
   device_reports: DeviceReportRow;
+  hawkbit_tenants: HawkbitTenantRow;
+  hawkbit_actions: HawkbitActionRow;
+  artifact_hashes: ArtifactHashRow;
+  mender_auth_sets: MenderAuthSetRow;
+  protocol_secrets: ProtocolSecretRow;
 }

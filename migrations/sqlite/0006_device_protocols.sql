@@ -1,0 +1,46 @@
+-- Device protocol adapters (hawkBit DDI, Mender device API): each device's protocol, hawkBit
+-- tenants with gateway tokens, numeric hawkBit action ids for executions, extra artifact hashes
+-- (sha1/md5 for hawkBit), Mender authentication sets, and server-side protocol secrets (sqlite).
+ALTER TABLE devices ADD COLUMN protocol TEXT NOT NULL DEFAULT 'native';
+
+CREATE TABLE hawkbit_tenants (
+  name TEXT PRIMARY KEY,
+  gateway_token_hash TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE hawkbit_actions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  execution_id TEXT NOT NULL UNIQUE,
+  device_id TEXT NOT NULL,
+  offered_at BIGINT,
+  cancel_acked_at BIGINT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX hawkbit_actions_device_idx ON hawkbit_actions (device_id, id);
+
+CREATE TABLE artifact_hashes (
+  artifact_id TEXT PRIMARY KEY,
+  sha1 TEXT NOT NULL,
+  md5 TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+
+CREATE TABLE mender_auth_sets (
+  id TEXT PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  id_data TEXT NOT NULL,
+  pubkey TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (device_id, pubkey)
+);
+CREATE INDEX mender_auth_sets_status_idx ON mender_auth_sets (status, created_at);
+
+CREATE TABLE protocol_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+)
