@@ -1,0 +1,192 @@
+// The device-side push receiver (DESIGN.md "Push over HTTP"): accepts POST with the artifact as the
+// body, streams it to a temporary file while hashing, verifies sha256 and (with a trusted key) the
+// signature, then installs it atomically under DIR. Usable as a request listener or a server.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { artifactFieldProblem, verifyArtifactSignature } from '../core/index.js';
+import { InstallDir, type InstalledArtifact } from './install-dir.js';
+
+/** How the receiver is set up. */
+export interface ReceiverOptions {
+  /** Install directory (DIR/<name>-<version>, DIR/current). */
+  dir: string;
+  /** PEM ed25519 public key; when set, unsigned or wrongly signed artifacts are refused (403). */
+  trustedKey?: string;
+  /** When set, requests must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  /** When set, X-Device-Id must equal it (a push meant for another device is refused). */
+  deviceId?: string;
+  /** Largest accepted body, bytes (default: unlimited). */
+  maxBytes?: number;
+  /** Called after an artifact is in place and current (install handlers); a throw answers 500. */
+  onInstalled?: (artifact: InstalledArtifact & { updateId: string | null }) => Promise<void> | void;
+}
+
+export interface ListenOptions {
+  port: number;
+  host?: string;
+  /** HTTPS with this key/cert; `ca` + `requestClientCert` require client certificates (mTLS). */
+  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer; requestClientCert?: boolean };
+}
+
+/** A started receiver. */
+export interface RunningReceiver {
+  receiver: Receiver;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const one = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+export class Receiver {
+  readonly install: InstallDir;
+
+  constructor(private readonly options: ReceiverOptions) {
+    this.install = new InstallDir(options.dir);
+  }
+
+  /** The node:http request listener. */
+  readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
+    this.serve(request, response).catch((error: unknown) => {
+      if (!response.headersSent) this.answer(request, response, 500, { error: { code: 'internal', message: (error as Error).message } });
+      else response.destroy();
+    });
+  };
+
+  private answer(request: IncomingMessage, response: ServerResponse, status: number, body: unknown): void {
+    const send = () => {
+      if (response.writableEnded || response.destroyed) return;
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    // Answer only once the body is consumed: an early answer races the client's upload.
+    if (request.complete || request.destroyed) send();
+    else {
+      request.once('end', send);
+      request.resume();
+    }
+  }
+
+  private headers(request: IncomingMessage) {
+    const h = request.headers;
+    const name = one(h['x-artifact-name']);
+    const version = one(h['x-artifact-version']);
+    const sha256 = one(h['x-artifact-sha256'])?.toLowerCase();
+    const nameProblem = artifactFieldProblem('name', name) ?? artifactFieldProblem('version', version);
+    if (nameProblem) throw new Refusal(400, 'bad_headers', `X-Artifact-Name / X-Artifact-Version: ${nameProblem}`);
+    if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256)) throw new Refusal(400, 'bad_headers', 'X-Artifact-Sha256 must be the 64-hex-digit sha256 of the body');
+    const deviceId = one(h['x-device-id']);
+    if (this.options.deviceId && deviceId !== this.options.deviceId) throw new Refusal(400, 'wrong_device', `this is device '${this.options.deviceId}', the push is for '${deviceId ?? '(none)'}'`);
+    const length = Number(one(h['content-length']) ?? NaN);
+    if (this.options.maxBytes !== undefined && Number.isFinite(length) && length > this.options.maxBytes) throw new Refusal(413, 'too_large', `the artifact is larger than ${this.options.maxBytes} bytes`);
+    return { name: name!, version: version!, sha256, signature: one(h['x-artifact-signature']) ?? null, updateId: one(h['x-update-id']) ?? null };
+  }
+
+  private checkAuth(request: IncomingMessage): void {
+    if (!this.options.token) return;
+    const header = request.headers.authorization ?? '';
+    if (header !== `Bearer ${this.options.token}`) throw new Refusal(401, 'unauthorized', 'a valid bearer token is required');
+  }
+
+  private checkSignature(meta: { name: string; version: string; sha256: string; signature: string | null }): void {
+    if (!this.options.trustedKey) return;
+    if (!meta.signature) throw new Refusal(403, 'unsigned', 'this device accepts only signed artifacts (X-Artifact-Signature)');
+    if (!verifyArtifactSignature(meta, meta.signature, this.options.trustedKey)) throw new Refusal(403, 'bad_signature', `the signature does not verify for ${meta.name} ${meta.version} (${meta.sha256}) with this device's trusted key`);
+  }
+
+  private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let meta: ReturnType<Receiver['headers']>;
+    try {
+      if (request.method !== 'POST') throw new Refusal(405, 'method_not_allowed', 'push artifacts with POST');
+      this.checkAuth(request);
+      meta = this.headers(request);
+      // The signature covers the claimed hash, so it is checked before any byte is written.
+      this.checkSignature(meta);
+    } catch (error) {
+      if (error instanceof Refusal) return this.answer(request, response, error.status, { error: { code: error.code, message: error.message } });
+      throw error;
+    }
+    const installed = await this.install.installedSha256(meta.name, meta.version);
+    if (installed === meta.sha256) {
+      await this.install.activate(meta.name, meta.version);
+      return this.answer(request, response, 208, { status: 'already-installed', name: meta.name, version: meta.version, sha256: meta.sha256 });
+    }
+    if (installed !== null) return this.answer(request, response, 409, { error: { code: 'version_conflict', message: `${meta.name}-${meta.version} is installed with another sha256 (${installed})` } });
+
+    const temp = this.install.tempFile();
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const max = this.options.maxBytes ?? Number.POSITIVE_INFINITY;
+    const hasher = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length;
+        if (bytes > max) return done(new Refusal(413, 'too_large', `the artifact is larger than ${max} bytes`));
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(request, hasher, fs.createWriteStream(temp));
+    } catch (error) {
+      await fsp.rm(temp, { force: true });
+      if (error instanceof Refusal) {
+        response.setHeader('connection', 'close');
+        return this.answer(request, response, error.status, { error: { code: error.code, message: error.message } });
+      }
+      return void response.destroy(); // the sender went away mid-body; nothing to answer
+    }
+    const actual = hash.digest('hex');
+    if (actual !== meta.sha256) {
+      await fsp.rm(temp, { force: true });
+      return this.answer(request, response, 422, { error: { code: 'sha256_mismatch', message: `the body hashes to ${actual}, not ${meta.sha256}; transfer corrupted` } });
+    }
+    const result = await this.install.install(temp, meta);
+    await this.options.onInstalled?.({ ...result, updateId: meta.updateId });
+    return this.answer(request, response, 201, { status: 'installed', name: meta.name, version: meta.version, sha256: actual, bytes });
+  }
+
+  /** Starts an HTTP (or HTTPS) server on the port; port 0 picks a free one. */
+  async listen(options: ListenOptions): Promise<RunningReceiver> {
+    const server = options.tls
+      ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: options.tls.requestClientCert ?? false, rejectUnauthorized: options.tls.requestClientCert ?? false }, this.handle)
+      : http.createServer(this.handle);
+    server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = !options.host || options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
+    return {
+      receiver: this,
+      port,
+      url: `${options.tls ? 'https' : 'http'}://${host}:${port}/`,
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    };
+  }
+}
+
+/** Creates a receiver and starts listening: what `orchestrator agent --listen PORT --dir DIR` runs. */
+export async function startReceiver(options: ReceiverOptions & ListenOptions): Promise<RunningReceiver> {
+  return new Receiver(options).listen(options);
+}

@@ -1,0 +1,185 @@
+// Push over HTTP (DESIGN.md "Push over HTTP"): POST the artifact, streamed from disk, to the
+// device's address. 200/201 delivered, 208 (or 409 "already installed") already-installed,
+// other 4xx permanent, 5xx and broken connections retried with backoff and jitter.
+import fs from 'node:fs';
+import { Transform } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import { DEFAULT_RETRY, realSleep, withRetries, type RetryPolicy, type Sleep } from '../retry.js';
+import { DeliveryError, type DeliveryRequest, type DeliveryResult, type Transport } from '../transport.js';
+
+/**
+ * Per-device credentials in device.metadata.auth: `{ bearerToken }` sends Authorization: Bearer;
+ * `{ certFile, keyFile }` presents a client certificate (mTLS); `{ caFile }` trusts a private CA.
+ */
+export interface HttpDeviceAuth {
+  bearerToken?: string;
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+}
+
+export interface HttpTransportOptions {
+  retry?: RetryPolicy;
+  random?: () => number;
+  sleep?: Sleep;
+  now?: () => number;
+  /** PEM CA trusted for every https device (besides the system roots). */
+  ca?: string;
+  connectTimeoutMs?: number;
+  /** Longest wait for the device's answer after the body was sent, and between body chunks. */
+  responseTimeoutMs?: number;
+}
+
+const TLS_CONFIG_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/;
+
+function deviceAuth(metadata: Record<string, unknown>): HttpDeviceAuth {
+  const auth = metadata.auth;
+  if (auth === undefined || auth === null) return {};
+  if (typeof auth !== 'object' || Array.isArray(auth)) throw new DeliveryError('bad_credentials', 'device metadata.auth must be an object like {"bearerToken": "..."} or {"certFile", "keyFile", "caFile"}', false);
+  const out: HttpDeviceAuth = {};
+  for (const key of ['bearerToken', 'certFile', 'keyFile', 'caFile'] as const) {
+    const value = (auth as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value === '') throw new DeliveryError('bad_credentials', `device metadata.auth.${key} must be a non-empty string`, false);
+    out[key] = value;
+  }
+  if (Boolean(out.certFile) !== Boolean(out.keyFile)) throw new DeliveryError('bad_credentials', 'device metadata.auth needs both certFile and keyFile for a client certificate', false);
+  return out;
+}
+
+/** Counts bytes as they leave, for onProgress. */
+function progressCounter(total: number, onProgress?: (sent: number, total: number) => void): Transform & { sent: number } {
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      counter.sent += chunk.length;
+      onProgress?.(counter.sent, total);
+      done(null, chunk);
+    },
+  }) as Transform & { sent: number };
+  counter.sent = 0;
+  return counter;
+}
+
+async function readSome(body: Dispatcher.ResponseData['body'], limit = 4096): Promise<string> {
+  let text = '';
+  for await (const chunk of body) {
+    if (text.length < limit) text += (chunk as Buffer).toString('utf8');
+  }
+  return text.slice(0, limit);
+}
+
+function deviceMessage(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: string }; message?: string };
+    return parsed.error?.message ?? parsed.message ?? text;
+  } catch {
+    return text;
+  }
+}
+
+export class HttpTransport implements Transport {
+  readonly name = 'http';
+  private readonly agents = new Map<string, Agent>();
+  private readonly retry: RetryPolicy;
+  private readonly random: () => number;
+  private readonly sleep: Sleep;
+  private readonly now: () => number;
+
+  constructor(private readonly options: HttpTransportOptions = {}) {
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? realSleep;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** One connection pool per distinct TLS setup; devices without client certificates share one. */
+  private agentFor(auth: HttpDeviceAuth): Agent {
+    const key = `${auth.certFile ?? ''}|${auth.keyFile ?? ''}|${auth.caFile ?? ''}`;
+    let agent = this.agents.get(key);
+    if (!agent) {
+      let tls: { cert?: Buffer; key?: Buffer; ca?: (string | Buffer)[] };
+      try {
+        const cas = [...(this.options.ca ? [this.options.ca] : []), ...(auth.caFile ? [fs.readFileSync(auth.caFile)] : [])];
+        tls = { cert: auth.certFile ? fs.readFileSync(auth.certFile) : undefined, key: auth.keyFile ? fs.readFileSync(auth.keyFile) : undefined, ca: cas.length ? cas : undefined };
+      } catch (error) {
+        throw new DeliveryError('bad_credentials', `cannot read the device's TLS files: ${(error as Error).message}`, false);
+      }
+      agent = new Agent({ connect: { ...tls, timeout: this.options.connectTimeoutMs ?? 10_000 }, keepAliveTimeout: 10_000, headersTimeout: this.options.responseTimeoutMs ?? 120_000, bodyTimeout: this.options.responseTimeoutMs ?? 120_000 });
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  async deliver(req: DeliveryRequest): Promise<DeliveryResult> {
+    const { device, artifact } = req;
+    if (!req.filePath || artifact.kind !== 'file' || !artifact.sha256) throw new DeliveryError('unsupported', `artifact '${artifact.name}' is an image reference; HTTP push sends files (use pull agents for images)`, false);
+    let url: URL;
+    try {
+      url = new URL(device.address ?? '');
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+    } catch {
+      throw new DeliveryError('bad_address', `device '${device.id}' address '${device.address ?? ''}' is not an http(s) URL`, false);
+    }
+    const auth = deviceAuth(device.metadata);
+    const dispatcher = this.agentFor(auth);
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      'content-length': String(artifact.size),
+      'x-update-id': req.updateId,
+      'x-device-id': device.id,
+      'x-artifact-name': artifact.name,
+      'x-artifact-version': artifact.version,
+      'x-artifact-sha256': artifact.sha256,
+      ...(artifact.signature ? { 'x-artifact-signature': artifact.signature } : {}),
+      ...(auth.bearerToken ? { authorization: `Bearer ${auth.bearerToken}` } : {}),
+    };
+    return withRetries({ policy: this.retry, random: this.random, sleep: this.sleep, now: this.now, signal: req.signal, deadline: req.deadline }, () => this.attempt(req, url, headers, dispatcher));
+  }
+
+  private async attempt(req: DeliveryRequest, url: URL, headers: Record<string, string>, dispatcher: Agent): Promise<DeliveryResult> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(new DeliveryError('aborted', 'the delivery was aborted', true));
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    if (req.signal?.aborted) onAbort();
+    const remaining = req.deadline === undefined ? undefined : req.deadline - this.now();
+    const timer = remaining === undefined ? undefined : setTimeout(() => controller.abort(new DeliveryError('timeout', `no answer from ${url.host} before the deadline`, true)), Math.max(0, remaining));
+    // Each attempt opens its own read stream: concurrent deliveries share only the file.
+    const file = fs.createReadStream(req.filePath!, { highWaterMark: 256 * 1024 });
+    const body = file.pipe(progressCounter(req.artifact.size, req.onProgress));
+    file.once('error', (error) => body.destroy(error));
+    try {
+      const response = await request(url, { method: 'POST', headers, body, dispatcher, signal: controller.signal });
+      const status = response.statusCode;
+      const text = await readSome(response.body);
+      if (status === 200 || status === 201 || status === 204) return { outcome: 'delivered', bytes: body.sent };
+      if (status === 208) return { outcome: 'already-installed', bytes: body.sent };
+      if (status === 409 && /already[ -]installed/i.test(text)) return { outcome: 'already-installed', bytes: body.sent };
+      const message = `device '${req.device.id}' answered ${status}: ${deviceMessage(text).slice(0, 500) || '(no body)'}`;
+      if (status >= 500 || status === 408 || status === 429) throw new DeliveryError(`http_${status}`, message, true);
+      throw new DeliveryError(`http_${status}`, message, false);
+    } catch (error) {
+      throw this.classify(error, controller.signal, url);
+    } finally {
+      clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
+      file.destroy();
+    }
+  }
+
+  private classify(error: unknown, signal: AbortSignal, url: URL): DeliveryError {
+    if (error instanceof DeliveryError) return error;
+    if (signal.aborted && signal.reason instanceof DeliveryError) return signal.reason;
+    const e = error as NodeJS.ErrnoException & { code?: string };
+    const code = e.code ?? 'unknown';
+    if (code.startsWith('ENOENT') || (e.syscall === 'open' && e.path)) return new DeliveryError('artifact_missing', `cannot read the artifact file: ${e.message}`, false, { cause: error });
+    if (TLS_CONFIG_ERRORS.test(code)) return new DeliveryError('tls', `TLS with ${url.host} failed (${code}): ${e.message}; check the device's certificate and caFile`, false, { cause: error });
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return new DeliveryError('timeout', `${url.host} did not answer in time (${code})`, true, { cause: error });
+    return new DeliveryError('connection', `connection to ${url.host} failed (${code}): ${e.message}`, true, { cause: error });
+  }
+
+  async close(): Promise<void> {
+    const agents = [...this.agents.values()];
+    this.agents.clear();
+    await Promise.all(agents.map((agent) => agent.close()));
+  }
+}
