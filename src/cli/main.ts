@@ -12,6 +12,8 @@ export function buildProgram(): Command {
   const program = new Command('orchestrator')
     .description('update-orchestrator: roll software out to fleets of often-offline devices')
     .version(VERSION)
+    // Program options only before the sub-command, so `devices list --version '<2.0.0'` filters.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerServe(program);

@@ -29,15 +29,12 @@ export function registerServe(program: Command): void {
       const app = await createApp(config);
       const firstToken = await ensureAdminToken(app);
       const url = await app.listen();
-      const out = process.stdout;
-      out.write(`update-orchestrator ${VERSION} listening on ${url}  (${app.store.handle.describe})\n`);
-      out.write(`  dashboard ${url}/   API docs ${url}/docs   health ${url}/healthz\n`);
-      if (firstToken) {
-        out.write(`\nFirst start: created an admin token (saved to ${path.join(config.dataDir, 'admin.token')}, shown only now):\n\n  ${firstToken}\n\n`);
-        out.write(`Use it:  export ORCHESTRATOR_TOKEN=$(cat ${path.join(config.dataDir, 'admin.token')})\n`);
-      } else {
-        out.write(`  token: use an existing one, or create one: orchestrator tokens create --role admin --data ${config.dataDir}\n`);
-      }
+      // One write, so whoever reads the first line has the whole banner.
+      const lines = [`update-orchestrator ${VERSION} listening on ${url}  (${app.store.handle.describe})`, `  dashboard ${url}/   API docs ${url}/docs   health ${url}/healthz`];
+      const tokenFile = path.join(config.dataDir, 'admin.token');
+      if (firstToken) lines.push('', `First start: created an admin token (saved to ${tokenFile}, shown only now):`, '', `  ${firstToken}`, '', `Use it:  export ORCHESTRATOR_TOKEN=$(cat ${tokenFile})`);
+      else lines.push(`  token: use an existing one, or create one: orchestrator tokens create --role admin --data ${config.dataDir}`);
+      process.stdout.write(lines.join('\n') + '\n');
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
