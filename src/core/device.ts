@@ -38,6 +38,12 @@ const TAG_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,63}$/;
 const MAX_TAGS = 64;
 const MAX_METADATA_BYTES = 16 * 1024;
 
+// Control characters have no place in names, tags or locations (they break logs and CSV).
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f]/;
+// eslint-disable-next-line no-control-regex
+const TAG_VALUE_FORBIDDEN = /[;\u0000-\u001f]/;
+
 function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -49,7 +55,7 @@ function optionalString(raw: unknown, field: string, max: number, errors: ErrorD
     return null;
   }
   if (raw.length > max) errors.push({ path: field, message: `must be at most ${max} characters (got ${raw.length})` });
-  if (/[\u0000-\u001f]/.test(raw)) errors.push({ path: field, message: 'must not contain control characters' });
+  if (CONTROL.test(raw)) errors.push({ path: field, message: 'must not contain control characters' });
   return raw;
 }
 
@@ -91,7 +97,7 @@ function parseTags(raw: unknown, errors: ErrorDetail[]): Tags {
       continue;
     }
     const text = String(value);
-    if (text.length > 256 || /[;\u0000-\u001f]/.test(text)) {
+    if (text.length > 256 || TAG_VALUE_FORBIDDEN.test(text)) {
       errors.push({ path: `tags.${key}`, message: 'value must be at most 256 characters, without ";" or control characters' });
       continue;
     }
