@@ -16,6 +16,7 @@ CREATE TABLE hawkbit_actions (
   device_id TEXT NOT NULL,
   offered_at BIGINT,
   cancel_acked_at BIGINT,
+  last_update_mode TEXT,
   created_at BIGINT NOT NULL
 );
 CREATE INDEX hawkbit_actions_device_idx ON hawkbit_actions (device_id, id);

@@ -20,10 +20,10 @@ for (const target of storeTargets) {
       expect(typeof a.id).toBe('number');
       expect(b.id).toBeGreaterThan(a.id);
       expect((await store.protocols.actionFor('exec-a', 'dev-1', 2000)).id).toBe(a.id);
-      await store.protocols.markOffered(a.id, 3000);
-      await store.protocols.markOffered(a.id, 4000);
+      await store.protocols.markOffered(a.id, 'skip', 3000);
+      await store.protocols.markOffered(a.id, 'forced', 4000);
       await store.protocols.ackCancel(a.id, 5000);
-      expect(await store.protocols.action(a.id)).toEqual({ id: a.id, executionId: 'exec-a', deviceId: 'dev-1', offeredAt: 3000, cancelAckedAt: 5000 });
+      expect(await store.protocols.action(a.id)).toEqual({ id: a.id, executionId: 'exec-a', deviceId: 'dev-1', offeredAt: 3000, cancelAckedAt: 5000, lastUpdateMode: 'forced' });
       expect((await store.protocols.recentActions('dev-1', 5)).map((x) => x.executionId)).toEqual(['exec-b', 'exec-a']);
       expect(await store.protocols.action(99999)).toBeNull();
     });

@@ -25,6 +25,8 @@ export interface HawkbitAction {
   deviceId: string;
   offeredAt: number | null;
   cancelAckedAt: number | null;
+  /** The DDI `update` mode last served, so a client's answer to 'skip' is not taken as an install. */
+  lastUpdateMode: string | null;
 }
 
 function toAuthSet(row: MenderAuthSetRow): MenderAuthSet {
@@ -72,7 +74,7 @@ export class ProtocolRepository {
   async actionFor(executionId: string, deviceId: string, now: number): Promise<HawkbitAction> {
     await this.db
       .insertInto('hawkbit_actions')
-      .values({ execution_id: executionId, device_id: deviceId, offered_at: null, cancel_acked_at: null, created_at: now })
+      .values({ execution_id: executionId, device_id: deviceId, offered_at: null, cancel_acked_at: null, last_update_mode: null, created_at: now })
       .onConflict((oc) => oc.column('execution_id').doNothing())
       .execute();
     const row = await this.db.selectFrom('hawkbit_actions').selectAll().where('execution_id', '=', executionId).executeTakeFirstOrThrow();
@@ -90,16 +92,21 @@ export class ProtocolRepository {
     return rows.map((row) => this.toAction(row));
   }
 
-  async markOffered(id: number, now: number): Promise<void> {
-    await this.db.updateTable('hawkbit_actions').set({ offered_at: now }).where('id', '=', id).where('offered_at', 'is', null).execute();
+  /** Records that deploymentBase was served with this update mode (first offer time kept). */
+  async markOffered(id: number, mode: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('hawkbit_actions')
+      .set((eb) => ({ offered_at: eb.fn.coalesce('offered_at', eb.val(now)), last_update_mode: mode }))
+      .where('id', '=', id)
+      .execute();
   }
 
   async ackCancel(id: number, now: number): Promise<void> {
     await this.db.updateTable('hawkbit_actions').set({ cancel_acked_at: now }).where('id', '=', id).where('cancel_acked_at', 'is', null).execute();
   }
 
-  private toAction(row: { id: number; execution_id: string; device_id: string; offered_at: number | null; cancel_acked_at: number | null }): HawkbitAction {
-    return { id: Number(row.id), executionId: row.execution_id, deviceId: row.device_id, offeredAt: row.offered_at, cancelAckedAt: row.cancel_acked_at };
+  private toAction(row: { id: number; execution_id: string; device_id: string; offered_at: number | null; cancel_acked_at: number | null; last_update_mode: string | null }): HawkbitAction {
+    return { id: Number(row.id), executionId: row.execution_id, deviceId: row.device_id, offeredAt: row.offered_at, cancelAckedAt: row.cancel_acked_at, lastUpdateMode: row.last_update_mode };
   }
 
   // Extra artifact hashes

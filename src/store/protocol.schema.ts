@@ -15,6 +15,8 @@ export interface HawkbitActionRow {
   device_id: string;
   offered_at: number | null;
   cancel_acked_at: number | null;
+  /** The DDI `update` mode last served ('forced' | 'attempt' | 'skip'). */
+  last_update_mode: string | null;
   created_at: number;
 }
 
