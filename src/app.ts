@@ -10,13 +10,19 @@ import { deviceRoutes } from './api/device.routes.js';
 import { healthRoutes } from './api/health.routes.js';
 import { EventFeed } from './api/event-feed.js';
 import { groupedCount, Metrics } from './api/metrics.js';
+import { policyRoutes } from './api/policy.routes.js';
+import { rateLimitRoutes } from './api/rate-limits.js';
 import { buildServer, type RouteModule } from './api/server.js';
+import { subscriptionRoutes } from './api/subscription.routes.js';
 import { tokenRoutes } from './api/token.routes.js';
+import { webhookRoutes } from './api/webhook.routes.js';
 import { wsRoutes } from './api/ws.js';
 import { ArtifactService, BlobStore } from './artifacts/index.js';
 import { sqliteFileFor, type Config } from './config.js';
 import { systemClock, type Clock } from './core/index.js';
 import { DeviceService } from './registry/index.js';
+import { Notifier, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
+import { PolicyRepository, PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
 import { EventLog, openStore, type Store } from './store/index.js';
 import { VERSION } from './version.js';
 
@@ -24,6 +30,8 @@ export interface AppOptions {
   clock?: Clock;
   /** A pino logger, or false for silence (tests). */
   logger?: Logger | false;
+  /** Retry tuning of outbound notifications (tests use short delays). */
+  notifyOptions?: Partial<Pick<NotifierOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxAttempts' | 'timeoutMs'>>;
 }
 
 export interface App {
@@ -89,11 +97,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   events.subscribe((records) => metrics.eventsPublished.inc(records.length));
   const feed = new EventFeed(events, store, logger);
   await feed.start();
+  metrics.addGroupedGauge('orchestrator_executions', 'Rollout executions by state', 'state', groupedCount(store.handle.db, 'executions', 'state'));
+  metrics.addGroupedGauge('orchestrator_rollouts', 'Rollouts by status', 'status', groupedCount(store.handle.db, 'rollouts', 'status'));
+  // Registry webhook policies (seed 004) and outbound notifications.
+  const createRollout: RolloutCreator | undefined = undefined;
+  const policies = new PolicyService({ policies: new PolicyRepository(store.handle.db), events, clock, artifacts, createRollout });
+  const replayGuard = new ReplayGuard(store.handle.db, config.webhookReplayWindowSeconds * 1000);
+  const subscriptionRepository = new SubscriptionRepository(store.handle.db);
+  const notifier = new Notifier({ subscriptions: subscriptionRepository, events, clock, logger, count: (result) => metrics.notifications.inc({ result }), userAgent: `update-orchestrator/${VERSION}`, ...options.notifyOptions });
+  await notifier.start();
+  const subscriptions = new SubscriptionService({ subscriptions: subscriptionRepository, events, clock, onChange: () => notifier.refresh() });
 
   const routes: RouteModule[] = [
+    (app) => rateLimitRoutes(app, { '/api/v1/webhooks/': config.webhookRateLimitPerMinute, '/api/v1/device/enroll': config.authRateLimitPerMinute, '/api/v1/whoami': config.authRateLimitPerMinute }),
     (app) => healthRoutes(app, { store, ready: () => ready }),
     (app) => metrics.routes(app),
     (app) => wsRoutes(app, { auth, feed, store, metrics, logger }),
+    (app) => webhookRoutes(app, { policies, guard: replayGuard, events, metrics, clock, secret: config.webhookSecret }),
+    (app) => policyRoutes(app, { policies }),
+    (app) => subscriptionRoutes(app, { subscriptions }),
     (app) => tokenRoutes(app, { store, clock, auth }),
     (app) => deviceRoutes(app, { devices, store, clock, tmpDir }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
@@ -121,6 +143,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       closed = true;
       await server.close();
       await feed.stop();
+      await notifier.stop();
       await store.close();
     },
   };

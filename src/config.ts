@@ -29,6 +29,14 @@ export interface Config {
   /** Engine worker pool size (concurrent deliveries per server). */
   engineConcurrency: number;
   mqttUrl: string | undefined;
+  /** Shared secret of registry webhooks: GHCR HMAC key, Docker Hub URL secret. Unset: not checked. */
+  webhookSecret: string | undefined;
+  /** A webhook delivery id or payload digest seen within this many seconds is refused as a replay. */
+  webhookReplayWindowSeconds: number;
+  /** Requests per minute per client IP on the webhook path (0: unlimited). */
+  webhookRateLimitPerMinute: number;
+  /** Requests per minute per client IP on enrollment and sign-in (whoami) (0: unlimited). */
+  authRateLimitPerMinute: number;
 }
 
 function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -61,6 +69,10 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     sshTrustOnFirstUse: envBool(env, 'ORCHESTRATOR_SSH_TOFU'),
     engineConcurrency: envNumber(env, 'ORCHESTRATOR_CONCURRENCY', 64),
     mqttUrl: env.ORCHESTRATOR_MQTT_URL || undefined,
+    webhookSecret: env.ORCHESTRATOR_WEBHOOK_SECRET || undefined,
+    webhookReplayWindowSeconds: envNumber(env, 'ORCHESTRATOR_WEBHOOK_REPLAY_WINDOW', 86_400),
+    webhookRateLimitPerMinute: envNumber(env, 'ORCHESTRATOR_WEBHOOK_RATE_LIMIT', 120),
+    authRateLimitPerMinute: envNumber(env, 'ORCHESTRATOR_AUTH_RATE_LIMIT', 600),
   };
   return { ...config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)), dataDir };
 }

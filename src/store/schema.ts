@@ -100,6 +100,38 @@ export interface DeviceReportRow {
   reported_at: number;
 }
 
+/** Registry webhook policy (migration 0005). filter/template are JSON. */
+export interface PolicyRow {
+  id: string;
+  name: string;
+  image_pattern: string;
+  filter: string;
+  template: string;
+  enabled: number;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Seen webhook deliveries (delivery id or payload digest), for replay refusal. */
+export interface WebhookReceiptRow {
+  key: string;
+  received_at: number;
+}
+
+/** Outbound notification subscription; event_types is a JSON array. */
+export interface SubscriptionRow {
+  id: string;
+  name: string;
+  url: string;
+  event_types: string;
+  secret: string | null;
+  format: string;
+  enabled: number;
+  created_by: string;
+  created_at: number;
+}
+
 /** Every table; capabilities add theirs here as their migrations add them. */
 export interface Database {
   devices: DeviceRow;
@@ -116,4 +148,7 @@ export interface Database {
   artifact_hashes: ArtifactHashRow;
   mender_auth_sets: MenderAuthSetRow;
   protocol_secrets: ProtocolSecretRow;
+  policies: PolicyRow;
+  webhook_receipts: WebhookReceiptRow;
+  subscriptions: SubscriptionRow;
 }

@@ -1,0 +1,95 @@
+// Outbound notifications against a real HTTP receiver on 127.0.0.1: signed JSON, retries with
+// backoff after 5xx answers, no retry after a 4xx, Slack-compatible messages.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../testing/app.js';
+import { signBody } from './notifier.js';
+
+interface Received {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** A receiver that answers each path with a scripted list of statuses (then 200). */
+async function receiver(script: Record<string, number[]>) {
+  const received: Received[] = [];
+  const waiters: { predicate: () => boolean; resolve: () => void }[] = [];
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      received.push({ path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString() });
+      const status = script[request.url ?? '']?.shift() ?? 200;
+      response.writeHead(status).end();
+      for (const w of [...waiters]) if (w.predicate()) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    received,
+    until: (predicate: () => boolean) => (predicate() ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ predicate, resolve }))),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('notifications', () => {
+  let t: TestApp;
+  let r: Awaited<ReturnType<typeof receiver>>;
+  beforeAll(async () => {
+    r = await receiver({ '/flaky': [503, 500], '/gone': [410, 410] });
+    t = await startTestApp({ app: { notifyOptions: { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 4 } } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await r.close();
+  });
+
+  const subscribe = async (body: Record<string, unknown>) => {
+    const response = await t.request('POST', '/api/v1/subscriptions', { body });
+    expect(response.status).toBe(201);
+    return response.json() as { id: string; hasSecret: boolean };
+  };
+
+  it('validates subscriptions, hides the secret and refuses non-admins', async () => {
+    expect((await t.request('POST', '/api/v1/subscriptions', { body: { url: 'ftp://x' } })).status).toBe(400);
+    expect((await t.request('POST', '/api/v1/subscriptions', { token: t.tokens.operator, body: { url: `${r.url}/x` } })).status).toBe(403);
+    const created = await subscribe({ url: `${r.url}/listed`, secret: 'abcdefgh12', events: ['nothing.ever'] });
+    expect(created.hasSecret).toBe(true);
+    const listed = await t.request('GET', '/api/v1/subscriptions', { token: t.tokens.operator });
+    expect(listed.text).not.toContain('abcdefgh12');
+    expect((await t.request('DELETE', `/api/v1/subscriptions/${created.id}`)).status).toBe(204);
+  });
+
+  it('signs JSON deliveries and retries a failing receiver until it answers 2xx', async () => {
+    const secret = 'hook-secret-1';
+    await subscribe({ url: `${r.url}/flaky`, secret, events: ['rollout.paused'] });
+    const [event] = await t.app.events.append([{ type: 'rollout.paused', rolloutId: 'r1', data: { name: 'west stores', reason: 'failures above 2%' } }, { type: 'rollout.started', rolloutId: 'r1' }]);
+    await r.until(() => r.received.filter((x) => x.path === '/flaky').length === 3);
+    const attempts = r.received.filter((x) => x.path === '/flaky');
+    expect(new Set(attempts.map((a) => a.body)).size).toBe(1);
+    const body = JSON.parse(attempts[0]!.body) as { id: number; type: string; data: unknown };
+    expect(body).toMatchObject({ id: event!.id, type: 'rollout.paused', data: { reason: 'failures above 2%' } });
+    expect(attempts[0]!.headers['x-orchestrator-signature-256']).toBe(signBody(secret, attempts[0]!.body));
+    expect(attempts[0]!.headers['x-orchestrator-event']).toBe('rollout.paused');
+  });
+
+  it('does not retry a 4xx answer and sends Slack-compatible text for rollout status changes', async () => {
+    await subscribe({ url: `${r.url}/gone`, events: ['rollout.failed'] });
+    await subscribe({ url: `${r.url}/slack`, format: 'slack' });
+    await t.app.events.append([{ type: 'rollout.failed', rolloutId: 'r2', data: { name: 'kiosks', reason: 'health checks failed' } }, { type: 'rollout.completed', rolloutId: 'r3', data: { name: 'vans' } }, { type: 'execution.succeeded', rolloutId: 'r3' }]);
+    await r.until(() => r.received.filter((x) => x.path === '/slack').length === 2);
+    const slack = r.received.filter((x) => x.path === '/slack').map((x) => JSON.parse(x.body) as { text: string });
+    expect(slack[0]!.text).toMatch(/Rollout \*kiosks\* \(r2\) failed/);
+    expect(slack[0]!.text).toMatch(/health checks failed/);
+    expect(slack[1]!.text).toMatch(/vans.*completed/);
+    // The 4xx delivery was made once; a later event on the same lane proves the lane moved on.
+    await t.app.events.append([{ type: 'rollout.failed', rolloutId: 'r4' }]);
+    await r.until(() => r.received.filter((x) => x.path === '/gone').length === 2);
+    const gone = r.received.filter((x) => x.path === '/gone').map((x) => (JSON.parse(x.body) as { rolloutId: string }).rolloutId);
+    expect(gone).toEqual(['r2', 'r4']);
+  });
+});

@@ -1,0 +1,69 @@
+// Notification subscriptions in SQL (table `subscriptions`, migration 0005). The secret is kept
+// as given (it keys an HMAC, so it cannot be hashed) and is never returned by the API.
+import type { Kysely } from 'kysely';
+import type { Database, SubscriptionRow } from '../store/index.js';
+
+export const SUBSCRIPTION_FORMATS = ['json', 'slack'] as const;
+export type SubscriptionFormat = (typeof SUBSCRIPTION_FORMATS)[number];
+
+/** An outbound webhook: events of `events` types are POSTed to `url`. */
+export interface Subscription {
+  id: string;
+  name: string;
+  url: string;
+  /** Exact types or prefixes ("rollout.*"). */
+  events: string[];
+  format: SubscriptionFormat;
+  enabled: boolean;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** A subscription with its secret, for the notifier only. */
+export interface SubscriptionWithSecret extends Subscription {
+  secret: string | null;
+}
+
+function toSubscription(row: SubscriptionRow): SubscriptionWithSecret {
+  return {
+    id: row.id,
+    name: row.name,
+    url: row.url,
+    events: JSON.parse(row.event_types) as string[],
+    format: row.format as SubscriptionFormat,
+    enabled: Number(row.enabled) === 1,
+    createdBy: row.created_by,
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+    secret: row.secret,
+  };
+}
+
+/** Drops the secret: what the API shows. */
+export function publicSubscription(s: SubscriptionWithSecret): Subscription & { hasSecret: boolean } {
+  const { secret, ...rest } = s;
+  return { ...rest, hasSecret: !!secret };
+}
+
+export class SubscriptionRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(input: Omit<SubscriptionWithSecret, 'createdAt'>, now: number): Promise<SubscriptionWithSecret> {
+    const row: SubscriptionRow = { id: input.id, name: input.name, url: input.url, event_types: JSON.stringify(input.events), secret: input.secret, format: input.format, enabled: input.enabled ? 1 : 0, created_by: input.createdBy, created_at: now };
+    await this.db.insertInto('subscriptions').values(row).execute();
+    return toSubscription(row);
+  }
+
+  async get(id: string): Promise<SubscriptionWithSecret | null> {
+    const row = await this.db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toSubscription(row) : null;
+  }
+
+  async list(): Promise<SubscriptionWithSecret[]> {
+    return (await this.db.selectFrom('subscriptions').selectAll().orderBy('created_at').orderBy('id').execute()).map(toSubscription);
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('subscriptions').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+}

@@ -1,0 +1,73 @@
+// Policies in SQL (table `policies`, migration 0005). JSON columns are TEXT in both dialects.
+import type { Kysely } from 'kysely';
+import type { Database, PolicyRow } from '../store/index.js';
+
+/** A registry webhook policy: pushes of images matching `image` start a rollout from `template`. */
+export interface Policy {
+  id: string;
+  name: string;
+  /** picomatch glob over the image reference ("acme/*", "ghcr.io/acme/app:v*"). */
+  image: string;
+  /** Device filter (the device list's keys). */
+  filter: Record<string, unknown>;
+  /** Rollout fields other than artifactId and filter: strategy, phases, errorThreshold, window, ... */
+  template: Record<string, unknown>;
+  enabled: boolean;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type PolicyWrite = Pick<Policy, 'name' | 'image' | 'filter' | 'template' | 'enabled'>;
+
+function toPolicy(row: PolicyRow): Policy {
+  return {
+    id: row.id,
+    name: row.name,
+    image: row.image_pattern,
+    filter: JSON.parse(row.filter) as Record<string, unknown>,
+    template: JSON.parse(row.template) as Record<string, unknown>,
+    enabled: Number(row.enabled) === 1,
+    createdBy: row.created_by,
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+    updatedAt: new Date(Number(row.updated_at)).toISOString(),
+  };
+}
+
+export class PolicyRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(id: string, input: PolicyWrite, actor: string, now: number): Promise<Policy> {
+    const row: PolicyRow = { id, name: input.name, image_pattern: input.image, filter: JSON.stringify(input.filter), template: JSON.stringify(input.template), enabled: input.enabled ? 1 : 0, created_by: actor, created_at: now, updated_at: now };
+    await this.db.insertInto('policies').values(row).execute();
+    return toPolicy(row);
+  }
+
+  async update(id: string, input: PolicyWrite, now: number): Promise<Policy | null> {
+    const result = await this.db
+      .updateTable('policies')
+      .set({ name: input.name, image_pattern: input.image, filter: JSON.stringify(input.filter), template: JSON.stringify(input.template), enabled: input.enabled ? 1 : 0, updated_at: now })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) ? this.get(id) : null;
+  }
+
+  async get(id: string): Promise<Policy | null> {
+    const row = await this.db.selectFrom('policies').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toPolicy(row) : null;
+  }
+
+  async findByName(name: string): Promise<Policy | null> {
+    const row = await this.db.selectFrom('policies').selectAll().where('name', '=', name).executeTakeFirst();
+    return row ? toPolicy(row) : null;
+  }
+
+  async list(): Promise<Policy[]> {
+    return (await this.db.selectFrom('policies').selectAll().orderBy('created_at').orderBy('id').execute()).map(toPolicy);
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('policies').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+}
