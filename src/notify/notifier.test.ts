@@ -23,7 +23,11 @@ async function receiver(script: Record<string, number[]>) {
       received.push({ path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString() });
       const status = script[request.url ?? '']?.shift() ?? 200;
       response.writeHead(status).end();
-      for (const w of [...waiters]) if (w.predicate()) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
+      for (const w of [...waiters]) {
+        if (!w.predicate()) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
