@@ -13,7 +13,7 @@ export interface TestApp {
   dataDir: string;
   tokens: { admin: string; operator: string; viewer: string };
   /** fetch against the app with a role's token. */
-  request(method: string, urlPath: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<{ status: number; headers: Headers; text: string; json: () => unknown }>;
+  request(method: string, urlPath: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string | Buffer }): Promise<{ status: number; headers: Headers; text: string; json: () => unknown }>;
   close(): Promise<void>;
 }
 
@@ -34,8 +34,8 @@ export async function startTestApp(options: { db?: 'sqlite' | 'postgres'; config
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
       const token = o.token === undefined ? tokens.admin : o.token;
       if (token) headers.authorization = `Bearer ${token}`;
-      let body: string | undefined;
-      if (o.raw !== undefined) body = o.raw;
+      let body: string | Uint8Array<ArrayBuffer> | undefined;
+      if (o.raw !== undefined) body = typeof o.raw === 'string' ? o.raw : new Uint8Array(o.raw);
       else if (o.body !== undefined) {
         body = JSON.stringify(o.body);
         headers['content-type'] ??= 'application/json';
