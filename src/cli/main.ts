@@ -5,7 +5,9 @@ import { AppError } from '../core/index.js';
 import { VERSION } from '../version.js';
 import { CliError } from './client.js';
 import { registerDevices } from './commands/devices.js';
+import { registerPolicies } from './commands/policies.js';
 import { registerServe } from './commands/serve.js';
+import { registerSubscriptions } from './commands/subscriptions.js';
 import { registerTokens } from './commands/tokens.js';
 
 export function buildProgram(): Command {
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   registerServe(program);
   registerTokens(program);
   registerDevices(program);
+  registerPolicies(program);
+  registerSubscriptions(program);
   return program;
 }
 
