@@ -18,6 +18,7 @@ import { tokenRoutes } from './api/token.routes.js';
 import { webhookRoutes } from './api/webhook.routes.js';
 import { wsRoutes } from './api/ws.js';
 import { ArtifactService, BlobStore } from './artifacts/index.js';
+import { inspectBundle } from './protocols/artifact-inspector.js';
 import { sqliteFileFor, type Config } from './config.js';
 import { systemClock, type Clock } from './core/index.js';
 import { DeviceService } from './registry/index.js';
@@ -91,6 +92,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     trustedKeys: readTrustedKeys(config.trustedKeyFiles),
     // Until the rollouts table lands no rollout can use an artifact; the rollout capability wires this.
     isInUse: async () => false,
+    // .swu and .mender bundles: version, artifact name, device types for the protocol adapters.
+    inspect: inspectBundle,
   });
   const metrics = new Metrics();
   metrics.addGroupedGauge('orchestrator_devices', 'Devices by status', 'status', groupedCount(store.handle.db, 'devices', 'status'));

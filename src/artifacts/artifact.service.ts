@@ -31,6 +31,8 @@ export interface ArtifactServiceOptions {
   /** PEM public keys whose signatures are accepted; when empty the uploader's key is used. */
   trustedKeys: string[];
   isInUse: ArtifactInUse;
+  /** Reads metadata from the stored bytes (e.g. .swu/.mender bundles); throws to refuse a malformed file. */
+  inspect?: (file: string) => Promise<Record<string, unknown>>;
 }
 
 /** What comes with an uploaded file besides its bytes. */
@@ -123,6 +125,7 @@ export class ArtifactService {
         if (existing.sha256 !== blob.sha256) throw this.versionTaken(existing);
         return { artifact: publicArtifact(existing), created: false };
       }
+      const inspected = this.options.inspect ? await this.options.inspect(this.options.blobs.pathOf(blob.key)) : {};
       const stored = await this.options.artifacts.create(
         {
           id: randomUUID(),
@@ -135,7 +138,7 @@ export class ArtifactService {
           signature: input.signature ?? null,
           imageRef: null,
           storageKey: blob.key,
-          metadata: { ...(input.metadata ?? {}), ...(signedBy ? { signedBy } : {}) },
+          metadata: { ...(input.metadata ?? {}), ...inspected, ...(signedBy ? { signedBy } : {}) },
         },
         this.options.clock.now(),
       );
