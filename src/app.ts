@@ -6,7 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { artifactRoutes } from './api/artifact.routes.js';
 import { Authenticator } from './api/auth.js';
+import { deviceApiRoutes } from './api/device-api.routes.js';
 import { deviceRoutes } from './api/device.routes.js';
+import { enrollmentRoutes } from './api/enrollment.routes.js';
 import { healthRoutes } from './api/health.routes.js';
 import { EventFeed } from './api/event-feed.js';
 import { groupedCount, Metrics } from './api/metrics.js';
@@ -21,6 +23,8 @@ import { ArtifactService, BlobStore } from './artifacts/index.js';
 import { inspectBundle } from './protocols/artifact-inspector.js';
 import { sqliteFileFor, type Config } from './config.js';
 import { systemClock, type Clock } from './core/index.js';
+import type { DeviceSync } from './engine/device-sync.js';
+import { DownloadSigner, EnrollmentService, noRollouts, PresenceService, TargetCache } from './fleet/index.js';
 import { DeviceService } from './registry/index.js';
 import { Notifier, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyRepository, PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
@@ -31,6 +35,8 @@ export interface AppOptions {
   clock?: Clock;
   /** A pino logger, or false for silence (tests). */
   logger?: Logger | false;
+  /** The engine's device-sync service (pull devices); without one no device has a target. */
+  deviceSync?: DeviceSync;
   /** Retry tuning of outbound notifications (tests use short delays). */
   notifyOptions?: Partial<Pick<NotifierOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxAttempts' | 'timeoutMs'>>;
 }
@@ -46,6 +52,9 @@ export interface App {
   metrics: Metrics;
   server: FastifyInstance;
   logger: Logger;
+  enrollment: EnrollmentService;
+  presence: PresenceService;
+  targets: TargetCache;
   /** Starts listening; answers the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -111,6 +120,28 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   await notifier.start();
   const subscriptions = new SubscriptionService({ subscriptions: subscriptionRepository, events, clock, onChange: () => notifier.refresh() });
 
+  // Pull devices: identity, presence (batched heartbeats, offline sweep) and the cached target state.
+  const deviceSync: DeviceSync = options.deviceSync ?? noRollouts;
+  const targets = new TargetCache({
+    sync: deviceSync,
+    enrollmentOf: (id) => store.enrollment.enrollmentOf(id),
+    downloadUrl: (_deviceId, artifact) => `/api/v1/device/artifacts/${encodeURIComponent(artifact.id)}`,
+    pollIntervalSeconds: config.pollIntervalSeconds,
+  });
+  events.subscribe((records) => targets.invalidate(records.filter((r) => r.deviceId && (r.type === 'device.updated' || r.type === 'device.deleted')).map((r) => r.deviceId!)));
+  const presence = new PresenceService({
+    store,
+    events,
+    clock,
+    pollIntervalSeconds: config.pollIntervalSeconds,
+    offlineAfterMissedPolls: config.offlineAfterMissedPolls,
+    onSeen: (ids) => deviceSync.deviceSeen(ids),
+    onError: (error) => logger.error({ err: error }, 'device presence bookkeeping failed'),
+  });
+  presence.start();
+  const enrollment = new EnrollmentService({ store, events, clock, invalidateTokens: () => auth.invalidate(), targetChanged: (ids) => targets.invalidate(ids) });
+  const signer = DownloadSigner.fromDataDir(config.dataDir);
+
   const routes: RouteModule[] = [
     (app) => rateLimitRoutes(app, { '/api/v1/webhooks/': config.webhookRateLimitPerMinute, '/api/v1/device/enroll': config.authRateLimitPerMinute, '/api/v1/whoami': config.authRateLimitPerMinute }),
     (app) => healthRoutes(app, { store, ready: () => ready }),
@@ -122,6 +153,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => tokenRoutes(app, { store, clock, auth }),
     (app) => deviceRoutes(app, { devices, store, clock, tmpDir }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
+    (app) => enrollmentRoutes(app, { enrollment }),
+    (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock }),
   ];
   const server = await buildServer({ auth, bodyLimit: config.bodyLimit, logger, routes, version: VERSION });
 
@@ -137,6 +170,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics,
     server,
     logger,
+    enrollment,
+    presence,
+    targets,
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });
       return address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
@@ -145,6 +181,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (closed) return;
       closed = true;
       await server.close();
+      await presence.stop();
+      targets.close();
       await feed.stop();
       await notifier.stop();
       await store.close();

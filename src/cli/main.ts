@@ -4,7 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { AppError } from '../core/index.js';
 import { VERSION } from '../version.js';
 import { CliError } from './client.js';
+import { registerAgent } from './commands/agent.js';
 import { registerDevices } from './commands/devices.js';
+import { registerEnrollmentKeys } from './commands/enrollment-keys.js';
 import { registerPolicies } from './commands/policies.js';
 import { registerServe } from './commands/serve.js';
 import { registerSubscriptions } from './commands/subscriptions.js';
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerDevices(program);
   registerPolicies(program);
   registerSubscriptions(program);
+  registerAgent(program);
+  registerEnrollmentKeys(program);
   return program;
 }
 

@@ -1,6 +1,7 @@
 // What pull devices tell us: their latest report and inventory, and batched heartbeats (one UPDATE
 // for every device seen since the last flush, instead of a write per poll).
 import type { Kysely } from 'kysely';
+import { versionKey } from '../core/index.js';
 import { chunks } from './device.repository.js';
 import type { Database } from './schema.js';
 
@@ -28,6 +29,11 @@ export class DeviceReportRepository {
         oc.column('device_id').doUpdateSet(inventory === undefined ? { report: values.report, reported_at: now } : { report: values.report, inventory: values.inventory, reported_at: now }),
       )
       .execute();
+  }
+
+  /** Records the version a device says it runs (presence is left to the heartbeat batch). */
+  async setVersion(deviceId: string, version: string, now: number): Promise<void> {
+    await this.db.updateTable('devices').set({ version, version_key: versionKey(version), updated_at: now }).where('id', '=', deviceId).where('version', 'is distinct from', version).execute();
   }
 
   /** Remembers which enrollment key registered a device (for audits). */

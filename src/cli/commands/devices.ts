@@ -189,4 +189,23 @@ export function registerDevices(program: Command): void {
       await pipeline(source, o.out ? fs.createWriteStream(o.out) : process.stdout);
       if (o.out) process.stderr.write(`wrote ${o.out}\n`);
     });
+
+  // Device identity for pull agents (see orchestrator agent): tokens and enrollment decisions.
+  remoteOptions(devices.command('token <id>'))
+    .description('issue a new bearer token for a device (its previous tokens stop working); printed once')
+    .action(async (id: string, o: Remote) => {
+      const created = await new ApiClient(o).request<{ token: string; deviceId: string }>('POST', `/api/v1/devices/${encodeURIComponent(id)}/token`);
+      if (o.json) printJson({ token: created.token, deviceId: created.deviceId });
+      else process.stdout.write(`${created.token}\n(device ${created.deviceId}; shown only now: orchestrator agent --device ${created.deviceId} --token ...)\n`);
+    });
+
+  for (const action of ['accept', 'reject'] as const) {
+    remoteOptions(devices.command(`${action} <id>`))
+      .description(action === 'accept' ? 'accept a device that enrolled itself (it then gets updates)' : 'reject an enrolled device and revoke its tokens')
+      .action(async (id: string, o: Remote) => {
+        const result = await new ApiClient(o).request<{ deviceId: string; enrollment: string }>('POST', `/api/v1/devices/${encodeURIComponent(id)}/${action}`);
+        if (o.json) printJson(result);
+        else process.stdout.write(`${result.deviceId}: ${result.enrollment}\n`);
+      });
+  }
 }

@@ -1,0 +1,70 @@
+// Builds the real on-device agent from its configuration: state and partial downloads under DIR,
+// the file/script/container handlers, health checks, the trusted key, readable or JSON logs.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parsePublicKey } from '../core/index.js';
+import { Agent } from './agent.js';
+import { AgentClient } from './client.js';
+import { ContainerHandler } from './handlers/container.handler.js';
+import { FileHandler } from './handlers/file.handler.js';
+import { ScriptHandler } from './handlers/script.handler.js';
+import { HealthChecker } from './health.js';
+import { createAgentLog, type AgentLog } from './log.js';
+import { FilePartialStore } from './partials.js';
+import { FileStateStore } from './state.js';
+
+/** Everything `orchestrator agent` (pull mode) takes, from flags or a JSON config file. */
+export interface DeviceAgentConfig {
+  server: string;
+  deviceId: string;
+  token: string;
+  dir: string;
+  /** PEM file of the ed25519 key artifacts must be signed with. */
+  trustedKeyFile?: string;
+  scriptCommand?: string;
+  rollbackCommand?: string;
+  containerCommand?: string;
+  allowServerCommands?: boolean;
+  jsonLogs?: boolean;
+  defaultPollSeconds?: number;
+  healthDeadlineSeconds?: number;
+}
+
+/** Reads a config file ({"server", "deviceId", "token", "dir", ...}); flags override it. */
+export function readAgentConfigFile(file: string): Partial<DeviceAgentConfig> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read agent config ${file}: ${(error as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`agent config ${file} must be a JSON object`);
+  return raw as Partial<DeviceAgentConfig>;
+}
+
+export function basicInventory(): Record<string, unknown> {
+  return { hostname: os.hostname(), platform: process.platform, arch: process.arch, node: process.version, agent: 'update-orchestrator', memoryMb: Math.round(os.totalmem() / 2 ** 20) };
+}
+
+export function createDeviceAgent(config: DeviceAgentConfig, log: AgentLog = createAgentLog({ json: config.jsonLogs, context: { device: config.deviceId } })): Agent {
+  const dir = path.resolve(config.dir);
+  fs.mkdirSync(dir, { recursive: true });
+  const trustedKey = config.trustedKeyFile ? parsePublicKey(fs.readFileSync(config.trustedKeyFile, 'utf8')) : null;
+  const allow = config.allowServerCommands ?? false;
+  return new Agent({
+    client: new AgentClient({ server: config.server, deviceId: config.deviceId, token: config.token }),
+    stateStore: new FileStateStore(path.join(dir, '.agent-state.json')),
+    partials: new FilePartialStore(path.join(dir, '.partial')),
+    handlers: {
+      file: new FileHandler(dir),
+      script: new ScriptHandler({ dir, command: config.scriptCommand, rollbackCommand: config.rollbackCommand, allowServerCommands: allow }),
+      container: new ContainerHandler({ command: config.containerCommand, allowServerCommands: allow }),
+    },
+    health: new HealthChecker({ allowServerCommands: allow, defaultDeadlineSeconds: config.healthDeadlineSeconds }),
+    trustedKey,
+    log,
+    inventory: basicInventory,
+    defaultPollSeconds: config.defaultPollSeconds,
+  });
+}

@@ -1,0 +1,197 @@
+// One executor per planned step (the table balena-supervisor keeps in composition-steps.ts). Each
+// changes the in-memory state; the apply loop saves it after every step and plans again.
+import type { KeyObject } from 'node:crypto';
+import { verifyArtifactSignature, type DeviceReport, type TargetUpdate } from '../core/index.js';
+import { ProtocolError, type AgentClient } from './client.js';
+import type { HandlerTable } from './handlers/handler.js';
+import type { HealthRunner } from './health.js';
+import type { AgentLog } from './log.js';
+import type { PartialStore } from './partials.js';
+import type { Step, StepAction } from './planner.js';
+import type { AgentJob, AgentState, ExecutionReport } from './state.js';
+
+export interface AgentContext {
+  state: AgentState;
+  client: AgentClient;
+  partials: PartialStore;
+  handlers: HandlerTable;
+  health: HealthRunner;
+  /** Signatures must verify against this key; null accepts unsigned artifacts (hash still checked). */
+  trustedKey: string | KeyObject | null;
+  log: AgentLog;
+  /** Sent with reports when given. */
+  inventory?: () => Record<string, unknown>;
+  /** Called while downloading, for live progress. */
+  onProgress?: (job: AgentJob) => void;
+}
+
+const KEEP_DONE = 100;
+
+export const partialKey = (update: TargetUpdate) => update.sha256 ?? update.executionId;
+
+/** Queues a report, replacing an older undelivered one of the same execution. */
+export function queueReport(state: AgentState, report: ExecutionReport): void {
+  state.outbox = [...state.outbox.filter((r) => r.id !== report.id), report];
+}
+
+function requireJob(state: AgentState): AgentJob {
+  if (!state.job) throw new Error('no job in progress');
+  return state.job;
+}
+
+function fail(ctx: AgentContext, job: AgentJob, error: string): void {
+  job.outcome = 'failed';
+  job.error = error;
+  ctx.log.error('update failed', { version: job.update.version, execution: job.update.executionId, error });
+}
+
+type Executor<A extends StepAction> = (step: Extract<Step, { action: A }>, ctx: AgentContext) => Promise<void>;
+
+export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
+  async start({ update }, ctx) {
+    const needsDownload = !!update.downloadUrl;
+    ctx.state.job = { update, phase: needsDownload ? 'download' : 'verify', outcome: null, error: null, bytes: 0, switched: false };
+    if (!needsDownload && !update.imageRef) fail(ctx, ctx.state.job, 'the target has neither a download URL nor an image reference');
+    ctx.log.info('update available', { name: update.name, version: update.version, execution: update.executionId, handler: update.install.handler });
+    if (needsDownload) queueReport(ctx.state, { id: update.executionId, state: 'downloading', bytes: 0 });
+  },
+
+  async 'already-installed'({ update }, ctx) {
+    ctx.log.info('already installed', { version: update.version, execution: update.executionId });
+    queueReport(ctx.state, { id: update.executionId, state: 'succeeded' });
+    ctx.state.done = [...ctx.state.done, update.executionId].slice(-KEEP_DONE);
+  },
+
+  async drop({ reason }, ctx) {
+    const job = requireJob(ctx.state);
+    ctx.log.warn('dropping update', { version: job.update.version, execution: job.update.executionId, reason });
+    await ctx.partials.remove(partialKey(job.update));
+    ctx.state.job = null;
+  },
+
+  async download(_step, ctx) {
+    const job = requireJob(ctx.state);
+    const { update } = job;
+    const key = partialKey(update);
+    let have = await ctx.partials.size(key);
+    if (have > update.size) {
+      await ctx.partials.remove(key);
+      have = 0;
+    }
+    if (have < update.size || update.size === 0) {
+      let response;
+      try {
+        response = await ctx.client.openDownload(update.downloadUrl!, have);
+      } catch (error) {
+        if (error instanceof ProtocolError && error.status === 416) await ctx.partials.remove(key);
+        if (error instanceof ProtocolError && !error.retryable && error.status !== 416) return fail(ctx, job, error.message);
+        throw error;
+      }
+      if (have > 0) ctx.log.info(response.start === have ? 'resuming download' : 'server sent the whole file; downloading again', { from: have, size: update.size });
+      const total = await ctx.partials.write(key, response.start, response.body, (bytes) => {
+        job.bytes = bytes;
+        ctx.onProgress?.(job);
+      });
+      job.bytes = total;
+      if (total < update.size) throw new Error(`download ended early at ${total} of ${update.size} bytes`);
+    }
+    job.phase = 'verify';
+    ctx.log.info('downloaded', { version: update.version, bytes: update.size });
+  },
+
+  async verify(_step, ctx) {
+    const job = requireJob(ctx.state);
+    const { update } = job;
+    if (update.downloadUrl) {
+      if (!update.sha256) return fail(ctx, job, 'the target gives no sha256; refusing to install an unverifiable file');
+      const actual = await ctx.partials.sha256(partialKey(update));
+      if (actual !== update.sha256.toLowerCase()) {
+        await ctx.partials.remove(partialKey(update));
+        return fail(ctx, job, `sha256 mismatch: expected ${update.sha256}, got ${actual}; the artifact was corrupted or tampered with`);
+      }
+    }
+    if (ctx.trustedKey) {
+      if (!update.signature) return fail(ctx, job, 'the artifact is not signed and this agent trusts only signed artifacts');
+      if (!update.sha256 || !verifyArtifactSignature({ name: update.name, version: update.version, sha256: update.sha256 }, update.signature, ctx.trustedKey)) {
+        await ctx.partials.remove(partialKey(update));
+        return fail(ctx, job, 'bad signature: the artifact is not signed by the trusted key');
+      }
+    }
+    job.phase = 'install';
+    queueReport(ctx.state, { id: update.executionId, state: 'installing', bytes: job.bytes });
+  },
+
+  async install(_step, ctx) {
+    const job = requireJob(ctx.state);
+    const { update } = job;
+    const handler = ctx.handlers[update.install.handler];
+    try {
+      const release = await handler.install({ update, file: update.downloadUrl ? ctx.partials.pathOf(partialKey(update)) : null, current: ctx.state.current, log: ctx.log });
+      ctx.state.previous = ctx.state.current;
+      ctx.state.current = release;
+      job.switched = true;
+    } catch (error) {
+      return fail(ctx, job, `install failed: ${(error as Error).message}`);
+    }
+    job.phase = 'health';
+    ctx.log.info('installed', { version: update.version, slot: ctx.state.current?.slot ?? undefined });
+    queueReport(ctx.state, { id: update.executionId, state: 'verifying', bytes: job.bytes });
+  },
+
+  async health(_step, ctx) {
+    const job = requireJob(ctx.state);
+    const problem = await ctx.health.check(job.update);
+    if (problem === null) {
+      job.outcome = 'succeeded';
+      ctx.log.info('update succeeded', { version: job.update.version, execution: job.update.executionId });
+      return;
+    }
+    job.error = problem;
+    job.phase = 'rollback';
+    ctx.log.warn('health checks failed; rolling back', { version: job.update.version, problem });
+  },
+
+  async rollback(_step, ctx) {
+    const job = requireJob(ctx.state);
+    const failed = ctx.state.current;
+    if (job.switched && failed) {
+      await ctx.handlers[failed.handler].rollback(ctx.state.previous, failed, ctx.log);
+      ctx.state.current = ctx.state.previous;
+      ctx.state.previous = null;
+    }
+    job.outcome = 'rolled-back';
+    ctx.log.warn('rolled back', { to: ctx.state.current?.version ?? 'nothing', execution: job.update.executionId });
+  },
+
+  async finish(_step, ctx) {
+    const job = requireJob(ctx.state);
+    const report: ExecutionReport = { id: job.update.executionId, state: job.outcome!, bytes: job.bytes };
+    if (job.error) report.error = job.error.slice(0, 4000);
+    queueReport(ctx.state, report);
+    ctx.state.done = [...ctx.state.done, job.update.executionId].slice(-KEEP_DONE);
+    ctx.state.job = null;
+    await ctx.partials.remove(partialKey(job.update));
+  },
+
+  async report(_step, ctx) {
+    for (const execution of [...ctx.state.outbox]) {
+      const report: DeviceReport = { execution };
+      if (ctx.state.current) report.version = ctx.state.current.version;
+      try {
+        await ctx.client.report(report);
+      } catch (error) {
+        if (error instanceof ProtocolError && error.retryable) {
+          ctx.log.debug('report not delivered; will retry', { error: error.message });
+          return;
+        }
+        ctx.log.warn('the server refused a report; dropping it', { execution: execution.id, state: execution.state, error: (error as Error).message });
+      }
+      ctx.state.outbox = ctx.state.outbox.filter((r) => r !== execution && !(r.id === execution.id && r.state === execution.state));
+    }
+  },
+};
+
+/** Runs one step through its executor. */
+export function execute(step: Step, ctx: AgentContext): Promise<void> {
+  return (EXECUTORS[step.action] as (s: Step, c: AgentContext) => Promise<void>)(step, ctx);
+}

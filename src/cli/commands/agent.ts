@@ -1,0 +1,112 @@
+// `orchestrator agent`: the on-device agent. Pull mode polls the server (--server --device --token
+// --dir, or --config FILE, or --enrollment-key to enroll first); --listen PORT runs the HTTP push
+// receiver instead.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { AgentClient, createAgentLog, createDeviceAgent, readAgentConfigFile, type DeviceAgentConfig } from '../../agent/index.js';
+import { startReceiver } from '../../agent/receiver.js';
+import { CliError } from '../client.js';
+
+interface AgentFlags {
+  server?: string;
+  device?: string;
+  token?: string;
+  dir?: string;
+  trustedKey?: string;
+  config?: string;
+  listen?: string;
+  enrollmentKey?: string;
+  jsonLogs?: boolean;
+  allowServerCommands?: boolean;
+  scriptCommand?: string;
+  rollbackCommand?: string;
+  containerCommand?: string;
+  once?: boolean;
+}
+
+async function runReceiver(flags: AgentFlags): Promise<void> {
+  const port = Number.parseInt(flags.listen!, 10);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--listen must be a port number (got '${flags.listen}')`, 2);
+  if (!flags.dir) throw new CliError('--dir DIR is required: where artifacts are installed', 2);
+  const trustedKey = flags.trustedKey ? fs.readFileSync(flags.trustedKey, 'utf8') : undefined;
+  const running = await startReceiver({ port, host: '0.0.0.0', dir: path.resolve(flags.dir), trustedKey, deviceId: flags.device, token: process.env.ORCHESTRATOR_RECEIVER_TOKEN || undefined });
+  const log = createAgentLog({ json: flags.jsonLogs });
+  log.info('push receiver listening', { url: running.url, dir: path.resolve(flags.dir), trustedKey: flags.trustedKey ?? 'none' });
+  await new Promise<void>((resolve) => {
+    const stop = () => void running.close().then(resolve);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+/** Merges the config file and flags; enrolls with --enrollment-key when there is no token yet. */
+async function pullConfig(flags: AgentFlags): Promise<DeviceAgentConfig> {
+  const file = flags.config ? readAgentConfigFile(flags.config) : {};
+  const merged: Partial<DeviceAgentConfig> = {
+    ...file,
+    ...Object.fromEntries(
+      Object.entries({
+        server: flags.server ?? process.env.ORCHESTRATOR_URL,
+        deviceId: flags.device,
+        token: flags.token ?? process.env.ORCHESTRATOR_DEVICE_TOKEN,
+        dir: flags.dir,
+        trustedKeyFile: flags.trustedKey,
+        jsonLogs: flags.jsonLogs,
+        allowServerCommands: flags.allowServerCommands,
+        scriptCommand: flags.scriptCommand,
+        rollbackCommand: flags.rollbackCommand,
+        containerCommand: flags.containerCommand,
+      }).filter(([, v]) => v !== undefined),
+    ),
+  };
+  const missing = (['server', 'deviceId', 'dir'] as const).filter((k) => !merged[k]);
+  if (missing.length) throw new CliError(`missing ${missing.map((k) => (k === 'deviceId' ? '--device' : `--${k}`)).join(', ')} (or put them in --config FILE)`, 2);
+  if (!merged.token) {
+    const tokenFile = path.join(path.resolve(merged.dir!), '.agent-token');
+    if (fs.existsSync(tokenFile)) merged.token = fs.readFileSync(tokenFile, 'utf8').trim();
+    else if (flags.enrollmentKey) {
+      const enrolled = await AgentClient.enroll(merged.server!, { enrollmentKey: flags.enrollmentKey, id: merged.deviceId! });
+      fs.mkdirSync(path.resolve(merged.dir!), { recursive: true });
+      fs.writeFileSync(tokenFile, enrolled.token + '\n', { mode: 0o600 });
+      merged.token = enrolled.token;
+      process.stderr.write(`enrolled as ${enrolled.deviceId} (${enrolled.enrollment}); token saved to ${tokenFile}\n`);
+    } else throw new CliError('missing --token T (or ORCHESTRATOR_DEVICE_TOKEN, or --enrollment-key K to enroll)', 2);
+  }
+  return merged as DeviceAgentConfig;
+}
+
+export function registerAgent(program: Command): void {
+  program
+    .command('agent')
+    .description('run the device agent: poll the server and apply updates (pull), or --listen PORT for HTTP push')
+    .option('--server <url>', 'orchestrator URL (env ORCHESTRATOR_URL)')
+    .option('--device <id>', 'this device\'s id')
+    .option('--token <token>', 'this device\'s token (env ORCHESTRATOR_DEVICE_TOKEN)')
+    .option('--dir <dir>', 'install directory: slots, DIR/current, state')
+    .option('--trusted-key <file>', 'PEM ed25519 public key; only artifacts it signed are installed')
+    .option('--config <file>', 'JSON file with server, deviceId, token, dir, trustedKeyFile, scriptCommand, ...')
+    .option('--enrollment-key <key>', 'enroll with this fleet key when there is no token yet (saved in DIR/.agent-token)')
+    .option('--listen <port>', 'run the HTTP push receiver on this port instead of polling')
+    .option('--script-command <cmd>', 'install command for the script handler ({file} or $ARTIFACT_FILE is the artifact)')
+    .option('--rollback-command <cmd>', 'command the script handler runs to roll back')
+    .option('--container-command <tpl>', 'container update template with {image} and {name}')
+    .option('--allow-server-commands', 'accept install commands and command health checks sent by the server')
+    .option('--json-logs', 'log JSON lines instead of readable lines')
+    .option('--once', 'run one poll-and-apply round, then exit (0 when nothing failed)')
+    .action(async (flags: AgentFlags) => {
+      if (flags.listen !== undefined) return runReceiver(flags);
+      const config = await pullConfig(flags);
+      const agent = createDeviceAgent(config);
+      await agent.init();
+      if (flags.once) {
+        await agent.round();
+        process.exitCode = agent.stats.pollErrors + agent.stats.applyErrors > 0 ? 1 : 0;
+        return;
+      }
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      process.once('SIGTERM', () => controller.abort());
+      await agent.run(controller.signal);
+    });
+}

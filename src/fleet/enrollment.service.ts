@@ -1,0 +1,131 @@
+// Device identity for pull devices: per-device bearer tokens issued by operators, self-enrollment
+// with a fleet enrollment key (pending until accepted, unless the key auto-accepts), and the keys.
+import { ConflictError, NotFoundError, validateDevice, ValidationError, type Clock, type Device } from '../core/index.js';
+import type { EnrollmentDefaults, EnrollmentKeyRecord, EnrollmentState, EventLog, Store } from '../store/index.js';
+
+/** What a device sends to enroll itself. */
+export interface EnrollRequest {
+  enrollmentKey: string;
+  id: string;
+  name?: string;
+  version?: string | null;
+  location?: string | null;
+  timezone?: string;
+  tags?: Record<string, string>;
+  metadata?: Record<string, unknown>;
+}
+
+export interface EnrollResult {
+  deviceId: string;
+  token: string;
+  enrollment: EnrollmentState;
+}
+
+export interface EnrollmentServiceDeps {
+  store: Pick<Store, 'devices' | 'tokens' | 'enrollment' | 'deviceReports'>;
+  events: EventLog;
+  clock: Clock;
+  /** Forgets cached token lookups (after a revocation), e.g. Authenticator.invalidate. */
+  invalidateTokens: () => void;
+  /** Told when a device's target may have changed (accepted, rejected). */
+  targetChanged?: (deviceIds: string[]) => void;
+}
+
+export class EnrollmentService {
+  constructor(private readonly deps: EnrollmentServiceDeps) {}
+
+  async createKey(input: { name: string; autoAccept?: boolean; defaults?: EnrollmentDefaults; maxUses?: number | null; expiresInSeconds?: number | null }, actor: string): Promise<{ key: string; record: EnrollmentKeyRecord }> {
+    const now = this.deps.clock.now();
+    if (input.defaults) validateDevice({ id: 'defaults-check', ...input.defaults });
+    const created = await this.deps.store.enrollment.createKey(
+      {
+        name: input.name,
+        autoAccept: input.autoAccept ?? false,
+        defaults: input.defaults ?? {},
+        maxUses: input.maxUses ?? null,
+        expiresAt: input.expiresInSeconds ? now + input.expiresInSeconds * 1000 : null,
+      },
+      now,
+    );
+    await this.deps.events.append([{ type: 'enrollment-key.created', actor, data: { id: created.record.id, name: input.name, autoAccept: created.record.autoAccept } }]);
+    return created;
+  }
+
+  listKeys(): Promise<EnrollmentKeyRecord[]> {
+    return this.deps.store.enrollment.listKeys();
+  }
+
+  async revokeKey(id: string, actor: string): Promise<void> {
+    if (!(await this.deps.store.enrollment.revokeKey(id, this.deps.clock.now()))) throw new NotFoundError('live enrollment key', id);
+    await this.deps.events.append([{ type: 'enrollment-key.revoked', actor, data: { id } }]);
+  }
+
+  /** A device registers itself with an enrollment key and receives its own token. */
+  async enroll(request: EnrollRequest): Promise<EnrollResult> {
+    const now = this.deps.clock.now();
+    const key = await this.deps.store.enrollment.consumeKey(request.enrollmentKey, now);
+    if (!key) throw new ValidationError('the enrollment key is unknown, revoked, expired or used up', [{ path: 'enrollmentKey', message: 'is not a live enrollment key' }]);
+    const { enrollmentKey: _secret, ...fields } = request;
+    const input = validateDevice({
+      ...fields,
+      name: request.name ?? request.id,
+      mode: 'pull',
+      location: request.location ?? key.defaults.location,
+      timezone: request.timezone ?? key.defaults.timezone,
+      tags: { ...(key.defaults.tags ?? {}), ...(request.tags ?? {}) },
+    });
+    if (await this.deps.store.devices.get(input.id)) {
+      throw new ConflictError(`device '${input.id}' is already registered; an operator can issue it a token (orchestrator devices token ${input.id})`);
+    }
+    await this.deps.store.devices.create(input, now);
+    const enrollment: EnrollmentState = key.autoAccept ? 'accepted' : 'pending';
+    await this.deps.store.enrollment.setEnrollment(input.id, enrollment, now);
+    await this.deps.store.deviceReports.recordEnrollment(input.id, key.id, now);
+    const { token } = await this.deps.store.tokens.create({ kind: 'device', deviceId: input.id, name: `device-${input.id}` }, now);
+    await this.deps.events.append([{ type: 'device.enrolled', actor: `device:${input.id}`, deviceId: input.id, data: { enrollmentKeyId: key.id, enrollment } }]);
+    return { deviceId: input.id, token, enrollment };
+  }
+
+  /** Issues a new token for a device, revoking the ones it had. */
+  async issueToken(deviceId: string, actor: string): Promise<{ token: string; deviceId: string }> {
+    const device = await this.requireDevice(deviceId);
+    const now = this.deps.clock.now();
+    await this.deps.store.tokens.revokeForDevice(device.id, now);
+    this.deps.invalidateTokens();
+    const { token } = await this.deps.store.tokens.create({ kind: 'device', deviceId: device.id, name: `device-${device.id}` }, now);
+    await this.deps.events.append([{ type: 'device.token-issued', actor, deviceId: device.id }]);
+    return { token, deviceId: device.id };
+  }
+
+  /** Revokes every token of a device. */
+  async revokeTokens(deviceId: string, actor: string): Promise<number> {
+    await this.requireDevice(deviceId);
+    const count = await this.deps.store.tokens.revokeForDevice(deviceId, this.deps.clock.now());
+    this.deps.invalidateTokens();
+    await this.deps.events.append([{ type: 'device.token-revoked', actor, deviceId, data: { count } }]);
+    return count;
+  }
+
+  async decide(deviceId: string, decision: 'accepted' | 'rejected', actor: string): Promise<{ deviceId: string; enrollment: EnrollmentState }> {
+    await this.requireDevice(deviceId);
+    const now = this.deps.clock.now();
+    await this.deps.store.enrollment.setEnrollment(deviceId, decision, now);
+    if (decision === 'rejected') {
+      await this.deps.store.tokens.revokeForDevice(deviceId, now);
+      this.deps.invalidateTokens();
+    }
+    this.deps.targetChanged?.([deviceId]);
+    await this.deps.events.append([{ type: decision === 'accepted' ? 'device.accepted' : 'device.rejected', actor, deviceId }]);
+    return { deviceId, enrollment: decision };
+  }
+
+  pending(limit = 1000) {
+    return this.deps.store.enrollment.pending(limit);
+  }
+
+  private async requireDevice(deviceId: string): Promise<Device> {
+    const device = await this.deps.store.devices.get(deviceId);
+    if (!device) throw new NotFoundError('device', deviceId);
+    return device;
+  }
+}

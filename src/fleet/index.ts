@@ -1,0 +1,7 @@
+// Server-side services for pull devices: identity (tokens, enrollment), presence (heartbeats,
+// offline detection), the in-memory target-state cache behind the poll path, signed downloads.
+export * from './enrollment.service.js';
+export * from './presence.service.js';
+export * from './target-cache.js';
+export * from './download-signer.js';
+export * from './no-rollouts.js';

@@ -1,0 +1,133 @@
+// The poll hot path: each device's target state, serialized once with its strong ETag and kept in
+// memory until the engine says the device's target changed (onTargetChanged, which also crosses
+// servers on PostgreSQL via NOTIFY). A poll that hits the cache costs no database query.
+import { createHash } from 'node:crypto';
+import type { Artifact, HealthCheck, InstallSpec, TargetState, TargetUpdate } from '../core/index.js';
+import type { DeviceSync, DeviceTarget } from '../engine/device-sync.js';
+import type { EnrollmentState } from '../store/index.js';
+
+/** A serialized target state ready to send. */
+export interface CachedTarget {
+  etag: string;
+  body: string;
+  state: TargetState;
+}
+
+export interface TargetCacheDeps {
+  sync: Pick<DeviceSync, 'currentTarget' | 'onTargetChanged'>;
+  /** The device's enrollment state; null when it does not exist. */
+  enrollmentOf(deviceId: string): Promise<EnrollmentState | null>;
+  /** The download URL (path) to put in the target for this device and artifact. */
+  downloadUrl(deviceId: string, artifact: Artifact): string | null;
+  pollIntervalSeconds: number;
+  /** Most entries kept; the cache is cleared when it would grow past this. */
+  maxEntries?: number;
+}
+
+/** Install handler and health checks come from the artifact's metadata (`install`, `healthChecks`). */
+export function installOf(artifact: Artifact): { install: InstallSpec; healthChecks: HealthCheck[]; healthDeadlineSeconds?: number } {
+  const meta = artifact.metadata ?? {};
+  const raw = meta.install as Partial<InstallSpec> | undefined;
+  const handler = raw?.handler === 'script' || raw?.handler === 'container' || raw?.handler === 'file' ? raw.handler : artifact.kind === 'image' ? 'container' : 'file';
+  const settings = raw?.settings && typeof raw.settings === 'object' ? raw.settings : {};
+  const healthChecks = Array.isArray(meta.healthChecks) ? (meta.healthChecks as HealthCheck[]) : [];
+  const deadline = typeof meta.healthDeadlineSeconds === 'number' ? meta.healthDeadlineSeconds : undefined;
+  return { install: { handler, settings }, healthChecks, ...(deadline !== undefined ? { healthDeadlineSeconds: deadline } : {}) };
+}
+
+export function toTargetUpdate(target: DeviceTarget, downloadUrl: string | null): TargetUpdate {
+  const { execution, artifact } = target;
+  return {
+    executionId: execution.id,
+    rolloutId: execution.rolloutId,
+    artifactId: artifact.id,
+    name: artifact.name,
+    version: artifact.version,
+    sha256: artifact.sha256,
+    size: artifact.size,
+    signature: artifact.signature,
+    imageRef: artifact.imageRef,
+    downloadUrl: artifact.kind === 'file' ? downloadUrl : null,
+    ...installOf(artifact),
+  };
+}
+
+export const strongEtag = (body: string) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+
+export class TargetCache {
+  private readonly entries = new Map<string, CachedTarget>();
+  private readonly inflight = new Map<string, Promise<CachedTarget>>();
+  /** Bumped per device on invalidation, so a computation that raced a change is not cached. */
+  private readonly generation = new Map<string, number>();
+  private epoch = 0;
+  private readonly unsubscribe: () => void;
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly deps: TargetCacheDeps) {
+    this.unsubscribe = deps.sync.onTargetChanged((ids) => this.invalidate(ids));
+  }
+
+  /** The device's current target state; null when the device does not exist. */
+  async get(deviceId: string): Promise<CachedTarget | null> {
+    const hit = this.entries.get(deviceId);
+    if (hit) {
+      this.hits++;
+      return hit;
+    }
+    this.misses++;
+    let pending = this.inflight.get(deviceId);
+    if (!pending) {
+      pending = this.compute(deviceId).finally(() => this.inflight.delete(deviceId));
+      this.inflight.set(deviceId, pending);
+    }
+    const entry = await pending;
+    return entry.state.deviceId ? entry : null;
+  }
+
+  /** Forgets these devices' entries (their target may have changed). */
+  invalidate(deviceIds: string[]): void {
+    for (const id of deviceIds) {
+      this.entries.delete(id);
+      this.inflight.delete(id);
+      this.generation.set(id, (this.generation.get(id) ?? 0) + 1);
+    }
+  }
+
+  /** Forgets everything (e.g. after a reconnect of the change feed). */
+  clear(): void {
+    this.entries.clear();
+    this.inflight.clear();
+    this.epoch++;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  private async compute(deviceId: string): Promise<CachedTarget> {
+    const generation = this.generation.get(deviceId) ?? 0;
+    const epoch = this.epoch;
+    const enrollment = await this.deps.enrollmentOf(deviceId);
+    if (enrollment === null || enrollment === 'rejected') return { etag: '', body: '', state: { deviceId: '', enrollment: 'pending', pollIntervalSeconds: 0, update: null } };
+    let update: TargetUpdate | null = null;
+    if (enrollment === 'accepted') {
+      const target = await this.deps.sync.currentTarget(deviceId);
+      if (target) update = toTargetUpdate(target, this.deps.downloadUrl(deviceId, target.artifact));
+    }
+    const state: TargetState = { deviceId, enrollment, pollIntervalSeconds: this.deps.pollIntervalSeconds, update };
+    const body = JSON.stringify(state);
+    const entry = { etag: strongEtag(body), body, state };
+    // Pending devices are not cached: their acceptance may happen on another server.
+    const fresh = (this.generation.get(deviceId) ?? 0) === generation && this.epoch === epoch;
+    if (fresh && enrollment === 'accepted') {
+      if (this.entries.size >= (this.deps.maxEntries ?? 1_000_000)) this.entries.clear();
+      this.entries.set(deviceId, entry);
+    }
+    return entry;
+  }
+}
