@@ -1,0 +1,216 @@
+// A small pool of SSH connections keyed by user@host:port (and credentials): deliveries to the same
+// device reuse one authenticated connection, each on its own channels, a bounded number at a time.
+import { Client, type ConnectConfig } from 'ssh2';
+import { DeliveryError } from '../transport.js';
+import { keyTypeOf, KnownHosts } from './known-hosts.js';
+
+/** Where to connect and how to authenticate and check the host. */
+export interface SshEndpoint {
+  user: string;
+  host: string;
+  port: number;
+  privateKey?: Buffer;
+  passphrase?: string;
+  password?: string;
+  /** ssh-agent socket (SSH_AUTH_SOCK). */
+  agent?: string;
+  knownHostsFile: string;
+  trustOnFirstUse: boolean;
+  /** Distinguishes credentials so different ones never share a connection. */
+  credentialId: string;
+}
+
+export interface PoolOptions {
+  /** Close a connection after this long without deliveries. */
+  idleMs?: number;
+  readyTimeoutMs?: number;
+  /** Deliveries sharing one connection at once (each uses up to two session channels). */
+  maxDeliveriesPerConnection?: number;
+}
+
+/** A connection lent to one delivery; release it when done (broken: it failed at the connection level). */
+export interface SshLease {
+  client: Client;
+  release(broken?: boolean): void;
+}
+
+interface Entry {
+  key: string;
+  ready: Promise<Client>;
+  active: number;
+  waiters: (() => void)[];
+  idle: NodeJS.Timeout | null;
+  dead: boolean;
+  client: Client;
+}
+
+/** Turns a failed connect into a DeliveryError that says what to fix. */
+function connectError(endpoint: SshEndpoint, error: Error & { level?: string; code?: string }, hostProblem: string | null): DeliveryError {
+  const where = `${endpoint.user}@${endpoint.host}:${endpoint.port}`;
+  if (hostProblem) return new DeliveryError('host_key', hostProblem, false, { cause: error });
+  if (error.level === 'client-authentication') return new DeliveryError('auth', `SSH authentication as '${endpoint.user}' to ${where} failed: none of the configured methods (key, agent, password) was accepted`, false, { cause: error });
+  if (error.level === 'client-timeout') return new DeliveryError('timeout', `SSH handshake with ${where} timed out`, true, { cause: error });
+  return new DeliveryError('connection', `SSH connection to ${where} failed (${error.code ?? error.level ?? 'error'}): ${error.message}`, true, { cause: error });
+}
+
+export class SshConnectionPool {
+  private readonly entries = new Map<string, Entry>();
+  private readonly idleMs: number;
+  private readonly readyTimeoutMs: number;
+  private readonly maxPerConnection: number;
+
+  constructor(options: PoolOptions = {}) {
+    this.idleMs = options.idleMs ?? 30_000;
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
+    this.maxPerConnection = options.maxDeliveriesPerConnection ?? 4;
+  }
+
+  /** Number of open (or opening) connections, for tests and metrics. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private connect(endpoint: SshEndpoint, key: string): Entry {
+    const client = new Client();
+    const knownHosts = new KnownHosts(endpoint.knownHostsFile);
+    let hostProblem: string | null = null;
+    const where = `${endpoint.host}:${endpoint.port}`;
+    const config: ConnectConfig = {
+      host: endpoint.host,
+      port: endpoint.port,
+      username: endpoint.user,
+      privateKey: endpoint.privateKey,
+      passphrase: endpoint.passphrase,
+      password: endpoint.password,
+      agent: endpoint.agent,
+      readyTimeout: this.readyTimeoutMs,
+      keepaliveInterval: 15_000,
+      hostVerifier: (blob: Buffer) => {
+        const verdict = knownHosts.check(endpoint.host, endpoint.port, blob);
+        if (verdict === 'known') return true;
+        if (verdict === 'unknown' && endpoint.trustOnFirstUse) {
+          knownHosts.add(endpoint.host, endpoint.port, blob);
+          return true;
+        }
+        hostProblem =
+          verdict === 'changed'
+            ? `the SSH host key of ${where} (${keyTypeOf(blob)}) differs from the one in ${endpoint.knownHostsFile}: refusing to connect (a changed key may mean an attack; if the device was reinstalled, remove its old line)`
+            : verdict === 'revoked'
+              ? `the SSH host key of ${where} is marked @revoked in ${endpoint.knownHostsFile}`
+              : `the SSH host ${where} is not in ${endpoint.knownHostsFile}: add its key (ssh-keyscan -p ${endpoint.port} ${endpoint.host} >> ${endpoint.knownHostsFile}) or enable trust on first use (ORCHESTRATOR_SSH_TOFU=1)`;
+        return false;
+      },
+    };
+    const entry: Entry = { key, active: 0, waiters: [], idle: null, dead: false, client, ready: Promise.resolve(client) };
+    const forget = () => {
+      entry.dead = true;
+      if (entry.idle) clearTimeout(entry.idle);
+      if (this.entries.get(key) === entry) this.entries.delete(key);
+    };
+    entry.ready = new Promise<Client>((resolve, reject) => {
+      client.once('ready', () => resolve(client));
+      client.once('error', (error: Error & { level?: string }) => {
+        forget();
+        reject(connectError(endpoint, error, hostProblem));
+      });
+      client.once('close', () => {
+        forget();
+        reject(new DeliveryError('connection', `SSH connection to ${where} closed before it was ready`, true));
+      });
+    });
+    entry.ready.catch(() => undefined);
+    try {
+      client.connect(config);
+    } catch (error) {
+      forget();
+      throw new DeliveryError('bad_credentials', `cannot use the SSH credentials for ${where}: ${(error as Error).message}`, false, { cause: error });
+    }
+    return entry;
+  }
+
+  /** Lends a ready connection to the endpoint, opening one if needed; waits while it is busy. */
+  async acquire(endpoint: SshEndpoint, signal?: AbortSignal): Promise<SshLease> {
+    if (signal?.aborted) return abortable(new Promise<never>(() => undefined), signal);
+    const key = `${endpoint.user}@${endpoint.host}:${endpoint.port}#${endpoint.credentialId}`;
+    let entry = this.entries.get(key);
+    if (!entry || entry.dead) {
+      entry = this.connect(endpoint, key);
+      this.entries.set(key, entry);
+    }
+    const e = entry;
+    while (e.active >= this.maxPerConnection) await this.wait(e, signal);
+    e.active++;
+    if (e.idle) {
+      clearTimeout(e.idle);
+      e.idle = null;
+    }
+    let released = false;
+    const release = (broken = false) => {
+      if (released) return;
+      released = true;
+      e.active--;
+      e.waiters.shift()?.();
+      if (broken) {
+        this.drop(e);
+        return;
+      }
+      if (e.active === 0 && !e.dead) {
+        e.idle = setTimeout(() => this.drop(e), this.idleMs);
+        e.idle.unref();
+      }
+    };
+    try {
+      const client = await abortable(e.ready, signal);
+      return { client, release };
+    } catch (error) {
+      release(!(error instanceof DeliveryError && error.code === 'aborted'));
+      throw error;
+    }
+  }
+
+  private wait(entry: Entry, signal?: AbortSignal): Promise<void> {
+    return abortable(new Promise<void>((resolve) => entry.waiters.push(resolve)), signal);
+  }
+
+  private drop(entry: Entry): void {
+    entry.dead = true;
+    if (entry.idle) clearTimeout(entry.idle);
+    if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+    if (entry.active === 0) entry.client.end();
+  }
+
+  async close(): Promise<void> {
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(
+      entries.map(async (entry) => {
+        entry.dead = true;
+        if (entry.idle) clearTimeout(entry.idle);
+        const closed = new Promise<void>((resolve) => entry.client.once('close', () => resolve()));
+        entry.client.end();
+        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      }),
+    );
+  }
+}
+
+/** Rejects with an 'aborted' DeliveryError as soon as the signal fires. */
+export function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  const reason = () => (signal.reason instanceof DeliveryError ? signal.reason : new DeliveryError('aborted', 'the delivery was aborted', true));
+  if (signal.aborted) return Promise.reject(reason());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reason());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}

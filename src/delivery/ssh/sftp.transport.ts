@@ -1,0 +1,196 @@
+// Push over SSH/SFTP: address ssh://user@host:port/remote/dir. Uploads to a temporary name, runs an
+// optional verify command, then renames atomically to <dir>/<name>-<version>. Host keys are checked
+// against known_hosts; connections are pooled per user@host:port.
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { utils, type Client, type SFTPWrapper } from 'ssh2';
+import { DeliveryError, type DeliveryRequest, type DeliveryResult, type Transport } from '../transport.js';
+import { SshConnectionPool, type PoolOptions, type SshEndpoint } from './connection-pool.js';
+import { call, exec, mkdirp, openSftp, remoteSize, renameOver, shellQuote } from './sftp-ops.js';
+
+/**
+ * Per-device SSH settings in device.metadata: `auth: { privateKeyFile?, passphrase?, password?,
+ * knownHostsFile? }` overrides the server's key and known_hosts; `verifyCommand` runs on the
+ * device after upload with {file}, {sha256}, {name}, {version} replaced (shell-quoted).
+ */
+export interface SshDeviceSettings {
+  privateKeyFile?: string;
+  passphrase?: string;
+  password?: string;
+  knownHostsFile?: string;
+  verifyCommand?: string;
+}
+
+export interface SftpTransportOptions {
+  /** Default private key file (ORCHESTRATOR_SSH_KEY). */
+  keyPath?: string;
+  keyPassphrase?: string;
+  /** Default known_hosts (ORCHESTRATOR_SSH_KNOWN_HOSTS), else ~/.ssh/known_hosts. */
+  knownHostsPath?: string;
+  trustOnFirstUse?: boolean;
+  /** ssh-agent socket; defaults to SSH_AUTH_SOCK. */
+  agentSocket?: string;
+  pool?: PoolOptions;
+  /** SFTP requests in flight per upload and their size (throughput on high-latency links). */
+  concurrency?: number;
+  chunkSize?: number;
+  now?: () => number;
+}
+
+function parseAddress(device: DeliveryRequest['device']): { user: string; host: string; port: number; dir: string; password?: string } {
+  let url: URL;
+  try {
+    url = new URL(device.address ?? '');
+  } catch {
+    throw new DeliveryError('bad_address', `device '${device.id}' address '${device.address ?? ''}' is not ssh://user@host:port/dir`, false);
+  }
+  const dir = decodeURIComponent(url.pathname);
+  if (url.protocol !== 'ssh:' || !url.username || !url.hostname || !dir || dir === '/') throw new DeliveryError('bad_address', `device '${device.id}' address '${device.address ?? ''}' must be ssh://user@host[:port]/remote/dir`, false);
+  return { user: decodeURIComponent(url.username), host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : 22, dir, password: url.password ? decodeURIComponent(url.password) : undefined };
+}
+
+function settingsOf(metadata: Record<string, unknown>): SshDeviceSettings {
+  const auth = (metadata.auth ?? {}) as Record<string, unknown>;
+  if (typeof auth !== 'object' || Array.isArray(auth)) throw new DeliveryError('bad_credentials', 'device metadata.auth must be an object', false);
+  const out: SshDeviceSettings = {};
+  for (const key of ['privateKeyFile', 'passphrase', 'password', 'knownHostsFile'] as const) {
+    const value = auth[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw new DeliveryError('bad_credentials', `device metadata.auth.${key} must be a string`, false);
+    out[key] = value;
+  }
+  if (metadata.verifyCommand !== undefined) {
+    if (typeof metadata.verifyCommand !== 'string') throw new DeliveryError('bad_credentials', 'device metadata.verifyCommand must be a string', false);
+    out.verifyCommand = metadata.verifyCommand;
+  }
+  return out;
+}
+
+export class SftpTransport implements Transport {
+  readonly name = 'ssh';
+  readonly pool: SshConnectionPool;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SftpTransportOptions = {}) {
+    this.pool = new SshConnectionPool(options.pool);
+    this.now = options.now ?? Date.now;
+  }
+
+  private endpoint(req: DeliveryRequest, address: ReturnType<typeof parseAddress>, settings: SshDeviceSettings): SshEndpoint {
+    const keyFile = settings.privateKeyFile ?? this.options.keyPath;
+    const passphrase = settings.passphrase ?? (settings.privateKeyFile ? undefined : this.options.keyPassphrase);
+    let privateKey: Buffer | undefined;
+    if (keyFile) {
+      try {
+        privateKey = fs.readFileSync(keyFile);
+      } catch (error) {
+        throw new DeliveryError('bad_credentials', `cannot read the SSH key '${keyFile}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, false);
+      }
+      const parsed = utils.parseKey(privateKey, passphrase);
+      if (parsed instanceof Error) throw new DeliveryError('bad_credentials', `cannot use the SSH key '${keyFile}': ${parsed.message}${/encrypt|passphrase/i.test(parsed.message) ? ' (set the passphrase: ORCHESTRATOR_SSH_KEY_PASSPHRASE or metadata.auth.passphrase)' : ''}`, false);
+    }
+    const password = settings.password ?? address.password;
+    const agent = this.options.agentSocket ?? process.env.SSH_AUTH_SOCK;
+    if (!privateKey && !password && !agent) throw new DeliveryError('bad_credentials', `no SSH credentials for device '${req.device.id}': set ORCHESTRATOR_SSH_KEY, run an ssh-agent (SSH_AUTH_SOCK), or give metadata.auth`, false);
+    const knownHostsFile = settings.knownHostsFile ?? this.options.knownHostsPath ?? path.join(os.homedir(), '.ssh', 'known_hosts');
+    const credentialId = createHash('sha256').update(`${keyFile ?? ''}\0${password ?? ''}\0${agent ?? ''}\0${knownHostsFile}`).digest('hex').slice(0, 16);
+    return { user: address.user, host: address.host, port: address.port, privateKey, passphrase, password, agent, knownHostsFile, trustOnFirstUse: this.options.trustOnFirstUse ?? false, credentialId };
+  }
+
+  async deliver(req: DeliveryRequest): Promise<DeliveryResult> {
+    const { artifact } = req;
+    if (!req.filePath || artifact.kind !== 'file' || !artifact.sha256) throw new DeliveryError('unsupported', `artifact '${artifact.name}' is an image reference; SSH push sends files`, false);
+    const address = parseAddress(req.device);
+    const settings = settingsOf(req.device.metadata);
+    const endpoint = this.endpoint(req, address, settings);
+
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(new DeliveryError('aborted', 'the delivery was aborted', true));
+    if (req.signal?.aborted) onAbort();
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    const remaining = req.deadline === undefined ? undefined : req.deadline - this.now();
+    const timer = remaining === undefined ? undefined : setTimeout(() => controller.abort(new DeliveryError('timeout', `delivery to ${address.host} did not finish before the deadline`, true)), Math.max(0, remaining));
+    const signal = controller.signal;
+    try {
+      const lease = await this.pool.acquire(endpoint, signal);
+      let broken = false;
+      try {
+        return await this.upload(lease.client, req, address.dir, settings, signal);
+      } catch (error) {
+        broken = error instanceof DeliveryError && error.code === 'connection';
+        throw error;
+      } finally {
+        lease.release(broken);
+      }
+    } finally {
+      clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async upload(client: Client, req: DeliveryRequest, dir: string, settings: SshDeviceSettings, signal: AbortSignal): Promise<DeliveryResult> {
+    const { artifact } = req;
+    const sftp = await openSftp(client, signal);
+    const final = path.posix.join(dir, `${artifact.name}-${artifact.version}`);
+    const temp = path.posix.join(dir, `.${artifact.name}-${artifact.version}.${randomUUID().slice(0, 8)}.part`);
+    let uploaded = false;
+    try {
+      await mkdirp(sftp, dir, signal);
+      if (await this.alreadyInstalled(client, sftp, final, req, signal)) return { outcome: 'already-installed', bytes: 0 };
+      uploaded = true; // from here on a .part file may exist: remove it unless it is renamed into place
+      await this.put(sftp, req, temp, signal);
+      if (settings.verifyCommand) {
+        const command = settings.verifyCommand.replace(/\{(file|sha256|name|version)\}/g, (_m, key: string) => shellQuote(key === 'file' ? temp : key === 'sha256' ? artifact.sha256! : key === 'name' ? artifact.name : artifact.version));
+        const result = await exec(client, command, signal);
+        if (result.code !== 0) throw new DeliveryError('verify_failed', `the verify command on '${req.device.id}' exited ${result.code ?? 'by signal'}: ${result.stderr || result.stdout.trim() || '(no output)'}`, false);
+      }
+      await renameOver(sftp, temp, final, signal);
+      uploaded = false;
+      return { outcome: 'delivered', bytes: artifact.size };
+    } finally {
+      if (uploaded) await this.cleanup(client, temp);
+      sftp.end();
+    }
+  }
+
+  /** Same size and same sha256 (by `sha256sum` on the device) as the artifact: nothing to send. */
+  private async alreadyInstalled(client: Client, sftp: SFTPWrapper, final: string, req: DeliveryRequest, signal: AbortSignal): Promise<boolean> {
+    const size = await remoteSize(sftp, final, signal);
+    if (size !== req.artifact.size) return false;
+    const result = await exec(client, `sha256sum -- ${shellQuote(final)}`, signal);
+    return result.code === 0 && result.stdout.split(/\s+/)[0] === req.artifact.sha256;
+  }
+
+  private put(sftp: SFTPWrapper, req: DeliveryRequest, temp: string, signal: AbortSignal): Promise<void> {
+    const total = req.artifact.size;
+    return call<void>(
+      sftp,
+      `upload to ${temp}`,
+      (cb) =>
+        sftp.fastPut(req.filePath!, temp, { concurrency: this.options.concurrency ?? 64, chunkSize: this.options.chunkSize ?? 32 * 1024, mode: 0o644, step: (sent) => req.onProgress?.(sent, total) }, (error) => cb(error)),
+      signal,
+    );
+  }
+
+  /** Best effort: removes a temporary upload on a fresh channel (the old one may be closed by an abort). */
+  private async cleanup(client: Client, temp: string): Promise<void> {
+    const bounded = new AbortController();
+    const timer = setTimeout(() => bounded.abort(), 2000);
+    try {
+      const sftp = await openSftp(client, bounded.signal);
+      await call(sftp, `unlink ${temp}`, (cb) => sftp.unlink(temp, cb), bounded.signal).catch(() => undefined);
+      sftp.end();
+    } catch {
+      // the connection is gone; the .part file stays for the next delivery to overwrite-by-rename
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
