@@ -29,11 +29,15 @@ export function deviceWhere(filter: DeviceFilter) {
         );
     }
     for (const { key, value } of filter.tags ?? []) {
+      // Correlated EXISTS probes the (key, value, device_id) primary key once per candidate row.
       all.push(
-        eb(
-          'devices.id',
-          'in',
-          eb.selectFrom('device_tags').select('device_tags.device_id').where('device_tags.key', '=', key).where('device_tags.value', '=', value),
+        eb.exists(
+          eb
+            .selectFrom('device_tags')
+            .select(sql`1`.as('one'))
+            .whereRef('device_tags.device_id', '=', 'devices.id')
+            .where('device_tags.key', '=', key)
+            .where('device_tags.value', '=', value),
         ),
       );
     }

@@ -1,5 +1,5 @@
 // The device registry's persistence: CRUD, filtered keyset pages, counts and batched upserts.
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { ConflictError, versionKey, type Device, type DeviceFilter, type DeviceInput, type DeviceStatus } from '../core/index.js';
 import { deviceWhere } from './device-filter.sql.js';
 import type { Database, DeviceRow } from './schema.js';
@@ -110,11 +110,34 @@ export class DeviceRepository {
     });
   }
 
+  /**
+   * The filtered row source. With a tag in the filter, rows are driven from the tag index
+   * (key, value, device_id), which yields device ids in order: a page reads only its own rows
+   * instead of testing every device. Other conditions, and further tags, are checked per row.
+   */
+  private filtered(filter: DeviceFilter) {
+    const [lead, ...rest] = filter.tags ?? [];
+    if (!lead) return { from: this.db.selectFrom('devices').where(deviceWhere(filter)), order: sql.ref<string>('devices.id') };
+    const from = this.db
+      .selectFrom('device_tags as lead')
+      .innerJoin('devices', 'devices.id', 'lead.device_id')
+      .where('lead.key', '=', lead.key)
+      .where('lead.value', '=', lead.value)
+      // The devices-scoped condition is valid here too: `devices` is part of this join.
+      .where(deviceWhere({ ...filter, tags: rest }) as never);
+    return { from: from as unknown as ReturnType<typeof this.plain>, order: sql.ref<string>('lead.device_id') };
+  }
+
+  private plain() {
+    return this.db.selectFrom('devices');
+  }
+
   /** One keyset page ordered by id: stable while devices are added or removed. */
   async list(filter: DeviceFilter, options: { limit: number; after?: string | null }): Promise<DevicePage> {
-    let query = this.db.selectFrom('devices').selectAll().where(deviceWhere(filter));
-    if (options.after) query = query.where('devices.id', '>', options.after);
-    const rows = await query.orderBy('devices.id').limit(options.limit + 1).execute();
+    const { from, order } = this.filtered(filter);
+    let query = from.selectAll('devices');
+    if (options.after) query = query.where(order, '>', options.after);
+    const rows = await query.orderBy(order).limit(options.limit + 1).execute();
     const more = rows.length > options.limit;
     const items = (more ? rows.slice(0, options.limit) : rows).map(toDevice);
     const last = items.at(-1);
@@ -122,7 +145,8 @@ export class DeviceRepository {
   }
 
   async count(filter: DeviceFilter): Promise<number> {
-    const row = await this.db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n')).where(deviceWhere(filter)).executeTakeFirstOrThrow();
+    const { from } = this.filtered(filter);
+    const row = await from.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
