@@ -30,14 +30,14 @@ export class ApiClient {
     return { authorization: `Bearer ${this.token}`, ...extra };
   }
 
-  async request<T>(method: string, path: string, options: { body?: unknown; query?: Record<string, unknown>; raw?: { stream: Readable; contentType: string; length?: number } } = {}): Promise<T> {
+  async request<T>(method: string, path: string, options: { body?: unknown; query?: Record<string, unknown>; raw?: { stream: Readable; contentType: string; length?: number; headers?: Record<string, string> } } = {}): Promise<T> {
     const response = await this.fetch(method, path, options);
     const text = await response.text();
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
   /** Performs the request and throws a CliError for any non-2xx answer; the caller reads the body. */
-  async fetch(method: string, path: string, options: { body?: unknown; query?: Record<string, unknown>; raw?: { stream: Readable; contentType: string; length?: number } } = {}): Promise<Response> {
+  async fetch(method: string, path: string, options: { body?: unknown; query?: Record<string, unknown>; raw?: { stream: Readable; contentType: string; length?: number; headers?: Record<string, string> } } = {}): Promise<Response> {
     const url = new URL(this.base + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value === undefined || value === null || value === '') continue;
@@ -45,7 +45,7 @@ export class ApiClient {
     }
     const init: RequestInit & { duplex?: 'half' } = { method, headers: this.headers() };
     if (options.raw) {
-      init.headers = this.headers({ 'content-type': options.raw.contentType, ...(options.raw.length !== undefined ? { 'content-length': String(options.raw.length) } : {}) });
+      init.headers = this.headers({ ...(options.raw.headers ?? {}), 'content-type': options.raw.contentType, ...(options.raw.length !== undefined ? { 'content-length': String(options.raw.length) } : {}) });
       init.body = options.raw.stream as unknown as BodyInit;
       init.duplex = 'half';
     } else if (options.body !== undefined) {

@@ -1,0 +1,79 @@
+// `orchestrator keys` and `orchestrator artifacts` as a user runs them (the built CLI) against a
+// real server; the signed upload is then pushed to a receiver that trusts the key.
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyArtifactSignature, type Artifact } from '../../core/index.js';
+import { startTestApp, type TestApp } from '../../testing/app.js';
+
+const run = promisify(execFile);
+const CLI = path.resolve(import.meta.dirname, '../../../dist/cli/main.js');
+
+describe('orchestrator keys / artifacts', () => {
+  let t: TestApp;
+  let dir: string;
+  const cli = async (args: string[], remote = true) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [CLI, ...args, ...(remote ? ['--server', t.url, '--token', t.tokens.admin] : [])]);
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+  beforeAll(async () => {
+    t = await startTestApp();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-cli-art-'));
+  });
+  afterAll(async () => {
+    await t.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('generates a key pair with a private file only the owner can read, and will not overwrite it', async () => {
+    const prefix = path.join(dir, 'keys', 'release');
+    const made = await cli(['keys', 'generate', '--out', prefix, '--json'], false);
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse(made.stdout)).toMatchObject({ privateKey: `${prefix}.key`, publicKey: `${prefix}.pub` });
+    expect(fs.statSync(`${prefix}.key`).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(`${prefix}.pub`, 'utf8')).toMatch(/BEGIN PUBLIC KEY/);
+    const again = await cli(['keys', 'generate', '--out', prefix], false);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/--force/);
+  });
+
+  it('uploads signed and unsigned files, lists, adds an image and removes', async () => {
+    const prefix = path.join(dir, 'keys', 'release');
+    const file = path.join(dir, 'fw.bin');
+    const bytes = randomBytes(300_000);
+    fs.writeFileSync(file, bytes);
+    const signed = await cli(['artifacts', 'upload', file, '--name', 'fw', '--version', '1.0.0', '--sign', `${prefix}.key`, '--json']);
+    expect(signed.code, signed.stderr).toBe(0);
+    const artifact = JSON.parse(signed.stdout) as Artifact;
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    expect(artifact).toMatchObject({ name: 'fw', version: '1.0.0', sha256, size: bytes.length });
+    expect(verifyArtifactSignature({ name: 'fw', version: '1.0.0', sha256 }, artifact.signature!, fs.readFileSync(`${prefix}.pub`, 'utf8'))).toBe(true);
+
+    const plain = await cli(['artifacts', 'upload', file, '--name', 'fw', '--version', '1.0.1', '--json']);
+    expect(JSON.parse(plain.stdout)).toMatchObject({ sha256, signature: null });
+
+    const image = await cli(['artifacts', 'add-image', 'ghcr.io/acme/kiosk:3.1', '--name', 'kiosk', '--version', '3.1', '--json']);
+    expect(JSON.parse(image.stdout)).toMatchObject({ kind: 'image', imageRef: 'ghcr.io/acme/kiosk:3.1' });
+
+    const listed = JSON.parse((await cli(['artifacts', 'list', '--json'])).stdout) as { total: number; items: Artifact[] };
+    expect(listed.total).toBe(3);
+    expect((await cli(['artifacts', 'list'])).stdout).toMatch(/fw\s+1\.0\.0\s+file/);
+
+    const conflict = await cli(['artifacts', 'upload', path.join(dir, 'keys', 'release.pub'), '--name', 'fw', '--version', '1.0.0']);
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toMatch(/409.*already exists/);
+
+    expect((await cli(['artifacts', 'rm', artifact.id])).code).toBe(0);
+    expect((await cli(['artifacts', 'get', artifact.id])).stderr).toMatch(/404/);
+    expect((await cli(['artifacts', 'upload', path.join(dir, 'missing.bin'), '--name', 'x', '--version', '1'])).stderr).toMatch(/no such file/);
+  });
+});

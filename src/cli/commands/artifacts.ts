@@ -1,0 +1,140 @@
+// `orchestrator artifacts`: upload (streamed, optionally signed, with a progress bar), add-image,
+// list, get and rm, through the API.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { publicKeyOf, signArtifact, type Artifact } from '../../core/index.js';
+import { ApiClient, CliError } from '../client.js';
+import { printJson, printTable } from '../output.js';
+import { remoteOptions } from './devices.js';
+
+interface Remote {
+  server?: string;
+  token?: string;
+  json?: boolean;
+}
+
+const COLUMNS = [{ key: 'id' }, { key: 'name', width: 24 }, { key: 'version' }, { key: 'kind' }, { key: 'size' }, { key: 'sha256', width: 16 }, { key: 'signed' }, { key: 'createdAt', header: 'CREATED' }];
+const row = (a: Artifact) => ({ ...a, sha256: a.sha256 ?? a.imageRef, signed: a.signature ? 'yes' : 'no' }) as unknown as Record<string, unknown>;
+
+function readKey(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new CliError(`cannot read the signing key '${file}' (make one with: orchestrator keys generate --out PREFIX)`, 2);
+  }
+}
+
+/** Signature headers for (name, version, sha256) with the private key in `keyFile`. */
+function signatureFor(keyFile: string, fields: { name: string; version: string; sha256: string }) {
+  const pem = readKey(keyFile);
+  try {
+    return { signature: signArtifact(fields, pem), publicKey: publicKeyOf(pem) };
+  } catch (error) {
+    throw new CliError(`cannot sign with '${keyFile}': ${(error as Error).message}`, 2);
+  }
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(fs.createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+export function registerArtifacts(program: Command): void {
+  const artifacts = program.command('artifacts').description('artifacts: upload, add-image, list, get, rm');
+
+  remoteOptions(artifacts.command('upload <file>'))
+    .description('upload a file as an artifact (streamed; the server stores it by sha256)')
+    .requiredOption('--name <name>', 'artifact name, e.g. pos-firmware')
+    .requiredOption('--version <version>', 'artifact version, e.g. 2.4.1')
+    .option('--sign <keyfile>', 'sign with this private key (PREFIX.key from keys generate)')
+    .option('--content-type <type>', 'the artifact\'s media type', 'application/octet-stream')
+    .option('--no-progress', 'no progress bar')
+    .action(async (file: string, o: Remote & { name: string; version: string; sign?: string; contentType: string; progress: boolean }) => {
+      let size: number;
+      try {
+        size = fs.statSync(file).size;
+      } catch {
+        throw new CliError(`cannot read '${file}': no such file`, 2);
+      }
+      const headers: Record<string, string> = {};
+      if (o.sign) {
+        // The signature covers the hash, so the file is read twice: once to hash, once to send.
+        const sha256 = await sha256Of(file);
+        const { signature, publicKey } = signatureFor(o.sign, { name: o.name, version: o.version, sha256 });
+        Object.assign(headers, { 'x-artifact-sha256': sha256, 'x-artifact-signature': signature, 'x-artifact-public-key': Buffer.from(publicKey).toString('base64') });
+      }
+      const bar = o.progress && !o.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'uploading [{bar}] {percentage}% {value}/{total} bytes', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+      bar?.start(size, 0);
+      let sent = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          sent += chunk.length;
+          bar?.update(sent);
+          done(null, chunk);
+        },
+      });
+      const body = fs.createReadStream(file).pipe(counter);
+      try {
+        const artifact = await new ApiClient(o).request<Artifact>('POST', '/api/v1/artifacts', {
+          query: { name: o.name, version: o.version, contentType: o.contentType },
+          raw: { stream: body, contentType: 'application/octet-stream', length: size, headers },
+        });
+        bar?.stop();
+        if (o.json) printJson(artifact);
+        else process.stdout.write(`uploaded ${artifact.name} ${artifact.version}: id ${artifact.id}, ${artifact.size} bytes, sha256 ${artifact.sha256}${artifact.signature ? ', signed' : ''}\n`);
+      } catch (error) {
+        bar?.stop();
+        throw error;
+      }
+    });
+
+  remoteOptions(artifacts.command('add-image <ref>'))
+    .description('record a container image reference (registry/repo:tag[@sha256:...]) as an artifact')
+    .requiredOption('--name <name>', 'artifact name')
+    .requiredOption('--version <version>', 'artifact version')
+    .option('--sign <keyfile>', 'sign (needs a digest in the reference)')
+    .action(async (ref: string, o: Remote & { name: string; version: string; sign?: string }) => {
+      const body: Record<string, unknown> = { name: o.name, version: o.version, imageRef: ref };
+      if (o.sign) {
+        const digest = /@sha256:([0-9a-f]{64})$/.exec(ref)?.[1];
+        if (!digest) throw new CliError('--sign needs a digest in the reference (repo:tag@sha256:...)', 2);
+        Object.assign(body, signatureFor(o.sign, { name: o.name, version: o.version, sha256: digest }));
+      }
+      const artifact = await new ApiClient(o).request<Artifact>('POST', '/api/v1/artifacts', { body });
+      if (o.json) printJson(artifact);
+      else process.stdout.write(`added ${artifact.name} ${artifact.version}: id ${artifact.id} -> ${artifact.imageRef}\n`);
+    });
+
+  remoteOptions(artifacts.command('list'))
+    .description('list artifacts, newest first')
+    .option('--name <name>', 'only this name')
+    .option('--limit <n>', 'page size (1-1000)', (v) => Number.parseInt(v, 10), 100)
+    .option('--cursor <cursor>', 'continue after a previous page')
+    .action(async (o: Remote & { name?: string; limit: number; cursor?: string }) => {
+      const page = await new ApiClient(o).request<{ items: Artifact[]; nextCursor: string | null; total: number }>('GET', '/api/v1/artifacts', { query: { name: o.name, limit: o.limit, cursor: o.cursor } });
+      if (o.json) return printJson(page);
+      printTable(page.items.map(row), COLUMNS);
+      process.stdout.write(`\n${page.items.length} shown of ${page.total}${page.nextCursor ? `; next page: --cursor ${page.nextCursor}` : ''}\n`);
+    });
+
+  remoteOptions(artifacts.command('get <id>'))
+    .description('show one artifact')
+    .action(async (id: string, o: Remote) => {
+      const artifact = await new ApiClient(o).request<Artifact>('GET', `/api/v1/artifacts/${encodeURIComponent(id)}`);
+      if (o.json) printJson(artifact);
+      else for (const [k, v] of Object.entries(artifact)) process.stdout.write(`${k.padEnd(12)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '-')}\n`);
+    });
+
+  remoteOptions(artifacts.command('rm <id>'))
+    .description('delete an artifact (refused while a rollout uses it)')
+    .action(async (id: string, o: Remote) => {
+      await new ApiClient(o).request('DELETE', `/api/v1/artifacts/${encodeURIComponent(id)}`);
+      if (o.json) printJson({ removed: id });
+      else process.stdout.write(`removed ${id}\n`);
+    });
+}
