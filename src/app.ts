@@ -21,6 +21,13 @@ import { webhookRoutes } from './api/webhook.routes.js';
 import { wsRoutes } from './api/ws.js';
 import { ArtifactService, BlobStore } from './artifacts/index.js';
 import { inspectBundle } from './protocols/artifact-inspector.js';
+import { HawkbitService } from './protocols/hawkbit/hawkbit.service.js';
+import { hawkbitRoutes } from './protocols/hawkbit/hawkbit.routes.js';
+import { MenderAuthService } from './protocols/mender/mender-auth.service.js';
+import { MenderDeploymentService } from './protocols/mender/mender-deployments.service.js';
+import { menderRoutes } from './protocols/mender/mender.routes.js';
+import { MqttWakeupPublisher } from './protocols/mqtt/wakeup.js';
+import { protocolAdminRoutes } from './protocols/protocol-admin.routes.js';
 import { sqliteFileFor, type Config } from './config.js';
 import { systemClock, type Clock } from './core/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
@@ -141,6 +148,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   presence.start();
   const enrollment = new EnrollmentService({ store, events, clock, invalidateTokens: () => auth.invalidate(), targetChanged: (ids) => targets.invalidate(ids) });
   const signer = DownloadSigner.fromDataDir(config.dataDir);
+  // Device protocol adapters (hawkBit DDI, Mender) over the same devices, executions and engine.
+  const seen = (id: string) => presence.seenNow(id);
+  const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds });
+  const menderAuth = new MenderAuthService({ store, devices, events, clock });
+  const menderDeployments = new MenderDeploymentService({ store, sync: deviceSync, artifacts, events, clock, signer, seen });
+  // Wake-up over MQTT: a hint to poll now; polling stays the source of truth.
+  const wakeup = config.mqttUrl ? new MqttWakeupPublisher(config.mqttUrl, logger) : null;
+  const stopWakeup = wakeup ? deviceSync.onTargetChanged((ids) => wakeup.publish(ids)) : () => undefined;
 
   const routes: RouteModule[] = [
     (app) => rateLimitRoutes(app, { '/api/v1/webhooks/': config.webhookRateLimitPerMinute, '/api/v1/device/enroll': config.authRateLimitPerMinute, '/api/v1/whoami': config.authRateLimitPerMinute }),
@@ -155,6 +170,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
     (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock }),
+    (app) => hawkbitRoutes(app, { hawkbit, artifacts, publicUrl: config.publicUrl }),
+    (app) => menderRoutes(app, { auth: menderAuth, deployments: menderDeployments, publicUrl: config.publicUrl }),
+    (app) => protocolAdminRoutes(app, { menderAuth, protocols: store.protocols, clock }),
   ];
   const server = await buildServer({ auth, bodyLimit: config.bodyLimit, logger, routes, version: VERSION });
 
@@ -181,6 +199,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (closed) return;
       closed = true;
       await server.close();
+      stopWakeup();
+      await wakeup?.close();
       await presence.stop();
       targets.close();
       await feed.stop();

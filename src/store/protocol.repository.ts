@@ -1,6 +1,6 @@
 // Storage for the device protocol adapters (hawkBit DDI, Mender): tenants and gateway tokens,
 // numeric hawkBit action ids, sha1/md5 of artifacts, Mender authentication sets, server secrets.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import type { MenderAuthSetRow } from './protocol.schema.js';
 
@@ -16,6 +16,14 @@ export interface MenderAuthSet {
   status: AuthSetStatus;
   createdAt: string;
   updatedAt: string;
+}
+
+/** What the adapters read of an execution (the engine owns every write). */
+export interface ExecutionView {
+  id: string;
+  deviceId: string;
+  state: string;
+  artifactId: string;
 }
 
 /** A hawkBit action: the number DDI uses for one of our executions. */
@@ -107,6 +115,13 @@ export class ProtocolRepository {
 
   private toAction(row: { id: number; execution_id: string; device_id: string; offered_at: number | null; cancel_acked_at: number | null; last_update_mode: string | null }): HawkbitAction {
     return { id: Number(row.id), executionId: row.execution_id, deviceId: row.device_id, offeredAt: row.offered_at, cancelAckedAt: row.cancel_acked_at, lastUpdateMode: row.last_update_mode };
+  }
+
+  /** One execution's device, state and artifact, or null. */
+  async execution(id: string): Promise<ExecutionView | null> {
+    const { rows } = await sql<{ id: string; device_id: string; state: string; artifact_id: string }>`SELECT id, device_id, state, artifact_id FROM executions WHERE id = ${id}`.execute(this.db);
+    const row = rows[0];
+    return row ? { id: row.id, deviceId: row.device_id, state: row.state, artifactId: row.artifact_id } : null;
   }
 
   // Extra artifact hashes

@@ -1,0 +1,47 @@
+// Artifact bytes for the protocol adapters: sending a stored file with Range support, and the
+// sha1/md5 hashes hawkBit clients expect (computed once by streaming the file, then stored).
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { parseRange } from '../api/artifact.routes.js';
+import type { ArtifactService } from '../artifacts/index.js';
+import { ValidationError, type Artifact } from '../core/index.js';
+import type { ProtocolRepository } from '../store/index.js';
+
+/** The path of an artifact's bytes; image references have none. */
+export async function artifactFile(artifacts: ArtifactService, artifactId: string): Promise<string> {
+  const stored = await artifacts.getStored(artifactId);
+  const file = artifacts.filePath(stored);
+  if (!file) throw new ValidationError(`artifact '${artifactId}' is an image reference (${stored.imageRef}); hawkBit and Mender devices need a file artifact`);
+  return file;
+}
+
+/** Streams `file` as the reply, honouring Range and If-Range against `etag`. */
+export async function sendFile(request: FastifyRequest, reply: FastifyReply, file: string, etag: string): Promise<FastifyReply> {
+  const size = (await fs.promises.stat(file)).size;
+  reply.header('accept-ranges', 'bytes').header('etag', etag).type('application/octet-stream');
+  const ifRange = request.headers['if-range'];
+  const range = ifRange && ifRange !== etag ? null : parseRange(request.headers.range, size);
+  if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${size}`).send();
+  if (range) {
+    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1);
+    return reply.send(fs.createReadStream(file, { start: range.start, end: range.end }));
+  }
+  reply.header('content-length', size);
+  return reply.send(fs.createReadStream(file));
+}
+
+/** sha1 and md5 of an artifact, computed on first use and kept in the store. */
+export async function legacyHashes(protocols: ProtocolRepository, artifacts: ArtifactService, artifact: Artifact, now: number): Promise<{ sha1: string; md5: string }> {
+  const known = await protocols.artifactHashes(artifact.id);
+  if (known) return known;
+  const sha1 = createHash('sha1');
+  const md5 = createHash('md5');
+  for await (const chunk of fs.createReadStream(await artifactFile(artifacts, artifact.id))) {
+    sha1.update(chunk as Buffer);
+    md5.update(chunk as Buffer);
+  }
+  const hashes = { sha1: sha1.digest('hex'), md5: md5.digest('hex') };
+  await protocols.saveArtifactHashes(artifact.id, hashes, now);
+  return hashes;
+}

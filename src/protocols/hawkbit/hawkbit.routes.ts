@@ -1,0 +1,124 @@
+// hawkBit DDI v1 routes under /{tenant}/controller/v1/{controllerId}. Handlers authenticate
+// (TargetToken/GatewayToken), decode and call HawkbitService; errors map like every other route.
+import { createHash } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ArtifactService } from '../../artifacts/index.js';
+import { artifactFile, sendFile } from '../artifact-files.js';
+import type { HawkbitService } from './hawkbit.service.js';
+
+export interface HawkbitRouteDeps {
+  hawkbit: HawkbitService;
+  artifacts: ArtifactService;
+  /** Public base URL for links; derived from the request when unset. */
+  publicUrl: string | undefined;
+}
+
+const NAME = { maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$' };
+const Controller = { tenant: Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }), controllerId: Type.String(NAME) };
+const ControllerParams = Type.Object(Controller);
+const ActionParams = Type.Object({ ...Controller, actionId: Type.Integer({ minimum: 1 }) });
+const Json = Type.Object({}, { additionalProperties: true });
+
+type Params = { tenant: string; controllerId: string; actionId?: number };
+
+export async function hawkbitRoutes(app: FastifyInstance, deps: HawkbitRouteDeps) {
+  const { hawkbit } = deps;
+  const tags = ['hawkbit'];
+  const prefix = '/:tenant/controller/v1/:controllerId';
+  const config = { auth: 'public' as const };
+
+  const base = (request: FastifyRequest, p: Params) =>
+    `${deps.publicUrl?.replace(/\/$/, '') ?? `${request.protocol}://${request.headers.host}`}/${encodeURIComponent(p.tenant)}/controller/v1/${encodeURIComponent(p.controllerId)}`;
+
+  async function device(request: FastifyRequest): Promise<{ p: Params; deviceId: string }> {
+    const p = request.params as Params;
+    const deviceId = await hawkbit.authenticate(p.tenant, p.controllerId, request.headers.authorization);
+    return { p, deviceId };
+  }
+
+  app.get(prefix, {
+    config,
+    schema: { tags, summary: 'DDI base poll: polling sleep and links to what the controller should do (ETag/If-None-Match)', params: ControllerParams },
+    handler: async (request, reply) => {
+      const { p, deviceId } = await device(request);
+      const body = JSON.stringify(await hawkbit.poll(deviceId, base(request, p)));
+      const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+      reply.header('etag', etag).header('cache-control', 'no-cache');
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+      return reply.type('application/hal+json').send(body);
+    },
+  });
+
+  app.get(`${prefix}/deploymentBase/:actionId`, {
+    config,
+    schema: { tags, summary: 'The deployment of an open action: modes, maintenance window, chunks and artifacts', params: ActionParams },
+    handler: async (request, reply) => {
+      const { p, deviceId } = await device(request);
+      return reply.type('application/hal+json').send(await hawkbit.deploymentBase(deviceId, p.actionId!, base(request, p)));
+    },
+  });
+
+  app.post(`${prefix}/deploymentBase/:actionId/feedback`, {
+    config,
+    schema: { tags, summary: 'Progress and result of an action (proceeding, downloaded, closed success/failure, ...)', params: ActionParams, body: Json },
+    handler: async (request, reply) => {
+      const { p, deviceId } = await device(request);
+      await hawkbit.feedback(deviceId, p.actionId!, request.body);
+      return reply.code(200).send();
+    },
+  });
+
+  app.get(`${prefix}/installedBase/:actionId`, {
+    config,
+    schema: { tags, summary: 'The last action installed on the controller', params: ActionParams },
+    handler: async (request, reply) => {
+      const { p, deviceId } = await device(request);
+      return reply.type('application/hal+json').send(await hawkbit.installedBase(deviceId, p.actionId!, base(request, p)));
+    },
+  });
+
+  app.get(`${prefix}/cancelAction/:actionId`, {
+    config,
+    schema: { tags, summary: 'An action an operator cancelled', params: ActionParams },
+    handler: async (request, reply) => {
+      const { p, deviceId } = await device(request);
+      return reply.type('application/hal+json').send(await hawkbit.cancelAction(deviceId, p.actionId!));
+    },
+  });
+
+  app.post(`${prefix}/cancelAction/:actionId/feedback`, {
+    config,
+    schema: { tags, summary: 'The controller confirms (closed/canceled) or rejects a cancellation', params: ActionParams, body: Json },
+    handler: async (request, reply) => {
+      const { p, deviceId } = await device(request);
+      await hawkbit.cancelFeedback(deviceId, p.actionId!, request.body);
+      return reply.code(200).send();
+    },
+  });
+
+  app.put(`${prefix}/configData`, {
+    config,
+    schema: { tags, summary: "The controller's attributes (stored as the device's inventory)", params: ControllerParams, body: Json },
+    handler: async (request, reply) => {
+      const { deviceId } = await device(request);
+      await hawkbit.configData(deviceId, request.body);
+      return reply.code(200).send();
+    },
+  });
+
+  app.get(`${prefix}/softwaremodules/:moduleId/artifacts/:fileName`, {
+    config,
+    schema: { tags, summary: 'Download an artifact of the open action (Range supported)', params: Type.Object({ ...Controller, moduleId: Type.String({ maxLength: 128 }), fileName: Type.String({ maxLength: 300 }) }) },
+    handler: async (request, reply) => {
+      const { deviceId } = await device(request);
+      const { moduleId, fileName } = request.params as { moduleId: string; fileName: string };
+      const artifact = await hawkbit.downloadable(deviceId, moduleId);
+      if (fileName.endsWith('.MD5SUM')) {
+        const { md5 } = await hawkbit.hashesOf(artifact);
+        return reply.type('text/plain').send(`${md5}  ${fileName.slice(0, -'.MD5SUM'.length)}\n`);
+      }
+      return sendFile(request, reply, await artifactFile(deps.artifacts, artifact.id), `"${artifact.sha256}"`);
+    },
+  });
+}

@@ -1,0 +1,223 @@
+// The hawkBit DDI adapter: maps DDI requests of a controller onto our devices, executions and
+// state machine through the engine's DeviceSync (no second engine). Authentication by the
+// device's own token (TargetToken) or a tenant's gateway token (GatewayToken).
+import { timingSafeEqual } from 'node:crypto';
+import type { ArtifactService } from '../../artifacts/index.js';
+import { AuthError, ConflictError, NotFoundError, ValidationError, windowState, type Artifact, type Clock, type Rollout } from '../../core/index.js';
+import type { DeviceSync } from '../../engine/device-sync.js';
+import type { DeviceService } from '../../registry/index.js';
+import { hashToken, type EventLog, type HawkbitAction, type Store } from '../../store/index.js';
+import { legacyHashes } from '../artifact-files.js';
+import { basePollBody, cancelBody, deploymentBody, feedbackEffect, parseFeedback, type BaseLinks, type DdiMode } from './ddi.js';
+
+/** Resolves a device token to its device id (the API's cached Authenticator fits). */
+export interface TokenResolver {
+  resolve(token: string): Promise<{ kind: string; deviceId?: string } | null>;
+}
+
+export interface HawkbitDeps {
+  store: Store;
+  sync: DeviceSync;
+  artifacts: ArtifactService;
+  devices: DeviceService;
+  events: EventLog;
+  clock: Clock;
+  tokens: TokenResolver;
+  /** Records a heartbeat (batched). */
+  seen(deviceId: string): void;
+  pollIntervalSeconds: number;
+}
+
+/** Absolute URL prefix of one controller: {origin}/{tenant}/controller/v1/{controllerId}. */
+export type ControllerBase = string;
+
+const actor = (deviceId: string) => `device:${deviceId}`;
+
+export class HawkbitService {
+  private readonly known = new Set<string>();
+
+  constructor(private readonly deps: HawkbitDeps) {}
+
+  /** Answers the device id the Authorization header speaks for, or throws AuthError. */
+  async authenticate(tenant: string, controllerId: string, authorization: string | undefined): Promise<string> {
+    const match = /^(TargetToken|GatewayToken)\s+(\S+)$/.exec(authorization ?? '');
+    if (!match) throw new AuthError('send Authorization: TargetToken <device token> or GatewayToken <tenant gateway token>');
+    if (match[1] === 'TargetToken') {
+      const principal = await this.deps.tokens.resolve(match[2]!);
+      if (principal?.kind !== 'device' || principal.deviceId !== controllerId) throw new AuthError(`the target token is not valid for controller '${controllerId}'`);
+    } else {
+      const expected = await this.deps.store.protocols.gatewayTokenHash(tenant);
+      const given = hashToken(match[2]!);
+      if (!expected || expected.length !== given.length || !timingSafeEqual(Buffer.from(expected), Buffer.from(given))) {
+        throw new AuthError(`the gateway token is not valid for tenant '${tenant}'`);
+      }
+    }
+    await this.ensureDevice(controllerId);
+    return controllerId;
+  }
+
+  /** A controller seen through DDI is a hawkBit device; with a gateway token it may be new. */
+  private async ensureDevice(deviceId: string): Promise<void> {
+    if (this.known.has(deviceId)) return;
+    const protocol = await this.deps.store.protocols.deviceProtocol(deviceId);
+    if (protocol === null) {
+      try {
+        await this.deps.devices.create({ id: deviceId, name: deviceId, mode: 'pull' }, 'hawkbit:gateway');
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+    if (protocol !== 'hawkbit') await this.deps.store.protocols.setDeviceProtocol(deviceId, 'hawkbit');
+    if (this.known.size > 100_000) this.known.clear();
+    this.known.add(deviceId);
+  }
+
+  /** The base poll body. */
+  async poll(deviceId: string, base: ControllerBase): Promise<Record<string, unknown>> {
+    this.deps.seen(deviceId);
+    const now = this.deps.clock.now();
+    const links: BaseLinks = {};
+    const target = await this.deps.sync.currentTarget(deviceId);
+    if (target) {
+      const action = await this.deps.store.protocols.actionFor(target.execution.id, deviceId, now);
+      links.deploymentActionId = action.id;
+      links.deploymentHash = target.artifact.sha256?.slice(0, 12) ?? target.artifact.id.slice(0, 12);
+    } else {
+      for (const action of await this.deps.store.protocols.recentActions(deviceId, 5)) {
+        const execution = await this.deps.store.protocols.execution(action.executionId);
+        if (!execution) continue;
+        if (execution.state === 'cancelled' && action.offeredAt !== null && action.cancelAckedAt === null) {
+          links.cancelActionId = action.id;
+          break;
+        }
+        if (execution.state === 'succeeded') {
+          links.installedActionId = action.id;
+          break;
+        }
+      }
+    }
+    const report = await this.deps.store.deviceReports.get(deviceId);
+    links.configData = !report || Object.keys(report.inventory).length === 0;
+    return basePollBody(base, this.deps.pollIntervalSeconds, links);
+  }
+
+  private async ownAction(deviceId: string, actionId: number): Promise<HawkbitAction> {
+    const action = Number.isSafeInteger(actionId) ? await this.deps.store.protocols.action(actionId) : null;
+    if (!action || action.deviceId !== deviceId) throw new NotFoundError('action', String(actionId));
+    return action;
+  }
+
+  private async deployment(deviceId: string, actionId: number, artifact: Artifact, rollout: Rollout | null, base: ControllerBase, mode: DdiMode): Promise<Record<string, unknown>> {
+    const hashes = await legacyHashes(this.deps.store.protocols, this.deps.artifacts, artifact, this.deps.clock.now());
+    const filename = fileNameOf(artifact);
+    let maintenanceWindow: 'available' | 'unavailable' | undefined;
+    if (rollout?.window) {
+      const device = await this.deps.store.devices.get(deviceId);
+      const open = windowState(rollout.window, rollout.window.timezone ?? device?.timezone ?? 'UTC', this.deps.clock.now()).open;
+      maintenanceWindow = open ? 'available' : 'unavailable';
+    }
+    return deploymentBody({
+      actionId,
+      download: 'forced',
+      update: maintenanceWindow === 'unavailable' ? 'skip' : mode,
+      ...(maintenanceWindow ? { maintenanceWindow } : {}),
+      chunk: {
+        part: 'os',
+        name: artifact.name,
+        version: artifact.version,
+        artifacts: [{ filename, size: artifact.size, sha256: artifact.sha256 ?? '', ...hashes, href: `${base}/softwaremodules/${encodeURIComponent(artifact.id)}/artifacts/${encodeURIComponent(filename)}` }],
+      },
+    });
+  }
+
+  /** GET deploymentBase/{actionId}: offered until the device reports a final `closed`. */
+  async deploymentBase(deviceId: string, actionId: number, base: ControllerBase): Promise<Record<string, unknown>> {
+    const action = await this.ownAction(deviceId, actionId);
+    const target = await this.deps.sync.currentTarget(deviceId);
+    if (!target || target.execution.id !== action.executionId) throw new NotFoundError('open action', String(actionId));
+    const mode: DdiMode = target.rollout.strategy === 'on-connect' ? 'attempt' : 'forced';
+    const body = await this.deployment(deviceId, action.id, target.artifact, target.rollout, base, mode);
+    await this.deps.store.protocols.markOffered(action.id, (body.deployment as { update: string }).update, this.deps.clock.now());
+    return body;
+  }
+
+  /** GET installedBase/{actionId}: the last action that succeeded. */
+  async installedBase(deviceId: string, actionId: number, base: ControllerBase): Promise<Record<string, unknown>> {
+    const action = await this.ownAction(deviceId, actionId);
+    const execution = await this.deps.store.protocols.execution(action.executionId);
+    if (execution?.state !== 'succeeded') throw new NotFoundError('installed action', String(actionId));
+    const artifact = await this.deps.artifacts.get(execution.artifactId);
+    return this.deployment(deviceId, action.id, artifact, null, base, 'forced');
+  }
+
+  /** POST deploymentBase/{actionId}/feedback: kept in the event log and applied to the execution. */
+  async feedback(deviceId: string, actionId: number, raw: unknown): Promise<void> {
+    const action = await this.ownAction(deviceId, actionId);
+    const feedback = parseFeedback(raw);
+    this.deps.seen(deviceId);
+    await this.deps.events.append([
+      { type: 'hawkbit.feedback', actor: actor(deviceId), deviceId, executionId: action.executionId, data: { actionId, execution: feedback.execution, finished: feedback.finished, progress: feedback.progress, details: feedback.details } },
+    ]);
+    const effect = feedbackEffect(feedback, action.executionId, action.lastUpdateMode);
+    if (effect.kind === 'report') await this.deps.sync.applyReport(deviceId, effect.report, actor(deviceId));
+    else if (effect.kind === 'cancel-confirmed') await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
+  }
+
+  /** GET cancelAction/{actionId}. */
+  async cancelAction(deviceId: string, actionId: number): Promise<Record<string, unknown>> {
+    const action = await this.ownAction(deviceId, actionId);
+    const execution = await this.deps.store.protocols.execution(action.executionId);
+    if (execution?.state !== 'cancelled') throw new NotFoundError('cancelled action', String(actionId));
+    return cancelBody(action.id);
+  }
+
+  /** POST cancelAction/{actionId}/feedback: the device confirms (closed/canceled) or rejects. */
+  async cancelFeedback(deviceId: string, actionId: number, raw: unknown): Promise<void> {
+    const action = await this.ownAction(deviceId, actionId);
+    const feedback = parseFeedback(raw);
+    const confirmed = feedback.execution === 'closed' || feedback.execution === 'canceled';
+    await this.deps.events.append([
+      { type: confirmed ? 'hawkbit.cancel-confirmed' : 'hawkbit.cancel-feedback', actor: actor(deviceId), deviceId, executionId: action.executionId, data: { actionId, execution: feedback.execution, finished: feedback.finished, details: feedback.details } },
+    ]);
+    if (confirmed) await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
+  }
+
+  /** PUT configData: the controller's attributes become the device's inventory. */
+  async configData(deviceId: string, raw: unknown): Promise<void> {
+    const body = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const mode = body.mode ?? 'merge';
+    if (mode !== 'merge' && mode !== 'replace' && mode !== 'remove') throw new ValidationError("mode must be 'merge', 'replace' or 'remove'", [{ path: 'mode', message: 'is not a DDI update mode' }]);
+    const data = body.data;
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ValidationError('data must be an object of attribute names to values', [{ path: 'data', message: 'is required' }]);
+    const entries = Object.entries(data as Record<string, unknown>);
+    if (entries.length > 200) throw new ValidationError('at most 200 attributes', [{ path: 'data', message: 'has too many keys' }]);
+    const stored = await this.deps.store.deviceReports.get(deviceId);
+    let inventory: Record<string, unknown> = mode === 'replace' ? {} : { ...(stored?.inventory ?? {}) };
+    for (const [key, value] of entries) {
+      if (mode === 'remove') delete inventory[key];
+      else inventory[key.slice(0, 128)] = typeof value === 'string' ? value.slice(0, 1024) : JSON.stringify(value).slice(0, 1024);
+    }
+    if (mode === 'remove' && Object.keys(inventory).length === 0) inventory = {};
+    await this.deps.store.deviceReports.save(deviceId, stored?.report ?? {}, inventory, this.deps.clock.now());
+  }
+
+  /** sha1/md5 of an artifact (computed once). */
+  hashesOf(artifact: Artifact): Promise<{ sha1: string; md5: string }> {
+    return legacyHashes(this.deps.store.protocols, this.deps.artifacts, artifact, this.deps.clock.now());
+  }
+
+  /** Which artifact a controller may download: its current target's or its installed one's. */
+  async downloadable(deviceId: string, artifactId: string): Promise<Artifact> {
+    const target = await this.deps.sync.currentTarget(deviceId);
+    if (target?.artifact.id === artifactId) return target.artifact;
+    throw new NotFoundError('artifact for this controller', artifactId);
+  }
+}
+
+/** SWUpdate installs only files named *.swu; other artifacts keep their name and version. */
+export function fileNameOf(artifact: Artifact): string {
+  const base = `${artifact.name}-${artifact.version}`.replace(/[^A-Za-z0-9._-]/g, '_');
+  if (artifact.metadata?.format === 'swu' || artifact.name.endsWith('.swu')) return base.endsWith('.swu') ? base : `${base}.swu`;
+  if (artifact.metadata?.format === 'mender') return `${base}.mender`;
+  return base;
+}

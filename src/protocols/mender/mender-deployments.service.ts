@@ -1,0 +1,109 @@
+// Mender device deployments and inventory, mapped onto our executions through the engine's
+// DeviceSync: `next` serves the device's current target when it fits the device's provides,
+// status reports move the execution, logs land in the event log.
+import type { ArtifactService } from '../../artifacts/index.js';
+import { NotFoundError, ValidationError, type Clock } from '../../core/index.js';
+import type { DeviceSync } from '../../engine/device-sync.js';
+import type { EventLog, ExecutionView, Store } from '../../store/index.js';
+import { artifactFits, menderMetaOf, nextDeploymentBody, parseLog, parseStatus, statusReport } from './deployments.js';
+
+/** Signs short-lived download URLs (the device API's DownloadSigner fits). */
+export interface UrlSigner {
+  sign(artifactId: string, deviceId: string, now: number): string;
+}
+
+export interface MenderDeploymentDeps {
+  store: Store;
+  sync: DeviceSync;
+  artifacts: ArtifactService;
+  events: EventLog;
+  clock: Clock;
+  signer: UrlSigner;
+  seen(deviceId: string): void;
+}
+
+const actor = (deviceId: string) => `device:${deviceId}`;
+const MAX_ATTRIBUTES = 500;
+
+export class MenderDeploymentService {
+  constructor(private readonly deps: MenderDeploymentDeps) {}
+
+  /** PUT (replace) or PATCH (merge) inventory attributes: [{name, value}]. */
+  async inventory(deviceId: string, raw: unknown, mode: 'replace' | 'merge'): Promise<void> {
+    if (!Array.isArray(raw)) throw new ValidationError('the inventory must be an array of {"name", "value"}', [{ path: '', message: 'is not an array' }]);
+    if (raw.length > MAX_ATTRIBUTES) throw new ValidationError(`at most ${MAX_ATTRIBUTES} attributes`);
+    const attributes: Record<string, unknown> = {};
+    for (const [i, item] of raw.entries()) {
+      const a = item as { name?: unknown; value?: unknown };
+      if (typeof a?.name !== 'string' || a.name.length === 0 || a.name.length > 256) throw new ValidationError(`attribute ${i} needs a name`, [{ path: `${i}.name`, message: 'is required' }]);
+      const ok = typeof a.value === 'string' || typeof a.value === 'number' || (Array.isArray(a.value) && a.value.every((v) => typeof v === 'string' || typeof v === 'number'));
+      if (!ok) throw new ValidationError(`attribute '${a.name}' must have a string, number or array value`, [{ path: `${i}.value`, message: 'has the wrong type' }]);
+      attributes[a.name] = typeof a.value === 'string' ? a.value.slice(0, 4096) : a.value;
+    }
+    this.deps.seen(deviceId);
+    const now = this.deps.clock.now();
+    const stored = await this.deps.store.deviceReports.get(deviceId);
+    const inventory = mode === 'merge' ? { ...(stored?.inventory ?? {}), ...attributes } : attributes;
+    await this.deps.store.deviceReports.save(deviceId, stored?.report ?? {}, inventory, now);
+    if (typeof inventory.artifact_name === 'string') await this.deps.store.devices.touch(deviceId, now, inventory.artifact_name.slice(0, 64));
+  }
+
+  /**
+   * deployments/next: the deployment for this device, or null (204). A target that cannot fit the
+   * device ends now (failed, or succeeded when the device already runs that artifact name).
+   */
+  async next(deviceId: string, provides: Record<string, string>, origin: string): Promise<Record<string, unknown> | null> {
+    this.deps.seen(deviceId);
+    const target = await this.deps.sync.currentTarget(deviceId);
+    if (!target) return null;
+    const { execution, artifact } = target;
+    const meta = menderMetaOf(artifact.metadata ?? {});
+    if (!meta) {
+      await this.deps.sync.applyReport(deviceId, { id: execution.id, state: 'failed', error: `artifact '${artifact.name}' ${artifact.version} is not a Mender artifact (.mender); mender-client cannot install it` }, 'mender:server');
+      return null;
+    }
+    const fit = artifactFits(meta, provides);
+    if (!fit.ok) {
+      if (fit.alreadyInstalled) {
+        await this.deps.events.append([{ type: 'mender.already-installed', actor: actor(deviceId), deviceId, executionId: execution.id, data: { artifactName: meta.artifactName } }]);
+        await this.deps.sync.applyReport(deviceId, { id: execution.id, state: 'succeeded' }, 'mender:server');
+      } else {
+        await this.deps.sync.applyReport(deviceId, { id: execution.id, state: 'failed', error: fit.reason }, 'mender:server');
+      }
+      return null;
+    }
+    const now = this.deps.clock.now();
+    const query = this.deps.signer.sign(artifact.id, deviceId, now);
+    const expires = Number(new URLSearchParams(query).get('expires'));
+    return nextDeploymentBody({
+      deploymentId: execution.id,
+      artifactId: artifact.id,
+      meta,
+      uri: `${origin}/api/v1/device/artifacts/${encodeURIComponent(artifact.id)}?${query}`,
+      expiresAt: new Date(Number.isFinite(expires) ? expires : now + 15 * 60_000).toISOString(),
+    });
+  }
+
+  /** PUT deployments/{id}/status; ConflictError (409) when an operator aborted the deployment. */
+  async status(deviceId: string, deploymentId: string, raw: unknown): Promise<void> {
+    const { status, substate } = parseStatus(raw);
+    this.deps.seen(deviceId);
+    const report = statusReport(status, deploymentId, substate);
+    if (report) await this.deps.sync.applyReport(deviceId, report, actor(deviceId));
+    else await this.ownExecution(deviceId, deploymentId);
+    if (substate) await this.deps.events.append([{ type: 'mender.status', actor: actor(deviceId), deviceId, executionId: deploymentId, data: { status, substate } }]);
+  }
+
+  /** PUT deployments/{id}/log: the device's log of a (failed) deployment, kept in the event log. */
+  async log(deviceId: string, deploymentId: string, raw: unknown): Promise<void> {
+    const lines = parseLog(raw);
+    await this.ownExecution(deviceId, deploymentId);
+    await this.deps.events.append([{ type: 'mender.deployment-log', actor: actor(deviceId), deviceId, executionId: deploymentId, data: { lines } }]);
+  }
+
+  private async ownExecution(deviceId: string, id: string): Promise<ExecutionView> {
+    const execution = await this.deps.store.protocols.execution(id);
+    if (!execution || execution.deviceId !== deviceId) throw new NotFoundError('deployment', id);
+    return execution;
+  }
+}
