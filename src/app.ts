@@ -17,6 +17,7 @@ import { rateLimitRoutes } from './api/rate-limits.js';
 import { buildServer, type RouteModule } from './api/server.js';
 import { subscriptionRoutes } from './api/subscription.routes.js';
 import { tokenRoutes } from './api/token.routes.js';
+import { webRoutes } from './api/web.routes.js';
 import { webhookRoutes } from './api/webhook.routes.js';
 import { wsRoutes } from './api/ws.js';
 import { ArtifactService, BlobStore } from './artifacts/index.js';
@@ -165,6 +166,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => webhookRoutes(app, { policies, guard: replayGuard, events, metrics, clock, secret: config.webhookSecret }),
     (app) => policyRoutes(app, { policies }),
     (app) => subscriptionRoutes(app, { subscriptions }),
+    (app) => webRoutes(app, { db: store.handle.db }),
     (app) => tokenRoutes(app, { store, clock, auth }),
     (app) => deviceRoutes(app, { devices, store, clock, tmpDir }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),

@@ -1,0 +1,159 @@
+// The dashboard shell: sign-in with a token, the sidebar, the hash router and the live indicator.
+// Each page module exports render(main, params) and returns a cleanup function.
+import { api, session } from './api.js';
+import { live } from './live.js';
+import { h, mount } from './util.js';
+import * as overview from './pages/overview.js';
+import * as devices from './pages/devices.js';
+import * as device from './pages/device.js';
+import * as artifacts from './pages/artifacts.js';
+import * as rollouts from './pages/rollouts.js';
+import * as rollout from './pages/rollout.js';
+import * as rolloutNew from './pages/rollout-new.js';
+import * as policies from './pages/policies.js';
+import * as events from './pages/events.js';
+
+const root = document.getElementById('root');
+
+const ROUTES = [
+  { pattern: /^\/$/, page: overview, nav: 'overview', title: 'Fleet overview' },
+  { pattern: /^\/devices$/, page: devices, nav: 'devices', title: 'Devices' },
+  { pattern: /^\/devices\/(.+)$/, page: device, nav: 'devices', title: 'Device' },
+  { pattern: /^\/artifacts$/, page: artifacts, nav: 'artifacts', title: 'Artifacts' },
+  { pattern: /^\/rollouts$/, page: rollouts, nav: 'rollouts', title: 'Rollouts' },
+  { pattern: /^\/rollouts\/new$/, page: rolloutNew, nav: 'rollouts', title: 'New rollout' },
+  { pattern: /^\/rollouts\/(.+)$/, page: rollout, nav: 'rollouts', title: 'Rollout' },
+  { pattern: /^\/policies$/, page: policies, nav: 'policies', title: 'Policies' },
+  { pattern: /^\/events$/, page: events, nav: 'events', title: 'Event log' },
+];
+
+const NAV = [
+  ['overview', '#/', 'Overview', 'M3 12l9-8 9 8v8a1 1 0 01-1 1h-5v-6H9v6H4a1 1 0 01-1-1z'],
+  ['devices', '#/devices', 'Devices', 'M4 5h16v10H4zM8 19h8M12 15v4'],
+  ['artifacts', '#/artifacts', 'Artifacts', 'M12 3l8 4.5v9L12 21l-8-4.5v-9zM12 12l8-4.5M12 12v9M12 12L4 7.5'],
+  ['rollouts', '#/rollouts', 'Rollouts', 'M4 18l5-6 4 3 7-9M15 6h5v5'],
+  ['policies', '#/policies', 'Policies', 'M12 3l7 3v6c0 4.5-3 7.5-7 9-4-1.5-7-4.5-7-9V6z'],
+  ['events', '#/events', 'Event log', 'M5 6h14M5 12h14M5 18h9'],
+];
+
+let cleanup = null;
+
+function icon(d) {
+  return h('svg', { class: 'icon', viewBox: '0 0 24 24', 'aria-hidden': 'true' }, h('path', { d }));
+}
+
+function signIn(message) {
+  live.stop();
+  const input = h('input', { id: 'token', type: 'password', placeholder: 'Paste an operator, viewer or admin token', autocomplete: 'current-password', required: true });
+  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: !message }, message ?? '');
+  const form = h(
+    'form',
+    {
+      class: 'signin-card',
+      onsubmit: async (event) => {
+        event.preventDefault();
+        session.set(input.value.trim());
+        try {
+          await whoami();
+          start();
+        } catch (e) {
+          session.clear();
+          error.hidden = false;
+          error.textContent = e.status === 401 ? 'That token is unknown, revoked or expired.' : e.message;
+        }
+      },
+    },
+    h('div', { class: 'brand brand-lg' }, h('span', { class: 'brand-mark' }), 'Update Orchestrator'),
+    h('p', { class: 'muted' }, 'Sign in with an API token. Create one with ', h('code', null, 'orchestrator tokens create --role operator'), '.'),
+    h('label', { for: 'token' }, 'Token'),
+    input,
+    error,
+    h('button', { class: 'btn btn-primary btn-block', type: 'submit' }, 'Sign in'),
+  );
+  mount(root, h('div', { class: 'signin' }, form));
+  root.className = '';
+  input.focus();
+}
+
+async function whoami() {
+  const me = await api('GET', '/api/v1/whoami');
+  if (me.role === 'device') throw new Error('a device token cannot use the dashboard');
+  session.role = me.role;
+  session.name = me.name;
+}
+
+function shell() {
+  const liveBadge = h('span', { class: 'live live-offline' }, h('span', { class: 'dot' }), 'Offline');
+  live.onStatus((state) => {
+    liveBadge.className = `live live-${state}`;
+    liveBadge.lastChild.textContent = state === 'live' ? 'Live' : state === 'offline' ? 'Offline' : 'Reconnecting…';
+  });
+  const nav = h('nav', { class: 'nav' }, NAV.map(([key, href, label, d]) => h('a', { href, dataset: { nav: key } }, icon(d), h('span', null, label))));
+  const title = h('h1', { id: 'page-title' }, '');
+  const main = h('main', { id: 'main', class: 'content' });
+  const layout = h(
+    'div',
+    { class: 'layout' },
+    h('aside', { class: 'sidebar' }, h('div', { class: 'brand' }, h('span', { class: 'brand-mark' }), 'Orchestrator'), nav, h('div', { class: 'sidebar-foot' }, h('a', { href: '/docs', target: '_blank', rel: 'noopener' }, 'API documentation'))),
+    h(
+      'div',
+      { class: 'page' },
+      h(
+        'header',
+        { class: 'topbar' },
+        title,
+        h('div', { class: 'topbar-right' }, liveBadge, h('span', { class: 'who' }, h('span', { class: `role role-${session.role}` }, session.role), session.name), h('button', { class: 'btn btn-ghost', id: 'sign-out', onclick: () => { session.clear(); signIn(); } }, 'Sign out')),
+      ),
+      main,
+    ),
+  );
+  mount(root, layout);
+  root.className = '';
+  return { main, title, nav };
+}
+
+let ui = null;
+
+function route() {
+  if (!ui) return;
+  const path = (window.location.hash.replace(/^#/, '') || '/').split('?')[0];
+  const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(path) })).find((x) => x.m);
+  cleanup?.();
+  cleanup = null;
+  live.focus({});
+  if (!match) {
+    ui.title.textContent = 'Not found';
+    mount(ui.main, h('div', { class: 'empty' }, 'No such page. ', h('a', { href: '#/' }, 'Back to the overview')));
+    return;
+  }
+  for (const a of ui.nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.nav === match.r.nav);
+  ui.title.textContent = match.r.title;
+  document.title = `${match.r.title} · Update Orchestrator`;
+  const params = match.m.slice(1).map(decodeURIComponent);
+  mount(ui.main);
+  cleanup = match.r.page.render(ui.main, params, { setTitle: (t) => { ui.title.textContent = t; document.title = `${t} · Update Orchestrator`; } }) ?? null;
+}
+
+function start() {
+  ui = shell();
+  live.start();
+  route();
+}
+
+window.addEventListener('hashchange', route);
+window.addEventListener('orchestrator:signed-out', () => {
+  session.clear();
+  ui = null;
+  signIn('Your session ended: sign in again.');
+});
+
+(async () => {
+  if (!session.token) return signIn();
+  try {
+    await whoami();
+    start();
+  } catch {
+    session.clear();
+    signIn();
+  }
+})();
