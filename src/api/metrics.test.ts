@@ -17,7 +17,14 @@ describe('/metrics', () => {
   it('is valid Prometheus text with device gauges from the database and bumped counters', async () => {
     t.app.metrics.deliveries.inc({ transport: 'http', result: 'succeeded' }, 3);
     t.app.metrics.deliveryDuration.observe({ transport: 'http' }, 0.2);
-    t.app.metrics.pollRequests.inc({ result: 'not_modified' });
+    // Two real polls by the device: the first answers the state, the second 304 by its ETag.
+    const issued = await t.request('POST', '/api/v1/devices/m1/token', {});
+    expect(issued.status).toBe(201);
+    const deviceToken = (issued.json() as { token: string }).token;
+    const first = await t.request('GET', '/api/v1/device/m1/state', { token: deviceToken });
+    expect(first.status).toBe(200);
+    const second = await t.request('GET', '/api/v1/device/m1/state', { token: deviceToken, headers: { 'if-none-match': first.headers.get('etag')! } });
+    expect(second.status).toBe(304);
     const response = await t.request('GET', '/metrics', { token: null });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -28,6 +35,7 @@ describe('/metrics', () => {
     expect(sampleValue(families, 'orchestrator_deliveries_total', { transport: 'http', result: 'succeeded' })).toBe(3);
     expect(sampleValue(families, 'orchestrator_delivery_duration_seconds_count', { transport: 'http' })).toBe(1);
     expect(sampleValue(families, 'orchestrator_poll_requests_total', { result: 'not_modified' })).toBe(1);
+    expect(sampleValue(families, 'orchestrator_poll_requests_total', { result: 'changed' })).toBe(1);
     expect(sampleValue(families, 'orchestrator_http_requests_total', { method: 'POST', route: '/api/v1/devices', status: '201' })).toBe(3);
     expect(families.get('nodejs_eventloop_lag_seconds')?.type).toBe('gauge');
     expect(sampleValue(families, 'orchestrator_events_total')).toBeGreaterThanOrEqual(3);
