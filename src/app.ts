@@ -159,7 +159,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const stopWakeup = wakeup ? deviceSync.onTargetChanged((ids) => wakeup.publish(ids)) : () => undefined;
 
   const routes: RouteModule[] = [
-    (app) => rateLimitRoutes(app, { '/api/v1/webhooks/': config.webhookRateLimitPerMinute, '/api/v1/device/enroll': config.authRateLimitPerMinute, '/api/v1/whoami': config.authRateLimitPerMinute }),
+    (app) => rateLimitRoutes(app, { all: { '/api/v1/webhooks/': config.webhookRateLimitPerMinute }, failures: { '/api/v1/device/enroll': config.authRateLimitPerMinute, '/api/v1/whoami': config.authRateLimitPerMinute } }),
     (app) => healthRoutes(app, { store, ready: () => ready }),
     (app) => metrics.routes(app),
     (app) => wsRoutes(app, { auth, feed, store, metrics, logger }),

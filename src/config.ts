@@ -35,7 +35,7 @@ export interface Config {
   webhookReplayWindowSeconds: number;
   /** Requests per minute per client IP on the webhook path (0: unlimited). */
   webhookRateLimitPerMinute: number;
-  /** Requests per minute per client IP on enrollment and sign-in (whoami) (0: unlimited). */
+  /** Refused enrollment or sign-in (whoami) attempts per minute per client IP before 429 (0: unlimited). */
   authRateLimitPerMinute: number;
 }
 
@@ -72,7 +72,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     webhookSecret: env.ORCHESTRATOR_WEBHOOK_SECRET || undefined,
     webhookReplayWindowSeconds: envNumber(env, 'ORCHESTRATOR_WEBHOOK_REPLAY_WINDOW', 86_400),
     webhookRateLimitPerMinute: envNumber(env, 'ORCHESTRATOR_WEBHOOK_RATE_LIMIT', 120),
-    authRateLimitPerMinute: envNumber(env, 'ORCHESTRATOR_AUTH_RATE_LIMIT', 600),
+    authRateLimitPerMinute: envNumber(env, 'ORCHESTRATOR_AUTH_RATE_LIMIT', 30),
   };
   return { ...config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)), dataDir };
 }

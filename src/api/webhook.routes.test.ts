@@ -112,3 +112,20 @@ describe('webhook rate limit', () => {
     }
   });
 });
+
+describe('sign-in rate limit', () => {
+  it('counts only refused attempts: good tokens pass, guessing gets 429 even for a good token afterwards', async () => {
+    const t = await startTestApp({ config: { authRateLimitPerMinute: 3 } });
+    try {
+      for (let i = 0; i < 10; i++) expect((await t.request('GET', '/api/v1/whoami', { token: t.tokens.viewer })).status).toBe(200);
+      const guesses: number[] = [];
+      for (let i = 0; i < 4; i++) guesses.push((await t.request('GET', '/api/v1/whoami', { token: `guess-${i}` })).status);
+      expect(guesses).toEqual([401, 401, 401, 429]);
+      const blocked = await t.request('GET', '/api/v1/whoami', { token: t.tokens.viewer });
+      expect(blocked.status).toBe(429);
+      expect(blocked.headers.get('retry-after')).toMatch(/^\d+$/);
+    } finally {
+      await t.close();
+    }
+  });
+});
