@@ -22,9 +22,11 @@ export const ACTIVE_STATES: ReadonlySet<ExecutionState> = new Set(['delivering',
 /**
  * Allowed transitions. `queued` -> `pending` is a retry put back to wait; `failed` is reachable
  * from every non-terminal state (retries exhausted, permanent error, device report).
+ * `pending` -> `delivering` is the engine claiming push work with a lease in one write;
+ * `pending` -> `queued` releases pull work to the device.
  */
 export const TRANSITIONS: Readonly<Record<ExecutionState, readonly ExecutionState[]>> = {
-  pending: ['queued', 'downloading', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'],
+  pending: ['queued', 'delivering', 'downloading', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'],
   queued: ['pending', 'delivering', 'downloading', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'],
   delivering: ['pending', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled'],
   downloading: ['pending', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled'],

@@ -12,4 +12,8 @@ export * from './execution.js';
 export * from './target-state.js';
 export * from './rollout.js';
 export * from './window.js';
+export * from './planner.js';
+export * from './threshold.js';
+export * from './backoff.js';
+export * from './rate-limit.js';
 export * from './signature.js';

@@ -75,6 +75,8 @@ export interface Rollout extends RolloutSpec {
   approvedPhase: number;
   /** When the current phase reached its success threshold (soak starts), or null. */
   phaseReachedAt: string | null;
+  /** Failures of the current phase an operator accepted by resuming after a threshold stop. */
+  failureBaseline: number;
   /** The rollout this one rolls back, if any. */
   rollbackOf: string | null;
   /** Continuous rollouts stop taking new devices once closed. */

@@ -5,9 +5,11 @@ import { DeviceReportRepository } from './device-report.repository.js';
 import { DeviceRepository } from './device.repository.js';
 import { EnrollmentRepository } from './enrollment.repository.js';
 import { EventRepository } from './event.repository.js';
+import { ExecutionRepository } from './execution.repository.js';
 import { LockRepository } from './lock.repository.js';
 import { migrate } from './migrator.js';
 import { ProtocolRepository } from './protocol.repository.js';
+import { RolloutRepository } from './rollout.repository.js';
 import { TokenRepository } from './token.repository.js';
 
 export interface Store {
@@ -20,6 +22,8 @@ export interface Store {
   enrollment: EnrollmentRepository;
   deviceReports: DeviceReportRepository;
   protocols: ProtocolRepository;
+  rollouts: RolloutRepository;
+  executions: ExecutionRepository;
   close(): Promise<void>;
 }
 
@@ -34,6 +38,8 @@ export function createStore(handle: DatabaseHandle): Store {
     enrollment: new EnrollmentRepository(handle.db),
     deviceReports: new DeviceReportRepository(handle.db, handle.maxParams),
     protocols: new ProtocolRepository(handle.db),
+    rollouts: new RolloutRepository(handle.db),
+    executions: new ExecutionRepository(handle.db, handle.dialect, handle.maxParams),
     close: () => handle.close(),
   };
 }
@@ -63,3 +69,6 @@ export * from './artifact.repository.js';
 export * from './event-log.js';
 export * from './protocol.schema.js';
 export * from './protocol.repository.js';
+export * from './rollout.schema.js';
+export * from './rollout.repository.js';
+export * from './execution.repository.js';

@@ -2,6 +2,7 @@
 // JSON columns are TEXT in both dialects so one query layer serves SQLite and PostgreSQL.
 import type { Generated } from 'kysely';
 import type { ArtifactHashRow, HawkbitActionRow, HawkbitTenantRow, MenderAuthSetRow, ProtocolSecretRow } from './protocol.schema.js';
+import type { ExecutionRow, RolloutRow } from './rollout.schema.js';
 
 export interface DeviceRow {
   id: string;
@@ -143,6 +144,8 @@ export interface Database {
   artifacts: ArtifactRow;
   enrollment_keys: EnrollmentKeyRow;
   device_reports: DeviceReportRow;
+  rollouts: RolloutRow;
+  executions: ExecutionRow;
   hawkbit_tenants: HawkbitTenantRow;
   hawkbit_actions: HawkbitActionRow;
   artifact_hashes: ArtifactHashRow;

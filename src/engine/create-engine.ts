@@ -1,0 +1,46 @@
+// Wires the engine's parts together (used by the composition root, tests and the benchmark).
+import type { Clock, Random } from '../core/index.js';
+import type { Transport } from '../delivery/transport.js';
+import type { EventLog, Store, StoredArtifact } from '../store/index.js';
+import { DeviceSyncService } from './device-sync.service.js';
+import { Engine, type EngineLogger, type EngineOptions } from './engine.js';
+import { RolloutService } from './rollout.service.js';
+import { TargetNotifier } from './target-notifier.js';
+import { Transitions } from './transitions.js';
+
+export interface EngineParts {
+  engine: Engine;
+  rollouts: RolloutService;
+  deviceSync: DeviceSyncService;
+  notifier: TargetNotifier;
+  transitions: Transitions;
+}
+
+export interface CreateEngineOptions extends Partial<Pick<EngineOptions, 'leaseMs' | 'tickMs' | 'jobsMs' | 'batchSize'>> {
+  store: Store;
+  events: EventLog;
+  clock: Clock;
+  random?: Random;
+  transports: ReadonlyMap<string, Transport>;
+  artifactFile?: (artifact: StoredArtifact) => string | null;
+  logger?: EngineLogger;
+  concurrency: number;
+}
+
+export function createEngine(o: CreateEngineOptions): EngineParts {
+  const random = o.random ?? Math.random;
+  const transitions = new Transitions(o.store, o.events, o.clock);
+  const notifier = new TargetNotifier(o.store.handle.dialect === 'postgres' ? o.store.handle.pool : undefined);
+  const rollouts = new RolloutService(o.store, transitions, notifier, o.clock, random);
+  const engine = new Engine({
+    ...o,
+    transitions,
+    service: rollouts,
+    notifier,
+    random,
+    artifactFile: o.artifactFile ?? (() => null),
+    logger: o.logger ?? { info: () => {}, error: () => {} },
+  });
+  const deviceSync = new DeviceSyncService(o.store, transitions, notifier, engine, o.clock);
+  return { engine, rollouts, deviceSync, notifier, transitions };
+}

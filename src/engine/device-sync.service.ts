@@ -1,0 +1,77 @@
+// The engine's side of the pull protocol (contract in device-sync.ts): what a device should run,
+// its progress reports applied through the state machine, target-change notifications, and
+// on-connect releases when a device shows up.
+import { ConflictError, NotFoundError, isForward, isTerminal, type Artifact, type Clock, type Execution, type Rollout } from '../core/index.js';
+import type { Store } from '../store/index.js';
+import type { DeviceSync, DeviceTarget, ExecutionReport, TargetChangedListener } from './device-sync.js';
+import type { Engine } from './engine.js';
+import type { TargetNotifier } from './target-notifier.js';
+import type { Transitions } from './transitions.js';
+
+/** Rollouts and artifacts change rarely; the poll path reads them from a short-lived cache. */
+const CACHE_MS = 2_000;
+
+export class DeviceSyncService implements DeviceSync {
+  private readonly rollouts = new Map<string, { value: Rollout | null; at: number }>();
+  private readonly artifacts = new Map<string, { value: Artifact | null; at: number }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly transitions: Transitions,
+    private readonly notifier: TargetNotifier,
+    private readonly engine: Pick<Engine, 'onConnectRollouts' | 'releaseFor'>,
+    private readonly clock: Clock,
+  ) {}
+
+  async currentTarget(deviceId: string): Promise<DeviceTarget | null> {
+    const execution = await this.store.executions.currentForDevice(deviceId);
+    if (!execution) return null;
+    const rollout = await this.cached(this.rollouts, execution.rolloutId, (id) => this.store.rollouts.find(id));
+    const artifact = await this.cached(this.artifacts, execution.artifactId, (id) => this.store.artifacts.get(id));
+    if (!rollout || !artifact) return null;
+    return { execution, rollout, artifact };
+  }
+
+  async applyReport(deviceId: string, report: ExecutionReport, actor: string): Promise<Execution> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await this.store.executions.get(report.id);
+      if (!current || current.deviceId !== deviceId) throw new NotFoundError('execution', report.id);
+      if (current.state === report.state) return current;
+      if (current.state === 'cancelled' || current.state === 'skipped') {
+        throw new ConflictError(`execution '${report.id}' was ${current.state} (its rollout was stopped); drop this update`);
+      }
+      // Duplicates and late reports that would move it backwards change nothing.
+      if (!isForward(current.state, report.state)) return current;
+      const error = report.state === 'failed' || report.state === 'rolled-back' ? (report.error ?? `device reported ${report.state}`).slice(0, 2000) : undefined;
+      const changed = await this.transitions.apply(
+        [{ id: current.id, rolloutId: current.rolloutId, deviceId, attempt: Math.max(1, current.attempts), from: current.state, to: report.state, bytes: report.bytes, error }],
+        actor,
+      );
+      if (changed.length) {
+        if (isTerminal(report.state)) this.notifier.changed([deviceId]);
+        return (await this.store.executions.get(report.id))!;
+      }
+      // Another writer moved it meanwhile: read again and decide again.
+    }
+    return (await this.store.executions.get(report.id))!;
+  }
+
+  onTargetChanged(listener: TargetChangedListener): () => void {
+    return this.notifier.subscribe(listener);
+  }
+
+  async deviceSeen(deviceIds: string[]): Promise<void> {
+    if (deviceIds.length === 0 || this.engine.onConnectRollouts().length === 0) return;
+    await this.engine.releaseFor(deviceIds);
+  }
+
+  private async cached<T>(cache: Map<string, { value: T | null; at: number }>, id: string, load: (id: string) => Promise<T | null>): Promise<T | null> {
+    const now = this.clock.now();
+    const hit = cache.get(id);
+    if (hit && now - hit.at < CACHE_MS) return hit.value;
+    const value = await load(id);
+    if (cache.size > 10_000) cache.clear();
+    cache.set(id, { value, at: now });
+    return value;
+  }
+}

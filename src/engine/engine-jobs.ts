@@ -1,0 +1,139 @@
+// The engine's periodic jobs, run by one server at a time (store.locks): start scheduled rollouts,
+// reclaim work whose lease expired, apply thresholds and phase steps, let continuous rollouts
+// take in devices that match their filter now.
+import { ConflictError, EMPTY_PHASE, isTerminal, parseDeviceFilter, progressStep, type Clock, type PhaseCounts, type Random, type Rollout } from '../core/index.js';
+import type { Store } from '../store/index.js';
+import type { EngineLogger } from './engine.js';
+import { planExecutions } from './rollout-start.js';
+import type { RolloutService } from './rollout.service.js';
+import { movedEvents, type Transitions } from './transitions.js';
+
+export interface JobsOptions {
+  store: Store;
+  transitions: Transitions;
+  service: RolloutService;
+  clock: Clock;
+  random: Random;
+  logger: EngineLogger;
+  owner: string;
+  jobsMs: number;
+  wake: () => void;
+}
+
+const LOCK = 'engine.jobs';
+const JOIN_EVERY_MS = 5_000;
+
+export class EngineJobs {
+  private nextRun = 0;
+  private nextJoin = 0;
+
+  constructor(private readonly o: JobsOptions) {}
+
+  async maybeRun(live: Rollout[], now: number): Promise<void> {
+    if (now < this.nextRun) return;
+    this.nextRun = now + this.o.jobsMs;
+    if (!(await this.o.store.locks.acquire(LOCK, this.o.owner, now, Math.max(5_000, this.o.jobsMs * 4)))) return;
+    for (const rollout of live) {
+      if (rollout.status === 'scheduled' && rollout.startAt && Date.parse(rollout.startAt) <= now) await this.guard(rollout, () => this.o.service.startScheduled(rollout));
+    }
+    await this.reap(live, now);
+    for (const rollout of live) if (rollout.status === 'running') await this.guard(rollout, () => this.progress(rollout, now));
+    if (now >= this.nextJoin) {
+      this.nextJoin = now + JOIN_EVERY_MS;
+      for (const rollout of live) if (rollout.status === 'running' && rollout.continuous && !rollout.closed) await this.guard(rollout, () => this.join(rollout));
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.o.store.locks.release(LOCK, this.o.owner).catch(() => {});
+  }
+
+  /** A job failing for one rollout (or losing a race to another server) must not stop the others. */
+  private async guard(rollout: Rollout, job: () => Promise<unknown>): Promise<void> {
+    try {
+      await job();
+    } catch (error) {
+      if (!(error instanceof ConflictError)) this.o.logger.error({ err: error, rolloutId: rollout.id }, 'engine: job failed');
+    }
+  }
+
+  /** Work whose engine died goes back to pending (due now); if its rollout stopped meanwhile, cancelled. */
+  private async reap(live: Rollout[], now: number): Promise<void> {
+    const liveIds = new Set(live.map((r) => r.id));
+    const reaped = await this.o.transitions.atomically(async (trx) => {
+      const rows = await this.o.store.executions.reapExpired(now, 5_000, trx);
+      return { result: rows, events: movedEvents(rows, 'delivering', 'pending', 'engine', 'lease expired: the engine delivering it stopped') };
+    });
+    const orphans = reaped.filter((r) => !liveIds.has(r.rollout_id));
+    if (orphans.length) {
+      await this.o.transitions.apply(
+        orphans.map((r) => ({ id: r.id, rolloutId: r.rollout_id, deviceId: r.device_id, attempt: r.attempts, from: 'pending', to: 'cancelled', error: 'rollout stopped' })),
+        'engine',
+      );
+    }
+    if (reaped.length) this.o.wake();
+  }
+
+  /** Applies the planner's next step for a running rollout. */
+  private async progress(rollout: Rollout, now: number): Promise<void> {
+    const counts: PhaseCounts[] = rollout.phases.map(() => ({ ...EMPTY_PHASE }));
+    for (const row of await this.o.store.executions.countsByPhase(rollout.id)) {
+      const c = counts[Math.min(row.phase, counts.length - 1)]!;
+      c.total += row.n;
+      if (row.state === 'succeeded') c.succeeded += row.n;
+      if (row.state === 'failed') c.failed += row.n;
+      if (isTerminal(row.state)) c.terminal += row.n;
+    }
+    const step = progressStep(
+      {
+        phases: rollout.phases,
+        currentPhase: rollout.currentPhase,
+        approvedPhase: rollout.approvedPhase,
+        phaseReachedAt: rollout.phaseReachedAt ? Date.parse(rollout.phaseReachedAt) : null,
+        errorThreshold: rollout.errorThreshold,
+        failureBaseline: rollout.failureBaseline,
+        open: rollout.continuous && !rollout.closed,
+      },
+      counts,
+      now,
+    );
+    const { service, store } = this.o;
+    switch (step.kind) {
+      case 'wait':
+        return;
+      case 'reached':
+        await store.rollouts.update(rollout.id, ['running'], { phase_reached_at: now }, now);
+        return;
+      case 'advance':
+        await service.change(rollout.id, ['running'], null, { current_phase: step.to, phase_reached_at: null, failure_baseline: 0 }, 'rollout.phase-advanced', 'engine', { from: rollout.currentPhase + 1, to: step.to + 1 });
+        this.o.wake();
+        return;
+      case 'complete':
+        await service.change(rollout.id, ['running'], 'completed', { status_reason: step.reason, finished_at: now }, 'rollout.completed', 'engine', { reason: step.reason });
+        return;
+      case 'fail':
+        await service.stop(rollout.id, ['running'], 'failed', step.reason, 'rollout.failed', 'engine', 'skipped');
+        return;
+      case 'breach':
+        if (step.action === 'pause') await service.pause(rollout.id, 'engine', step.reason);
+        else await service.stop(rollout.id, ['running'], 'failed', `aborted: ${step.reason}`, 'rollout.failed', 'engine', 'cancelled');
+        return;
+    }
+  }
+
+  /** Continuous rollouts: devices that match the filter now and are not in the rollout join it (last phase). */
+  private async join(rollout: Rollout): Promise<void> {
+    let joined = 0;
+    for await (const batch of this.o.store.devices.iterate(parseDeviceFilter(rollout.filter), 5000)) {
+      const known = new Set((await this.o.store.executions.deviceIdsIn(rollout.id, batch.map((d) => d.id))));
+      const fresh = batch.filter((d) => !known.has(d.id)).map((d) => ({ id: d.id, pull: d.mode === 'pull', timezone: d.timezone, version: d.version }));
+      if (fresh.length === 0) continue;
+      const executions = await planExecutions(this.o.store, rollout, fresh, this.o.random, rollout.phases.length - 1);
+      joined += await this.o.transitions.atomically(async (trx) => {
+        const n = await this.o.store.executions.insertMany(executions, this.o.clock.now(), trx);
+        return { result: n, events: n ? [{ type: 'rollout.devices-joined', actor: 'engine', rolloutId: rollout.id, data: { devices: n } }] : [] };
+      });
+    }
+    if (joined) this.o.wake();
+  }
+}

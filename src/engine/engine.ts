@@ -1,0 +1,225 @@
+// The rollout executor: a loop that claims due executions in batches with a lease, hands push
+// deliveries to a bounded pool, releases pull work to devices, and runs the periodic jobs
+// (start scheduled rollouts, reclaim expired leases, thresholds and phases, continuous joins)
+// under a database lock so several servers run them once.
+import { randomUUID } from 'node:crypto';
+import { mayStartIn, releaseBudget, type Clock, type Device, type Random, type Rollout } from '../core/index.js';
+import type { Transport } from '../delivery/transport.js';
+import type { ClaimOptions, Store, StoredArtifact } from '../store/index.js';
+import { DeliveryRunner } from './delivery-runner.js';
+import { EngineJobs } from './engine-jobs.js';
+import type { RolloutService } from './rollout.service.js';
+import type { TargetNotifier } from './target-notifier.js';
+import { executionEvent, type Transitions } from './transitions.js';
+
+export interface EngineLogger {
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface EngineOptions {
+  store: Store;
+  transitions: Transitions;
+  service: RolloutService;
+  notifier: TargetNotifier;
+  clock: Clock;
+  random: Random;
+  /** Push transports by device mode ('http', 'ssh'). */
+  transports: ReadonlyMap<string, Transport>;
+  /** Where an artifact's bytes are on disk (null for images). */
+  artifactFile: (artifact: StoredArtifact) => string | null;
+  logger: EngineLogger;
+  /** Deliveries in flight at once on this server. */
+  concurrency: number;
+  /** How long a claim is valid without renewal (a dead server's work is reclaimed after it). */
+  leaseMs?: number;
+  /** Idle poll interval. */
+  tickMs?: number;
+  /** Interval of the periodic jobs. */
+  jobsMs?: number;
+  /** Most executions claimed per statement. */
+  batchSize?: number;
+}
+
+export class Engine {
+  readonly owner = `engine-${randomUUID()}`;
+  private readonly runner: DeliveryRunner;
+  private readonly jobs: EngineJobs;
+  private readonly leaseMs: number;
+  private readonly tickMs: number;
+  private readonly batchSize: number;
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private live: Rollout[] = [];
+  private readonly artifacts = new Map<string, { artifact: StoredArtifact | null; at: number }>();
+  private readonly zones = new Map<string, { zones: string[]; at: number }>();
+
+  constructor(private readonly o: EngineOptions) {
+    this.leaseMs = o.leaseMs ?? 60_000;
+    this.tickMs = o.tickMs ?? 250;
+    this.batchSize = o.batchSize ?? 500;
+    this.runner = new DeliveryRunner({
+      transitions: o.transitions,
+      clock: o.clock,
+      random: o.random,
+      transports: o.transports,
+      artifactFile: o.artifactFile,
+      owner: this.owner,
+      onFlushed: () => this.wake(),
+      onError: (error) => o.logger.error({ err: error }, 'engine: recording delivery outcomes failed; retrying'),
+    });
+    this.jobs = new EngineJobs({ ...o, owner: this.owner, jobsMs: o.jobsMs ?? 500, wake: () => this.wake() });
+    o.service.setHooks({ wake: () => this.wake(), stopped: (id) => this.runner.abort((e) => e.rolloutId === id, 'cancel') });
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+    this.renewTimer = setInterval(() => void this.renew(), Math.max(200, Math.floor(this.leaseMs / 3)));
+    this.renewTimer.unref();
+  }
+
+  /** Stops claiming, hands in-flight work back (pending, due now) and waits for it to be recorded. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loopDone;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.runner.abort(() => true, 'shutdown');
+    await this.runner.drain();
+    await this.jobs.release();
+  }
+
+  /** Runs the loop now instead of after the idle interval. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Running on-connect rollouts (the device API's deviceSeen is a no-op without them). */
+  onConnectRollouts(): Rollout[] {
+    return this.live.filter((r) => r.status === 'running' && r.strategy === 'on-connect');
+  }
+
+  /** Releases on-connect work for devices that just came online. */
+  async releaseFor(deviceIds: string[]): Promise<void> {
+    const now = this.o.clock.now();
+    for (const rollout of this.onConnectRollouts()) await this.release(rollout, now, { deviceIds });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let busy = false;
+      try {
+        busy = await this.tick();
+      } catch (error) {
+        this.o.logger.error({ err: error }, 'engine: tick failed');
+      }
+      if (!this.running) break;
+      if (busy && this.runner.size < this.o.concurrency) continue;
+      if (this.woken) {
+        this.woken = false;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.tickMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = null;
+      this.woken = false;
+    }
+  }
+
+  /** One round: refresh rollouts, run due jobs, claim work. Answers whether anything was claimed. */
+  private async tick(): Promise<boolean> {
+    const now = this.o.clock.now();
+    this.live = await this.o.store.rollouts.listLive();
+    const liveIds = new Set(this.live.map((r) => r.id));
+    // A rollout stopped on another server: abort what this one still delivers for it.
+    for (const id of this.runner.rolloutIds()) if (!liveIds.has(id)) this.runner.abort((e) => e.rolloutId === id, 'cancel');
+    await this.jobs.maybeRun(this.live, now);
+    let claimed = 0;
+    for (const rollout of this.live) {
+      if (rollout.status !== 'running' || !this.running) continue;
+      claimed += await this.release(rollout, now, {});
+    }
+    return claimed > 0;
+  }
+
+  /** Claims what one rollout may start now: pull work is released, push work delivered. */
+  private async release(rollout: Rollout, now: number, extra: Pick<ClaimOptions, 'deviceIds'>): Promise<number> {
+    let budget = await this.budget(rollout, now);
+    if (budget <= 0) return 0;
+    const timezones = await this.openZones(rollout, now);
+    if (timezones && timezones.length === 0) return 0;
+    const base = { rolloutId: rollout.id, maxPhase: rollout.currentPhase, now, timezones, onlineOnly: rollout.strategy === 'on-connect' && !extra.deviceIds, ...extra };
+    const pulled = await this.claim({ ...base, pull: true, limit: Math.min(budget, this.batchSize) });
+    if (pulled.length) this.o.notifier.changed(pulled.map((e) => e.deviceId));
+    budget -= pulled.length;
+    const limit = Math.min(budget, this.o.concurrency - this.runner.size, this.batchSize);
+    if (limit <= 0 || !this.running) return pulled.length;
+    const pushed = await this.claim({ ...base, pull: false, limit, lease: { owner: this.owner, expiresAt: now + this.leaseMs } });
+    if (pushed.length) {
+      const devices = new Map<string, Device>((await this.o.store.devices.getMany(pushed.map((e) => e.deviceId))).map((d) => [d.id, d]));
+      const artifact = await this.artifact(rollout.artifactId, now);
+      for (const execution of pushed) this.runner.start(execution, rollout, devices.get(execution.deviceId), artifact);
+    }
+    return pulled.length + pushed.length;
+  }
+
+  /** Claims and writes the claim's events in one transaction, before anything is acted on. */
+  private claim(options: ClaimOptions) {
+    return this.o.transitions.atomically(async (trx) => {
+      const rows = await this.o.store.executions.claim(options, trx);
+      const to = options.pull ? 'queued' : 'delivering';
+      return { result: rows, events: rows.map((e) => executionEvent({ id: e.id, rolloutId: e.rolloutId, deviceId: e.deviceId, from: 'pending', to, attempt: e.attempts }, 'engine')) };
+    });
+  }
+
+  private async budget(rollout: Rollout, now: number): Promise<number> {
+    if (rollout.maxConcurrency === null && rollout.rateLimit === null) return Infinity;
+    const counts = await this.o.store.rollouts.countsByState(rollout.id);
+    const active = (counts.queued ?? 0) + (counts.delivering ?? 0) + (counts.downloading ?? 0) + (counts.installing ?? 0) + (counts.verifying ?? 0);
+    const startedInLastMinute = rollout.rateLimit ? await this.o.store.executions.startedSince(rollout.id, now - 60_000) : 0;
+    return releaseBudget({ maxConcurrency: rollout.maxConcurrency, rateLimit: rollout.rateLimit, active, startedInLastMinute, succeeded: counts.succeeded ?? 0 });
+  }
+
+  /** Zones whose maintenance window lets a delivery start now; null when the rollout has no window. */
+  private async openZones(rollout: Rollout, now: number): Promise<string[] | null> {
+    const window = rollout.window;
+    if (!window) return null;
+    if (window.timezone) return mayStartIn(window, window.timezone, now) ? null : [];
+    let cached = this.zones.get(rollout.id);
+    if (!cached || now - cached.at > 30_000) {
+      cached = { zones: await this.o.store.executions.pendingTimezones(rollout.id), at: now };
+      this.zones.set(rollout.id, cached);
+    }
+    return cached.zones.filter((zone) => mayStartIn(window, zone, now));
+  }
+
+  private async artifact(id: string, now: number): Promise<StoredArtifact | null> {
+    const hit = this.artifacts.get(id);
+    if (hit && now - hit.at < 60_000) return hit.artifact;
+    const artifact = await this.o.store.artifacts.get(id);
+    this.artifacts.set(id, { artifact, at: now });
+    return artifact;
+  }
+
+  private async renew(): Promise<void> {
+    const ids = this.runner.inFlightIds();
+    if (ids.length === 0) return;
+    try {
+      await this.o.store.executions.renewLeases(ids, this.owner, this.o.clock.now() + this.leaseMs);
+    } catch (error) {
+      this.o.logger.error({ err: error }, 'engine: renewing leases failed');
+    }
+  }
+}

@@ -1,0 +1,58 @@
+// Starting a rollout: resolve its device filter into a fixed set of executions (shuffled into
+// phases), recording what each device ran before, in the same transaction as the status change.
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { assignPhases, parseDeviceFilter, shuffle, type NewEvent, type Random, type Rollout } from '../core/index.js';
+import type { Database, NewExecution, Store } from '../store/index.js';
+
+interface Target {
+  id: string;
+  pull: boolean;
+  timezone: string;
+  version: string | null;
+}
+
+/** Devices the filter matches now, in id order. */
+export async function resolveTargets(store: Store, rollout: Pick<Rollout, 'filter'>): Promise<Target[]> {
+  const targets: Target[] = [];
+  for await (const batch of store.devices.iterate(parseDeviceFilter(rollout.filter), 5000)) {
+    for (const d of batch) targets.push({ id: d.id, pull: d.mode === 'pull', timezone: d.timezone, version: d.version });
+  }
+  return targets;
+}
+
+/** Builds executions for `targets` in phases; the previous artifact comes from each device's last success. */
+export async function planExecutions(store: Store, rollout: Rollout, targets: Target[], random: Random, phaseOverride?: number): Promise<NewExecution[]> {
+  const ordered = rollout.phases.length > 1 && phaseOverride === undefined ? shuffle(targets, random) : targets;
+  const phases = phaseOverride === undefined ? assignPhases(rollout.phases, ordered.length) : null;
+  const previous = await store.executions.lastSucceeded(ordered.map((t) => t.id));
+  return ordered.map((t, i) => ({
+    id: randomUUID(),
+    rolloutId: rollout.id,
+    deviceId: t.id,
+    artifactId: rollout.artifactId,
+    phase: phaseOverride ?? phases![i]!,
+    pull: t.pull,
+    timezone: t.timezone,
+    previousArtifactId: previous.get(t.id) ?? null,
+    previousVersion: t.version,
+  }));
+}
+
+/**
+ * Moves a rollout from `from` to running and inserts its executions, atomically: if another
+ * server started it first the compare-and-set fails and nothing is written.
+ */
+export async function startInTransaction(
+  trx: Kysely<Database>,
+  store: Store,
+  rollout: Rollout,
+  executions: NewExecution[],
+  now: number,
+  actor: string,
+): Promise<NewEvent[] | null> {
+  const ok = await store.rollouts.update(rollout.id, [rollout.status], { status: 'running', started_at: now, status_reason: null }, now, trx);
+  if (!ok) return null;
+  await store.executions.insertMany(executions, now, trx);
+  return [{ type: 'rollout.started', actor, rolloutId: rollout.id, data: { devices: executions.length } }];
+}

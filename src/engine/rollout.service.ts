@@ -1,0 +1,200 @@
+// Rollout use cases: create (validate, fix the device set, start), pause, resume, cancel, approve,
+// close, rollback. Handlers call these; the engine executes what they decide.
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import {
+  ConflictError,
+  FINISHED_ROLLOUT_STATUSES,
+  NotFoundError,
+  ValidationError,
+  validateRolloutSpec,
+  type Clock,
+  type ExecutionState,
+  type NewEvent,
+  type Random,
+  type Rollout,
+  type RolloutStatus,
+} from '../core/index.js';
+import type { Database, Store } from '../store/index.js';
+import { planExecutions, resolveTargets, startInTransaction } from './rollout-start.js';
+import type { TargetNotifier } from './target-notifier.js';
+import { movedEvents, type Transitions } from './transitions.js';
+
+/** What the engine wants to hear about: work to do, or a rollout whose deliveries must stop. */
+export interface RolloutHooks {
+  wake(): void;
+  stopped(rolloutId: string): void;
+}
+
+const LIVE: RolloutStatus[] = ['scheduled', 'running', 'paused'];
+
+export class RolloutService {
+  private hooks: RolloutHooks = { wake: () => {}, stopped: () => {} };
+
+  constructor(
+    private readonly store: Store,
+    private readonly transitions: Transitions,
+    private readonly notifier: TargetNotifier,
+    private readonly clock: Clock,
+    private readonly random: Random,
+  ) {}
+
+  setHooks(hooks: RolloutHooks): void {
+    this.hooks = hooks;
+  }
+
+  async get(id: string): Promise<Rollout> {
+    const rollout = await this.store.rollouts.get(id);
+    if (!rollout) throw new NotFoundError('rollout', id);
+    return rollout;
+  }
+
+  /** Validates and stores a rollout; starts it at once unless startAt lies ahead. */
+  async create(input: unknown, actor: string, extra: { rollbackOf?: string } = {}): Promise<Rollout> {
+    const now = this.clock.now();
+    const spec = validateRolloutSpec(input, now);
+    if (!(await this.store.artifacts.get(spec.artifactId))) {
+      throw new ValidationError(`artifact '${spec.artifactId}' does not exist; upload it first (orchestrator artifacts upload)`, [{ path: 'artifactId', message: 'no such artifact' }]);
+    }
+    const iso = new Date(now).toISOString();
+    const later = spec.startAt !== null && Date.parse(spec.startAt) > now;
+    const rollout: Rollout = {
+      ...spec,
+      id: randomUUID(),
+      status: later ? 'scheduled' : 'draft',
+      statusReason: later ? `starts at ${spec.startAt}` : null,
+      currentPhase: 0,
+      approvedPhase: -1,
+      phaseReachedAt: null,
+      failureBaseline: 0,
+      rollbackOf: extra.rollbackOf ?? null,
+      closed: false,
+      createdBy: actor,
+      createdAt: iso,
+      updatedAt: iso,
+      startedAt: null,
+      finishedAt: null,
+      counts: {},
+    };
+    const executions = later ? [] : await planExecutions(this.store, rollout, await resolveTargets(this.store, rollout), this.random);
+    await this.transitions.atomically(async (trx) => {
+      await this.store.rollouts.create(rollout, trx);
+      const events: NewEvent[] = [{ type: 'rollout.created', actor, rolloutId: rollout.id, data: { spec, rollbackOf: rollout.rollbackOf } }];
+      if (!later) events.push(...((await startInTransaction(trx, this.store, rollout, executions, now, actor)) ?? []));
+      return { result: undefined, events };
+    });
+    this.hooks.wake();
+    return this.get(rollout.id);
+  }
+
+  /** Starts a scheduled rollout whose time has come (the engine's periodic job). */
+  async startScheduled(rollout: Rollout): Promise<boolean> {
+    const now = this.clock.now();
+    const executions = await planExecutions(this.store, rollout, await resolveTargets(this.store, rollout), this.random);
+    const started = await this.transitions.atomically(async (trx) => {
+      const events = await startInTransaction(trx, this.store, rollout, executions, now, 'engine');
+      return { result: events !== null, events: events ?? [] };
+    });
+    if (started) this.hooks.wake();
+    return started;
+  }
+
+  async pause(id: string, actor: string, reason: string | null = null): Promise<Rollout> {
+    await this.change(id, ['scheduled', 'running'], 'paused', { status_reason: reason ?? `paused by ${actor}` }, 'rollout.paused', actor, { reason }, async (trx, now) => {
+      // Released pull work nobody started goes back to waiting, so devices do not start it.
+      const rows = await this.store.executions.moveAll(id, 'queued', 'pending', now, trx, { pullOnly: true });
+      return { events: movedEvents(rows, 'queued', 'pending', actor, 'rollout paused'), devices: rows.map((r) => r.device_id) };
+    });
+    return this.get(id);
+  }
+
+  async resume(id: string, actor: string): Promise<Rollout> {
+    const rollout = await this.get(id);
+    const phaseFailures = (await this.store.executions.countsByPhase(id)).filter((c) => c.phase === rollout.currentPhase && c.state === 'failed').reduce((n, c) => n + c.n, 0);
+    const status: RolloutStatus = rollout.startAt && Date.parse(rollout.startAt) > this.clock.now() && !rollout.startedAt ? 'scheduled' : 'running';
+    // Failures so far were seen by whoever resumed: only new ones count against the threshold.
+    await this.change(id, ['paused'], status, { status_reason: null, failure_baseline: phaseFailures }, 'rollout.resumed', actor, { acceptedFailures: phaseFailures });
+    this.hooks.wake();
+    return this.get(id);
+  }
+
+  /** Cancels: pending work never starts, in-flight deliveries are aborted. */
+  async cancel(id: string, actor: string): Promise<Rollout> {
+    await this.stop(id, LIVE, 'cancelled', `cancelled by ${actor}`, 'rollout.cancelled', actor, 'cancelled');
+    return this.get(id);
+  }
+
+  async approve(id: string, actor: string): Promise<Rollout> {
+    const rollout = await this.get(id);
+    if (!rollout.phases[rollout.currentPhase]?.requireApproval) {
+      throw new ConflictError(`phase ${rollout.currentPhase + 1} of rollout '${id}' does not require approval`);
+    }
+    const phase = rollout.currentPhase;
+    await this.change(id, ['running', 'paused', 'scheduled'], null, { approved_phase: Math.max(phase, rollout.approvedPhase) }, 'rollout.approved', actor, { phase: phase + 1 });
+    this.hooks.wake();
+    return this.get(id);
+  }
+
+  /** Continuous rollouts: stop taking new devices; the rollout completes when the current ones finish. */
+  async close(id: string, actor: string): Promise<Rollout> {
+    const rollout = await this.get(id);
+    if (!rollout.continuous) throw new ConflictError(`rollout '${id}' is not continuous; only continuous rollouts can be closed`);
+    await this.change(id, LIVE, null, { closed: 1 }, 'rollout.closed', actor, {});
+    this.hooks.wake();
+    return this.get(id);
+  }
+
+  /**
+   * Stops a rollout for good: moves it to `status` and the executions that have not finished to
+   * `to` (pending, queued, pull work in progress, push work whose lease lapsed); live push
+   * deliveries are aborted by their engine, which records them.
+   */
+  async stop(id: string, from: RolloutStatus[], status: RolloutStatus, reason: string, eventType: string, actor: string, to: Extract<ExecutionState, 'cancelled' | 'skipped'>): Promise<void> {
+    const devices = await this.change(id, from, status, { status_reason: reason, finished_at: this.clock.now() }, eventType, actor, { reason }, async (trx, now) => {
+      const events: NewEvent[] = [];
+      const ids: string[] = [];
+      for (const state of ['pending', 'queued', 'downloading', 'installing', 'verifying', 'delivering'] as ExecutionState[]) {
+        if (to === 'skipped' && state !== 'pending' && state !== 'queued') continue;
+        const rows = await this.store.executions.moveAll(id, state, to, now, trx, state === 'delivering' ? { leaseExpiredBefore: now } : {});
+        events.push(...movedEvents(rows, state, to, actor, reason));
+        ids.push(...rows.filter((r) => r.pull === 1).map((r) => r.device_id));
+      }
+      return { events, devices: ids };
+    });
+    if (devices) this.hooks.stopped(id);
+  }
+
+  /**
+   * Compare-and-set of the rollout's status (null keeps it) plus `more` in one transaction, with
+   * an event; ConflictError when the rollout is not in one of `from`. Answers devices to notify.
+   */
+  async change(
+    id: string,
+    from: RolloutStatus[],
+    to: RolloutStatus | null,
+    patch: Parameters<Store['rollouts']['update']>[2],
+    eventType: string,
+    actor: string,
+    data: Record<string, unknown>,
+    more?: (trx: Kysely<Database>, now: number) => Promise<{ events: NewEvent[]; devices: string[] }>,
+  ): Promise<string[] | null> {
+    const now = this.clock.now();
+    const devices = await this.transitions.atomically(async (trx) => {
+      const ok = await this.store.rollouts.update(id, from, to ? { ...patch, status: to } : patch, now, trx);
+      if (!ok) return { result: null, events: [] };
+      const extra = more ? await more(trx, now) : { events: [], devices: [] };
+      return { result: extra.devices, events: [{ type: eventType, actor, rolloutId: id, data: { ...data, status: to } }, ...extra.events] };
+    });
+    if (devices === null) {
+      const current = await this.get(id);
+      if (to && current.status === to) return [];
+      throw new ConflictError(`rollout '${id}' is ${current.status}; this needs it to be ${from.join(' or ')}`);
+    }
+    this.notifier.changed(devices);
+    return devices;
+  }
+
+  isFinished(status: RolloutStatus): boolean {
+    return FINISHED_ROLLOUT_STATUSES.has(status);
+  }
+}

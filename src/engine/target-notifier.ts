@@ -1,0 +1,91 @@
+// Tells the device API which devices' target state may have changed, on this server and, on
+// PostgreSQL, on every server sharing the database (NOTIFY/LISTEN on one channel).
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type pg from 'pg';
+import type { TargetChangedListener } from './device-sync.js';
+
+const CHANNEL = 'uo_target_changed';
+/** NOTIFY payloads must stay under 8000 bytes. */
+const MAX_PAYLOAD = 7000;
+
+export class TargetNotifier {
+  private readonly emitter = new EventEmitter();
+  private readonly origin = randomUUID();
+  private client: pg.PoolClient | null = null;
+
+  constructor(private readonly pool?: pg.Pool) {
+    this.emitter.setMaxListeners(0);
+  }
+
+  /** Starts listening for other servers' notifications (PostgreSQL only). */
+  async start(): Promise<void> {
+    if (!this.pool || this.client) return;
+    const client = await this.pool.connect();
+    client.on('notification', (message) => {
+      if (message.channel !== CHANNEL || !message.payload) return;
+      try {
+        const { origin, ids } = JSON.parse(message.payload) as { origin: string; ids: string[] };
+        if (origin !== this.origin) this.emit(ids);
+      } catch {
+        // A malformed payload from elsewhere is ignored.
+      }
+    });
+    client.on('error', () => {});
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.client = client;
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    if (!client) return;
+    try {
+      await client.query(`UNLISTEN ${CHANNEL}`);
+    } catch {
+      // The connection may already be gone.
+    }
+    client.release();
+  }
+
+  subscribe(listener: TargetChangedListener): () => void {
+    const safe = (ids: string[]) => {
+      try {
+        listener(ids);
+      } catch {
+        // A broken listener must not break the engine.
+      }
+    };
+    this.emitter.on('changed', safe);
+    return () => this.emitter.off('changed', safe);
+  }
+
+  /** Fires local listeners now and notifies other servers (best effort). */
+  changed(deviceIds: string[]): void {
+    if (deviceIds.length === 0) return;
+    this.emit(deviceIds);
+    if (!this.pool) return;
+    for (const payload of this.payloads(deviceIds)) {
+      this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch(() => {});
+    }
+  }
+
+  private emit(ids: string[]): void {
+    this.emitter.emit('changed', ids);
+  }
+
+  private *payloads(ids: string[]): Generator<string> {
+    let batch: string[] = [];
+    let size = 100;
+    for (const id of ids) {
+      if (size + id.length + 3 > MAX_PAYLOAD && batch.length) {
+        yield JSON.stringify({ origin: this.origin, ids: batch });
+        batch = [];
+        size = 100;
+      }
+      batch.push(id);
+      size += id.length + 3;
+    }
+    if (batch.length) yield JSON.stringify({ origin: this.origin, ids: batch });
+  }
+}

@@ -1,0 +1,60 @@
+// Writes execution transitions and their events in one transaction, then publishes the events.
+// Every engine, service and device-report write of an execution state goes through here.
+import type { Kysely } from 'kysely';
+import type { Clock, ExecutionState, NewEvent } from '../core/index.js';
+import type { Database, EventLog, MovedRow, Store, TransitionItem } from '../store/index.js';
+
+/** A transition with what its event needs. */
+export interface ExecutionChange extends TransitionItem {
+  rolloutId: string;
+  deviceId: string;
+  attempt: number;
+}
+
+export function executionEvent(change: { id: string; rolloutId: string; deviceId: string; from: ExecutionState; to: ExecutionState; attempt: number; error?: string | null; bytes?: number }, actor: string): NewEvent {
+  return {
+    type: `execution.${change.to}`,
+    actor,
+    rolloutId: change.rolloutId,
+    deviceId: change.deviceId,
+    executionId: change.id,
+    data: { from: change.from, to: change.to, attempt: change.attempt, error: change.error ?? null, bytes: change.bytes ?? null },
+  };
+}
+
+export function movedEvents(rows: MovedRow[], from: ExecutionState, to: ExecutionState, actor: string, error: string | null = null): NewEvent[] {
+  return rows.map((r) => executionEvent({ id: r.id, rolloutId: r.rollout_id, deviceId: r.device_id, from, to, attempt: r.attempts, error }, actor));
+}
+
+export class Transitions {
+  constructor(
+    private readonly store: Store,
+    private readonly events: EventLog,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Runs `work` in a transaction; the events it returns are appended in the same transaction and
+   * published after the commit, so listeners never see a change that was rolled back.
+   */
+  async atomically<T>(work: (trx: Kysely<Database>) => Promise<{ result: T; events: NewEvent[] }>): Promise<T> {
+    const { result, records } = await this.store.handle.db.transaction().execute(async (trx) => {
+      const { result, events } = await work(trx);
+      const records = await this.events.append(events, trx);
+      return { result, records };
+    });
+    this.events.publish(records);
+    return result;
+  }
+
+  /** Applies changes (guarded by their `from` state and lease); answers the ones that happened. */
+  async apply(changes: ExecutionChange[], actor: string, extra: (trx: Kysely<Database>, changed: ExecutionChange[]) => Promise<void> = async () => {}): Promise<ExecutionChange[]> {
+    if (changes.length === 0) return [];
+    return this.atomically(async (trx) => {
+      const ids = await this.store.executions.transition(changes, this.clock.now(), trx);
+      const changed = changes.filter((c) => ids.has(c.id));
+      await extra(trx, changed);
+      return { result: changed, events: changed.map((c) => executionEvent(c, actor)) };
+    });
+  }
+}

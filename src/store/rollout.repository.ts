@@ -1,0 +1,153 @@
+// Rollout persistence: create, read with counts, list, and guarded status changes
+// (compare-and-set on the status, so two servers never both pause or finish a rollout).
+import type { Kysely } from 'kysely';
+import type { ExecutionState, Rollout, RolloutStatus } from '../core/index.js';
+import { FINISHED_ROLLOUT_STATUSES } from '../core/index.js';
+import type { RolloutRow } from './rollout.schema.js';
+import type { Database } from './schema.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+const ms = (value: string | null) => (value === null ? null : Date.parse(value));
+
+export function toRollout(row: RolloutRow, counts: Partial<Record<ExecutionState, number>> = {}): Rollout {
+  return {
+    id: row.id,
+    name: row.name,
+    artifactId: row.artifact_id,
+    filter: JSON.parse(row.filter) as Rollout['filter'],
+    strategy: row.strategy as Rollout['strategy'],
+    phases: JSON.parse(row.phases) as Rollout['phases'],
+    errorThreshold: row.error_threshold ? (JSON.parse(row.error_threshold) as Rollout['errorThreshold']) : null,
+    window: row.maint_window ? (JSON.parse(row.maint_window) as Rollout['window']) : null,
+    startAt: iso(row.start_at),
+    maxConcurrency: row.max_concurrency,
+    retry: JSON.parse(row.retry) as Rollout['retry'],
+    rateLimit: row.rate_limit ? (JSON.parse(row.rate_limit) as Rollout['rateLimit']) : null,
+    continuous: row.continuous === 1,
+    closed: row.closed === 1,
+    status: row.status as RolloutStatus,
+    statusReason: row.status_reason,
+    currentPhase: row.current_phase,
+    approvedPhase: row.approved_phase,
+    phaseReachedAt: iso(row.phase_reached_at),
+    failureBaseline: row.failure_baseline,
+    rollbackOf: row.rollback_of,
+    createdBy: row.created_by,
+    createdAt: iso(row.created_at)!,
+    updatedAt: iso(row.updated_at)!,
+    startedAt: iso(row.started_at),
+    finishedAt: iso(row.finished_at),
+    counts,
+  };
+}
+
+export function toRolloutRow(r: Rollout): RolloutRow {
+  return {
+    id: r.id,
+    name: r.name,
+    artifact_id: r.artifactId,
+    filter: JSON.stringify(r.filter),
+    strategy: r.strategy,
+    phases: JSON.stringify(r.phases),
+    error_threshold: r.errorThreshold ? JSON.stringify(r.errorThreshold) : null,
+    maint_window: r.window ? JSON.stringify(r.window) : null,
+    start_at: ms(r.startAt),
+    max_concurrency: r.maxConcurrency,
+    retry: JSON.stringify(r.retry),
+    rate_limit: r.rateLimit ? JSON.stringify(r.rateLimit) : null,
+    continuous: r.continuous ? 1 : 0,
+    closed: r.closed ? 1 : 0,
+    status: r.status,
+    status_reason: r.statusReason,
+    current_phase: r.currentPhase,
+    approved_phase: r.approvedPhase,
+    phase_reached_at: ms(r.phaseReachedAt),
+    failure_baseline: r.failureBaseline,
+    rollback_of: r.rollbackOf,
+    created_by: r.createdBy,
+    created_at: ms(r.createdAt)!,
+    updated_at: ms(r.updatedAt)!,
+    started_at: ms(r.startedAt),
+    finished_at: ms(r.finishedAt),
+  };
+}
+
+/** Columns a status change or progress step may set. */
+export type RolloutPatch = Partial<Pick<RolloutRow, 'status' | 'status_reason' | 'current_phase' | 'approved_phase' | 'phase_reached_at' | 'failure_baseline' | 'closed' | 'started_at' | 'finished_at'>>;
+
+export class RolloutRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(rollout: Rollout, trx: Kysely<Database> = this.db): Promise<void> {
+    await trx.insertInto('rollouts').values(toRolloutRow(rollout)).execute();
+  }
+
+  async get(id: string, trx: Kysely<Database> = this.db): Promise<Rollout | null> {
+    const row = await trx.selectFrom('rollouts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toRollout(row, await this.countsByState(id, trx)) : null;
+  }
+
+  /** The rollout without its counts (cheap; for hot paths). */
+  async find(id: string): Promise<Rollout | null> {
+    const row = await this.db.selectFrom('rollouts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toRollout(row) : null;
+  }
+
+  /** Newest first, keyset-paged by (created_at, id). */
+  async list(options: { status?: RolloutStatus[]; limit: number; before?: { createdAt: number; id: string } | null }): Promise<Rollout[]> {
+    let q = this.db.selectFrom('rollouts').selectAll();
+    if (options.status?.length) q = q.where('status', 'in', options.status);
+    const before = options.before;
+    if (before) q = q.where((eb) => eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]));
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
+    return Promise.all(rows.map(async (row) => toRollout(row, await this.countsByState(row.id))));
+  }
+
+  /** Rollouts the engine works on: scheduled, running or paused (no counts). */
+  async listLive(): Promise<Rollout[]> {
+    const rows = await this.db.selectFrom('rollouts').selectAll().where('status', 'in', ['scheduled', 'running', 'paused']).orderBy('created_at').execute();
+    return rows.map((row) => toRollout(row));
+  }
+
+  async count(status?: RolloutStatus[]): Promise<number> {
+    let q = this.db.selectFrom('rollouts').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (status?.length) q = q.where('status', 'in', status);
+    return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+
+  /**
+   * Sets fields when the rollout is in one of `from` (compare-and-set); answers whether it did.
+   * Status changes race between operators and engines on several servers: exactly one wins.
+   */
+  async update(id: string, from: RolloutStatus[], patch: RolloutPatch, now: number, trx: Kysely<Database> = this.db): Promise<boolean> {
+    const result = await trx
+      .updateTable('rollouts')
+      .set({ ...patch, updated_at: now })
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async countsByState(id: string, trx: Kysely<Database> = this.db): Promise<Partial<Record<ExecutionState, number>>> {
+    const rows = await trx
+      .selectFrom('executions')
+      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('rollout_id', '=', id)
+      .groupBy('state')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
+  /** True while a rollout that is not finished delivers this artifact (artifact deletes are refused then). */
+  async isArtifactInUse(artifactId: string): Promise<boolean> {
+    const live = await this.db
+      .selectFrom('rollouts')
+      .select('id')
+      .where('artifact_id', '=', artifactId)
+      .where('status', 'not in', [...FINISHED_ROLLOUT_STATUSES])
+      .limit(1)
+      .executeTakeFirst();
+    return !!live;
+  }
+}

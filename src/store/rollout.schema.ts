@@ -1,0 +1,54 @@
+// Row types of migration 0003 (rollouts, executions). JSON columns are TEXT, booleans 0/1,
+// timestamps epoch ms, as everywhere in the store.
+
+export interface RolloutRow {
+  id: string;
+  name: string;
+  artifact_id: string;
+  filter: string;
+  strategy: string;
+  phases: string;
+  error_threshold: string | null;
+  maint_window: string | null;
+  start_at: number | null;
+  max_concurrency: number | null;
+  retry: string;
+  rate_limit: string | null;
+  continuous: number;
+  closed: number;
+  status: string;
+  status_reason: string | null;
+  current_phase: number;
+  approved_phase: number;
+  phase_reached_at: number | null;
+  failure_baseline: number;
+  rollback_of: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface ExecutionRow {
+  id: string;
+  rollout_id: string;
+  device_id: string;
+  artifact_id: string;
+  phase: number;
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  pull: number;
+  timezone: string;
+  bytes: number;
+  error: string | null;
+  previous_artifact_id: string | null;
+  previous_version: string | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
