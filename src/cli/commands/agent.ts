@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { AgentClient, createAgentLog, createDeviceAgent, readAgentConfigFile, type DeviceAgentConfig } from '../../agent/index.js';
 import { startReceiver } from '../../agent/receiver.js';
+import { MqttWakeupSubscriber } from '../../protocols/mqtt/wakeup.js';
 import { CliError } from '../client.js';
 
 interface AgentFlags {
@@ -18,6 +19,7 @@ interface AgentFlags {
   listen?: string;
   enrollmentKey?: string;
   jsonLogs?: boolean;
+  mqtt?: string;
   allowServerCommands?: boolean;
   scriptCommand?: string;
   rollbackCommand?: string;
@@ -94,6 +96,7 @@ export function registerAgent(program: Command): void {
     .option('--allow-server-commands', 'accept install commands and command health checks sent by the server')
     .option('--json-logs', 'log JSON lines instead of readable lines')
     .option('--once', 'run one poll-and-apply round, then exit (0 when nothing failed)')
+    .option('--mqtt <url>', 'MQTT broker to get wake-ups from (devices/ID/wakeup): poll at once when the target changes (env ORCHESTRATOR_MQTT_URL)')
     .action(async (flags: AgentFlags) => {
       if (flags.listen !== undefined) return runReceiver(flags);
       const config = await pullConfig(flags);
@@ -107,6 +110,10 @@ export function registerAgent(program: Command): void {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       process.once('SIGTERM', () => controller.abort());
+      // Wake-ups only shorten the wait; polling stays the source of truth.
+      const mqttUrl = flags.mqtt ?? process.env.ORCHESTRATOR_MQTT_URL;
+      const wakeups = mqttUrl ? new MqttWakeupSubscriber(mqttUrl, config.deviceId, () => agent.pollNow(), { warn: (_o, message) => console.error(`wake-up: ${message}`) }) : null;
       await agent.run(controller.signal);
+      await wakeups?.close();
     });
 }
