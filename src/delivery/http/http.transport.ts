@@ -2,7 +2,6 @@
 // device's address. 200/201 delivered, 208 (or 409 "already installed") already-installed,
 // other 4xx permanent, 5xx and broken connections retried with backoff and jitter.
 import fs from 'node:fs';
-import { Transform } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { DEFAULT_RETRY, realSleep, withRetries, type RetryPolicy, type Sleep } from '../retry.js';
 import { DeliveryError, type DeliveryRequest, type DeliveryResult, type Transport } from '../transport.js';
@@ -45,19 +44,6 @@ function deviceAuth(metadata: Record<string, unknown>): HttpDeviceAuth {
   }
   if (Boolean(out.certFile) !== Boolean(out.keyFile)) throw new DeliveryError('bad_credentials', 'device metadata.auth needs both certFile and keyFile for a client certificate', false);
   return out;
-}
-
-/** Counts bytes as they leave, for onProgress. */
-function progressCounter(total: number, onProgress?: (sent: number, total: number) => void): Transform & { sent: number } {
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      counter.sent += chunk.length;
-      onProgress?.(counter.sent, total);
-      done(null, chunk);
-    },
-  }) as Transform & { sent: number };
-  counter.sent = 0;
-  return counter;
 }
 
 async function readSome(body: Dispatcher.ResponseData['body'], limit = 4096): Promise<string> {
@@ -145,10 +131,17 @@ export class HttpTransport implements Transport {
     const timer = remaining === undefined ? undefined : setTimeout(() => controller.abort(new DeliveryError('timeout', `no answer from ${url.host} before the deadline`, true)), Math.max(0, remaining));
     // Each attempt opens its own read stream: concurrent deliveries share only the file.
     const file = fs.createReadStream(req.filePath!, { highWaterMark: 256 * 1024 });
-    const body = file.pipe(progressCounter(req.artifact.size, req.onProgress));
-    file.once('error', (error) => body.destroy(error));
+    // Progress is counted by a second 'data' listener, so undici reads the file stream directly (no
+    // extra stream hop). Paused first: the listener must not start the flow before undici resumes it.
+    file.pause();
+    const body = { sent: 0 };
+    const total = req.artifact.size;
+    file.on('data', (chunk) => {
+      body.sent += chunk.length;
+      req.onProgress?.(body.sent, total);
+    });
     try {
-      const response = await request(url, { method: 'POST', headers, body, dispatcher, signal: controller.signal });
+      const response = await request(url, { method: 'POST', headers, body: file, dispatcher, signal: controller.signal });
       const status = response.statusCode;
       const text = await readSome(response.body);
       if (status === 200 || status === 201 || status === 204) return { outcome: 'delivered', bytes: body.sent };
