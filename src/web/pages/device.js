@@ -38,7 +38,14 @@ export function render(main, [id], { setTitle }) {
     }
     try {
       const state = await api('GET', `/api/v1/device/${encodeURIComponent(id)}/state`);
-      mount(target, state && Object.keys(state).length ? h('pre', { class: 'json' }, JSON.stringify(state, null, 2)) : emptyState('No target: the device is up to date.'));
+      const update = state?.update;
+      mount(
+        target,
+        update
+          ? h('dl', { class: 'fields' }, field('Artifact', `${update.name} ${update.version}`), field('Kind', update.kind ?? update.install?.handler), field('SHA-256', h('code', { title: update.sha256 ?? '' }, update.sha256 ? `${update.sha256.slice(0, 16)}…` : '—')), field('Rollout', update.rolloutId ? h('a', { href: `#/rollouts/${encodeURIComponent(update.rolloutId)}` }, update.rolloutId.slice(0, 8)) : '—'), field('Execution', update.executionId), field('Polls every', state.pollIntervalSeconds ? `${state.pollIntervalSeconds} s` : '—'))
+          : h('div', { class: 'uptodate' }, h('strong', null, 'Up to date'), h('div', { class: 'muted' }, 'Nothing to install.', state?.pollIntervalSeconds ? ` The device polls every ${state.pollIntervalSeconds} s.` : '')),
+        h('details', { class: 'raw' }, h('summary', null, 'Raw target state'), h('pre', { class: 'json' }, JSON.stringify(state, null, 2))),
+      );
     } catch (error) {
       mount(target, error.status === 404 ? emptyState('No target state is served for this device.') : errorBox(error));
     }

@@ -44,7 +44,11 @@ export function render(main) {
       onsubmit: async (event) => {
         event.preventDefault();
         const body = { name: name.value.trim(), artifactId: artifact.value, filter: filters.read(), strategy: strategy.value };
-        if (strategy.value === 'progressive') body.phases = phases.value.split(',').map((p) => ({ percent: Number(p.trim()), requireApproval: approval.checked }));
+        if (strategy.value === 'progressive') {
+          const list = phases.value.split(',').map((p) => p.trim()).filter(Boolean);
+          // Approval holds a phase before the next one starts; the last phase has no next.
+          body.phases = list.map((p, i) => ({ percent: Number(p), requireApproval: approval.checked && i < list.length - 1 }));
+        }
         if (errorPct.value !== '') body.errorThreshold = { percent: Number(errorPct.value), action: errorAction.value };
         if (concurrency.value) body.maxConcurrency = Number(concurrency.value);
         if (body.filter.tag) body.filter.tag = [body.filter.tag];
