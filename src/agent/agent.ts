@@ -24,6 +24,8 @@ export interface AgentOptions {
   onProgress?: (job: AgentJob) => void;
   /** Poll interval until the server says one, seconds. */
   defaultPollSeconds?: number;
+  /** Poll at this interval whatever the server says (simulations). */
+  fixedPollSeconds?: number;
   /** Longest wait after repeated errors, seconds. */
   maxBackoffSeconds?: number;
   /** 0..1; injected so tests are deterministic. */
@@ -146,7 +148,7 @@ export class Agent {
       return Math.round(backoff * (0.5 + random() / 2));
     }
     this.errors = 0;
-    const interval = (this.target?.pollIntervalSeconds ?? this.options.defaultPollSeconds ?? 60) * 1000;
+    const interval = (this.options.fixedPollSeconds ?? this.target?.pollIntervalSeconds ?? this.options.defaultPollSeconds ?? 60) * 1000;
     // +-10% jitter so a fleet restarted together does not poll in lockstep.
     return Math.round(interval * (0.9 + random() * 0.2));
   }

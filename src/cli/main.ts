@@ -6,8 +6,10 @@ import { VERSION } from '../version.js';
 import { CliError } from './client.js';
 import { registerAgent } from './commands/agent.js';
 import { registerArtifacts } from './commands/artifacts.js';
+import { registerDemo } from './commands/demo.js';
 import { registerDevices } from './commands/devices.js';
 import { registerEnrollmentKeys } from './commands/enrollment-keys.js';
+import { registerSimulate } from './commands/simulate.js';
 import { registerKeys } from './commands/keys.js';
 import { registerPolicies } from './commands/policies.js';
 import { registerServe } from './commands/serve.js';
@@ -25,12 +27,14 @@ export function buildProgram(): Command {
   registerServe(program);
   registerTokens(program);
   registerDevices(program);
+  registerDemo(program);
   registerArtifacts(program);
   registerKeys(program);
   registerPolicies(program);
   registerSubscriptions(program);
   registerAgent(program);
   registerEnrollmentKeys(program);
+  registerSimulate(program);
   return program;
 }
 
