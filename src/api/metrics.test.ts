@@ -1,5 +1,7 @@
 // /metrics end to end: a real server, counters bumped the way other capabilities bump them, and
 // the exposition read back with a strict text-format parser.
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { parsePrometheusText, sampleValue } from '../testing/prometheus-text.js';
@@ -45,5 +47,22 @@ describe('/metrics', () => {
     expect(() => parsePrometheusText('foo 1\n')).toThrow(/no # TYPE/);
     expect(() => parsePrometheusText('# TYPE foo gauge\nfoo{a="x} 1\n')).toThrow();
     expect(() => parsePrometheusText('# TYPE foo gauge\nfoo abc\n')).toThrow(/bad value/);
+  });
+});
+
+describe('request logs', () => {
+  it('writes one JSON line per refused request with its request id, and never the token', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(...chunk.toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)), done()) });
+    const t = await startTestApp({ app: { logger: pino({ level: 'info' }, sink) } });
+    try {
+      const response = await t.request('GET', '/api/v1/devices/nope', { headers: { 'x-request-id': 'trace-42' } });
+      expect(response.status).toBe(404);
+      const line = lines.find((l) => l.msg === 'request refused');
+      expect(line).toMatchObject({ reqId: 'trace-42', status: 404, route: '/api/v1/devices/:id', method: 'GET' });
+      expect(JSON.stringify(lines)).not.toContain(t.tokens.admin);
+    } finally {
+      await t.close();
+    }
   });
 });

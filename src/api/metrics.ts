@@ -116,6 +116,10 @@ export class Metrics {
       }
       this.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
       this.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+      // One structured line per request (the request id rides on request.log): refusals at info, the rest at debug.
+      const line = { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+      if (reply.statusCode >= 400 && reply.statusCode < 500) request.log.info(line, 'request refused');
+      else request.log.debug(line, 'request done');
     });
     app.get('/metrics', { config: { auth: 'public' }, schema: { tags: ['health'], summary: 'Prometheus metrics (text format)' } }, async (_request, reply) => {
       const body = await this.registry.metrics();
