@@ -9,11 +9,13 @@ import { Authenticator } from './api/auth.js';
 import { deviceApiRoutes } from './api/device-api.routes.js';
 import { deviceRoutes } from './api/device.routes.js';
 import { enrollmentRoutes } from './api/enrollment.routes.js';
+import { eventRoutes } from './api/event.routes.js';
 import { healthRoutes } from './api/health.routes.js';
 import { EventFeed } from './api/event-feed.js';
 import { groupedCount, Metrics } from './api/metrics.js';
 import { policyRoutes } from './api/policy.routes.js';
 import { rateLimitRoutes } from './api/rate-limits.js';
+import { rolloutRoutes } from './api/rollout.routes.js';
 import { buildServer, type RouteModule } from './api/server.js';
 import { subscriptionRoutes } from './api/subscription.routes.js';
 import { tokenRoutes } from './api/token.routes.js';
@@ -31,7 +33,9 @@ import { MqttWakeupPublisher } from './protocols/mqtt/wakeup.js';
 import { protocolAdminRoutes } from './protocols/protocol-admin.routes.js';
 import { sqliteFileFor, type Config } from './config.js';
 import { systemClock, type Clock } from './core/index.js';
+import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
+import { createEngine, type EngineParts } from './engine/index.js';
 import { DownloadSigner, EnrollmentService, noRollouts, PresenceService, TargetCache } from './fleet/index.js';
 import { DeviceService } from './registry/index.js';
 import { Notifier, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
@@ -107,8 +111,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     maxBytes: config.artifactMaxBytes,
     requireSigned: config.requireSignedArtifacts,
     trustedKeys: readTrustedKeys(config.trustedKeyFiles),
-    // Until the rollouts table lands no rollout can use an artifact; the rollout capability wires this.
-    isInUse: async () => false,
+    // Deleting an artifact a live rollout delivers is refused (409).
+    isInUse: (artifactId) => store.rollouts.isArtifactInUse(artifactId),
     // .swu and .mender bundles: version, artifact name, device types for the protocol adapters.
     inspect: inspectBundle,
   });
@@ -119,8 +123,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   await feed.start();
   metrics.addGroupedGauge('orchestrator_executions', 'Rollout executions by state', 'state', groupedCount(store.handle.db, 'executions', 'state'));
   metrics.addGroupedGauge('orchestrator_rollouts', 'Rollouts by status', 'status', groupedCount(store.handle.db, 'rollouts', 'status'));
+  // The rollout engine: push transports by device mode, batched durable executions, pull-device sync.
+  const transports = createTransports(config);
+  const engine: EngineParts = createEngine({
+    store,
+    events,
+    clock,
+    transports: new Map(Object.entries(transports)),
+    artifactFile: (artifact) => artifacts.filePath(artifact),
+    logger,
+    concurrency: config.engineConcurrency,
+    leaseMs: config.engineLeaseMs,
+  });
   // Registry webhook policies (seed 004) and outbound notifications.
-  const createRollout: RolloutCreator | undefined = undefined;
+  const createRollout: RolloutCreator | undefined = (input, actor) => engine.rollouts.create(input, actor);
   const policies = new PolicyService({ policies: new PolicyRepository(store.handle.db), events, clock, artifacts, createRollout });
   const replayGuard = new ReplayGuard(store.handle.db, config.webhookReplayWindowSeconds * 1000);
   const subscriptionRepository = new SubscriptionRepository(store.handle.db);
@@ -129,7 +145,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const subscriptions = new SubscriptionService({ subscriptions: subscriptionRepository, events, clock, onChange: () => notifier.refresh() });
 
   // Pull devices: identity, presence (batched heartbeats, offline sweep) and the cached target state.
-  const deviceSync: DeviceSync = options.deviceSync ?? noRollouts;
+  const deviceSync: DeviceSync = options.deviceSync ?? engine.deviceSync;
   const targets = new TargetCache({
     sync: deviceSync,
     enrollmentOf: (id) => store.enrollment.enrollmentOf(id),
@@ -168,6 +184,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => subscriptionRoutes(app, { subscriptions }),
     (app) => webRoutes(app, { db: store.handle.db }),
     (app) => tokenRoutes(app, { store, clock, auth }),
+    (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store, clock }),
+    (app) => eventRoutes(app, { store }),
     (app) => deviceRoutes(app, { devices, store, clock, tmpDir }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
@@ -195,11 +213,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     targets,
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });
+      await engine.notifier.start();
+      engine.engine.start();
       return address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
     },
     async close() {
       if (closed) return;
       closed = true;
+      await engine.engine.stop();
+      await engine.notifier.stop();
+      await closeTransports(transports);
       await server.close();
       stopWakeup();
       await wakeup?.close();

@@ -28,6 +28,8 @@ export interface Config {
   sshTrustOnFirstUse: boolean;
   /** Engine worker pool size (concurrent deliveries per server). */
   engineConcurrency: number;
+  /** Milliseconds an engine's claim on a delivery lasts without renewal (a dead server's work is reclaimed after it). */
+  engineLeaseMs: number;
   mqttUrl: string | undefined;
   /** Shared secret of registry webhooks: GHCR HMAC key, Docker Hub URL secret. Unset: not checked. */
   webhookSecret: string | undefined;
@@ -68,6 +70,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     sshKnownHostsPath: env.ORCHESTRATOR_SSH_KNOWN_HOSTS || undefined,
     sshTrustOnFirstUse: envBool(env, 'ORCHESTRATOR_SSH_TOFU'),
     engineConcurrency: envNumber(env, 'ORCHESTRATOR_CONCURRENCY', 64),
+    engineLeaseMs: envNumber(env, 'ORCHESTRATOR_ENGINE_LEASE_MS', 60_000),
     mqttUrl: env.ORCHESTRATOR_MQTT_URL || undefined,
     webhookSecret: env.ORCHESTRATOR_WEBHOOK_SECRET || undefined,
     webhookReplayWindowSeconds: envNumber(env, 'ORCHESTRATOR_WEBHOOK_REPLAY_WINDOW', 86_400),

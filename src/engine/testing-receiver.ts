@@ -1,0 +1,65 @@
+// An in-test HTTP push receiver that counts installs per device (X-Device-Id): the first complete,
+// hash-verified delivery installs (200), repeats answer 208 "already installed" as DESIGN.md says.
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface CountingReceiver {
+  url: string;
+  /** Successful installs per device id (1 each when delivery is exactly-once). */
+  installs: Map<string, number>;
+  /** Requests seen, repeats included. */
+  requests: number;
+  /** Answer 503 to the next `n` requests (retry tests). */
+  failNext(n: number): void;
+  close(): Promise<void>;
+}
+
+export async function startCountingReceiver(): Promise<CountingReceiver> {
+  const installs = new Map<string, number>();
+  let failures = 0;
+  const state = { requests: 0 };
+  const server = http.createServer((req, res) => {
+    state.requests++;
+    const device = String(req.headers['x-device-id'] ?? '');
+    const expected = String(req.headers['x-artifact-sha256'] ?? '');
+    const hash = createHash('sha256');
+    req.on('data', (chunk: Buffer) => hash.update(chunk));
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      if (failures > 0) {
+        failures--;
+        res.writeHead(503).end('busy');
+        return;
+      }
+      if (!device || (expected && hash.digest('hex') !== expected)) {
+        res.writeHead(400).end('bad delivery');
+        return;
+      }
+      if (installs.has(device)) {
+        res.writeHead(208).end('already installed');
+        return;
+      }
+      installs.set(device, 1);
+      res.writeHead(200).end('installed');
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    installs,
+    get requests() {
+      return state.requests;
+    },
+    failNext(n: number) {
+      failures = n;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
