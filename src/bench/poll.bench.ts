@@ -1,0 +1,74 @@
+// `npm run bench -- poll [--connections 64] [--duration 10] [--devices 100]`: authenticated device
+// polls answered 304 by the orchestrator vs a bare node:http server answering 304, both in child
+// processes, loaded by the same autocannon client with the same connections. Target ratio >= 0.6.
+import { spawn } from 'node:child_process';
+import autocannon from 'autocannon';
+import { api, freePort, startServerProcess } from './bench-process.js';
+
+function arg(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
+}
+
+const BARE_SERVER = `
+const http = require('node:http');
+http.createServer((req, res) => {
+  res.writeHead(304, { etag: '"abcdefghijklmnopqrstuvwxyz0"', 'cache-control': 'no-cache' });
+  res.end();
+}).listen(Number(process.argv[1]), '127.0.0.1', () => process.stdout.write('ready\\n'));
+`;
+
+async function load(url: string, requests: { method: 'GET'; path: string; headers: Record<string, string> }[], connections: number, duration: number) {
+  const result = await autocannon({ url, connections, duration, pipelining: 1, requests });
+  const codes = result.statusCodeStats as unknown as Record<string, { count: number }>;
+  const ok304 = codes['304']?.count ?? 0;
+  const total = Object.values(codes).reduce((n, c) => n + c.count, 0);
+  return { reqPerS: Math.round(ok304 / result.duration), other: total - ok304, errors: result.errors + result.timeouts, p99Ms: result.latency.p99 };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const connections = arg(args, 'connections', 64);
+  const duration = arg(args, 'duration', 10);
+  const devices = arg(args, 'devices', 100);
+
+  const server = await startServerProcess();
+  const bare = spawn(process.execPath, ['-e', BARE_SERVER, String(await freePort())], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = Number(bare.spawnargs.at(-1));
+    await new Promise<void>((resolve) => bare.stdout!.once('data', () => resolve()));
+    const requests: { method: 'GET'; path: string; headers: Record<string, string> }[] = [];
+    for (let i = 0; i < devices; i++) {
+      const id = `poll-${i}`;
+      await api(server.url, server.adminToken, 'POST', '/api/v1/devices', { id, mode: 'pull' });
+      const { token } = await api<{ token: string }>(server.url, server.adminToken, 'POST', `/api/v1/devices/${id}/token`);
+      const first = await fetch(`${server.url}/api/v1/device/${id}/state`, { headers: { authorization: `Bearer ${token}` } });
+      await first.text();
+      requests.push({ method: 'GET', path: `/api/v1/device/${id}/state`, headers: { authorization: `Bearer ${token}`, 'if-none-match': first.headers.get('etag')! } });
+    }
+    // Warm both up (JIT, token cache), then measure each with the same client settings.
+    await load(server.url, requests, connections, 2);
+    await load(`http://127.0.0.1:${port}`, requests, connections, 2);
+    const orchestrator = await load(server.url, requests, connections, duration);
+    const baseline = await load(`http://127.0.0.1:${port}`, requests, connections, duration);
+    process.stdout.write(
+      JSON.stringify({
+        bench: 'poll',
+        variant: '304',
+        devices,
+        connections,
+        duration_s: duration,
+        req_per_s: orchestrator.reqPerS,
+        p99_ms: orchestrator.p99Ms,
+        errors: orchestrator.errors + orchestrator.other,
+        baseline_req_per_s: baseline.reqPerS,
+        baseline_p99_ms: baseline.p99Ms,
+        baseline_errors: baseline.errors + baseline.other,
+        ratio: Math.round((orchestrator.reqPerS / baseline.reqPerS) * 1000) / 1000,
+        server_peak_rss_mb: server.peakRssMb(),
+      }) + '\n',
+    );
+  } finally {
+    bare.kill();
+    await server.stop();
+  }
+}
