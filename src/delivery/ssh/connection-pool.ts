@@ -1,6 +1,6 @@
 // A small pool of SSH connections keyed by user@host:port (and credentials): deliveries to the same
 // device reuse one authenticated connection, each on its own channels, a bounded number at a time.
-import { Client, type ConnectConfig } from 'ssh2';
+import ssh2, { type Client, type ConnectConfig } from 'ssh2';
 import { DeliveryError } from '../transport.js';
 import { keyTypeOf, KnownHosts } from './known-hosts.js';
 
@@ -71,7 +71,7 @@ export class SshConnectionPool {
   }
 
   private connect(endpoint: SshEndpoint, key: string): Entry {
-    const client = new Client();
+    const client = new ssh2.Client();
     const knownHosts = new KnownHosts(endpoint.knownHostsFile);
     let hostProblem: string | null = null;
     const where = `${endpoint.host}:${endpoint.port}`;

@@ -5,7 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { utils, type Client, type SFTPWrapper } from 'ssh2';
+import ssh2, { type Client, type SFTPWrapper } from 'ssh2';
 import { DeliveryError, type DeliveryRequest, type DeliveryResult, type Transport } from '../transport.js';
 import { SshConnectionPool, type PoolOptions, type SshEndpoint } from './connection-pool.js';
 import { call, exec, mkdirp, openSftp, remoteSize, renameOver, shellQuote } from './sftp-ops.js';
@@ -88,7 +88,7 @@ export class SftpTransport implements Transport {
       } catch (error) {
         throw new DeliveryError('bad_credentials', `cannot read the SSH key '${keyFile}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, false);
       }
-      const parsed = utils.parseKey(privateKey, passphrase);
+      const parsed = ssh2.utils.parseKey(privateKey, passphrase);
       if (parsed instanceof Error) throw new DeliveryError('bad_credentials', `cannot use the SSH key '${keyFile}': ${parsed.message}${/encrypt|passphrase/i.test(parsed.message) ? ' (set the passphrase: ORCHESTRATOR_SSH_KEY_PASSPHRASE or metadata.auth.passphrase)' : ''}`, false);
     }
     const password = settings.password ?? address.password;
