@@ -60,16 +60,20 @@ export function stacked(parts, total) {
 }
 
 /** Cumulative series [{ name, cls, points: [[ms, n]] }] over [from, to]. */
-export function lineChart(series, { from, to, height = 200, width = 640 } = {}) {
+export function lineChart(series, { from, to, height = 220, width = 1000 } = {}) {
   const pad = { l: 44, r: 12, t: 12, b: 26 };
   const all = series.flatMap((s) => s.points);
   const t0 = from ?? Math.min(...all.map((p) => p[0]), Date.now() - 60_000);
   const t1 = Math.max(to ?? Date.now(), t0 + 1000);
-  const ymax = Math.max(1, ...all.map((p) => p[1]));
+  const top = Math.max(1, ...all.map((p) => p[1]));
+  // Round the axis up to a step of 1, 2 or 5 times a power of ten, in four steps.
+  const magnitude = 10 ** Math.floor(Math.log10(Math.max(1, top / 4)));
+  const step = (magnitude >= 10 ? [1, 2, 2.5, 5, 10] : [1, 2, 3, 5, 10]).map((m) => m * magnitude).find((s) => s * 4 >= top) ?? magnitude * 10;
+  const ymax = Math.max(4, step * 4);
   const x = (t) => pad.l + ((t - t0) / (t1 - t0)) * (width - pad.l - pad.r);
   const y = (v) => height - pad.b - (v / ymax) * (height - pad.t - pad.b);
-  const grid = [0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const v = Math.round(ymax * f);
+  const grid = [0, 1, 2, 3, 4].map((k) => {
+    const v = (ymax / 4) * k;
     return h('g', null, h('line', { class: 'grid', x1: pad.l, x2: width - pad.r, y1: y(v), y2: y(v) }), h('text', { class: 'axis', x: pad.l - 6, y: y(v) + 4, 'text-anchor': 'end' }, fmtNumber(v)));
   });
   const ticks = [0, 0.5, 1].map((f) => {
@@ -87,5 +91,5 @@ export function lineChart(series, { from, to, height = 200, width = 640 } = {}) 
     return h('path', { class: `line ${s.cls}`, d, fill: 'none' }, h('title', null, s.name));
   });
   const legend = h('div', { class: 'chart-legend' }, series.map((s) => h('span', null, h('span', { class: `swatch ${s.cls}` }), `${s.name} (${fmtNumber(s.points.length ? s.points[s.points.length - 1][1] : 0)})`)));
-  return h('div', { class: 'chart' }, h('svg', { viewBox: `0 0 ${width} ${height}`, class: 'line-chart', preserveAspectRatio: 'none', role: 'img', 'aria-label': 'completions over time' }, grid, ticks, lines), legend);
+  return h('div', { class: 'chart' }, h('svg', { viewBox: `0 0 ${width} ${height}`, class: 'line-chart', preserveAspectRatio: 'xMidYMid meet', role: 'img', 'aria-label': 'completions over time' }, grid, ticks, lines), legend);
 }

@@ -3,7 +3,7 @@
 import { api, canOperate } from '../api.js';
 import { lineChart, stacked } from '../charts.js';
 import { live } from '../live.js';
-import { card, emptyState, errorBox, fmtAgo, fmtNumber, fmtTime, h, mount, pill, throttle } from '../util.js';
+import { card, emptyState, errorBox, fmtAgo, fmtBytes, fmtNumber, fmtTime, h, mount, pill, throttle } from '../util.js';
 import { partsOf } from './shared.js';
 
 const FINISHED = ['completed', 'failed', 'cancelled', 'rolled-back'];
@@ -19,6 +19,8 @@ export function render(main, [id], { setTitle }) {
   mount(main, notice, head, h('div', { class: 'grid grid-2' }, card('Progress', overall), card('Phases', phases)), card('Completions over time', chart), card('Failures', failures));
 
   let rollout = null;
+  let artifactName = null;
+  const fact = (label, value) => h('div', { class: 'field' }, h('dt', null, label), h('dd', null, value));
   const succeeded = [];
   const failed = [];
   const failedRows = new Map();
@@ -61,7 +63,17 @@ export function render(main, [id], { setTitle }) {
       h('div', { class: 'big-progress' }, h('span', { class: 'big-number', id: 'rollout-percent' }, total ? `${Math.round((done / total) * 100)}%` : '—'), h('span', { class: 'muted' }, ` ${fmtNumber(done)} of ${fmtNumber(total)} devices finished`)),
       stacked(parts, total),
       h('ul', { class: 'legend legend-inline' }, parts.map((p) => h('li', null, h('span', { class: `swatch ${p.cls}` }), `${p.label} `, h('strong', null, fmtNumber(p.value))))),
-      progress?.ratePerSecond ? h('div', { class: 'muted small' }, `${progress.ratePerSecond.toFixed(1)} devices/s`, progress.etaSeconds ? ` · about ${Math.ceil(progress.etaSeconds / 60)} min left` : '') : null,
+      progress?.ratePerSecond ? h('div', { class: 'muted small' }, `${progress.ratePerSecond.toFixed(1)} devices/s`, progress.etaSeconds && !FINISHED.includes(r.status) ? ` · about ${Math.ceil(progress.etaSeconds / 60)} min left` : '') : null,
+      h(
+        'dl',
+        { class: 'facts' },
+        fact('Artifact', artifactName ?? r.artifactId.slice(0, 8)),
+        fact('Started', r.startedAt ? fmtTime(r.startedAt) : 'not yet'),
+        fact(r.finishedAt ? 'Finished' : 'Stops when', r.finishedAt ? fmtTime(r.finishedAt) : r.errorThreshold ? `failures > ${r.errorThreshold.percent}% (${r.errorThreshold.action})` : 'never by itself'),
+        fact('Concurrency', r.maxConcurrency ? fmtNumber(r.maxConcurrency) : 'unlimited'),
+        fact('Window', r.window ? (r.window.daily ?? r.window.cron ?? 'set') : 'any time'),
+        fact('Data sent', progress?.bytes ? fmtBytes(progress.bytes) : '—'),
+      ),
     );
     const phaseList = progress?.phases ?? (r.phases ?? []).map((_, i) => ({ phase: i + 1, devices: i === 0 ? total : 0, counts: i === 0 ? r.counts : {} }));
     mount(
@@ -119,6 +131,10 @@ export function render(main, [id], { setTitle }) {
   async function loadRollout() {
     try {
       rollout = await api('GET', `/api/v1/rollouts/${encodeURIComponent(id)}`);
+      if (!artifactName) {
+        const artifact = await api('GET', `/api/v1/artifacts/${encodeURIComponent(rollout.artifactId)}`).catch(() => null);
+        artifactName = artifact ? `${artifact.name} ${artifact.version}` : null;
+      }
       let progress = rollout.progress ?? null;
       if (!progress) progress = await api('GET', `/api/v1/rollouts/${encodeURIComponent(id)}/progress`).catch(() => null);
       renderRollout(rollout, progress);
