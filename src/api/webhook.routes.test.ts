@@ -27,6 +27,9 @@ describe('registry webhooks and policies', () => {
   };
   beforeAll(async () => {
     t = await startTestApp({ config: { webhookSecret: SECRET } });
+    for (const [id, location] of [['w1', 'west'], ['w2', 'west'], ['e1', 'east']]) {
+      expect((await t.request('POST', '/api/v1/devices', { body: { id, location, mode: 'pull' } })).status).toBe(201);
+    }
   });
   afterAll(() => t.close());
 
@@ -64,6 +67,12 @@ describe('registry webhooks and policies', () => {
     const answer = response.json() as { image: string; triggered: { policyName: string; rolloutId: string | null; error: string | null }[] };
     expect(answer.image).toBe(`ghcr.io/acme/pos-app:v2.4.1@sha256:${'a'.repeat(64)}`);
     expect(answer.triggered.map((r) => r.policyName)).toEqual(['pos-canary']);
+    expect(answer.triggered[0]!.error).toBeNull();
+    // The policy's rollout exists through the rollout API, over the policy's filter, with its template.
+    const rollout = (await t.request('GET', `/api/v1/rollouts/${answer.triggered[0]!.rolloutId}`, { token: t.tokens.viewer })).json() as { filter: unknown; strategy: string; phases: unknown[]; counts: Record<string, number> };
+    expect(rollout).toMatchObject({ filter: { location: 'west' }, strategy: 'progressive' });
+    expect(rollout.phases).toHaveLength(2);
+    expect(Object.values(rollout.counts).reduce((a, b) => a + b, 0)).toBe(2);
     const artifacts = (await t.request('GET', '/api/v1/artifacts')).json() as { items: { name: string; version: string; imageRef: string }[] };
     expect(artifacts.items).toContainEqual(expect.objectContaining({ name: 'acme.pos-app', version: 'v2.4.1', imageRef: answer.image }));
     const [received] = await t.app.store.events.list({ type: ['webhook.received'], limit: 1 });
