@@ -118,7 +118,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   const metrics = new Metrics();
   metrics.addGroupedGauge('orchestrator_devices', 'Devices by status', 'status', groupedCount(store.handle.db, 'devices', 'status'));
-  events.subscribe((records) => metrics.eventsPublished.inc(records.length));
+  events.subscribe((records) => metrics.observeEvents(records));
   const feed = new EventFeed(events, store, logger);
   await feed.start();
   metrics.addGroupedGauge('orchestrator_executions', 'Rollout executions by state', 'state', groupedCount(store.handle.db, 'executions', 'state'));

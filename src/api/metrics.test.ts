@@ -17,8 +17,10 @@ describe('/metrics', () => {
   afterAll(() => t.close());
 
   it('is valid Prometheus text with device gauges from the database and bumped counters', async () => {
-    t.app.metrics.deliveries.inc({ transport: 'http', result: 'succeeded' }, 3);
-    t.app.metrics.deliveryDuration.observe({ transport: 'http' }, 0.2);
+    // Deliveries are derived from execution transitions as the engine appends them.
+    await t.app.events.append([{ type: 'execution.delivering', actor: 'engine', executionId: 'x1', rolloutId: 'r', deviceId: 'm1' }]);
+    await t.app.events.append([{ type: 'execution.succeeded', actor: 'engine', executionId: 'x1', rolloutId: 'r', deviceId: 'm1', data: { bytes: 4096 } }]);
+    await t.app.events.append([{ type: 'execution.failed', actor: 'device:m2', executionId: 'x2', rolloutId: 'r', deviceId: 'm2', data: { bytes: null } }]);
     // Two real polls by the device: the first answers the state, the second 304 by its ETag.
     const issued = await t.request('POST', '/api/v1/devices/m1/token', {});
     expect(issued.status).toBe(201);
@@ -34,8 +36,10 @@ describe('/metrics', () => {
     expect(families.get('orchestrator_devices')?.type).toBe('gauge');
     expect(sampleValue(families, 'orchestrator_devices', { status: 'online' })).toBe(2);
     expect(sampleValue(families, 'orchestrator_devices', { status: 'offline' })).toBe(1);
-    expect(sampleValue(families, 'orchestrator_deliveries_total', { transport: 'http', result: 'succeeded' })).toBe(3);
-    expect(sampleValue(families, 'orchestrator_delivery_duration_seconds_count', { transport: 'http' })).toBe(1);
+    expect(sampleValue(families, 'orchestrator_deliveries_total', { transport: 'push', result: 'succeeded' })).toBe(1);
+    expect(sampleValue(families, 'orchestrator_deliveries_total', { transport: 'pull', result: 'failed' })).toBe(1);
+    expect(sampleValue(families, 'orchestrator_delivery_duration_seconds_count', { transport: 'push' })).toBe(1);
+    expect(sampleValue(families, 'orchestrator_bytes_sent_total', { transport: 'push' })).toBe(4096);
     expect(sampleValue(families, 'orchestrator_poll_requests_total', { result: 'not_modified' })).toBe(1);
     expect(sampleValue(families, 'orchestrator_poll_requests_total', { result: 'changed' })).toBe(1);
     expect(sampleValue(families, 'orchestrator_http_requests_total', { method: 'POST', route: '/api/v1/devices', status: '201' })).toBe(3);

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventRecord } from '../core/index.js';
 
 /** Routes of the device API counted here so the device capability needs no metrics code. */
 const POLL_ROUTE = '/api/v1/device/:id/state';
@@ -23,7 +24,7 @@ export function groupedCount<DB>(db: Kysely<DB>, table: string, column: string):
 
 /**
  * The counters other capabilities bump. Label values are small closed sets (never ids).
- * - deliveries: `transport` (http|ssh|pull), `result` (succeeded|failed|retry)
+ * - deliveries: `transport` (push|pull), `result` (succeeded|failed), from execution events
  * - pollRequests: `result` (not_modified|changed)
  * - webhooks: `source` (dockerhub|ghcr|unknown), `result` (accepted|rejected|replay|ignored)
  */
@@ -96,6 +97,37 @@ export class Metrics {
         for (const key of seen) this.set({ [label]: key }, cached.values[key] ?? 0);
       },
     });
+  }
+
+  private readonly deliveryStarts = new Map<string, number>();
+
+  /**
+   * Derives delivery counters from execution transitions appended on this server: a delivery
+   * starts at `delivering`/`downloading` and ends at `succeeded`/`failed`; the engine pushes
+   * (actor "engine"), devices pull (actor "device:..."). Pushed bytes come from the transition;
+   * pulled bytes are counted at the download route.
+   */
+  observeEvents(records: EventRecord[]): void {
+    this.eventsPublished.inc(records.length);
+    for (const e of records) {
+      if (!e.type.startsWith('execution.') || !e.executionId) continue;
+      const to = e.type.slice('execution.'.length);
+      if (to === 'delivering' || to === 'downloading') {
+        if (this.deliveryStarts.size >= 200_000) this.deliveryStarts.clear();
+        this.deliveryStarts.set(e.executionId, Date.parse(e.ts));
+        continue;
+      }
+      if (to !== 'succeeded' && to !== 'failed') continue;
+      const transport = e.actor === 'engine' ? 'push' : 'pull';
+      this.deliveries.inc({ transport, result: to });
+      const started = this.deliveryStarts.get(e.executionId);
+      if (started !== undefined) {
+        this.deliveryDuration.observe({ transport }, Math.max(0, Date.parse(e.ts) - started) / 1000);
+        this.deliveryStarts.delete(e.executionId);
+      }
+      const bytes = e.data.bytes;
+      if (transport === 'push' && typeof bytes === 'number' && bytes > 0) this.bytesSent.inc({ transport }, bytes);
+    }
   }
 
   /** GET /metrics, and the request counter/timer hooks for every route. */

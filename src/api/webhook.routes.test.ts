@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signHub } from '../policies/index.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { parsePrometheusText, sampleValue } from '../testing/prometheus-text.js';
 
 const SECRET = 'registry-secret-123';
 const ghcrPayload = (tag: string, digestHex = 'a'.repeat(64)) => ({
@@ -73,6 +74,11 @@ describe('registry webhooks and policies', () => {
     expect(rollout).toMatchObject({ filter: { location: 'west' }, strategy: 'progressive' });
     expect(rollout.phases).toHaveLength(2);
     expect(Object.values(rollout.counts).reduce((a, b) => a + b, 0)).toBe(2);
+    // /metrics counts the webhook and shows the new executions by state (grouped count at scrape time).
+    const families = parsePrometheusText((await t.request('GET', '/metrics', { token: null })).text);
+    expect(sampleValue(families, 'orchestrator_webhooks_total', { source: 'ghcr', result: 'accepted' })).toBe(1);
+    const executions = families.get('orchestrator_executions')!.samples.reduce((n, x) => n + x.value, 0);
+    expect(executions).toBe(2);
     const artifacts = (await t.request('GET', '/api/v1/artifacts')).json() as { items: { name: string; version: string; imageRef: string }[] };
     expect(artifacts.items).toContainEqual(expect.objectContaining({ name: 'acme.pos-app', version: 'v2.4.1', imageRef: answer.image }));
     const [received] = await t.app.store.events.list({ type: ['webhook.received'], limit: 1 });
