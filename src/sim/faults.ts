@@ -21,7 +21,7 @@ export function faultyFetch(base: typeof fetch, plan: FaultPlan, random: () => n
     if (!isDownload(url) || !response.body) return response;
     const resumed = new Headers(init?.headers).has('range');
     const drop = !resumed && random() < plan.downloadDropRate;
-    const corrupt = random() < plan.badHashRate;
+    const corrupt = !resumed && random() < plan.badHashRate;
     if (!drop && !corrupt) return response;
     const length = Number(response.headers.get('content-length') ?? 0);
     let seen = 0;
