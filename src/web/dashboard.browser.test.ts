@@ -23,7 +23,11 @@ describe.skipIf(missing)('dashboard in chromium', () => {
   const problems: string[] = [];
   let wsFrames = 0;
 
-  const shot = (page: Page, name: string, fullPage = true) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
+  const shot = async (page: Page, name: string, fullPage = true) => {
+    // Sticky bars are drawn where the viewport is: capture from the top.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
+  };
 
   async function signIn(token: string): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -33,6 +37,8 @@ describe.skipIf(missing)('dashboard in chromium', () => {
     });
     page.on('websocket', (ws) => ws.on('framereceived', () => wsFrames++));
     await page.goto(`${t.url}/`);
+    await page.waitForSelector('#token');
+    if (!fs.existsSync(path.join(SHOTS, 'signin.png'))) await shot(page, 'signin', false);
     await page.fill('#token', token);
     await page.click('button[type=submit]');
     await page.waitForSelector('.live-live');
@@ -46,6 +52,8 @@ describe.skipIf(missing)('dashboard in chromium', () => {
     fleet.start();
     const upload = await t.request('POST', '/api/v1/artifacts?name=pos-firmware&version=2.0.0', { raw: 'firmware bytes '.repeat(1000), headers: { 'content-type': 'application/octet-stream' } });
     expect(upload.status).toBe(201);
+    expect((await t.request('POST', '/api/v1/policies', { body: { name: 'west-stores', image: 'ghcr.io/acme/pos-*:v*', filter: { location: 'store-west' }, template: { strategy: 'progressive', phases: [{ percent: 10 }, { percent: 100 }] } } })).status).toBe(201);
+    fs.rmSync(path.join(SHOTS, 'signin.png'), { force: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
   });
 
@@ -109,6 +117,9 @@ describe.skipIf(missing)('dashboard in chromium', () => {
     await page.goto(`${t.url}/#/events`);
     await expect.poll(() => page.locator('#event-list tbody tr').count()).toBeGreaterThan(DEVICES);
     await shot(page, 'events', false);
+    await page.goto(`${t.url}/#/policies`);
+    await page.waitForSelector('.card table');
+    await shot(page, 'policies');
     await page.goto(`${t.url}/#/artifacts`);
     await page.waitForSelector('#artifact-table');
     await shot(page, 'artifacts');

@@ -36,6 +36,7 @@ export function render(main) {
   };
   strategy.addEventListener('change', syncStrategy);
 
+  const section = (title, ...fields) => h('div', { class: 'form-section' }, h('h3', null, title), h('div', { class: 'form-fields' }, fields));
   const form = h(
     'form',
     {
@@ -60,9 +61,9 @@ export function render(main) {
         }
       },
     },
-    h('div', { class: 'form-section' }, h('h3', null, 'What'), h('label', null, 'Artifact', artifact), h('label', null, 'Name', name)),
-    h('div', { class: 'form-section' }, h('h3', null, 'Which devices'), filters.el, matchCount),
-    h('div', { class: 'form-section' }, h('h3', null, 'How'), h('label', null, 'Strategy', strategy), phaseRow, approvalRow, h('div', { class: 'form-row' }, h('label', null, 'Stop when failures exceed (%)', errorPct), h('label', null, 'then', errorAction), h('label', null, 'Max concurrent deliveries', concurrency))),
+    section('What', h('label', null, 'Artifact', artifact), h('label', null, 'Name', name)),
+    section('Which devices', filters.el, matchCount),
+    section('How', h('label', null, 'Strategy', strategy), phaseRow, approvalRow, h('div', { class: 'form-row' }, h('label', null, 'Stop when failures exceed (%)', errorPct), h('label', null, 'then', errorAction), h('label', null, 'Max concurrent deliveries', concurrency))),
     status,
     h('div', { class: 'form-actions' }, h('a', { class: 'btn', href: '#/rollouts' }, 'Cancel'), h('button', { class: 'btn btn-primary', type: 'submit', id: 'rollout-start' }, 'Start rollout')),
   );
