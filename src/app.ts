@@ -23,6 +23,7 @@ import { webRoutes } from './api/web.routes.js';
 import { webhookRoutes } from './api/webhook.routes.js';
 import { wsRoutes } from './api/ws.js';
 import { ArtifactService, BlobStore } from './artifacts/index.js';
+import { syncCachesWithFeed } from './cluster/cache-sync.js';
 import { inspectBundle } from './protocols/artifact-inspector.js';
 import { HawkbitService } from './protocols/hawkbit/hawkbit.service.js';
 import { hawkbitRoutes } from './protocols/hawkbit/hawkbit.routes.js';
@@ -152,7 +153,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     downloadUrl: (_deviceId, artifact) => `/api/v1/device/artifacts/${encodeURIComponent(artifact.id)}`,
     pollIntervalSeconds: config.pollIntervalSeconds,
   });
-  events.subscribe((records) => targets.invalidate(records.filter((r) => r.deviceId && (r.type === 'device.updated' || r.type === 'device.deleted')).map((r) => r.deviceId!)));
+  // Registry, enrollment and token changes made on any server (the feed crosses servers on PostgreSQL).
+  syncCachesWithFeed({ feed, targets, auth });
   const presence = new PresenceService({
     store,
     events,
