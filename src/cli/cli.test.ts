@@ -105,7 +105,8 @@ for (const db of ['sqlite', 'postgres'] as const) {
         expect(badAdd.code).toBe(1);
         expect(badAdd.stderr).toMatch(/address/);
         expect(JSON.parse((await cli(['devices', 'get', 'cli-new', '--json'], remote)).stdout)).toMatchObject({ address: 'http://127.0.0.1:9999/update' });
-        expect((await cli(['devices', 'rm', 'cli-new'], remote)).stdout).toMatch(/removed cli-new/);
+        const removed = await cli(['devices', 'rm', 'cli-new'], remote);
+        expect(removed.stdout, removed.stderr).toMatch(/removed cli-new/);
         expect((await cli(['devices', 'get', 'cli-new'], remote)).stderr).toMatch(/404.*does not exist/);
 
         const out = path.join(dataDir, 'export.ndjson');

@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { CliError } from './client.js';
 import { registerAgent } from './commands/agent.js';
 import { registerArtifacts } from './commands/artifacts.js';
+import { registerDemo } from './commands/demo.js';
 import { registerDevices } from './commands/devices.js';
 import { registerEnrollmentKeys } from './commands/enrollment-keys.js';
 import { registerSimulate } from './commands/simulate.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerTokens(program);
   registerDevices(program);
+  registerDemo(program);
   registerArtifacts(program);
   registerKeys(program);
   registerPolicies(program);
