@@ -159,8 +159,16 @@ export class HawkbitService {
       { type: 'hawkbit.feedback', actor: actor(deviceId), deviceId, executionId: action.executionId, data: { actionId, execution: feedback.execution, finished: feedback.finished, progress: feedback.progress, details: feedback.details } },
     ]);
     const effect = feedbackEffect(feedback, action.executionId, action.lastUpdateMode);
-    if (effect.kind === 'report') await this.deps.sync.applyReport(deviceId, effect.report, actor(deviceId));
-    else if (effect.kind === 'cancel-confirmed') await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
+    if (effect.kind === 'report') {
+      const execution = await this.deps.sync.applyReport(deviceId, effect.report, actor(deviceId));
+      if (execution.state === 'succeeded' && effect.report.state === 'succeeded') await this.recordVersion(deviceId, execution.artifactId);
+    } else if (effect.kind === 'cancel-confirmed') await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
+  }
+
+  /** The device now runs the artifact's version (what the device list shows). */
+  private async recordVersion(deviceId: string, artifactId: string): Promise<void> {
+    const artifact = await this.deps.artifacts.get(artifactId);
+    await this.deps.store.devices.touch(deviceId, this.deps.clock.now(), artifact.version);
   }
 
   /** GET cancelAction/{actionId}. */

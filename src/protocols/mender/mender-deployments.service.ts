@@ -45,7 +45,9 @@ export class MenderDeploymentService {
     const stored = await this.deps.store.deviceReports.get(deviceId);
     const inventory = mode === 'merge' ? { ...(stored?.inventory ?? {}), ...attributes } : attributes;
     await this.deps.store.deviceReports.save(deviceId, stored?.report ?? {}, inventory, now);
-    if (typeof inventory.artifact_name === 'string') await this.deps.store.devices.touch(deviceId, now, inventory.artifact_name.slice(0, 64));
+    // Until a deployment of ours succeeds, the installed artifact name is the best version we know.
+    const device = await this.deps.store.devices.get(deviceId);
+    if (device && device.version === null && typeof inventory.artifact_name === 'string') await this.deps.store.devices.touch(deviceId, now, inventory.artifact_name.slice(0, 64));
   }
 
   /**
@@ -89,8 +91,13 @@ export class MenderDeploymentService {
     const { status, substate } = parseStatus(raw);
     this.deps.seen(deviceId);
     const report = statusReport(status, deploymentId, substate);
-    if (report) await this.deps.sync.applyReport(deviceId, report, actor(deviceId));
-    else await this.ownExecution(deviceId, deploymentId);
+    if (report) {
+      const execution = await this.deps.sync.applyReport(deviceId, report, actor(deviceId));
+      if (execution.state === 'succeeded' && report.state === 'succeeded') {
+        const artifact = await this.deps.artifacts.get(execution.artifactId);
+        await this.deps.store.devices.touch(deviceId, this.deps.clock.now(), artifact.version);
+      }
+    } else await this.ownExecution(deviceId, deploymentId);
     if (substate) await this.deps.events.append([{ type: 'mender.status', actor: actor(deviceId), deviceId, executionId: deploymentId, data: { status, substate } }]);
   }
 

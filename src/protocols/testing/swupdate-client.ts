@@ -2,8 +2,10 @@
 // the foreground against a server on 127.0.0.1, in its own mount namespace with a private /tmp
 // (SWUpdate keeps its control sockets there), so several clients can run side by side.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { buildCpio } from '../hawkbit/swu.fixtures.js';
 
 /** Why the real client cannot run here, or null when it can. */
 export function swupdateUnavailable(): string | null {
@@ -30,6 +32,14 @@ export function createSwuSigner(dir: string): SwuSigner {
   return { cert, key };
 }
 
+/** A signed .swu whose one file is installed as SWU_TARGET_DIR/<name>. */
+export function buildSignedSwu(signer: SwuSigner, version: string, files: Record<string, string>, hardware: string[] = ['1.0']): Buffer {
+  const entries = Object.entries(files);
+  const list = entries.map(([name, content]) => `    { filename = "${name}"; path = "${SWU_TARGET_DIR}/${name}"; sha256 = "${createHash('sha256').update(content).digest('hex')}"; }`).join(',\n');
+  const description = Buffer.from(`software = {\n  version = "${version}";\n  hardware-compatibility = [ ${hardware.map((h) => `"${h}"`).join(', ')} ];\n  files: (\n${list}\n  );\n};\n`);
+  return buildCpio([['sw-description', description], ['sw-description.sig', signSwDescription(signer, description)], ...entries]);
+}
+
 /** The detached CMS signature (DER) of sw-description, as SWUpdate verifies it. */
 export function signSwDescription(signer: SwuSigner, description: Buffer): Buffer {
   return execFileSync('openssl', ['cms', '-sign', '-signer', signer.cert, '-inkey', signer.key, '-outform', 'DER', '-nosmimecap', '-binary'], { input: description });
@@ -49,7 +59,12 @@ export interface SwupdateOptions {
   /** configData attributes (the `identify` section). */
   identify?: Record<string, string>;
   hardware?: string;
+  /** Mounted (in the client's namespace only) at SWU_TARGET_DIR, where test images install files. */
+  targetDir?: string;
 }
+
+/** Where test images install their files; each client sees its own `targetDir` there. */
+export const SWU_TARGET_DIR = '/var/tmp/uo-swu-target';
 
 export interface SwupdateClient {
   output(): string;
@@ -65,7 +80,12 @@ export function startSwupdate(workDir: string, o: SwupdateOptions): SwupdateClie
   const suricatta = ['-t', o.tenant, '-u', o.serverUrl, '-i', o.controllerId, o.token.type === 'target' ? '-k' : '-g', o.token.value, '-p', String(o.pollSeconds ?? 1), '-r', '2', '-w', '1', ...(o.confirm ? ['-c', o.confirm] : [])].join(' ');
   const args = ['-v', '-f', conf, '-k', o.cert, '-H', o.hardware ?? 'board:1.0', '-u', suricatta];
   const quoted = args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  const child: ChildProcess = spawn('unshare', ['-m', 'sh', '-c', `mount -t tmpfs tmpfs /tmp && exec swupdate ${quoted}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const mounts = ['mount -t tmpfs tmpfs /tmp'];
+  if (o.targetDir) {
+    fs.mkdirSync(SWU_TARGET_DIR, { recursive: true });
+    mounts.push(`mount --bind '${o.targetDir}' ${SWU_TARGET_DIR}`);
+  }
+  const child: ChildProcess = spawn('unshare', ['-m', 'sh', '-c', `${mounts.join(' && ')} && exec swupdate ${quoted}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];
   const onData = (d: Buffer) => {
