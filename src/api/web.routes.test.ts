@@ -36,6 +36,16 @@ describe('dashboard routes', () => {
     expect((await t.request('GET', '/ui/nope.js', { token: null })).status).toBe(404);
   });
 
+  it('answers the latest report of a device, 404 before it reports', async () => {
+    expect((await t.request('GET', '/api/v1/devices/w1/report', { token: t.tokens.viewer })).status).toBe(404);
+    const token = ((await t.request('POST', '/api/v1/devices/w1/token', {})).json() as { token: string }).token;
+    const sent = await t.request('PATCH', '/api/v1/device/state', { token, body: { version: '1.0', inventory: { os: 'linux' } } });
+    expect(sent.status, sent.text).toBeLessThan(300);
+    const report = await t.request('GET', '/api/v1/devices/w1/report', { token: t.tokens.viewer });
+    expect(report.status).toBe(200);
+    expect(report.json()).toMatchObject({ deviceId: 'w1', report: { version: '1.0' }, inventory: { os: 'linux' } });
+  });
+
   it('summarises the fleet for viewers only', async () => {
     expect((await t.request('GET', '/api/v1/fleet/summary', { token: null })).status).toBe(401);
     const summary = (await t.request('GET', '/api/v1/fleet/summary', { token: t.tokens.viewer })).json();

@@ -1,6 +1,6 @@
 // The dashboard: static ES modules from src/web (copied to dist/web by the build), served at / with
 // strict security headers (CSP without inline scripts, no framing), plus the one aggregate the
-// dashboard needs that the REST API has no list for: GET /api/v1/fleet/summary.
+// dashboard needs that the REST API lacks: GET /api/v1/fleet/summary, GET /api/v1/devices/:id/report.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../store/index.js';
+import { NotFoundError } from '../core/index.js';
+import type { Database, DeviceReportRepository } from '../store/index.js';
 import { errorResponses } from './schemas.js';
 
 /** The dashboard's folder next to this module: src/web from src/api, dist/web from dist/api. */
@@ -74,7 +75,7 @@ async function topCounts(db: Kysely<Database>, column: 'status' | 'version' | 'l
 
 const Bucket = Type.Array(Type.Object({ value: Type.Union([Type.String(), Type.Null()]), count: Type.Integer() }));
 
-export async function webRoutes(app: FastifyInstance, deps: { db: Kysely<Database>; root?: string }) {
+export async function webRoutes(app: FastifyInstance, deps: { db: Kysely<Database>; reports: DeviceReportRepository; root?: string }) {
   const files = loadFiles(deps.root ?? WEB_ROOT);
   const send = (name: string, reply: FastifyReply, ifNoneMatch: string | undefined) => {
     const file = files.get(name);
@@ -90,6 +91,22 @@ export async function webRoutes(app: FastifyInstance, deps: { db: Kysely<Databas
   app.get('/ui/*', { config: { auth: 'public' }, schema: { hide: true } }, async (request, reply) => {
     const name = (request.params as { '*': string })['*'];
     return send(name, reply, request.headers['if-none-match']);
+  });
+
+  app.get('/api/v1/devices/:id/report', {
+    config: { auth: 'viewer' },
+    schema: {
+      tags: ['devices'],
+      summary: 'The latest report and inventory a pull device sent (404 until it reports)',
+      params: Type.Object({ id: Type.String({ maxLength: 128 }) }),
+      response: { 200: Type.Object({ deviceId: Type.String(), report: Type.Record(Type.String(), Type.Unknown()), inventory: Type.Record(Type.String(), Type.Unknown()), reportedAt: Type.String() }), ...errorResponses },
+    },
+    handler: async (request) => {
+      const { id } = request.params as { id: string };
+      const found = await deps.reports.get(id);
+      if (!found || Object.keys(found.report).length === 0) throw new NotFoundError('report of device', id);
+      return found;
+    },
   });
 
   app.get('/api/v1/fleet/summary', {

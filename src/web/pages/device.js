@@ -8,7 +8,8 @@ export function render(main, [id], { setTitle }) {
   const details = h('div');
   const target = h('div');
   const history = h('div');
-  mount(main, h('div', { class: 'grid grid-2' }, card('Device', details), card('Current target', target)), card('History', history));
+  const report = h('div');
+  mount(main, h('div', { class: 'grid grid-2' }, card('Device', details), card('Current target', target)), h('div', { class: 'grid grid-2' }, card('Last report', report), card('History', history)));
 
   const field = (label, value) => h('div', { class: 'field' }, h('dt', null, label), h('dd', null, value ?? '—'));
 
@@ -48,6 +49,17 @@ export function render(main, [id], { setTitle }) {
       );
     } catch (error) {
       mount(target, error.status === 404 ? emptyState('No target state is served for this device.') : errorBox(error));
+    }
+    try {
+      const last = await api('GET', `/api/v1/devices/${encodeURIComponent(id)}/report`);
+      const scalars = Object.entries(last.report).filter(([, v]) => v === null || typeof v !== 'object');
+      mount(
+        report,
+        h('dl', { class: 'fields' }, field('Reported', h('span', { title: fmtTime(last.reportedAt) }, fmtAgo(last.reportedAt))), scalars.slice(0, 9).map(([k, v]) => field(k, v === null ? '—' : String(v)))),
+        h('details', { class: 'raw' }, h('summary', null, 'Raw report and inventory'), h('pre', { class: 'json' }, JSON.stringify({ report: last.report, inventory: last.inventory }, null, 2))),
+      );
+    } catch (error) {
+      mount(report, error.status === 404 ? emptyState('This device has not reported yet (push devices never do).') : errorBox(error));
     }
     try {
       const events = await api('GET', '/api/v1/events', { query: { deviceId: id, limit: 50 } });
