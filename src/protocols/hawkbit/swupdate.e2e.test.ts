@@ -108,7 +108,7 @@ describe.skipIf(unavailable !== null)('SWUpdate over hawkBit DDI (real clients)'
     for (const d of devices) {
       expect(feedback.some((f) => f.deviceId === d.controllerId && f.data.execution === 'closed' && f.data.finished === 'success')).toBe(true);
     }
-    expect((await e.t.app.store.devices.get('swu-3'))?.version).toBe('2.0.0');
+    await waitFor('the device version', async () => (await e.t.app.store.devices.get('swu-3'))?.version === '2.0.0');
   }, 180_000);
 
   it('records a failing .swu as failed, with SWUpdate’s details in the event log', async () => {
