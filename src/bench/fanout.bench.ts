@@ -48,6 +48,14 @@ async function receivers(count: number): Promise<void> {
   await new Promise(() => undefined); // until killed
 }
 
+/** What a sender child reports. */
+interface SenderResult {
+  seconds: number;
+  cpuSeconds: number;
+  errors: number;
+  peakRssMb: number;
+}
+
 interface SenderJob {
   mode: 'transport' | 'baseline';
   artifact: Artifact;
@@ -60,6 +68,7 @@ async function sender(jobFile: string): Promise<void> {
   const job = JSON.parse(fs.readFileSync(jobFile, 'utf8')) as SenderJob;
   let errors = 0;
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   if (job.mode === 'transport') {
     const { HttpTransport } = await import('../delivery/http/http.transport.js');
     const transport = new HttpTransport({ retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 } });
@@ -87,15 +96,16 @@ async function sender(jobFile: string): Promise<void> {
     agent.destroy();
   }
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(JSON.stringify({ seconds, errors, peakRssMb: peakRssMb() }) + '\n');
+  const cpu = process.cpuUsage(cpuStart);
+  process.stdout.write(JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, errors, peakRssMb: peakRssMb() }) + '\n');
 }
 
-function runChild(args: string[]): Promise<{ seconds: number; errors: number; peakRssMb: number }> {
+function runChild(args: string[]): Promise<SenderResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, 'fanout', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as { seconds: number; errors: number; peakRssMb: number }) : reject(new Error(`sender exited ${code}`))));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as SenderResult) : reject(new Error(`sender exited ${code}`))));
   });
 }
 
@@ -128,7 +138,7 @@ export async function run(args: string[]): Promise<void> {
     for (const mib of sizes) {
       const file = makeArtifactFile(dir, { size: mib * MiB, version: `${mib}` });
       // Several rounds in alternating order, medians reported: the machine is shared and noisy.
-      const runs: Record<'transport' | 'baseline', { seconds: number; errors: number; peakRssMb: number }[]> = { transport: [], baseline: [] };
+      const runs: Record<'transport' | 'baseline', SenderResult[]> = { transport: [], baseline: [] };
       for (let round = 0; round < rounds; round++) {
         for (const mode of round % 2 === 0 ? (['baseline', 'transport'] as const) : (['transport', 'baseline'] as const)) {
           const jobFile = path.join(dir, `${mode}.json`);
@@ -136,8 +146,9 @@ export async function run(args: string[]): Promise<void> {
           runs[mode].push(await runChild(['--child', 'sender', '--job', jobFile]));
         }
       }
-      const summary = (list: { seconds: number; errors: number; peakRssMb: number }[]) => ({
+      const summary = (list: SenderResult[]) => ({
         seconds: [...list].sort((x, y) => x.seconds - y.seconds)[Math.floor(list.length / 2)]!.seconds,
+        cpuSeconds: [...list].sort((x, y) => x.cpuSeconds - y.cpuSeconds)[Math.floor(list.length / 2)]!.cpuSeconds,
         errors: list.reduce((n, r) => n + r.errors, 0),
         peakRssMb: Math.max(...list.map((r) => r.peakRssMb)),
       });
@@ -155,6 +166,8 @@ export async function run(args: string[]): Promise<void> {
           transport_mb_per_s: Math.round(transportRate),
           baseline_mb_per_s: Math.round(baselineRate),
           ratio: Math.round((transportRate / baselineRate) * 100) / 100,
+          transport_cpu_s: Math.round(t.cpuSeconds * 10) / 10,
+          baseline_cpu_s: Math.round(b.cpuSeconds * 10) / 10,
           peak_rss_mb: t.peakRssMb,
           baseline_peak_rss_mb: b.peakRssMb,
           errors: t.errors + b.errors,

@@ -133,20 +133,23 @@ export class HttpTransport implements Transport {
     const file = fs.createReadStream(req.filePath!, { highWaterMark: 256 * 1024 });
     // Progress is counted by a second 'data' listener, so undici reads the file stream directly (no
     // extra stream hop). Paused first: the listener must not start the flow before undici resumes it.
-    file.pause();
     const body = { sent: 0 };
     const total = req.artifact.size;
-    file.on('data', (chunk) => {
-      body.sent += chunk.length;
-      req.onProgress?.(body.sent, total);
-    });
+    const onProgress = req.onProgress;
+    if (onProgress) {
+      file.pause();
+      file.on('data', (chunk) => {
+        body.sent += chunk.length;
+        onProgress(body.sent, total);
+      });
+    }
     try {
       const response = await request(url, { method: 'POST', headers, body: file, dispatcher, signal: controller.signal });
       const status = response.statusCode;
       const text = await readSome(response.body);
-      if (status === 200 || status === 201 || status === 204) return { outcome: 'delivered', bytes: body.sent };
-      if (status === 208) return { outcome: 'already-installed', bytes: body.sent };
-      if (status === 409 && /already[ -]installed/i.test(text)) return { outcome: 'already-installed', bytes: body.sent };
+      if (status === 200 || status === 201 || status === 204) return { outcome: 'delivered', bytes: total };
+      if (status === 208) return { outcome: 'already-installed', bytes: onProgress ? body.sent : total };
+      if (status === 409 && /already[ -]installed/i.test(text)) return { outcome: 'already-installed', bytes: onProgress ? body.sent : total };
       const message = `device '${req.device.id}' answered ${status}: ${deviceMessage(text).slice(0, 500) || '(no body)'}`;
       if (status >= 500 || status === 408 || status === 429) throw new DeliveryError(`http_${status}`, message, true);
       throw new DeliveryError(`http_${status}`, message, false);
