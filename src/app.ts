@@ -141,7 +141,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const policies = new PolicyService({ policies: new PolicyRepository(store.handle.db), events, clock, artifacts, createRollout });
   const replayGuard = new ReplayGuard(store.handle.db, config.webhookReplayWindowSeconds * 1000);
   const subscriptionRepository = new SubscriptionRepository(store.handle.db);
-  const notifier = new Notifier({ subscriptions: subscriptionRepository, events, clock, logger, count: (result) => metrics.notifications.inc({ result }), userAgent: `update-orchestrator/${VERSION}`, ...options.notifyOptions });
+  const notifier = new Notifier({ subscriptions: subscriptionRepository, events, clock, logger, count: (result) => metrics.notifications.inc({ result }), userAgent: `update-orchestrator/${VERSION}`, rolloutName: async (id) => (await store.rollouts.get(id))?.name || null, ...options.notifyOptions });
   await notifier.start();
   const subscriptions = new SubscriptionService({ subscriptions: subscriptionRepository, events, clock, onChange: () => notifier.refresh() });
 

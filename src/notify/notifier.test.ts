@@ -96,4 +96,17 @@ describe('notifications', () => {
     const gone = r.received.filter((x) => x.path === '/gone').map((x) => (JSON.parse(x.body) as { rolloutId: string }).rolloutId);
     expect(gone).toEqual(['r2', 'r4']);
   });
+
+  it('tells Slack when an operator pauses a real rollout, by its name', async () => {
+    await subscribe({ url: `${r.url}/slack-live`, format: 'slack', events: ['rollout.paused'] });
+    expect((await t.request('POST', '/api/v1/devices', { body: { id: 'k1', mode: 'pull' } })).status).toBe(201);
+    const artifact = (await t.request('POST', '/api/v1/artifacts?name=kiosk-app&version=3.1.0', { raw: 'bytes', headers: { 'content-type': 'application/octet-stream' } })).json() as { id: string };
+    const created = await t.request('POST', '/api/v1/rollouts', { body: { name: 'Kiosk fleet 3.1', artifactId: artifact.id, strategy: 'immediate' } });
+    expect(created.status, created.text).toBe(201);
+    const rollout = created.json() as { id: string };
+    expect((await t.request('POST', `/api/v1/rollouts/${rollout.id}/pause`, { token: t.tokens.operator, body: {} })).status).toBe(200);
+    await r.until(() => r.received.some((x) => x.path === '/slack-live'));
+    const text = (JSON.parse(r.received.find((x) => x.path === '/slack-live')!.body) as { text: string }).text;
+    expect(text).toContain(`Rollout *Kiosk fleet 3.1* (${rollout.id}) paused`);
+  });
 });

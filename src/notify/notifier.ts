@@ -29,6 +29,8 @@ export interface NotifierOptions {
   random?: () => number;
   /** How often subscriptions are re-read (changes made on other servers). */
   refreshMs?: number;
+  /** A rollout's display name for human-readable (Slack) messages. */
+  rolloutName?: (rolloutId: string) => Promise<string | null>;
 }
 
 interface Lane {
@@ -53,7 +55,8 @@ export class Notifier {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inflight = new Set<AbortController>();
   private stopped = false;
-  private readonly o: Required<Omit<NotifierOptions, 'count' | 'userAgent'>> & Pick<NotifierOptions, 'count' | 'userAgent'>;
+  private readonly o: Required<Omit<NotifierOptions, 'count' | 'userAgent' | 'rolloutName'>> & Pick<NotifierOptions, 'count' | 'userAgent' | 'rolloutName'>;
+  private readonly names = new Map<string, string | null>();
 
   constructor(options: NotifierOptions) {
     this.o = { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, maxQueue: 10_000, random: Math.random, refreshMs: 30_000, ...options };
@@ -125,7 +128,7 @@ export class Notifier {
   }
 
   private async deliver(subscription: SubscriptionWithSecret, event: EventRecord): Promise<void> {
-    const body = formatNotification(event, subscription.format);
+    const body = formatNotification(await this.named(event, subscription.format), subscription.format);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': this.o.userAgent ?? 'update-orchestrator',
@@ -162,6 +165,17 @@ export class Notifier {
       }
       this.o.logger.info({ subscription: subscription.id, eventId: event.id, attempt, detail }, 'notification failed; will retry');
     }
+  }
+
+  /** Adds the rollout's name to a Slack message's event when the event does not carry it. */
+  private async named(event: EventRecord, format: string): Promise<EventRecord> {
+    if (format !== 'slack' || !event.rolloutId || typeof event.data.name === 'string' || !this.o.rolloutName) return event;
+    if (!this.names.has(event.rolloutId)) {
+      if (this.names.size > 10_000) this.names.clear();
+      this.names.set(event.rolloutId, await this.o.rolloutName(event.rolloutId).catch(() => null));
+    }
+    const name = this.names.get(event.rolloutId);
+    return name ? { ...event, data: { ...event.data, name } } : event;
   }
 
   private wait(ms: number): Promise<void> {
