@@ -113,6 +113,7 @@ export function registerAgent(program: Command): void {
       // Wake-ups only shorten the wait; polling stays the source of truth.
       const mqttUrl = flags.mqtt ?? process.env.ORCHESTRATOR_MQTT_URL;
       const wakeups = mqttUrl ? new MqttWakeupSubscriber(mqttUrl, config.deviceId, () => agent.pollNow(), { warn: (_o, message) => console.error(`wake-up: ${message}`) }) : null;
+      void wakeups?.ready().then(() => console.error(`wake-up: subscribed to devices/${config.deviceId}/wakeup`));
       await agent.run(controller.signal);
       await wakeups?.close();
     });
