@@ -155,6 +155,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   // Registry, enrollment and token changes made on any server (the feed crosses servers on PostgreSQL).
   syncCachesWithFeed({ feed, targets, auth });
+  // Target changes notified while this server's LISTEN connection was down are unknown: start over.
+  engine.notifier.onReset(() => targets.clear());
   const presence = new PresenceService({
     store,
     events,

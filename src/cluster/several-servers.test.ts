@@ -142,6 +142,24 @@ describe.skipIf(unavailable !== null)('three servers on one PostgreSQL database'
     await until(() => poll(null).then((r) => r.status), (status) => status === 401 || status === 404, 'server B to stop serving a deleted device', 5_000);
   });
 
+  it('server B keeps following target changes after its LISTEN connections are cut', async () => {
+    await apps[0]!.store.devices.upsertMany([device('pull-2')], Date.now());
+    const deviceToken = (await apps[0]!.enrollment.issueToken('pull-2', 'test')).token;
+    const poll = async () => {
+      const r = await fetch(`${urls[1]}/api/v1/device/pull-2/state`, { headers: { authorization: `Bearer ${deviceToken}` } });
+      return (await r.json()) as { update: { version: string } | null };
+    };
+    const { artifact } = await apps[0]!.artifacts.upload(Readable.from([randomBytes(4096)]), { name: 'pull-fw-2', version: '4.0.0' }, 'test');
+    const created = await call(0, 'POST', '/api/v1/rollouts', { artifactId: artifact.id, filter: { ids: ['pull-2'] } });
+    await until(poll, (s) => s.update?.version === '4.0.0', 'server B to serve the target');
+
+    // The database drops every LISTEN connection (a restart, a network cut, an idle timeout).
+    const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'");
+    expect(cut.rowCount).toBeGreaterThanOrEqual(3);
+    expect((await call(0, 'POST', `/api/v1/rollouts/${created.json.id as string}/cancel`)).status).toBeLessThan(300);
+    await until(poll, (s) => s.update === null, 'server B to drop the target cancelled through A', 10_000);
+  });
+
   it('a WebSocket client of server B sees events appended through server A', async () => {
     const client = await connectWs(urls[1]!, { token });
     await client.waitFor((m) => m.type === 'hello');

@@ -13,13 +13,25 @@ export class TargetNotifier {
   private readonly emitter = new EventEmitter();
   private readonly origin = randomUUID();
   private client: pg.PoolClient | null = null;
+  private stopped = false;
+  private readonly resetListeners = new Set<() => void>();
 
   constructor(private readonly pool?: pg.Pool) {
     this.emitter.setMaxListeners(0);
   }
 
+  /**
+   * Called when listening resumed after the connection was lost: changes notified in the gap are
+   * unknown, so caches must drop everything.
+   */
+  onReset(listener: () => void): () => void {
+    this.resetListeners.add(listener);
+    return () => this.resetListeners.delete(listener);
+  }
+
   /** Starts listening for other servers' notifications (PostgreSQL only). */
   async start(): Promise<void> {
+    this.stopped = false;
     if (!this.pool || this.client) return;
     const client = await this.pool.connect();
     client.on('notification', (message) => {
@@ -31,12 +43,35 @@ export class TargetNotifier {
         // A malformed payload from elsewhere is ignored.
       }
     });
-    client.on('error', () => {});
-    await client.query(`LISTEN ${CHANNEL}`);
+    // A lost connection (database restart, network, terminated backend): listen again.
+    client.on('error', () => this.lost(client));
+    try {
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
     this.client = client;
   }
 
+  private lost(client: pg.PoolClient): void {
+    if (this.client !== client) return;
+    this.client = null;
+    client.release(true);
+    const retry = () => {
+      if (this.stopped) return;
+      this.start().then(
+        () => {
+          for (const listener of this.resetListeners) listener();
+        },
+        () => setTimeout(retry, 1000).unref(),
+      );
+    };
+    setTimeout(retry, 200).unref();
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     const client = this.client;
     this.client = null;
     if (!client) return;
