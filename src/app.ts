@@ -51,7 +51,7 @@ export interface AppOptions {
   /** The engine's device-sync service (pull devices); without one no device has a target. */
   deviceSync?: DeviceSync;
   /** Retry tuning of outbound notifications (tests use short delays). */
-  notifyOptions?: Partial<Pick<NotifierOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxAttempts' | 'timeoutMs'>>;
+  notifyOptions?: Partial<Pick<NotifierOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxAttempts' | 'timeoutMs' | 'refreshMs'>>;
 }
 
 export interface App {
@@ -141,9 +141,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const policies = new PolicyService({ policies: new PolicyRepository(store.handle.db), events, clock, artifacts, createRollout });
   const replayGuard = new ReplayGuard(store.handle.db, config.webhookReplayWindowSeconds * 1000);
   const subscriptionRepository = new SubscriptionRepository(store.handle.db);
-  const notifier = new Notifier({ subscriptions: subscriptionRepository, events, clock, logger, count: (result) => metrics.notifications.inc({ result }), userAgent: `update-orchestrator/${VERSION}`, rolloutName: async (id) => (await store.rollouts.get(id))?.name || null, ...options.notifyOptions });
+  const notifier = new Notifier({ subscriptions: subscriptionRepository, events: store.events, feed, locks: store.locks, clock, logger, count: (result) => metrics.notifications.inc({ result }), userAgent: `update-orchestrator/${VERSION}`, rolloutName: async (id) => (await store.rollouts.get(id))?.name || null, ...options.notifyOptions });
   await notifier.start();
-  const subscriptions = new SubscriptionService({ subscriptions: subscriptionRepository, events, clock, onChange: () => notifier.refresh() });
+  const subscriptions = new SubscriptionService({ subscriptions: subscriptionRepository, events, lastEventId: () => store.events.lastId(), clock, onChange: () => notifier.refresh() });
 
   // Pull devices: identity, presence (batched heartbeats, offline sweep) and the cached target state.
   const deviceSync: DeviceSync = options.deviceSync ?? engine.deviceSync;

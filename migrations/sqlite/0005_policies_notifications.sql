@@ -24,6 +24,8 @@ CREATE TABLE subscriptions (
   event_types TEXT NOT NULL DEFAULT '[]',
   secret TEXT,
   format TEXT NOT NULL DEFAULT 'json',
+  -- Id of the last event handled; the notifier resumes after it (durable across restarts).
+  last_event_id BIGINT NOT NULL DEFAULT 0,
   enabled INTEGER NOT NULL DEFAULT 1,
   created_by TEXT NOT NULL,
   created_at BIGINT NOT NULL

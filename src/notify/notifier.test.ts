@@ -1,12 +1,19 @@
 // Outbound notifications against a real HTTP receiver on 127.0.0.1: signed JSON, retries with
 // backoff after 5xx answers, no retry after a 4xx, Slack-compatible messages.
+import fs from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../app.js';
+import { loadConfig } from '../config.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { createTestDatabase, postgresUnavailable } from '../testing/postgres.js';
 import { signBody } from './notifier.js';
 
 interface Received {
+  status: number;
   path: string;
   headers: IncomingMessage['headers'];
   body: string;
@@ -20,8 +27,8 @@ async function receiver(script: Record<string, number[]>) {
     const chunks: Buffer[] = [];
     request.on('data', (c: Buffer) => chunks.push(c));
     request.on('end', () => {
-      received.push({ path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString() });
       const status = script[request.url ?? '']?.shift() ?? 200;
+      received.push({ status, path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString() });
       response.writeHead(status).end();
       for (const w of [...waiters]) {
         if (!w.predicate()) continue;
@@ -108,5 +115,76 @@ describe('notifications', () => {
     await r.until(() => r.received.some((x) => x.path === '/slack-live'));
     const text = (JSON.parse(r.received.find((x) => x.path === '/slack-live')!.body) as { text: string }).text;
     expect(text).toContain(`Rollout *Kiosk fleet 3.1* (${rollout.id}) paused`);
+  });
+});
+
+const fast = { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 1000, refreshMs: 100 };
+const idsOf = (list: Received[], where: string) => list.filter((x) => x.path === where && x.status === 200).map((x) => (JSON.parse(x.body) as { id: number }).id);
+
+async function openApp(dataDir: string, databaseUrl = ''): Promise<{ app: App; url: string; admin: string }> {
+  const app = await createApp(loadConfig({ dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent' }, { ...process.env, ORCHESTRATOR_DATABASE_URL: databaseUrl }), { logger: false, notifyOptions: fast });
+  const url = await app.listen();
+  const { token } = await app.store.tokens.create({ kind: 'operator', role: 'admin', name: `admin-${Math.random()}` }, Date.now());
+  return { app, url, admin: token };
+}
+
+const subscribeTo = async (base: string, admin: string, body: Record<string, unknown>) => {
+  const response = await fetch(`${base}/api/v1/subscriptions`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(response.status).toBe(201);
+};
+
+describe('durable notifications', () => {
+  it('resume after a restart from the last event handled, in order, none lost', async () => {
+    const r = await receiver({ '/resume': [503, 503, 503] });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-notify-'));
+    try {
+      const first = await openApp(dataDir);
+      await subscribeTo(first.url, first.admin, { url: `${r.url}/resume`, events: ['rollout.paused'] });
+      const appended = await first.app.events.append([1, 2, 3].map((n) => ({ type: 'rollout.paused', rolloutId: `r${n}` })));
+      // Stop while the receiver is still refusing the first event.
+      await r.until(() => r.received.filter((x) => x.path === '/resume').length >= 2);
+      await first.app.close();
+      const second = await openApp(dataDir);
+      try {
+        await r.until(() => idsOf(r.received, '/resume').length >= 3);
+        expect(idsOf(r.received, '/resume')).toEqual(appended.map((e) => e.id));
+      } finally {
+        await second.app.close();
+      }
+    } finally {
+      await r.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('with two servers on PostgreSQL, sends each event once, whichever server appended it', async (ctx) => {
+    const reason = await postgresUnavailable();
+    if (reason) return ctx.skip(reason);
+    const r = await receiver({});
+    const db = await createTestDatabase();
+    const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'uo-notify-pg-')));
+    const a = await openApp(dirs[0]!, db.url);
+    const b = await openApp(dirs[1]!, db.url);
+    try {
+      await subscribeTo(a.url, a.admin, { url: `${r.url}/pg`, events: ['rollout.*'] });
+      await b.app.events.append([{ type: 'rollout.paused', rolloutId: 'warm-up' }]);
+      await r.until(() => idsOf(r.received, '/pg').length === 1);
+      const appended = [];
+      for (let i = 0; i < 10; i++) {
+        appended.push(...(await a.app.events.append([{ type: 'rollout.paused', rolloutId: `a${i}` }])));
+        appended.push(...(await b.app.events.append([{ type: 'rollout.resumed', rolloutId: `b${i}` }])));
+      }
+      const sentinel = await a.app.events.append([{ type: 'rollout.completed', rolloutId: 'last' }]);
+      await r.until(() => idsOf(r.received, '/pg').includes(sentinel[0]!.id));
+      const got = idsOf(r.received, '/pg');
+      expect(got.length).toBe(new Set(got).size);
+      expect(got.slice(1)).toEqual([...appended, ...sentinel].map((e) => e.id).sort((x, y) => x - y));
+    } finally {
+      await a.app.close();
+      await b.app.close();
+      await db.drop();
+      await r.close();
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    }
   });
 });

@@ -1,133 +1,181 @@
-// Outbound notifications: every event appended on this server that a subscription asks for is
-// POSTed to its URL, signed with HMAC-SHA256 of the body (X-Orchestrator-Signature-256:
-// sha256=<hex>) when the subscription has a secret. Per subscription, deliveries go out in order,
-// one at a time; failures (network, timeout, 429, 5xx) are retried with exponential backoff and
-// jitter; other 4xx answers are final. Only this server's own events are sent, so several servers
-// sharing PostgreSQL do not notify twice.
-import { createHmac } from 'node:crypto';
+// Outbound notifications, durable and in order. Each subscription keeps the id of the last event
+// it handled; a lane reads the matching events after it from the event log (the store), POSTs them
+// one at a time, signed with HMAC-SHA256 of the body (X-Orchestrator-Signature-256: sha256=<hex>)
+// when the subscription has a secret, and moves the id on. Network errors, timeouts, 429 and 5xx
+// are retried with exponential backoff and jitter; other 4xx are final. A restart resumes where the
+// last one stopped; with several servers, a lease per subscription lets exactly one of them send.
+import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { eventTypeMatches, type Clock, type EventRecord } from '../core/index.js';
-import type { EventLog } from '../store/index.js';
+import type { EventRepository, LockRepository } from '../store/index.js';
 import { formatNotification, JSON_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS } from './format.js';
 import type { SubscriptionRepository, SubscriptionWithSecret } from './subscription.repository.js';
 
 /** Tuning and seams; defaults suit production. */
 export interface NotifierOptions {
   subscriptions: SubscriptionRepository;
-  events: EventLog;
+  /** The event log's repository: lanes read from the store, not from memory. */
+  events: EventRepository;
+  /** Wakes lanes when events are appended (on any server). */
+  feed: { subscribe(listener: (events: EventRecord[]) => void): () => void };
+  locks: LockRepository;
   clock: Clock;
   logger: Logger;
-  /** Counts attempts by result (sent, retry, failed, dropped). */
-  count?: (result: 'sent' | 'retry' | 'failed' | 'dropped') => void;
+  /** Counts attempts by result (sent, retry, failed). */
+  count?: (result: 'sent' | 'retry' | 'failed') => void;
   userAgent?: string;
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
   timeoutMs?: number;
-  /** Queued deliveries per subscription beyond which the oldest are dropped. */
-  maxQueue?: number;
   random?: () => number;
-  /** How often subscriptions are re-read (changes made on other servers). */
+  /** How often subscriptions are re-read and idle lanes look again, ms. */
   refreshMs?: number;
   /** A rollout's display name for human-readable (Slack) messages. */
   rolloutName?: (rolloutId: string) => Promise<string | null>;
 }
 
-interface Lane {
-  queue: EventRecord[];
-  running: boolean;
-}
+const LEASE_MS = 30_000;
+const PAGE = 100;
 
 export function signBody(secret: string, body: string): string {
   return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
 }
 
+export function typesOf(subscription: SubscriptionWithSecret): string[] {
+  return subscription.events.length ? subscription.events : subscription.format === 'slack' ? SLACK_DEFAULT_EVENTS : JSON_DEFAULT_EVENTS;
+}
+
 export function wantsEvent(subscription: SubscriptionWithSecret, type: string): boolean {
-  const types = subscription.events.length ? subscription.events : subscription.format === 'slack' ? SLACK_DEFAULT_EVENTS : JSON_DEFAULT_EVENTS;
-  return types.some((t) => eventTypeMatches(t, type));
+  return typesOf(subscription).some((t) => eventTypeMatches(t, type));
 }
 
 export class Notifier {
-  private subscriptions: SubscriptionWithSecret[] = [];
-  private readonly lanes = new Map<string, Lane>();
+  private subscriptions = new Map<string, SubscriptionWithSecret>();
+  private readonly lanes = new Map<string, Promise<void>>();
+  private readonly owner = `notifier-${randomUUID()}`;
+  private wakers: (() => void)[] = [];
   private unsubscribe: (() => void) | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
-  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inflight = new Set<AbortController>();
+  private readonly names = new Map<string, string | null>();
   private stopped = false;
   private readonly o: Required<Omit<NotifierOptions, 'count' | 'userAgent' | 'rolloutName'>> & Pick<NotifierOptions, 'count' | 'userAgent' | 'rolloutName'>;
-  private readonly names = new Map<string, string | null>();
 
   constructor(options: NotifierOptions) {
-    this.o = { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, maxQueue: 10_000, random: Math.random, refreshMs: 30_000, ...options };
+    this.o = { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, random: Math.random, refreshMs: 2000, ...options };
   }
 
   async start(): Promise<void> {
+    this.unsubscribe = this.o.feed.subscribe(() => this.wakeAll());
     await this.refresh();
-    this.unsubscribe = this.o.events.subscribe((events) => this.offer(events));
     const tick = () => {
-      this.refreshTimer = setTimeout(() => void this.refresh().catch(() => {}).finally(() => !this.stopped && tick()), this.o.refreshMs);
+      this.refreshTimer = setTimeout(() => {
+        void this.refresh()
+          .catch((error: unknown) => this.o.logger.warn({ err: error }, 'cannot read notification subscriptions'))
+          .finally(() => {
+            this.wakeAll();
+            if (!this.stopped) tick();
+          });
+      }, this.o.refreshMs);
       this.refreshTimer.unref();
     };
     tick();
   }
 
-  /** Re-reads subscriptions (call after a change through this server's API). */
+  /** Re-reads subscriptions and starts a lane for each new one (call after a change). */
   async refresh(): Promise<void> {
-    this.subscriptions = (await this.o.subscriptions.list()).filter((s) => s.enabled);
+    const enabled = (await this.o.subscriptions.list()).filter((s) => s.enabled);
+    this.subscriptions = new Map(enabled.map((s) => [s.id, s]));
+    for (const s of enabled) {
+      if (this.lanes.has(s.id) || this.stopped) continue;
+      const lane = this.runLane(s.id)
+        .catch((error: unknown) => this.o.logger.error({ err: error, subscription: s.id }, 'notification lane failed'))
+        .finally(() => this.lanes.delete(s.id));
+      this.lanes.set(s.id, lane);
+    }
+    this.wakeAll();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
     clearTimeout(this.refreshTimer);
-    for (const timer of this.timers) clearTimeout(timer);
     for (const controller of this.inflight) controller.abort();
-    this.lanes.clear();
+    this.wakeAll();
+    await Promise.all(this.lanes.values());
   }
 
-  private offer(events: EventRecord[]): void {
-    if (this.stopped) return;
-    for (const subscription of this.subscriptions) {
-      const wanted = events.filter((e) => wantsEvent(subscription, e.type));
-      if (wanted.length === 0) continue;
-      let lane = this.lanes.get(subscription.id);
-      if (!lane) this.lanes.set(subscription.id, (lane = { queue: [], running: false }));
-      lane.queue.push(...wanted);
-      const excess = lane.queue.length - this.o.maxQueue;
-      if (excess > 0) {
-        lane.queue.splice(0, excess);
-        for (let i = 0; i < excess; i++) this.o.count?.('dropped');
-        this.o.logger.warn({ subscription: subscription.id, dropped: excess }, 'notification queue full; oldest dropped');
+  private wakeAll(): void {
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const wake of wakers) wake();
+  }
+
+  /** Resolves at the next wake-up, or after `ms`. */
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
       }
-      if (!lane.running) void this.drain(subscription.id, lane);
-    }
+      this.wakers.push(done);
+    });
   }
 
-  private async drain(subscriptionId: string, lane: Lane): Promise<void> {
-    lane.running = true;
+  /** Waits exactly `ms` (backoff), unless the notifier stops. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const until = Date.now() + ms;
+      const step = async () => {
+        while (!this.stopped && Date.now() < until) await this.sleep(until - Date.now());
+        resolve();
+      };
+      void step();
+    });
+  }
+
+  private async runLane(id: string): Promise<void> {
+    const lock = `notify:${id}`;
     try {
-      while (lane.queue.length && !this.stopped) {
-        const subscription = this.subscriptions.find((s) => s.id === subscriptionId);
-        if (!subscription) {
-          lane.queue = [];
-          break;
+      while (!this.stopped) {
+        const subscription = this.subscriptions.get(id);
+        if (!subscription) return;
+        if (!(await this.o.locks.acquire(lock, this.owner, this.o.clock.now(), LEASE_MS))) {
+          await this.sleep(this.o.refreshMs);
+          continue;
         }
-        await this.deliver(subscription, lane.queue[0]!);
-        lane.queue.shift();
+        // Read the position each round: another server may have held the lease before.
+        const after = await this.o.subscriptions.lastEventId(id);
+        if (after === null) return;
+        const page = await this.o.events.list({ afterId: after, type: typesOf(subscription), limit: PAGE });
+        if (page.length === 0) {
+          await this.sleep(this.o.refreshMs);
+          continue;
+        }
+        for (const event of page) {
+          if (this.stopped || !this.subscriptions.has(id)) return;
+          // Renew the lease per event so a slow receiver never lets another server send twice.
+          if (!(await this.o.locks.acquire(lock, this.owner, this.o.clock.now(), LEASE_MS))) break;
+          await this.deliver(subscription, event, lock);
+          if (this.stopped) return;
+          await this.o.subscriptions.setLastEventId(id, event.id);
+        }
       }
     } finally {
-      lane.running = false;
+      await this.o.locks.release(lock, this.owner).catch(() => {});
     }
   }
 
-  /** Delay before attempt `attempt` (2, 3, ...): exponential, capped, with full jitter above half. */
+  /** Delay before attempt `attempt` (2, 3, ...): exponential, capped, jittered over its upper half. */
   backoffMs(attempt: number): number {
     const ceiling = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (attempt - 2));
     return Math.round(ceiling / 2 + (ceiling / 2) * this.o.random());
   }
 
-  private async deliver(subscription: SubscriptionWithSecret, event: EventRecord): Promise<void> {
+  private async deliver(subscription: SubscriptionWithSecret, event: EventRecord, lock: string): Promise<void> {
     const body = formatNotification(await this.named(event, subscription.format), subscription.format);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -137,8 +185,11 @@ export class Notifier {
     };
     if (subscription.secret) headers['x-orchestrator-signature-256'] = signBody(subscription.secret, body);
     for (let attempt = 1; attempt <= this.o.maxAttempts && !this.stopped; attempt++) {
-      if (attempt > 1) await this.wait(this.backoffMs(attempt));
-      if (this.stopped) return;
+      if (attempt > 1) {
+        await this.pause(this.backoffMs(attempt));
+        if (this.stopped) return;
+        await this.o.locks.acquire(lock, this.owner, this.o.clock.now(), LEASE_MS);
+      }
       const controller = new AbortController();
       const timeout = setTimeout(() => controller.abort(), this.o.timeoutMs);
       this.inflight.add(controller);
@@ -150,6 +201,7 @@ export class Notifier {
         detail = `HTTP ${response.status}`;
         outcome = response.ok ? 'sent' : response.status === 429 || response.status >= 500 ? 'retry' : 'failed';
       } catch (error) {
+        if (this.stopped) return;
         outcome = 'retry';
         detail = controller.signal.aborted ? `timeout after ${this.o.timeoutMs} ms` : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message);
       } finally {
@@ -176,15 +228,5 @@ export class Notifier {
     }
     const name = this.names.get(event.rolloutId);
     return name ? { ...event, data: { ...event.data, name } } : event;
-  }
-
-  private wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-    });
   }
 }

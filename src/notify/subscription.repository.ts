@@ -47,8 +47,9 @@ export function publicSubscription(s: SubscriptionWithSecret): Subscription & { 
 export class SubscriptionRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(input: Omit<SubscriptionWithSecret, 'createdAt'>, now: number): Promise<SubscriptionWithSecret> {
-    const row: SubscriptionRow = { id: input.id, name: input.name, url: input.url, event_types: JSON.stringify(input.events), secret: input.secret, format: input.format, enabled: input.enabled ? 1 : 0, created_by: input.createdBy, created_at: now };
+  /** `afterEventId`: the subscription receives events appended after this id. */
+  async create(input: Omit<SubscriptionWithSecret, 'createdAt'>, afterEventId: number, now: number): Promise<SubscriptionWithSecret> {
+    const row: SubscriptionRow = { id: input.id, name: input.name, url: input.url, event_types: JSON.stringify(input.events), secret: input.secret, format: input.format, last_event_id: afterEventId, enabled: input.enabled ? 1 : 0, created_by: input.createdBy, created_at: now };
     await this.db.insertInto('subscriptions').values(row).execute();
     return toSubscription(row);
   }
@@ -60,6 +61,16 @@ export class SubscriptionRepository {
 
   async list(): Promise<SubscriptionWithSecret[]> {
     return (await this.db.selectFrom('subscriptions').selectAll().orderBy('created_at').orderBy('id').execute()).map(toSubscription);
+  }
+
+  /** The id of the last event handled for this subscription (null when it is gone). */
+  async lastEventId(id: string): Promise<number | null> {
+    const row = await this.db.selectFrom('subscriptions').select('last_event_id').where('id', '=', id).executeTakeFirst();
+    return row ? Number(row.last_event_id) : null;
+  }
+
+  async setLastEventId(id: string, eventId: number): Promise<void> {
+    await this.db.updateTable('subscriptions').set({ last_event_id: eventId }).where('id', '=', id).execute();
   }
 
   async remove(id: string): Promise<boolean> {

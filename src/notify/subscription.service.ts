@@ -8,7 +8,7 @@ export type PublicSubscription = Subscription & { hasSecret: boolean };
 
 export class SubscriptionService {
   constructor(
-    private readonly deps: { subscriptions: SubscriptionRepository; events: EventLog; clock: Clock; onChange: () => Promise<void> },
+    private readonly deps: { subscriptions: SubscriptionRepository; events: EventLog; lastEventId: () => Promise<number>; clock: Clock; onChange: () => Promise<void> },
   ) {}
 
   async create(raw: Record<string, unknown>, actor: string): Promise<PublicSubscription> {
@@ -31,7 +31,7 @@ export class SubscriptionService {
     const name = raw.name ?? (url ? new URL(url).host : '');
     if (typeof name !== 'string' || name.length > 128) errors.push({ path: 'name', message: 'must be at most 128 characters' });
     if (errors.length) throw new ValidationError(`invalid subscription: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors);
-    const created = await this.deps.subscriptions.create({ id: randomUUID(), name: name as string, url, events: events as string[], format, secret: secret as string | null, enabled: raw.enabled !== false, createdBy: actor }, this.deps.clock.now());
+    const created = await this.deps.subscriptions.create({ id: randomUUID(), name: name as string, url, events: events as string[], format, secret: secret as string | null, enabled: raw.enabled !== false, createdBy: actor }, await this.deps.lastEventId(), this.deps.clock.now());
     await this.deps.events.append([{ type: 'subscription.created', actor, data: { subscriptionId: created.id, url: created.url, events: created.events, format } }]);
     await this.deps.onChange();
     return publicSubscription(created);

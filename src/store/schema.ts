@@ -128,6 +128,8 @@ export interface SubscriptionRow {
   event_types: string;
   secret: string | null;
   format: string;
+  /** Last event id handled by the notifier. */
+  last_event_id: number;
   enabled: number;
   created_by: string;
   created_at: number;
