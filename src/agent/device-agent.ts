@@ -44,7 +44,13 @@ export function readAgentConfigFile(file: string): Partial<DeviceAgentConfig> {
 }
 
 export function basicInventory(): Record<string, unknown> {
-  return { hostname: os.hostname(), platform: process.platform, arch: process.arch, node: process.version, agent: 'update-orchestrator', memoryMb: Math.round(os.totalmem() / 2 ** 20) };
+  let program: string | null = null;
+  try {
+    program = process.argv[1] ? fs.realpathSync(process.argv[1]) : null;
+  } catch {
+    // not a file (e.g. node -e)
+  }
+  return { hostname: os.hostname(), platform: process.platform, arch: process.arch, node: process.version, agent: 'update-orchestrator', program, memoryMb: Math.round(os.totalmem() / 2 ** 20) };
 }
 
 export function createDeviceAgent(config: DeviceAgentConfig, log: AgentLog = createAgentLog({ json: config.jsonLogs, context: { device: config.deviceId } })): Agent {

@@ -1,5 +1,6 @@
 // A fleet of simulated pull devices in one process, enrolled into a running server: for demos,
 // tests and benchmarks. Each device runs the real agent code (src/agent) with in-memory installs.
+import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent, fetch as undiciFetch } from 'undici';
 import { AgentClient } from '../agent/index.js';
 import { seededRandom } from './faults.js';
@@ -181,6 +182,8 @@ export class Fleet {
     this.startedAt = performance.now();
     this.controller = new AbortController();
     const signal = this.controller.signal;
+    // Every device's agent listens on the one fleet-wide stop signal.
+    setMaxListeners(0, signal);
     const spread = (this.options.pollSeconds ?? 5) * 1000;
     const random = seededRandom((this.options.seed ?? 1) + 7);
     this.running = this.devices.map(async (device) => {

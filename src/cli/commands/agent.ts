@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { AgentClient, createAgentLog, createDeviceAgent, readAgentConfigFile, type DeviceAgentConfig } from '../../agent/index.js';
+import { abortableSleep, type Agent, AgentClient, createAgentLog, createDeviceAgent, readAgentConfigFile, type DeviceAgentConfig } from '../../agent/index.js';
 import { startReceiver } from '../../agent/receiver.js';
 import { MqttWakeupSubscriber } from '../../protocols/mqtt/wakeup.js';
 import { CliError } from '../client.js';
@@ -25,6 +25,7 @@ interface AgentFlags {
   rollbackCommand?: string;
   containerCommand?: string;
   once?: boolean;
+  selfName?: string;
 }
 
 async function runReceiver(flags: AgentFlags): Promise<void> {
@@ -78,6 +79,26 @@ async function pullConfig(flags: AgentFlags): Promise<DeviceAgentConfig> {
   return merged as DeviceAgentConfig;
 }
 
+/**
+ * Self-update: rounds until a new release of the agent itself (artifact `selfName`) is installed
+ * and reported, then exit 0 so the supervisor (systemd Restart=always) starts DIR/current.
+ */
+async function runUntilSelfUpdated(agent: Agent, selfName: string, dir: string, signal: AbortSignal): Promise<void> {
+  const startedWith = agent.current.current?.executionId ?? null;
+  const updatedItself = () => {
+    const { current, job, outbox } = agent.current;
+    return current?.name === selfName && current.executionId !== startedWith && !job && outbox.length === 0;
+  };
+  while (!signal.aborted) {
+    const delay = await agent.round();
+    if (updatedItself()) {
+      process.stderr.write(`updated myself to ${selfName} ${agent.current.current!.version}; exiting so the new version starts from ${path.join(dir, 'current')}\n`);
+      process.exit(0);
+    }
+    await abortableSleep(delay, signal);
+  }
+}
+
 export function registerAgent(program: Command): void {
   program
     .command('agent')
@@ -96,6 +117,7 @@ export function registerAgent(program: Command): void {
     .option('--allow-server-commands', 'accept install commands and command health checks sent by the server')
     .option('--json-logs', 'log JSON lines instead of readable lines')
     .option('--once', 'run one poll-and-apply round, then exit (0 when nothing failed)')
+    .option('--self-name <artifact>', 'artifacts of this name update the agent itself: after installing one, exit 0 so the supervisor (systemd Restart=always) starts the new version from DIR/current')
     .option('--mqtt <url>', 'MQTT broker to get wake-ups from (devices/ID/wakeup): poll at once when the target changes (env ORCHESTRATOR_MQTT_URL)')
     .action(async (flags: AgentFlags) => {
       if (flags.listen !== undefined) return runReceiver(flags);
@@ -114,7 +136,8 @@ export function registerAgent(program: Command): void {
       const mqttUrl = flags.mqtt ?? process.env.ORCHESTRATOR_MQTT_URL;
       const wakeups = mqttUrl ? new MqttWakeupSubscriber(mqttUrl, config.deviceId, () => agent.pollNow(), { warn: (_o, message) => console.error(`wake-up: ${message}`) }) : null;
       void wakeups?.ready().then(() => console.error(`wake-up: subscribed to devices/${config.deviceId}/wakeup`));
-      await agent.run(controller.signal);
+      if (flags.selfName) await runUntilSelfUpdated(agent, flags.selfName, config.dir, controller.signal);
+      else await agent.run(controller.signal);
       await wakeups?.close();
     });
 }
