@@ -169,6 +169,17 @@ describe.skipIf(unavailable !== null)('three servers on one PostgreSQL database'
     await client.close();
   });
 
+  it('reports a device coming back online once when two servers record its heartbeats at the same moment', async () => {
+    const ids = Array.from({ length: 300 }, (_, i) => `back-${i}`);
+    await apps[0]!.store.devices.upsertMany(ids.map((id) => device(id, { status: 'offline' })), Date.now());
+    for (let round = 0; round < 3; round++) {
+      await admin.query("UPDATE devices SET status = 'offline' WHERE id LIKE 'back-%'");
+      const now = Date.now();
+      const [a, b, c] = await Promise.all(apps.map((app) => app.store.deviceReports.touchMany(ids, now)));
+      expect([...a!, ...b!, ...c!].sort()).toEqual([...ids].sort());
+    }
+  });
+
   it('runs the offline sweep once: one device.offline event per device, not one per server', async () => {
     const stale = new Date(Date.now() - 3_600_000).toISOString();
     const batch = (prefix: string) => Array.from({ length: 40 }, (_, i) => device(`${prefix}-${i}`, { status: 'online', lastSeen: stale }));

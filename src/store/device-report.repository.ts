@@ -64,9 +64,12 @@ export class DeviceReportRepository {
     const cameOnline: string[] = [];
     for (const chunk of chunks(ids, this.maxParams - 10)) {
       await this.db.transaction().execute(async (trx) => {
-        const rows = await trx.selectFrom('devices').select('id').where('id', 'in', chunk).where('status', '<>', 'online').execute();
+        // One conditional UPDATE decides who brings a device online: with several servers flushing
+        // the same device, the row lock makes the second re-check `status` and skip it (a SELECT
+        // first would let both see it offline and both emit device.online).
+        const rows = await trx.updateTable('devices').set({ last_seen: now, status: 'online' }).where('id', 'in', chunk).where('status', '<>', 'online').returning('id').execute();
         for (const row of rows) cameOnline.push(row.id);
-        await trx.updateTable('devices').set({ last_seen: now, status: 'online' }).where('id', 'in', chunk).execute();
+        await trx.updateTable('devices').set({ last_seen: now }).where('id', 'in', chunk).where('status', '=', 'online').execute();
       });
     }
     return cameOnline;
