@@ -53,8 +53,10 @@ CREATE TABLE executions (
   finished_at BIGINT,
   UNIQUE (rollout_id, device_id)
 );
-CREATE INDEX executions_claim_idx ON executions (rollout_id, state, next_attempt_at);
-CREATE INDEX executions_due_idx ON executions (state, next_attempt_at);
+-- Indexes are few on purpose: every state change rewrites the entries that include state.
+-- Claiming (and counts per phase and state) walk this one in phase order.
+CREATE INDEX executions_claim_idx ON executions (rollout_id, state, pull, phase, next_attempt_at);
+-- Due work across rollouts; partial, so leaving 'pending' only deletes an entry.
+CREATE INDEX executions_due_idx ON executions (state, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX executions_lease_idx ON executions (lease_expires_at) WHERE lease_owner IS NOT NULL;
-CREATE INDEX executions_device_idx ON executions (device_id, state);
-CREATE INDEX executions_phase_idx ON executions (rollout_id, phase, state)
+CREATE INDEX executions_device_idx ON executions (device_id)

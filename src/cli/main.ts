@@ -12,6 +12,7 @@ import { registerEnrollmentKeys } from './commands/enrollment-keys.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerKeys } from './commands/keys.js';
 import { registerPolicies } from './commands/policies.js';
+import { registerRollouts } from './commands/rollouts.js';
 import { registerServe } from './commands/serve.js';
 import { registerSubscriptions } from './commands/subscriptions.js';
 import { registerTokens } from './commands/tokens.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerTokens(program);
   registerDevices(program);
+  registerRollouts(program);
   registerDemo(program);
   registerArtifacts(program);
   registerKeys(program);

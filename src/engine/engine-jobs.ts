@@ -32,7 +32,7 @@ export class EngineJobs {
   async maybeRun(live: Rollout[], now: number): Promise<void> {
     if (now < this.nextRun) return;
     this.nextRun = now + this.o.jobsMs;
-    if (!(await this.o.store.locks.acquire(LOCK, this.o.owner, now, Math.max(5_000, this.o.jobsMs * 4)))) return;
+    if (!(await this.o.store.locks.acquire(LOCK, this.o.owner, now, Math.max(2_000, this.o.jobsMs * 4)))) return;
     for (const rollout of live) {
       if (rollout.status === 'scheduled' && rollout.startAt && Date.parse(rollout.startAt) <= now) await this.guard(rollout, () => this.o.service.startScheduled(rollout));
     }

@@ -15,7 +15,8 @@ export interface CountingReceiver {
   close(): Promise<void>;
 }
 
-export async function startCountingReceiver(): Promise<CountingReceiver> {
+/** `delayMs` holds each answer back, like a device that takes a moment to install. */
+export async function startCountingReceiver(options: { delayMs?: number } = {}): Promise<CountingReceiver> {
   const installs = new Map<string, number>();
   let failures = 0;
   const state = { requests: 0 };
@@ -26,7 +27,8 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
     const hash = createHash('sha256');
     req.on('data', (chunk: Buffer) => hash.update(chunk));
     req.on('error', () => res.destroy());
-    req.on('end', () => {
+    req.on('end', () => setTimeout(answer, options.delayMs ?? 0));
+    const answer = () => {
       if (failures > 0) {
         failures--;
         res.writeHead(503).end('busy');
@@ -42,7 +44,7 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
       }
       installs.set(device, 1);
       res.writeHead(200).end('installed');
-    });
+    };
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

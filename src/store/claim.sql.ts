@@ -8,7 +8,7 @@ import type { DialectName } from './database.js';
 import type { ExecutionRow } from './rollout.schema.js';
 import type { Database } from './schema.js';
 
-/** Sets `set` on the candidate executions still in `state`; answers the updated rows. */
+/** Sets `set` on the candidate executions (still in `state`); answers the updated rows. */
 export async function claimExecutions(
   trx: Kysely<Database>,
   dialect: DialectName,
@@ -26,5 +26,7 @@ export async function claimExecutions(
       .returningAll()
       .execute();
   }
-  return trx.updateTable('executions').set(set).where('id', 'in', candidates).where('state', '=', state).returningAll().execute();
+  // No outer state check here: the subquery already selects by state inside the same statement,
+  // and an outer "state = ?" makes SQLite scan every row in that state instead of the ids.
+  return trx.updateTable('executions').set(set).where('id', 'in', candidates).returningAll().execute();
 }

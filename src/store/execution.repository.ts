@@ -99,7 +99,7 @@ export class ExecutionRepository {
   /** Inserts executions (pending); a device already in the rollout is left alone. */
   async insertMany(items: NewExecution[], now: number, trx: Kysely<Database> = this.db): Promise<number> {
     let inserted = 0;
-    for (const chunk of chunks(items, Math.floor(this.maxParams / 12))) {
+    for (const chunk of chunks(items, Math.floor(this.maxParams / 16))) {
       const result = await trx
         .insertInto('executions')
         .values(
@@ -152,7 +152,7 @@ export class ExecutionRepository {
     if (o.timezones) ids = ids.where('timezone', 'in', o.timezones);
     if (o.deviceIds) ids = ids.where('device_id', 'in', o.deviceIds);
     if (o.onlineOnly) ids = ids.where('device_id', 'in', (eb) => eb.selectFrom('devices').select('devices.id').where('devices.status', '=', 'online'));
-    const rows = await claimExecutions(trx, this.dialect, ids.orderBy('next_attempt_at').orderBy('id').limit(o.limit), 'pending', {
+    const rows = await claimExecutions(trx, this.dialect, ids.orderBy('phase').limit(o.limit), 'pending', {
       state: to,
       attempts: o.pull ? sql<number>`attempts` : sql<number>`attempts + 1`,
       lease_owner: o.lease?.owner ?? null,

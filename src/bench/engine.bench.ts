@@ -1,0 +1,86 @@
+// `npm run bench -- engine [--devices N] [--db sqlite,postgres] [--concurrency C] [--batch B]`:
+// one immediate rollout over N devices whose deliveries succeed at once (a transport that answers
+// immediately), every transition durable (SQLite file in WAL mode, or a fresh PostgreSQL
+// database). Times rollout creation (device set fixed, executions written) through completion.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { systemClock } from '../core/index.js';
+import type { DeliveryRequest, DeliveryResult, Transport } from '../delivery/transport.js';
+import { createEngine } from '../engine/index.js';
+import { nextEvent, seedArtifact, seedDevices } from '../engine/testing.js';
+import { EventLog, openStore } from '../store/index.js';
+import { createTestDatabase, postgresUnavailable } from '../testing/postgres.js';
+
+function arg(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+}
+
+/** Answers "installed" at once, so the figure is the engine's own bookkeeping. */
+class InstantTransport implements Transport {
+  readonly name = 'http';
+  async deliver(request: DeliveryRequest): Promise<DeliveryResult> {
+    return { outcome: 'delivered', bytes: request.artifact.size };
+  }
+  async close(): Promise<void> {}
+}
+
+async function runOne(db: 'sqlite' | 'postgres', devices: number, concurrency: number, batchSize: number): Promise<Record<string, unknown>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-bench-engine-'));
+  const pg = db === 'postgres' ? await createTestDatabase('uo_bench') : null;
+  const store = await openStore(pg ? { url: pg.url, poolSize: 10 } : { sqliteFile: path.join(dir, 'bench.db') });
+  try {
+    await seedDevices(store, devices, {}, 'bench');
+    const artifact = await seedArtifact(store);
+    const events = new EventLog(store.events, systemClock);
+    const parts = createEngine({ store, events, clock: systemClock, transports: new Map([['http', new InstantTransport()]]), concurrency, batchSize, tickMs: 50, jobsMs: 1000 });
+    await parts.notifier.start();
+    parts.engine.start();
+    const done = nextEvent(events, (e) => e.type === 'rollout.completed' || e.type === 'rollout.failed' || e.type === 'rollout.paused', 30 * 60_000);
+    const rssBefore = process.memoryUsage().rss;
+    const started = performance.now();
+    const rollout = await parts.rollouts.create({ artifactId: artifact.id }, 'bench');
+    const created = performance.now();
+    const end = await done;
+    const seconds = (performance.now() - started) / 1000;
+    await parts.engine.stop();
+    await parts.notifier.stop();
+    const final = await parts.rollouts.get(rollout.id);
+    const transitions = await store.events.list({ rolloutId: rollout.id, type: ['execution.'], limit: 1, afterId: 0 });
+    return {
+      bench: 'engine',
+      db,
+      devices,
+      concurrency,
+      batch: batchSize,
+      outcome: end.type,
+      succeeded: final.counts.succeeded ?? 0,
+      errors: devices - (final.counts.succeeded ?? 0),
+      create_s: Math.round((created - started) / 10) / 100,
+      total_s: Math.round(seconds * 100) / 100,
+      devices_per_s: Math.round(devices / seconds),
+      durable_events: transitions.length > 0,
+      peak_rss_mb: Math.round(Math.max(rssBefore, process.memoryUsage().rss) / 1024 / 1024),
+    };
+  } finally {
+    await store.close();
+    await pg?.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const devices = Number(arg(args, 'devices', '100000'));
+  const concurrency = Number(arg(args, 'concurrency', '1000'));
+  const batch = Number(arg(args, 'batch', '500'));
+  const dbs = arg(args, 'db', 'sqlite,postgres').split(',') as ('sqlite' | 'postgres')[];
+  for (const db of dbs) {
+    if (db === 'postgres' && (await postgresUnavailable())) {
+      process.stdout.write(JSON.stringify({ bench: 'engine', db, skipped: 'PostgreSQL unavailable' }) + '\n');
+      continue;
+    }
+    process.stdout.write(JSON.stringify(await runOne(db, devices, concurrency, batch)) + '\n');
+  }
+}
