@@ -1,0 +1,120 @@
+// Pure planning rules: phase sizes and assignment, release budgets (concurrency, rate limits with
+// growth), backoff with jitter, error thresholds and the progress decision of a running rollout.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { backoffDelayMs, mayRetry } from './backoff.js';
+import { assignPhases, phaseSizes, progressStep, releaseBudget, shuffle, type ProgressInput } from './planner.js';
+import { currentRatePerMinute, startsAllowed } from './rate-limit.js';
+import type { Phase } from './rollout.js';
+import { thresholdBreach, type PhaseCounts } from './threshold.js';
+
+const phase = (p: Partial<Phase>): Phase => ({ successThreshold: 100, soakSeconds: 0, requireApproval: false, ...p });
+const counts = (total: number, succeeded: number, failed = 0, other = 0): PhaseCounts => ({ total, succeeded, failed, terminal: succeeded + failed + other });
+
+describe('phases', () => {
+  it('sizes cumulative percent and count phases, the last reaching everyone', () => {
+    const phases = [phase({ percent: 1 }), phase({ percent: 10 }), phase({ percent: 50 }), phase({ percent: 100 })];
+    expect(phaseSizes(phases, 1000)).toEqual([10, 100, 500, 1000]);
+    expect(phaseSizes(phases, 7)).toEqual([1, 1, 4, 7]);
+    expect(phaseSizes([phase({ count: 5 }), phase({ percent: 100 })], 3)).toEqual([3, 3]);
+    expect(assignPhases([phase({ count: 2 }), phase({ percent: 50 }), phase({ percent: 100 })], 6)).toEqual([0, 0, 1, 2, 2, 2]);
+  });
+
+  it('assigns every device exactly one phase, in order, for any sizes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0.01, max: 100, noNaN: true }), { maxLength: 5 }), fc.nat(500), (percents, total) => {
+        const phases = [...percents.sort((a, b) => a - b), 100].map((p) => phase({ percent: p }));
+        const assigned = assignPhases(phases, total);
+        expect(assigned).toHaveLength(total);
+        expect([...assigned].sort((a, b) => a - b)).toEqual(assigned);
+        if (total > 0) expect(assigned.at(-1)).toBeLessThan(phases.length);
+      }),
+    );
+  });
+
+  it('shuffles with the injected randomness (a permutation, reproducible)', () => {
+    const seq = () => {
+      let i = 0;
+      return () => ((i++ * 7919) % 100) / 100;
+    };
+    const items = Array.from({ length: 20 }, (_, i) => i);
+    expect(shuffle(items, seq())).toEqual(shuffle(items, seq()));
+    expect([...shuffle(items, seq())].sort((a, b) => a - b)).toEqual(items);
+  });
+});
+
+describe('release budget and rate limits', () => {
+  it('is bounded by free concurrency and by the per-minute rate', () => {
+    expect(releaseBudget({ maxConcurrency: null, rateLimit: null, active: 10, startedInLastMinute: 0, succeeded: 0 })).toBe(Infinity);
+    expect(releaseBudget({ maxConcurrency: 50, rateLimit: null, active: 45, startedInLastMinute: 0, succeeded: 0 })).toBe(5);
+    expect(releaseBudget({ maxConcurrency: 50, rateLimit: null, active: 60, startedInLastMinute: 0, succeeded: 0 })).toBe(0);
+    const rateLimit = { perMinute: 10, growthFactor: 2, growEvery: 20, maxPerMinute: 100 };
+    expect(releaseBudget({ maxConcurrency: null, rateLimit, active: 0, startedInLastMinute: 4, succeeded: 0 })).toBe(6);
+  });
+
+  it('grows the rate by the factor after every M successes, up to the maximum (exponential rollout)', () => {
+    const limit = { perMinute: 10, growthFactor: 2, growEvery: 20, maxPerMinute: 100 };
+    expect([0, 19, 20, 40, 60, 80, 1000].map((s) => currentRatePerMinute(limit, s))).toEqual([10, 10, 20, 40, 80, 100, 100]);
+    expect(startsAllowed(limit, 40, 45)).toBe(0);
+  });
+});
+
+describe('backoff', () => {
+  const retry = { maxAttempts: 5, backoffSeconds: 2, maxBackoffSeconds: 30 };
+  it('doubles per attempt with equal jitter and a cap', () => {
+    expect(backoffDelayMs(retry, 1, () => 0)).toBe(1000);
+    expect(backoffDelayMs(retry, 1, () => 0.999999)).toBe(2000);
+    expect(backoffDelayMs(retry, 3, () => 0.5)).toBe(6000);
+    expect(backoffDelayMs(retry, 10, () => 0)).toBe(15000);
+    expect(mayRetry(retry, 4)).toBe(true);
+    expect(mayRetry(retry, 5)).toBe(false);
+  });
+});
+
+describe('thresholds and progress decisions', () => {
+  const base: ProgressInput = {
+    phases: [phase({ count: 10, successThreshold: 90, soakSeconds: 60 }), phase({ percent: 50, requireApproval: true }), phase({ percent: 100 })],
+    currentPhase: 0,
+    approvedPhase: -1,
+    phaseReachedAt: null,
+    errorThreshold: { percent: 2, action: 'pause' },
+    failureBaseline: 0,
+    open: false,
+  };
+  const now = Date.parse('2026-01-15T12:00:00Z');
+
+  it('says why a phase breaches the error threshold (strictly more than the percent)', () => {
+    expect(thresholdBreach({ percent: 2, action: 'pause' }, 1, counts(100, 90, 2))).toBeNull();
+    expect(thresholdBreach({ percent: 2, action: 'abort' }, 1, counts(100, 90, 3))).toBe('phase 2: 3 of 100 devices failed (3.0%), above the 2% error threshold');
+    expect(thresholdBreach(null, 0, counts(1, 0, 1))).toBeNull();
+  });
+
+  it('stops on a breach, counting only failures after an operator resumed', () => {
+    expect(progressStep(base, [counts(10, 5, 1), counts(0, 0), counts(0, 0)], now)).toMatchObject({ kind: 'breach', action: 'pause' });
+    expect(progressStep({ ...base, failureBaseline: 1 }, [counts(10, 5, 1), counts(0, 0), counts(0, 0)], now).kind).toBe('wait');
+  });
+
+  it('waits for the success threshold, records it, soaks, then advances', () => {
+    const phases = [counts(10, 8, 0), counts(40, 0), counts(50, 0)];
+    expect(progressStep({ ...base, errorThreshold: null }, phases, now)).toMatchObject({ kind: 'wait' });
+    const reached = [counts(10, 9, 1), counts(40, 0), counts(50, 0)];
+    expect(progressStep({ ...base, errorThreshold: null }, reached, now)).toEqual({ kind: 'reached' });
+    expect(progressStep({ ...base, errorThreshold: null, phaseReachedAt: now - 30_000 }, reached, now)).toMatchObject({ kind: 'wait', reason: expect.stringContaining('soaking') });
+    expect(progressStep({ ...base, errorThreshold: null, phaseReachedAt: now - 60_000 }, reached, now)).toEqual({ kind: 'advance', to: 1 });
+  });
+
+  it('holds a phase that requires approval until it is approved', () => {
+    const at1 = { ...base, errorThreshold: null, currentPhase: 1, phaseReachedAt: now };
+    const phases = [counts(10, 10), counts(40, 40), counts(50, 0)];
+    expect(progressStep(at1, phases, now)).toMatchObject({ kind: 'wait', reason: expect.stringContaining('approval') });
+    expect(progressStep({ ...at1, approvedPhase: 1 }, phases, now)).toEqual({ kind: 'advance', to: 2 });
+  });
+
+  it('fails a phase that finished below its threshold, completes when all is done', () => {
+    expect(progressStep({ ...base, errorThreshold: null }, [counts(10, 8, 2), counts(40, 0), counts(50, 0)], now)).toMatchObject({ kind: 'fail', reason: expect.stringContaining('phase 1 finished with 80.0% success') });
+    const last = { ...base, errorThreshold: null, currentPhase: 2 };
+    expect(progressStep(last, [counts(10, 10), counts(40, 40), counts(50, 49)], now).kind).toBe('wait');
+    expect(progressStep(last, [counts(10, 10), counts(40, 40), counts(50, 50)], now)).toEqual({ kind: 'complete', reason: '100 succeeded, 0 failed, 0 other' });
+    expect(progressStep({ ...last, open: true }, [counts(10, 10), counts(40, 40), counts(50, 50)], now).kind).toBe('wait');
+  });
+});
