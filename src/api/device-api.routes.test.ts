@@ -3,13 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { postgresUnavailable } from '../testing/postgres.js';
 import { addPullDevice, ManualTargets, uploadArtifact } from '../testing/pull.js';
 
-describe('device API', () => {
+for (const db of ['sqlite', 'postgres'] as const) describe.skipIf(db === 'postgres' && (await postgresUnavailable()) !== null)(`device API (${db})`, () => {
   let t: TestApp;
   const targets = new ManualTargets();
   beforeAll(async () => {
-    t = await startTestApp({ app: { deviceSync: targets } });
+    t = await startTestApp({ db, app: { deviceSync: targets } });
   });
   afterAll(async () => t.close());
 
