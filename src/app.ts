@@ -11,7 +11,7 @@ import { deviceRoutes } from './api/device.routes.js';
 import { enrollmentRoutes } from './api/enrollment.routes.js';
 import { eventRoutes } from './api/event.routes.js';
 import { healthRoutes } from './api/health.routes.js';
-import { EventFeed } from './api/event-feed.js';
+import { COMMIT_GRACE_MS, EventFeed } from './api/event-feed.js';
 import { groupedCount, Metrics } from './api/metrics.js';
 import { policyRoutes } from './api/policy.routes.js';
 import { rateLimitRoutes } from './api/rate-limits.js';
@@ -141,7 +141,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const policies = new PolicyService({ policies: new PolicyRepository(store.handle.db), events, clock, artifacts, createRollout });
   const replayGuard = new ReplayGuard(store.handle.db, config.webhookReplayWindowSeconds * 1000);
   const subscriptionRepository = new SubscriptionRepository(store.handle.db);
-  const notifier = new Notifier({ subscriptions: subscriptionRepository, events: store.events, feed, locks: store.locks, clock, logger, count: (result) => metrics.notifications.inc({ result }), userAgent: `update-orchestrator/${VERSION}`, rolloutName: async (id) => (await store.rollouts.get(id))?.name || null, ...options.notifyOptions });
+  const notifier = new Notifier({ subscriptions: subscriptionRepository, events: store.events, feed, locks: store.locks, commitGraceMs: store.handle.dialect === 'postgres' ? COMMIT_GRACE_MS : 0, clock, logger, count: (result) => metrics.notifications.inc({ result }), userAgent: `update-orchestrator/${VERSION}`, rolloutName: async (id) => (await store.rollouts.get(id))?.name || null, ...options.notifyOptions });
   await notifier.start();
   const subscriptions = new SubscriptionService({ subscriptions: subscriptionRepository, events, lastEventId: () => store.events.lastId(), clock, onChange: () => notifier.refresh() });
 

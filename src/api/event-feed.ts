@@ -12,6 +12,8 @@ export const EVENTS_CHANNEL = 'orchestrator_events';
 const READ_PAGE = 1000;
 const NOTIFY_DEBOUNCE_MS = 20;
 const MAX_LOCAL_IDS = 100_000;
+/** How long an id hole may wait for its transaction to commit before the feed moves past it. */
+export const COMMIT_GRACE_MS = 2000;
 
 export type FeedListener = (events: EventRecord[]) => void;
 
@@ -23,6 +25,9 @@ export class EventFeed {
   private listener: pg.PoolClient | undefined;
   /** Ids this server published itself and the remote reader must skip. */
   private readonly localIds = new Set<number>();
+  /** Ids above the cursor already emitted (read past a hole). */
+  private readonly emitted = new Set<number>();
+  private holeTimer: NodeJS.Timeout | undefined;
   private remoteCursor = 0;
   private reading: Promise<void> | undefined;
   private readAgain = false;
@@ -53,6 +58,7 @@ export class EventFeed {
     this.stopped = true;
     this.unsubscribe?.();
     clearTimeout(this.notifyTimer);
+    clearTimeout(this.holeTimer);
     await this.reading;
     const client = this.listener;
     this.listener = undefined;
@@ -127,14 +133,34 @@ export class EventFeed {
       });
   }
 
+  /**
+   * Reads what other servers appended. PostgreSQL hands out ids before commit, so a transaction
+   * may commit a lower id after a higher one is visible: the cursor only moves over ids that are
+   * contiguous or older than COMMIT_GRACE_MS, later events are emitted at once and remembered so a
+   * re-read does not emit them twice, and a re-read is scheduled while a hole remains.
+   */
   private async readRemote(): Promise<void> {
     for (;;) {
       const page = await this.store.events.list({ afterId: this.remoteCursor, limit: READ_PAGE });
       if (page.length === 0) return;
-      const remote = page.filter((e) => !this.localIds.has(e.id));
-      this.remoteCursor = page[page.length - 1]!.id;
-      for (const id of this.localIds) if (id <= this.remoteCursor) this.localIds.delete(id);
-      if (remote.length) this.emit(remote);
+      const fresh = page.filter((e) => !this.localIds.has(e.id) && !this.emitted.has(e.id));
+      const oldEnough = Date.now() - COMMIT_GRACE_MS;
+      let cursor = this.remoteCursor;
+      for (const e of page) {
+        if (e.id === cursor + 1 || Date.parse(e.ts) < oldEnough) cursor = e.id;
+        else break;
+      }
+      this.remoteCursor = cursor;
+      for (const e of page) if (e.id > cursor) this.emitted.add(e.id);
+      for (const id of this.emitted) if (id <= cursor) this.emitted.delete(id);
+      for (const id of this.localIds) if (id <= cursor) this.localIds.delete(id);
+      if (fresh.length) this.emit(fresh);
+      if (cursor < page[page.length - 1]!.id) {
+        // A hole: look again once it is old enough to be given up (or filled).
+        clearTimeout(this.holeTimer);
+        this.holeTimer = setTimeout(() => this.scheduleRead(), COMMIT_GRACE_MS).unref();
+        return;
+      }
       if (page.length < READ_PAGE || this.stopped) return;
     }
   }

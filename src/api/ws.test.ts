@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { loadConfig } from '../config.js';
-import type { NewEvent } from '../core/index.js';
+import type { EventRecord, NewEvent } from '../core/index.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { createTestDatabase, postgresUnavailable } from '../testing/postgres.js';
 import { connectWs } from '../testing/ws-client.js';
@@ -98,6 +98,40 @@ describe('GET /ws', () => {
     expect(error.message).toMatch(/lastEventId/);
     client.send('not json' as unknown as object);
     await client.close();
+  });
+});
+
+describe('GET /ws with three servers on PostgreSQL', () => {
+  it('still delivers an event whose transaction commits after a higher id was seen', async (ctx) => {
+    const reason = await postgresUnavailable();
+    if (reason) return ctx.skip(reason);
+    const db = await createTestDatabase();
+    const dirs = [0, 1, 2].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'uo-ws3-')));
+    const env = { ...process.env, ORCHESTRATOR_DATABASE_URL: db.url };
+    const start = (dataDir: string) => createApp(loadConfig({ dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent' }, env), { logger: false });
+    const a = await start(dirs[0]!);
+    const b = await start(dirs[1]!);
+    const c = await start(dirs[2]!);
+    try {
+      const { token } = await b.store.tokens.create({ kind: 'operator', role: 'viewer', name: 'pg3' }, Date.now());
+      const client = await connectWs(await b.listen(), { token, query: { rolloutId: 'r-late' } });
+      await client.waitFor((m) => m.type === 'subscribed');
+      let late: EventRecord[] = [];
+      await a.store.handle.db.transaction().execute(async (trx) => {
+        late = await a.events.append(execEvents('r-late', 1), trx);
+        // Another server commits a higher id while A's transaction is still open; B reads past it.
+        const early = await c.events.append(execEvents('r-late', 1));
+        await client.waitFor(() => client.eventIds().includes(early[0]!.id), 'the higher id');
+      });
+      a.events.publish(late);
+      await client.waitFor(() => client.eventIds().includes(late[0]!.id), 'the late-committed lower id');
+      expect(late[0]!.id).toBeLessThan(Math.max(...client.eventIds()));
+      await client.close();
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+      await db.drop();
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    }
   });
 });
 

@@ -33,6 +33,11 @@ export interface NotifierOptions {
   refreshMs?: number;
   /** A rollout's display name for human-readable (Slack) messages. */
   rolloutName?: (rolloutId: string) => Promise<string | null>;
+  /**
+   * PostgreSQL hands out event ids before commit: an event is sent only once it is this old, so a
+   * lower id committed a moment later is not skipped. 0 for SQLite (one writer, ids in order).
+   */
+  commitGraceMs?: number;
 }
 
 const LEASE_MS = 30_000;
@@ -63,7 +68,7 @@ export class Notifier {
   private readonly o: Required<Omit<NotifierOptions, 'count' | 'userAgent' | 'rolloutName'>> & Pick<NotifierOptions, 'count' | 'userAgent' | 'rolloutName'>;
 
   constructor(options: NotifierOptions) {
-    this.o = { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, random: Math.random, refreshMs: 2000, ...options };
+    this.o = { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, random: Math.random, refreshMs: 2000, commitGraceMs: 0, ...options };
   }
 
   async start(): Promise<void> {
@@ -157,6 +162,12 @@ export class Notifier {
         }
         for (const event of page) {
           if (this.stopped || !this.subscriptions.has(id)) return;
+          const young = Date.parse(event.ts) + this.o.commitGraceMs - this.o.clock.now();
+          if (young > 0) {
+            // Read again once it is old enough: a lower id may have committed meanwhile.
+            await this.pause(young);
+            break;
+          }
           // Renew the lease per event so a slow receiver never lets another server send twice.
           if (!(await this.o.locks.acquire(lock, this.owner, this.o.clock.now(), LEASE_MS))) break;
           await this.deliver(subscription, event, lock);
