@@ -12,6 +12,7 @@ let filter = {};
 let retryMs = 500;
 let stopped = true;
 let state = 'offline';
+let connectedBefore = false;
 
 function setState(next) {
   state = next;
@@ -34,6 +35,9 @@ function connect() {
       retryMs = 500;
       setState('live');
       send({ type: 'subscribe', ...filter, lastEventId: lastEventId ?? data.lastEventId });
+      // After a reconnect pages refetch what they show, whatever the replay brings.
+      if (connectedBefore) for (const fn of listeners) fn([], true);
+      connectedBefore = true;
     } else if (data.type === 'events') {
       lastEventId = data.lastEventId;
       for (const fn of listeners) fn(data.events, false);
@@ -60,6 +64,7 @@ export const live = {
   stop() {
     stopped = true;
     lastEventId = null;
+    connectedBefore = false;
     socket?.close();
     setState('offline');
   },
