@@ -45,6 +45,11 @@ export class DeliveryRunner {
     return this.flights.size;
   }
 
+  /** Nothing in flight and every outcome recorded. */
+  isQuiet(): boolean {
+    return this.flights.size === 0 && this.results.length === 0 && this.flushTimer === null;
+  }
+
   inFlightIds(): string[] {
     return [...this.flights.keys()];
   }

@@ -93,11 +93,8 @@ for (const target of storeTargets) {
       await rollouts.cancel(rollout.id, 'token:test');
       await cancelled;
       // The four in-flight deliveries are recorded as cancelled when their aborts come back.
-      let after = await rollouts.get(rollout.id);
-      while ((after.counts.delivering ?? 0) > 0) {
-        await new Promise((r) => setTimeout(r, 5));
-        after = await rollouts.get(rollout.id);
-      }
+      await parts!.engine.idle();
+      const after = await rollouts.get(rollout.id);
       expect(after.status).toBe('cancelled');
       expect(after.counts).toEqual({ cancelled: 10 });
       expect(transport.deliveries).toHaveLength(4);
@@ -134,11 +131,9 @@ for (const target of storeTargets) {
       );
       await reached;
       // The engine records the canary reaching its threshold, then waits for an operator.
-      let current = await rollouts.get(rollout.id);
-      while (current.phaseReachedAt === null) {
-        await new Promise((r) => setImmediate(r));
-        current = await rollouts.get(rollout.id);
-      }
+      for (let i = 0; i < 3; i++) await parts!.engine.idle();
+      const current = await rollouts.get(rollout.id);
+      expect(current.phaseReachedAt).not.toBeNull();
       expect(current.currentPhase).toBe(0);
       expect(current.counts.succeeded).toBe(3);
       expect(current.counts.pending).toBe(27);

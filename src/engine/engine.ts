@@ -56,6 +56,7 @@ export class Engine {
   private live: Rollout[] = [];
   private readonly artifacts = new Map<string, { artifact: StoredArtifact | null; at: number }>();
   private readonly zones = new Map<string, { zones: string[]; at: number }>();
+  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly o: EngineOptions) {
     this.leaseMs = o.leaseMs ?? 60_000;
@@ -101,6 +102,15 @@ export class Engine {
     this.wakeUp?.();
   }
 
+  /**
+   * Resolves after a round that found nothing to claim while nothing was in flight or unrecorded
+   * (tests await this instead of sleeping).
+   */
+  idle(): Promise<void> {
+    this.wake();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   /** Running on-connect rollouts (the device API's deviceSeen is a no-op without them). */
   onConnectRollouts(): Rollout[] {
     return this.live.filter((r) => r.status === 'running' && r.strategy === 'on-connect');
@@ -121,6 +131,9 @@ export class Engine {
         this.o.logger.error({ err: error }, 'engine: tick failed');
       }
       if (!this.running) break;
+      if (!busy && this.runner.isQuiet() && this.idleWaiters.length) {
+        for (const resolve of this.idleWaiters.splice(0)) resolve();
+      }
       if (busy && this.runner.size < this.o.concurrency) continue;
       if (this.woken) {
         this.woken = false;
