@@ -120,12 +120,16 @@ export class RolloutRepository {
    * Status changes race between operators and engines on several servers: exactly one wins.
    */
   async update(id: string, from: RolloutStatus[], patch: RolloutPatch, now: number, trx: Kysely<Database> = this.db): Promise<boolean> {
-    const result = await trx
+    let q = trx
       .updateTable('rollouts')
       .set({ ...patch, updated_at: now })
       .where('id', '=', id)
-      .where('status', 'in', from)
-      .executeTakeFirst();
+      .where('status', 'in', from);
+    // Phases only move forward: a phase step computed from a stale read (a jobs-lock holder that
+    // stalled past its lock while another server took over) changes nothing instead of repeating
+    // the step or moving the rollout back.
+    if (patch.current_phase !== undefined) q = q.where('current_phase', '<', patch.current_phase);
+    const result = await q.executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
