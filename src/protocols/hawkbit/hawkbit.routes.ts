@@ -1,6 +1,5 @@
 // hawkBit DDI v1 routes under /{tenant}/controller/v1/{controllerId}. Handlers authenticate
 // (TargetToken/GatewayToken), decode and call HawkbitService; errors map like every other route.
-import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactService } from '../../artifacts/index.js';
@@ -42,8 +41,7 @@ export async function hawkbitRoutes(app: FastifyInstance, deps: HawkbitRouteDeps
     schema: { tags, summary: 'DDI base poll: polling sleep and links to what the controller should do (ETag/If-None-Match)', params: ControllerParams },
     handler: async (request, reply) => {
       const { p, deviceId } = await device(request);
-      const body = JSON.stringify(await hawkbit.poll(deviceId, base(request, p)));
-      const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+      const { body, etag } = await hawkbit.poll(deviceId, base(request, p));
       reply.header('etag', etag).header('cache-control', 'no-cache');
       if (request.headers['if-none-match'] === etag) return reply.code(304).send();
       return reply.type('application/hal+json').send(body);

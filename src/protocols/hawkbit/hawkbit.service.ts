@@ -1,7 +1,7 @@
 // The hawkBit DDI adapter: maps DDI requests of a controller onto our devices, executions and
 // state machine through the engine's DeviceSync (no second engine). Authentication by the
 // device's own token (TargetToken) or a tenant's gateway token (GatewayToken).
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ArtifactService } from '../../artifacts/index.js';
 import { AuthError, ConflictError, NotFoundError, ValidationError, windowState, type Artifact, type Clock, type Rollout } from '../../core/index.js';
 import type { DeviceSync } from '../../engine/device-sync.js';
@@ -33,10 +33,25 @@ export type ControllerBase = string;
 
 const actor = (deviceId: string) => `device:${deviceId}`;
 
+/** How long a computed base poll may be served without recomputing (changes also invalidate it). */
+const POLL_CACHE_MS = 10_000;
+
 export class HawkbitService {
   private readonly known = new Set<string>();
+  /** Base-poll links per device: the poll path then costs no query until the target changes. */
+  private readonly polls = new Map<string, { base: string; body: string; etag: string; until: number }>();
+  private readonly unsubscribe: () => void;
 
-  constructor(private readonly deps: HawkbitDeps) {}
+  constructor(private readonly deps: HawkbitDeps) {
+    this.unsubscribe = deps.sync.onTargetChanged((ids) => {
+      for (const id of ids) this.polls.delete(id);
+    });
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.polls.clear();
+  }
 
   /** Answers the device id the Authorization header speaks for, or throws AuthError. */
   async authenticate(tenant: string, controllerId: string, authorization: string | undefined): Promise<string> {
@@ -73,9 +88,20 @@ export class HawkbitService {
   }
 
   /** The base poll body. */
-  async poll(deviceId: string, base: ControllerBase): Promise<Record<string, unknown>> {
+  /** The base poll, serialized, with its strong ETag. */
+  async poll(deviceId: string, base: ControllerBase): Promise<{ body: string; etag: string }> {
     this.deps.seen(deviceId);
     const now = this.deps.clock.now();
+    const cached = this.polls.get(deviceId);
+    if (cached && cached.until > now && cached.base === base) return cached;
+    const body = JSON.stringify(basePollBody(base, this.deps.pollIntervalSeconds, await this.links(deviceId, now)));
+    const entry = { base, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`, until: now + POLL_CACHE_MS };
+    if (this.polls.size > 200_000) this.polls.clear();
+    this.polls.set(deviceId, entry);
+    return entry;
+  }
+
+  private async links(deviceId: string, now: number): Promise<BaseLinks> {
     const links: BaseLinks = {};
     const target = await this.deps.sync.currentTarget(deviceId);
     if (target) {
@@ -98,7 +124,7 @@ export class HawkbitService {
     }
     const report = await this.deps.store.deviceReports.get(deviceId);
     links.configData = !report || Object.keys(report.inventory).length === 0;
-    return basePollBody(base, this.deps.pollIntervalSeconds, links);
+    return links;
   }
 
   private async ownAction(deviceId: string, actionId: number): Promise<HawkbitAction> {
@@ -138,6 +164,7 @@ export class HawkbitService {
     const mode: DdiMode = target.rollout.strategy === 'on-connect' ? 'attempt' : 'forced';
     const body = await this.deployment(deviceId, action.id, target.artifact, target.rollout, base, mode);
     await this.deps.store.protocols.markOffered(action.id, (body.deployment as { update: string }).update, this.deps.clock.now());
+    this.polls.delete(deviceId);
     return body;
   }
 
@@ -163,6 +190,7 @@ export class HawkbitService {
       const execution = await this.deps.sync.applyReport(deviceId, effect.report, actor(deviceId));
       if (execution.state === 'succeeded' && effect.report.state === 'succeeded') await this.recordVersion(deviceId, execution.artifactId);
     } else if (effect.kind === 'cancel-confirmed') await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
+    this.polls.delete(deviceId);
   }
 
   /** The device now runs the artifact's version (what the device list shows). */
@@ -188,6 +216,7 @@ export class HawkbitService {
       { type: confirmed ? 'hawkbit.cancel-confirmed' : 'hawkbit.cancel-feedback', actor: actor(deviceId), deviceId, executionId: action.executionId, data: { actionId, execution: feedback.execution, finished: feedback.finished, details: feedback.details } },
     ]);
     if (confirmed) await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
+    this.polls.delete(deviceId);
   }
 
   /** PUT configData: the controller's attributes become the device's inventory. */
@@ -207,6 +236,7 @@ export class HawkbitService {
     }
     if (mode === 'remove' && Object.keys(inventory).length === 0) inventory = {};
     await this.deps.store.deviceReports.save(deviceId, stored?.report ?? {}, inventory, this.deps.clock.now());
+    this.polls.delete(deviceId);
   }
 
   /** sha1/md5 of an artifact (computed once). */
