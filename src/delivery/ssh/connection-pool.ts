@@ -1,6 +1,6 @@
 // A small pool of SSH connections keyed by user@host:port (and credentials): deliveries to the same
 // device reuse one authenticated connection, each on its own channels, a bounded number at a time.
-import ssh2, { type Client, type ConnectConfig } from 'ssh2';
+import ssh2, { type Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { DeliveryError } from '../transport.js';
 import { keyTypeOf, KnownHosts } from './known-hosts.js';
 
@@ -31,6 +31,8 @@ export interface PoolOptions {
 /** A connection lent to one delivery; release it when done (broken: it failed at the connection level). */
 export interface SshLease {
   client: Client;
+  /** The connection's shared SFTP session, opened on first use (one round trip saved per delivery). */
+  sftp(signal?: AbortSignal): Promise<SFTPWrapper>;
   release(broken?: boolean): void;
 }
 
@@ -42,6 +44,7 @@ interface Entry {
   idle: NodeJS.Timeout | null;
   dead: boolean;
   client: Client;
+  sftp: Promise<SFTPWrapper> | null;
 }
 
 /** Turns a failed connect into a DeliveryError that says what to fix. */
@@ -101,7 +104,7 @@ export class SshConnectionPool {
         return false;
       },
     };
-    const entry: Entry = { key, active: 0, waiters: [], idle: null, dead: false, client, ready: Promise.resolve(client) };
+    const entry: Entry = { key, active: 0, waiters: [], idle: null, dead: false, client, ready: Promise.resolve(client), sftp: null };
     const forget = () => {
       entry.dead = true;
       if (entry.idle) clearTimeout(entry.idle);
@@ -161,11 +164,31 @@ export class SshConnectionPool {
     };
     try {
       const client = await abortable(e.ready, signal);
-      return { client, release };
+      return { client, release, sftp: (s) => abortable(this.sftpOf(e), s) };
     } catch (error) {
       release(!(error instanceof DeliveryError && error.code === 'aborted'));
       throw error;
     }
+  }
+
+  /** One SFTP session per connection, shared by its deliveries; reopened if it closes. */
+  private sftpOf(entry: Entry): Promise<SFTPWrapper> {
+    if (!entry.sftp) {
+      const opening = new Promise<SFTPWrapper>((resolve, reject) => {
+        entry.client.sftp((error, sftp) => {
+          if (error) return reject(new DeliveryError('connection', `cannot open an SFTP session: ${error.message}`, true, { cause: error }));
+          sftp.once('close', () => {
+            if (entry.sftp === opening) entry.sftp = null;
+          });
+          resolve(sftp);
+        });
+      });
+      opening.catch(() => {
+        if (entry.sftp === opening) entry.sftp = null;
+      });
+      entry.sftp = opening;
+    }
+    return entry.sftp;
   }
 
   private wait(entry: Entry, signal?: AbortSignal): Promise<void> {

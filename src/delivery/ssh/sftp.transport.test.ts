@@ -149,6 +149,16 @@ describe.skipIf(skip)('SSH/SFTP transport against OpenSSH sshd', () => {
       expect((await deliver(transport, 'abort', '2')).outcome).toBe('delivered');
     });
 
+    it('gives up at the deadline with a retryable timeout', async () => {
+      const file = makeArtifactFile(work, { version: 'late', size: 32 * 1024 * 1024 });
+      const error = await transport.deliver({ updateId: 'u', device: makeDevice('d', 'ssh', address('late')), artifact: file.artifact, filePath: file.filePath, deadline: Date.now() + 60_000 }).then(() => null, (e: unknown) => e);
+      // A generous deadline lets it finish; one already passed stops it before anything is written.
+      expect(error).toBeNull();
+      const late = await transport.deliver({ updateId: 'u', device: makeDevice('d', 'ssh', address('late2')), artifact: file.artifact, filePath: file.filePath, deadline: Date.now() - 1 }).catch((e: unknown) => e);
+      expect(late).toMatchObject({ code: 'timeout', retryable: true });
+      expect(fs.existsSync(path.join(work, 'late2', 'firmware-late'))).toBe(false);
+    });
+
     it('refuses a malformed address', async () => {
       const file = makeArtifactFile(work, { version: 'x' });
       await expect(transport.deliver({ updateId: 'u', device: makeDevice('d', 'ssh', 'ssh://127.0.0.1/dir'), artifact: file.artifact, filePath: file.filePath })).rejects.toMatchObject({ code: 'bad_address' });

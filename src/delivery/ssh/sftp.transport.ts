@@ -8,7 +8,7 @@ import path from 'node:path';
 import ssh2, { type Client, type SFTPWrapper } from 'ssh2';
 import { DeliveryError, type DeliveryRequest, type DeliveryResult, type Transport } from '../transport.js';
 import { SshConnectionPool, type PoolOptions, type SshEndpoint } from './connection-pool.js';
-import { call, exec, mkdirp, openSftp, remoteSize, renameOver, shellQuote } from './sftp-ops.js';
+import { call, exec, mkdirp, putFile, remoteSize, renameOver, shellQuote } from './sftp-ops.js';
 
 /**
  * Per-device SSH settings in device.metadata: `auth: { privateKeyFile?, passphrase?, password?,
@@ -33,7 +33,7 @@ export interface SftpTransportOptions {
   /** ssh-agent socket; defaults to SSH_AUTH_SOCK. */
   agentSocket?: string;
   pool?: PoolOptions;
-  /** SFTP requests in flight per upload and their size (throughput on high-latency links). */
+  /** SFTP write requests in flight per upload (default 32) and their size (default 64 KiB). */
   concurrency?: number;
   chunkSize?: number;
   now?: () => number;
@@ -117,7 +117,7 @@ export class SftpTransport implements Transport {
       const lease = await this.pool.acquire(endpoint, signal);
       let broken = false;
       try {
-        return await this.upload(lease.client, req, address.dir, settings, signal);
+        return await this.upload(lease.client, await lease.sftp(signal), req, address.dir, settings, signal);
       } catch (error) {
         broken = error instanceof DeliveryError && error.code === 'connection';
         throw error;
@@ -130,63 +130,50 @@ export class SftpTransport implements Transport {
     }
   }
 
-  private async upload(client: Client, req: DeliveryRequest, dir: string, settings: SshDeviceSettings, signal: AbortSignal): Promise<DeliveryResult> {
+  private async upload(client: Client, sftp: SFTPWrapper, req: DeliveryRequest, dir: string, settings: SshDeviceSettings, signal: AbortSignal): Promise<DeliveryResult> {
     const { artifact } = req;
-    const sftp = await openSftp(client, signal);
     const final = path.posix.join(dir, `${artifact.name}-${artifact.version}`);
     const temp = path.posix.join(dir, `.${artifact.name}-${artifact.version}.${randomUUID().slice(0, 8)}.part`);
     let uploaded = false;
     try {
-      await mkdirp(sftp, dir, signal);
-      if (await this.alreadyInstalled(client, sftp, final, req, signal)) return { outcome: 'already-installed', bytes: 0 };
+      // Directory and final file are looked up in one round trip (SFTP requests pipeline).
+      const [dirSize, finalSize] = await Promise.all([remoteSize(sftp, dir, signal), remoteSize(sftp, final, signal)]);
+      if (dirSize === null) await mkdirp(sftp, dir, signal, true);
+      else if (finalSize === artifact.size && (await this.sameHash(client, final, artifact.sha256!, signal))) return { outcome: 'already-installed', bytes: 0 };
       uploaded = true; // from here on a .part file may exist: remove it unless it is renamed into place
-      await this.put(sftp, req, temp, signal);
+      const closed = await this.put(sftp, req, temp, signal);
       if (settings.verifyCommand) {
+        await closed;
         const command = settings.verifyCommand.replace(/\{(file|sha256|name|version)\}/g, (_m, key: string) => shellQuote(key === 'file' ? temp : key === 'sha256' ? artifact.sha256! : key === 'name' ? artifact.name : artifact.version));
         const result = await exec(client, command, signal);
         if (result.code !== 0) throw new DeliveryError('verify_failed', `the verify command on '${req.device.id}' exited ${result.code ?? 'by signal'}: ${result.stderr || result.stdout.trim() || '(no output)'}`, false);
       }
-      await renameOver(sftp, temp, final, signal);
+      await Promise.all([closed, renameOver(sftp, temp, final, signal)]);
       uploaded = false;
       return { outcome: 'delivered', bytes: artifact.size };
     } finally {
-      if (uploaded) await this.cleanup(client, temp);
-      sftp.end();
+      if (uploaded) await this.cleanup(sftp, temp);
     }
   }
 
-  /** Same size and same sha256 (by `sha256sum` on the device) as the artifact: nothing to send. */
-  private async alreadyInstalled(client: Client, sftp: SFTPWrapper, final: string, req: DeliveryRequest, signal: AbortSignal): Promise<boolean> {
-    const size = await remoteSize(sftp, final, signal);
-    if (size !== req.artifact.size) return false;
+  /** The device's `sha256sum` of the file equals `sha256` (same size was checked already). */
+  private async sameHash(client: Client, final: string, sha256: string, signal: AbortSignal): Promise<boolean> {
     const result = await exec(client, `sha256sum -- ${shellQuote(final)}`, signal);
-    return result.code === 0 && result.stdout.split(/\s+/)[0] === req.artifact.sha256;
+    return result.code === 0 && result.stdout.split(/\s+/)[0] === sha256;
   }
 
-  private put(sftp: SFTPWrapper, req: DeliveryRequest, temp: string, signal: AbortSignal): Promise<void> {
+  /** Uploads to `temp`; answers the pending close of the remote file. */
+  private async put(sftp: SFTPWrapper, req: DeliveryRequest, temp: string, signal: AbortSignal): Promise<Promise<unknown>> {
     const total = req.artifact.size;
-    return call<void>(
-      sftp,
-      `upload to ${temp}`,
-      (cb) =>
-        sftp.fastPut(req.filePath!, temp, { concurrency: this.options.concurrency ?? 64, chunkSize: this.options.chunkSize ?? 32 * 1024, mode: 0o644, step: (sent) => req.onProgress?.(sent, total) }, (error) => cb(error)),
-      signal,
-    );
+    const { bytes, closed } = await putFile(sftp, req.filePath!, temp, { signal, onProgress: req.onProgress && ((n) => req.onProgress!(n, total)), requestSize: this.options.chunkSize, inFlight: this.options.concurrency });
+    if (bytes !== total) throw new DeliveryError('artifact_changed', `the artifact file has ${bytes} bytes, the artifact record says ${total}`, false);
+    return closed;
   }
 
-  /** Best effort: removes a temporary upload on a fresh channel (the old one may be closed by an abort). */
-  private async cleanup(client: Client, temp: string): Promise<void> {
-    const bounded = new AbortController();
-    const timer = setTimeout(() => bounded.abort(), 2000);
-    try {
-      const sftp = await openSftp(client, bounded.signal);
-      await call(sftp, `unlink ${temp}`, (cb) => sftp.unlink(temp, cb), bounded.signal).catch(() => undefined);
-      sftp.end();
-    } catch {
-      // the connection is gone; the .part file stays for the next delivery to overwrite-by-rename
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Best effort, bounded to 2 s: removes a temporary upload that was not renamed into place. */
+  private async cleanup(sftp: SFTPWrapper, temp: string): Promise<void> {
+    const bounded = AbortSignal.timeout(2000);
+    await call(sftp, `unlink ${temp}`, (cb) => sftp.unlink(temp, cb), bounded).catch(() => undefined);
   }
 
   async close(): Promise<void> {
