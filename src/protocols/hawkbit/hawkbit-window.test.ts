@@ -23,7 +23,7 @@ describe('hawkBit maintenance windows', () => {
     const upload = await e.t.request('POST', '/api/v1/artifacts?name=fw&version=5.0.0', { raw: 'firmware 5\n', headers: { 'content-type': 'application/octet-stream' } });
     const artifactId = (upload.json() as { id: string }).id;
     const queued = nextEvent(e.t.app.events, (ev) => ev.deviceId === 'win-1' && ev.type === 'execution.queued');
-    await e.parts.rollouts.create({ artifactId, filter: { tag: 'ring:win' }, window: { daily: '03:30-05:00' } }, 'token:test');
+    await e.rollouts.create({ artifactId, filter: { tag: 'ring:win' }, window: { daily: '03:30-05:00' } }, 'token:test');
     await queued;
 
     const poll = (await get('')).json() as { config: { polling: { sleep: string } }; _links: { deploymentBase?: { href: string } } };

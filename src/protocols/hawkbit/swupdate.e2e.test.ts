@@ -76,7 +76,7 @@ describe.skipIf(unavailable !== null)('SWUpdate over hawkBit DDI (real clients)'
   it('rolls a signed .swu out progressively; each device installs it and reports closed/success after its restart', async () => {
     const devices = [await device('swu-1', 'prog'), await device('swu-2', 'prog'), await device('swu-3', 'prog', 'gateway')];
     const artifactId = await upload('2.0.0', buildSignedSwu(signer, '2.0.0', { 'app.txt': 'version 2\n' }));
-    const rollout = await e.parts.rollouts.create(
+    const rollout = await e.rollouts.create(
       { artifactId, filter: { tag: 'ring:prog' }, strategy: 'progressive', phases: [{ count: 1, successThreshold: 100 }, { percent: 100, successThreshold: 100 }] },
       'token:test',
     );
@@ -98,7 +98,7 @@ describe.skipIf(unavailable !== null)('SWUpdate over hawkBit DDI (real clients)'
       }),
     ));
     await completed;
-    const after = await e.parts.rollouts.get(rollout.id);
+    const after = await e.rollouts.get(rollout.id);
     expect(after.counts).toEqual({ succeeded: 3 });
     // Phase 0 (one device) finished before phase 1 began.
     const executions = await e.t.app.store.executions.list(rollout.id, { limit: 10 });
@@ -117,7 +117,7 @@ describe.skipIf(unavailable !== null)('SWUpdate over hawkBit DDI (real clients)'
     const swu = buildSignedSwu(signer, '2.1.0', { 'app.txt': 'never\n' }, ['9.9']);
     const artifactId = await upload('2.1.0', swu);
     const failed = executionEvent('swu-bad', 'execution.failed');
-    const rollout = await e.parts.rollouts.create({ artifactId, filter: { tag: 'ring:bad' } }, 'token:test');
+    const rollout = await e.rollouts.create({ artifactId, filter: { tag: 'ring:bad' } }, 'token:test');
     run(d);
     const event = await failed;
     expect(event.rolloutId).toBe(rollout.id);
@@ -134,13 +134,13 @@ describe.skipIf(unavailable !== null)('SWUpdate over hawkBit DDI (real clients)'
   it('delivers an operator’s cancel to the client through cancelAction, which confirms it', async () => {
     const d = await device('swu-cancel', 'cancel');
     const artifactId = await upload('2.2.0', buildSignedSwu(signer, '2.2.0', { 'app.txt': 'version 2.2\n' }));
-    const rollout = await e.parts.rollouts.create({ artifactId, filter: { tag: 'ring:cancel' } }, 'token:test');
+    const rollout = await e.rollouts.create({ artifactId, filter: { tag: 'ring:cancel' } }, 'token:test');
     const client = run(d);
     // The client took the action (installed, waiting to be tested) when the operator cancels.
     await executionEvent('swu-cancel', 'execution.verifying');
     await client.waitForOutput(/already installed update is pending testing/);
     const confirmed = nextEvent(e.t.app.events, (ev) => ev.deviceId === 'swu-cancel' && ev.type === 'hawkbit.cancel-confirmed', 60_000);
-    await e.parts.rollouts.cancel(rollout.id, 'token:test');
+    await e.rollouts.cancel(rollout.id, 'token:test');
     const event = await confirmed;
     expect(event.data).toMatchObject({ execution: 'closed', finished: 'success' });
     const [execution] = await e.t.app.store.executions.list(rollout.id, { limit: 1 });

@@ -69,7 +69,7 @@ describe.skipIf(unavailable !== null)('mender-client (real client)', () => {
     execFileSync('sh', [SINGLE_FILE_GEN, '-n', 'release-2', '-t', 'test-dev', '-d', dest, '-o', file, path.join(dir, 'app.conf')], { stdio: 'pipe' });
     const artifactId = await upload('app', '2.0.0', file);
     const succeeded = event((ev) => ev.deviceId === deviceId && ev.type === 'execution.succeeded');
-    const rollout = await e.parts.rollouts.create({ artifactId, filter: { tag: 'ring:mender' } }, 'token:test');
+    const rollout = await e.rollouts.create({ artifactId, filter: { tag: 'ring:mender' } }, 'token:test');
     await succeeded;
     expect(fs.readFileSync(path.join(dest, 'app.conf'), 'utf8')).toBe('setting = 2\n');
     const history = (await e.t.app.store.events.list({ rolloutId: rollout.id, deviceId, limit: 100 })).map((ev) => ev.type);
@@ -88,7 +88,7 @@ describe.skipIf(unavailable !== null)('mender-client (real client)', () => {
     const artifactId = await upload('app', '3.0.0', file);
     const failed = event((ev) => ev.deviceId === deviceId && ev.type === 'execution.failed');
     const logged = event((ev) => ev.deviceId === deviceId && ev.type === 'mender.deployment-log');
-    const rollout = await e.parts.rollouts.create({ artifactId, filter: { tag: 'ring:mender' } }, 'token:test');
+    const rollout = await e.rollouts.create({ artifactId, filter: { tag: 'ring:mender' } }, 'token:test');
     await failed;
     const log = await logged;
     const [execution] = await e.t.app.store.executions.list(rollout.id, { limit: 1 });

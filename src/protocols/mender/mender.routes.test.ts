@@ -79,7 +79,7 @@ describe('Mender device API', () => {
     const bytes = buildMenderArtifact({ name: 'app-2', deviceTypes: ['pos'], files: [['app.bin', 'v2 payload']] });
     const artifactId = await upload('2.0.0', bytes);
     const queued = nextEvent(e.t.app.events, (ev) => ev.deviceId === 'pos-ed' && ev.type === 'execution.queued');
-    const rollout = await e.parts.rollouts.create({ artifactId, filter: { tag: 'ring:ed' } }, 'token:test');
+    const rollout = await e.rollouts.create({ artifactId, filter: { tag: 'ring:ed' } }, 'token:test');
     await queued;
     const v2 = await next(token, { device_type: 'pos', artifact_name: 'app-1' });
     expect(v2.status).toBe(200);
@@ -109,11 +109,11 @@ describe('Mender device API', () => {
     const { token } = await authenticate(key);
     const artifactId = await upload('3.0.0', buildMenderArtifact({ name: 'app-3', deviceTypes: ['pos'], files: [['app.bin', 'v3']] }));
     const queued = nextEvent(e.t.app.events, (ev) => ev.deviceId === 'pos-abort' && ev.type === 'execution.queued');
-    const rollout = await e.parts.rollouts.create({ artifactId, filter: { tag: 'ring:abort' } }, 'token:test');
+    const rollout = await e.rollouts.create({ artifactId, filter: { tag: 'ring:abort' } }, 'token:test');
     await queued;
     const deployment = (await next(token, { device_type: 'pos', artifact_name: 'app-1' })).json() as { id: string };
     expect((await status(token, deployment.id, 'downloading')).status).toBe(204);
-    await e.parts.rollouts.cancel(rollout.id, 'token:test');
+    await e.rollouts.cancel(rollout.id, 'token:test');
     expect((await status(token, deployment.id, 'installing')).status).toBe(409);
   });
 
@@ -128,7 +128,7 @@ describe('Mender device API', () => {
     ] as const) {
       const artifactId = await upload(version, bytes);
       const queued = nextEvent(e.t.app.events, (ev) => ev.deviceId === 'kiosk-1' && ev.type === 'execution.queued');
-      const rollout = await e.parts.rollouts.create({ artifactId, filter: { tag: 'ring:kiosk' } }, 'token:test');
+      const rollout = await e.rollouts.create({ artifactId, filter: { tag: 'ring:kiosk' } }, 'token:test');
       await queued;
       expect((await next(token, { device_type: 'kiosk', artifact_name: 'k-1' })).status).toBe(204);
       const [execution] = await e.t.app.store.executions.list(rollout.id, { limit: 1 });

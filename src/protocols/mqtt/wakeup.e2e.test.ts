@@ -64,7 +64,7 @@ describe('wake-up over MQTT (server and agent)', async () => {
     const upload = await e.t.request('POST', '/api/v1/artifacts?name=app&version=9.0.0', { raw: 'new application build\n', headers: { 'content-type': 'application/octet-stream' } });
     const artifactId = (upload.json() as { id: string }).id;
     const succeeded = nextEvent(e.t.app.events, (ev) => ev.deviceId === id && ev.type === 'execution.succeeded', 60_000);
-    await e.parts.rollouts.create({ artifactId, filter: { tag: 'ring:wake' } }, 'token:test');
+    await e.rollouts.create({ artifactId, filter: { tag: 'ring:wake' } }, 'token:test');
     await succeeded;
     expect(fs.readlinkSync(path.join(dir, 'agent', 'current'))).toBeTruthy();
   }, 90_000);
