@@ -130,13 +130,14 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
       }
       const now = deps.clock.now();
       deps.presence.seenNow(p.deviceId);
-      if (report.version) await deps.store.deviceReports.setVersion(p.deviceId, report.version, now);
-      await deps.store.deviceReports.save(p.deviceId, { version: report.version, execution: report.execution }, report.inventory, now);
+      // The execution first: a report it refuses (unknown or stopped execution) changes nothing.
       let execution: { id: string; state: string } | null = null;
       if (report.execution) {
         const stored = await deps.sync.applyReport(p.deviceId, report.execution, actorOf(request));
         execution = { id: stored.id, state: stored.state };
       }
+      if (report.version) await deps.store.deviceReports.setVersion(p.deviceId, report.version, now);
+      await deps.store.deviceReports.save(p.deviceId, { version: report.version, execution: report.execution }, report.inventory, now);
       return { deviceId: p.deviceId, execution };
     },
   });

@@ -1,4 +1,6 @@
 // The one place where errors become HTTP answers: {"error": {"code", "message", "details"}}.
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, AuthError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/index.js';
 
@@ -15,7 +17,15 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
   return reply.code(status).type('application/json; charset=utf-8').send({ error: { code, message, details } });
 }
 
-/** Fastify's own errors (schema validation, bad JSON, body too large) carry a statusCode. */
+/** Our codes for Fastify's own errors; others answer 'bad_request'. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_BAD_URL: 'bad_url',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri_too_long',
+};
+
+/** Fastify's own errors (schema validation, bad JSON, body too large, bad URL) carry a statusCode. */
 export function errorHandler(error: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof AppError) {
     const status = statusFor(error);
@@ -40,8 +50,23 @@ export function errorHandler(error: FastifyError | AppError | Error, request: Fa
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, 500, 'internal', 'the server failed to handle this request; see its log for the request id ' + request.id);
   }
-  const code = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large' : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : 'bad_request';
+  const code = FASTIFY_CODES[fe.code] ?? 'bad_request';
   return sendError(reply, status, code, fe.message);
+}
+
+/**
+ * Requests Node's HTTP parser refuses before any route runs (headers over the size limit, broken
+ * framing, a client too slow to send its headers) get the same error shape, then the connection closes.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', 'the request headers are larger than the server accepts (16 KiB in all)']
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'the request was not received in time']
+    : [400, 'bad_request', `the request is not valid HTTP (${error.code ?? 'parse error'})`];
+  const body = JSON.stringify({ error: { code, message, details: [] } });
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy();
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {

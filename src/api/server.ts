@@ -5,10 +5,17 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authHook, type Authenticator } from './auth.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { ErrorSchema } from './schemas.js';
 
 export type RouteModule = (app: FastifyInstance) => Promise<void> | void;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route as registered (method, full URL): for tools that walk the API, such as the fuzz suite. */
+    registeredRoutes: { method: string; url: string }[];
+  }
+}
 
 export interface ServerOptions {
   auth: Authenticator;
@@ -27,6 +34,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     trustProxy: true,
     requestIdHeader: 'x-request-id',
     routerOptions: { maxParamLength: 500 },
+    // Router errors (a broken %-escape, a path parameter over maxParamLength) get our error shape too.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+    clientErrorHandler,
   });
   // Query strings and params are text, so their schemas coerce ("limit=10" -> 10); JSON bodies
   // are typed already and must not be coerced (an id of 42 is a mistake, not "42").
@@ -36,6 +46,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const coercing = compilers({}, { customOptions: { ...ajvOptions, coerceTypes: 'array' } });
   app.setValidatorCompiler((route) => (route.httpPart === 'body' ? strictBodies(route) : coercing(route)));
   app.decorateRequest('principal', null);
+  const registered: { method: string; url: string }[] = [];
+  app.decorate('registeredRoutes', registered);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) registered.push({ method, url: route.url });
+  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onSend', async (request, reply) => {
