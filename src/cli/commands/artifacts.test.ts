@@ -46,7 +46,8 @@ describe('orchestrator keys / artifacts', () => {
     expect(again.stderr).toMatch(/--force/);
   });
 
-  it('uploads signed and unsigned files, lists, adds an image and removes', async () => {
+  let signedId = '';
+  it('uploads signed and unsigned files', async () => {
     const prefix = path.join(dir, 'keys', 'release');
     const file = path.join(dir, 'fw.bin');
     const bytes = randomBytes(300_000);
@@ -60,7 +61,10 @@ describe('orchestrator keys / artifacts', () => {
 
     const plain = await cli(['artifacts', 'upload', file, '--name', 'fw', '--version', '1.0.1', '--json']);
     expect(JSON.parse(plain.stdout)).toMatchObject({ sha256, signature: null });
+    signedId = artifact.id;
+  });
 
+  it('adds an image, lists, refuses a conflicting upload', async () => {
     const image = await cli(['artifacts', 'add-image', 'ghcr.io/acme/kiosk:3.1', '--name', 'kiosk', '--version', '3.1', '--json']);
     expect(JSON.parse(image.stdout)).toMatchObject({ kind: 'image', imageRef: 'ghcr.io/acme/kiosk:3.1' });
 
@@ -71,6 +75,10 @@ describe('orchestrator keys / artifacts', () => {
     const conflict = await cli(['artifacts', 'upload', path.join(dir, 'keys', 'release.pub'), '--name', 'fw', '--version', '1.0.0']);
     expect(conflict.code).not.toBe(0);
     expect(conflict.stderr).toMatch(/409.*already exists/);
+  });
+
+  it('removes, and says what is wrong', async () => {
+    const artifact = { id: signedId };
 
     expect((await cli(['artifacts', 'rm', artifact.id])).code).toBe(0);
     expect((await cli(['artifacts', 'get', artifact.id])).stderr).toMatch(/404/);
