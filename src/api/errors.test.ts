@@ -1,0 +1,60 @@
+// Errors raised before any route runs (router, HTTP parser) and refused device reports: the
+// fuzz suite found each of these; they are pinned here so `npm test` keeps them fixed.
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startTestApp, type TestApp } from '../testing/app.js';
+
+/** Sends raw bytes and answers the raw response (the server closes the connection after it). */
+function rawRequest(url: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.end(text));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+  });
+}
+
+const errorOf = (text: string) => (JSON.parse(text) as { error: { code: string; message: string; details: unknown[] } }).error;
+
+describe('errors outside the routes', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  test('a broken %-escape in the path is a 400 in the error shape', async () => {
+    const response = await t.request('GET', '/api/v1/devices/%zz');
+    expect(response.status).toBe(400);
+    expect(errorOf(response.text)).toMatchObject({ code: 'bad_url', details: [] });
+  });
+
+  test('a path parameter over the length limit is a 414 in the error shape', async () => {
+    const response = await t.request('GET', `/api/v1/devices/${'a'.repeat(600)}`);
+    expect(response.status).toBe(414);
+    expect(errorOf(response.text).code).toBe('uri_too_long');
+  });
+
+  test('headers over 16 KiB get a 431 in the error shape, then the connection closes', async () => {
+    const answer = await rawRequest(t.url, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`);
+    const [head, body] = answer.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 431 /);
+    expect(errorOf(body!).code).toBe('headers_too_large');
+  });
+
+  test('a device report refused for its execution stores nothing of it', async () => {
+    expect((await t.request('POST', '/api/v1/devices', { body: { id: 'rep-1', name: 'rep-1', version: '1.0.0' } })).status).toBe(201);
+    const { token } = (await t.request('POST', '/api/v1/devices/rep-1/token')).json() as { token: string };
+    const refused = await t.request('PATCH', '/api/v1/device/state', { token, body: { version: '9.9.9', inventory: { disk: 'full' }, execution: { id: 'no-such-execution', state: 'failed' } } });
+    expect(refused.status).toBe(404);
+    expect(((await t.request('GET', '/api/v1/devices/rep-1')).json() as { version: string }).version).toBe('1.0.0');
+    expect((await t.request('GET', '/api/v1/devices/rep-1/report')).status).toBe(404);
+    const accepted = await t.request('PATCH', '/api/v1/device/state', { token, body: { version: '9.9.9', inventory: { disk: 'ok' } } });
+    expect(accepted.status).toBe(200);
+    expect(((await t.request('GET', '/api/v1/devices/rep-1')).json() as { version: string }).version).toBe('9.9.9');
+  });
+});
