@@ -37,7 +37,7 @@ import { systemClock, type Clock } from './core/index.js';
 import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
-import { DownloadSigner, EnrollmentService, noRollouts, PresenceService, TargetCache } from './fleet/index.js';
+import { DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './fleet/index.js';
 import { DeviceService } from './registry/index.js';
 import { Notifier, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyRepository, PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
@@ -103,7 +103,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   ready = true;
   const events = new EventLog(store.events, clock);
   const devices = new DeviceService(store, events, clock);
-  const auth = new Authenticator(store.tokens, clock);
+  // Device tokens stay cached longer than a poll interval; their revocations reach every server (below).
+  const auth = new Authenticator(store.tokens, clock, { deviceTtlMs: 10 * 60_000 });
   const artifacts = new ArtifactService({
     artifacts: store.artifacts,
     blobs: new BlobStore(path.join(config.dataDir, 'artifacts')),
@@ -167,7 +168,23 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onError: (error) => logger.error({ err: error }, 'device presence bookkeeping failed'),
   });
   presence.start();
-  const enrollment = new EnrollmentService({ store, events, clock, invalidateTokens: () => auth.invalidate(), targetChanged: (ids) => targets.invalidate(ids) });
+  // Device-token revocations and enrollment decisions travel on the engine's target-change channel
+  // (PostgreSQL NOTIFY), so every server drops the device's cached token and target state.
+  const stopAuthSync = engine.notifier.subscribe((ids) => auth.invalidateDevices(ids));
+  engine.notifier.onReset(() => auth.invalidate());
+  const enrollment = new EnrollmentService({
+    store,
+    events,
+    clock,
+    invalidateTokens: (ids) => {
+      auth.invalidateDevices(ids);
+      engine.notifier.changed(ids);
+    },
+    targetChanged: (ids) => {
+      targets.invalidate(ids);
+      engine.notifier.changed(ids);
+    },
+  });
   const signer = DownloadSigner.fromDataDir(config.dataDir);
   // Device protocol adapters (hawkBit DDI, Mender) over the same devices, executions and engine.
   const seen = (id: string) => presence.seenNow(id);
@@ -232,6 +249,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await wakeup?.close();
       await presence.stop();
       targets.close();
+      stopAuthSync();
       await feed.stop();
       await notifier.stop();
       await store.close();

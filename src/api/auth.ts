@@ -23,10 +23,17 @@ const CACHE_TTL_MS = 10_000;
  */
 export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+  /** Cache keys of device tokens by device, so one device's entries can be dropped. */
+  private readonly byDevice = new Map<string, Set<string>>();
 
+  /**
+   * `deviceTtlMs` keeps device tokens longer than the poll interval (so polls cost no query);
+   * revocations of device tokens then travel to every server through `invalidateDevices`.
+   */
   constructor(
     private readonly tokens: TokenRepository,
     private readonly clock: Clock,
+    private readonly options: { deviceTtlMs?: number } = {},
   ) {}
 
   async resolve(token: string): Promise<Principal | null> {
@@ -38,14 +45,29 @@ export class Authenticator {
     let principal: Principal | null = null;
     if (record?.kind === 'operator' && record.role) principal = { kind: 'operator', tokenId: record.id, role: record.role, name: record.name };
     else if (record?.kind === 'device' && record.deviceId) principal = { kind: 'device', tokenId: record.id, deviceId: record.deviceId };
-    if (this.cache.size > 200_000) this.cache.clear();
-    this.cache.set(key, { principal, until: now + CACHE_TTL_MS });
+    if (this.cache.size > 200_000) this.invalidate();
+    const ttl = principal?.kind === 'device' ? (this.options.deviceTtlMs ?? CACHE_TTL_MS) : CACHE_TTL_MS;
+    this.cache.set(key, { principal, until: now + ttl });
+    if (principal?.kind === 'device') {
+      let keys = this.byDevice.get(principal.deviceId);
+      if (!keys) this.byDevice.set(principal.deviceId, (keys = new Set()));
+      keys.add(key);
+    }
     return principal;
   }
 
   /** Forgets cached tokens (after a revocation). */
   invalidate(): void {
     this.cache.clear();
+    this.byDevice.clear();
+  }
+
+  /** Forgets the cached tokens of these devices (their tokens were revoked or replaced). */
+  invalidateDevices(deviceIds: string[]): void {
+    for (const id of deviceIds) {
+      for (const key of this.byDevice.get(id) ?? []) this.cache.delete(key);
+      this.byDevice.delete(id);
+    }
   }
 }
 

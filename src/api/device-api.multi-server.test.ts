@@ -59,5 +59,15 @@ describe.skipIf((await postgresUnavailable()) !== null)('device API across two s
     const report = await fetch(`${b.url}/api/v1/device/state`, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ version: '1.0.0', execution: { id: state.update.executionId, state: 'succeeded' } }) });
     expect(report.status).toBe(200);
     expect((await a.app.store.executions.get(state.update.executionId))?.state).toBe('succeeded');
+
+    // B has the device token cached; a new token issued on A revokes the old one on B too.
+    expect((await poll()).status).toBe(200);
+    await a.app.enrollment.issueToken('multi-1', 'test');
+    let status = 200;
+    for (let i = 0; i < 100 && status !== 401; i++) {
+      status = (await poll()).status;
+      if (status !== 401) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe(401);
   });
 });

@@ -25,8 +25,8 @@ export interface EnrollmentServiceDeps {
   store: Pick<Store, 'devices' | 'tokens' | 'enrollment' | 'deviceReports'>;
   events: EventLog;
   clock: Clock;
-  /** Forgets cached token lookups (after a revocation), e.g. Authenticator.invalidate. */
-  invalidateTokens: () => void;
+  /** Forgets cached token lookups of these devices on every server (after a revocation). */
+  invalidateTokens: (deviceIds: string[]) => void;
   /** Told when a device's target may have changed (accepted, rejected). */
   targetChanged?: (deviceIds: string[]) => void;
 }
@@ -91,7 +91,7 @@ export class EnrollmentService {
     const device = await this.requireDevice(deviceId);
     const now = this.deps.clock.now();
     await this.deps.store.tokens.revokeForDevice(device.id, now);
-    this.deps.invalidateTokens();
+    this.deps.invalidateTokens([device.id]);
     const { token } = await this.deps.store.tokens.create({ kind: 'device', deviceId: device.id, name: `device-${device.id}` }, now);
     await this.deps.events.append([{ type: 'device.token-issued', actor, deviceId: device.id }]);
     return { token, deviceId: device.id };
@@ -101,7 +101,7 @@ export class EnrollmentService {
   async revokeTokens(deviceId: string, actor: string): Promise<number> {
     await this.requireDevice(deviceId);
     const count = await this.deps.store.tokens.revokeForDevice(deviceId, this.deps.clock.now());
-    this.deps.invalidateTokens();
+    this.deps.invalidateTokens([deviceId]);
     await this.deps.events.append([{ type: 'device.token-revoked', actor, deviceId, data: { count } }]);
     return count;
   }
@@ -112,7 +112,7 @@ export class EnrollmentService {
     await this.deps.store.enrollment.setEnrollment(deviceId, decision, now);
     if (decision === 'rejected') {
       await this.deps.store.tokens.revokeForDevice(deviceId, now);
-      this.deps.invalidateTokens();
+      this.deps.invalidateTokens([deviceId]);
     }
     this.deps.targetChanged?.([deviceId]);
     await this.deps.events.append([{ type: decision === 'accepted' ? 'device.accepted' : 'device.rejected', actor, deviceId }]);

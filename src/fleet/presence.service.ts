@@ -2,11 +2,11 @@
 // second the seen ids are flushed in one UPDATE. A periodic job (run by one server at a time, under
 // a store lock) marks devices offline after missed polls. Both emit device.online / device.offline.
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../core/index.js';
+import type { Clock, EventRecord } from '../core/index.js';
 import type { EventLog, Store } from '../store/index.js';
 
 export interface PresenceOptions {
-  store: Pick<Store, 'deviceReports' | 'devices' | 'locks'>;
+  store: Pick<Store, 'deviceReports' | 'locks'>;
   events: EventLog;
   clock: Clock;
   pollIntervalSeconds: number;
@@ -51,8 +51,11 @@ export class PresenceService {
       const ids = [...this.seen];
       this.seen = new Set();
       const now = this.options.clock.now();
-      const cameOnline = await this.options.store.deviceReports.touchMany(ids, now);
-      if (cameOnline.length > 0) await this.options.events.append(cameOnline.map((deviceId) => ({ type: 'device.online', actor: 'system', deviceId })));
+      let records: EventRecord[] = [];
+      await this.options.store.deviceReports.touchMany(ids, now, async (cameOnline, trx) => {
+        records = records.concat(await this.options.events.append(cameOnline.map((deviceId) => ({ type: 'device.online', actor: 'system', deviceId })), trx));
+      });
+      this.options.events.publish(records);
       await this.options.onSeen?.(ids);
     });
     return this.flushing;
@@ -63,8 +66,12 @@ export class PresenceService {
     const intervalMs = this.options.pollIntervalSeconds * 1000;
     if (!(await this.options.store.locks.acquire(LOCK, this.owner, now, Math.max(intervalMs * 2, 10_000)))) return [];
     const cutoff = now - intervalMs * this.options.offlineAfterMissedPolls;
-    const ids = await this.options.store.devices.markOffline(cutoff, now);
-    if (ids.length > 0) await this.options.events.append(ids.map((deviceId) => ({ type: 'device.offline', actor: 'system', deviceId, data: { lastSeenBefore: new Date(cutoff).toISOString() } })));
+    let records: EventRecord[] = [];
+    // The status change and its events commit together: readers never see one without the other.
+    const ids = await this.options.store.deviceReports.markOffline(cutoff, now, async (marked, trx) => {
+      records = await this.options.events.append(marked.map((deviceId) => ({ type: 'device.offline', actor: 'system', deviceId, data: { lastSeenBefore: new Date(cutoff).toISOString() } })), trx);
+    });
+    this.options.events.publish(records);
     return ids;
   }
 

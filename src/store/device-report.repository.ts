@@ -57,21 +57,33 @@ export class DeviceReportRepository {
   }
 
   /**
-   * Records heartbeats of many devices at `now`; answers the ids that were not online before
-   * (they just came online). Two statements per chunk, whatever the number of devices.
+   * Records heartbeats of many devices at `now`. `cameOnline` is told, inside the same
+   * transaction, which devices were not online before (to record events atomically with it).
    */
-  async touchMany(ids: string[], now: number): Promise<string[]> {
-    const cameOnline: string[] = [];
+  async touchMany(ids: string[], now: number, cameOnline?: (ids: string[], trx: Kysely<Database>) => Promise<void>): Promise<string[]> {
+    const changed: string[] = [];
     for (const chunk of chunks(ids, this.maxParams - 10)) {
       await this.db.transaction().execute(async (trx) => {
         // One conditional UPDATE decides who brings a device online: with several servers flushing
         // the same device, the row lock makes the second re-check `status` and skip it (a SELECT
         // first would let both see it offline and both emit device.online).
         const rows = await trx.updateTable('devices').set({ last_seen: now, status: 'online' }).where('id', 'in', chunk).where('status', '<>', 'online').returning('id').execute();
-        for (const row of rows) cameOnline.push(row.id);
         await trx.updateTable('devices').set({ last_seen: now }).where('id', 'in', chunk).where('status', '=', 'online').execute();
+        const ids = rows.map((r) => r.id);
+        if (ids.length > 0) await cameOnline?.(ids, trx);
+        changed.push(...ids);
       });
     }
-    return cameOnline;
+    return changed;
+  }
+
+  /** Marks online devices not seen since `cutoff` offline; `marked` runs in the same transaction. */
+  async markOffline(cutoff: number, now: number, marked?: (ids: string[], trx: Kysely<Database>) => Promise<void>): Promise<string[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await trx.updateTable('devices').set({ status: 'offline', updated_at: now }).where('status', '=', 'online').where('last_seen', '<', cutoff).returning('id').execute();
+      const ids = rows.map((r) => r.id);
+      if (ids.length > 0) await marked?.(ids, trx);
+      return ids;
+    });
   }
 }
