@@ -18,8 +18,8 @@ export interface EngineApp {
   close(): Promise<void>;
 }
 
-export async function startAppWithEngine(config: Partial<Config> = {}, manualClock?: Clock): Promise<EngineApp> {
-  const t = await startTestApp({ config, ...(manualClock ? { app: { clock: manualClock } } : {}) });
+export async function startAppWithEngine(config: Partial<Config> = {}, manualClock?: Clock, db: 'sqlite' | 'postgres' = 'sqlite'): Promise<EngineApp> {
+  const t = await startTestApp({ db, config, ...(manualClock ? { app: { clock: manualClock } } : {}) });
   const call = async (method: string, path: string, body?: unknown): Promise<Rollout> => {
     const response = await t.request(method, path, { token: t.tokens.operator, ...(body !== undefined ? { body } : {}) });
     if (response.status >= 300) throw new Error(`${method} ${path} answered ${response.status}: ${response.text}`);
