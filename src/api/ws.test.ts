@@ -21,8 +21,12 @@ describe('GET /ws', () => {
   });
   afterAll(() => t.close());
 
-  it('refuses a bad token at the upgrade and a device-less anonymous socket that never authenticates', async () => {
+  it('refuses a bad token or a device token at the upgrade, and an anonymous socket that never authenticates', async () => {
     await expect(connectWs(t.url, { token: 'nope' })).rejects.toThrow(/401/);
+    // A device token reads only its own device: it may not watch the fleet's events.
+    expect((await t.request('POST', '/api/v1/devices', { body: { id: 'ws-dev' } })).status).toBe(201);
+    const deviceToken = ((await t.request('POST', '/api/v1/devices/ws-dev/token', {})).json() as { token: string }).token;
+    await expect(connectWs(t.url, { token: deviceToken })).rejects.toThrow(/401/);
     const anonymous = await connectWs(t.url);
     anonymous.send({ type: 'subscribe' });
     const closed = await new Promise<number>((resolve) => anonymous.socket.once('close', (code) => resolve(code)));
