@@ -109,6 +109,14 @@ describe.skipIf(unavailable !== null)('SWUpdate over hawkBit DDI (real clients)'
       expect(feedback.some((f) => f.deviceId === d.controllerId && f.data.execution === 'closed' && f.data.finished === 'success')).toBe(true);
     }
     await waitFor('the device version', async () => (await e.t.app.store.devices.get('swu-3'))?.version === '2.0.0');
+    // The base poll now points at what is installed.
+    const auth = { authorization: `TargetToken ${devices[0]!.token.value}` };
+    const poll = (await e.t.request('GET', '/DEFAULT/controller/v1/swu-1', { token: null, headers: auth })).json() as { _links: Record<string, { href: string }> };
+    expect(Object.keys(poll._links)).toContain('installedBase');
+    expect(Object.keys(poll._links)).not.toContain('deploymentBase');
+    const installed = await e.t.request('GET', new URL(poll._links.installedBase!.href).pathname, { token: null, headers: auth });
+    expect(installed.status).toBe(200);
+    expect((installed.json() as { deployment: { chunks: Array<{ name: string; version: string }> } }).deployment.chunks[0]).toMatchObject({ name: 'fw', version: '2.0.0' });
   }, 180_000);
 
   it('records a failing .swu as failed, with SWUpdate’s details in the event log', async () => {
