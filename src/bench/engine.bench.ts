@@ -40,11 +40,13 @@ async function runOne(db: 'sqlite' | 'postgres', devices: number, concurrency: n
     parts.engine.start();
     const done = nextEvent(events, (e) => e.type === 'rollout.completed' || e.type === 'rollout.failed' || e.type === 'rollout.paused', 30 * 60_000);
     const rssBefore = process.memoryUsage().rss;
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const rollout = await parts.rollouts.create({ artifactId: artifact.id }, 'bench');
     const created = performance.now();
     const end = await done;
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
     await parts.engine.stop();
     await parts.notifier.stop();
     const final = await parts.rollouts.get(rollout.id);
@@ -61,6 +63,10 @@ async function runOne(db: 'sqlite' | 'postgres', devices: number, concurrency: n
       create_s: Math.round((created - started) / 10) / 100,
       total_s: Math.round(seconds * 100) / 100,
       devices_per_s: Math.round(devices / seconds),
+      // This process's CPU time during the run: on a shared, loaded machine wall time overstates the cost.
+      cpu_s: Math.round((cpu.user + cpu.system) / 1e4) / 100,
+      devices_per_cpu_s: Math.round(devices / ((cpu.user + cpu.system) / 1e6)),
+      load_avg_1m: Math.round(os.loadavg()[0]! * 10) / 10,
       durable_events: transitions.length > 0,
       peak_rss_mb: Math.round(Math.max(rssBefore, process.memoryUsage().rss) / 1024 / 1024),
     };
@@ -73,8 +79,8 @@ async function runOne(db: 'sqlite' | 'postgres', devices: number, concurrency: n
 
 export async function run(args: string[]): Promise<void> {
   const devices = Number(arg(args, 'devices', '100000'));
-  const concurrency = Number(arg(args, 'concurrency', '1000'));
-  const batch = Number(arg(args, 'batch', '500'));
+  const concurrency = Number(arg(args, 'concurrency', '2000'));
+  const batch = Number(arg(args, 'batch', '1000'));
   const dbs = arg(args, 'db', 'sqlite,postgres').split(',') as ('sqlite' | 'postgres')[];
   for (const db of dbs) {
     if (db === 'postgres' && (await postgresUnavailable())) {

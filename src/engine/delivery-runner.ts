@@ -29,7 +29,7 @@ export interface RunnerOptions {
 }
 
 /** Outcomes are written once this many are buffered, or a few ms after the first. */
-const FLUSH_AT = 256;
+const FLUSH_AT = 500;
 const FLUSH_DELAY_MS = 5;
 
 export class DeliveryRunner {

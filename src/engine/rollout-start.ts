@@ -13,12 +13,8 @@ interface Target {
 }
 
 /** Devices the filter matches now, in id order. */
-export async function resolveTargets(store: Store, rollout: Pick<Rollout, 'filter'>): Promise<Target[]> {
-  const targets: Target[] = [];
-  for await (const batch of store.devices.iterate(parseDeviceFilter(rollout.filter), 5000)) {
-    for (const d of batch) targets.push({ id: d.id, pull: d.mode === 'pull', timezone: d.timezone, version: d.version });
-  }
-  return targets;
+export function resolveTargets(store: Store, rollout: Pick<Rollout, 'filter'>): Promise<Target[]> {
+  return store.executions.targets(parseDeviceFilter(rollout.filter));
 }
 
 /** Builds executions for `targets` in phases; the previous artifact comes from each device's last success. */

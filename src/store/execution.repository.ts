@@ -2,9 +2,10 @@
 // transition table and is a guarded UPDATE (WHERE state = from), so a stale writer changes nothing.
 // Batches are multi-row statements: the engine's hot path writes hundreds of rows per statement.
 import { sql, type Kysely } from 'kysely';
-import { assertTransition, isTerminal, type Execution, type ExecutionState } from '../core/index.js';
+import { assertTransition, isTerminal, type DeviceFilter, type Execution, type ExecutionState } from '../core/index.js';
 import { claimExecutions } from './claim.sql.js';
 import type { DialectName } from './database.js';
+import { deviceWhere } from './device-filter.sql.js';
 import { chunks } from './device.repository.js';
 import type { ExecutionRow } from './rollout.schema.js';
 import type { Database } from './schema.js';
@@ -261,6 +262,20 @@ export class ExecutionRepository {
     if (o.phase !== undefined) q = q.where('phase', '=', o.phase);
     if (o.after) q = q.where('device_id', '>', o.after);
     return (await q.orderBy('device_id').limit(o.limit).execute()).map(toExecution);
+  }
+
+  /** What a rollout needs of the devices a filter matches now (id order, without parsing tags or metadata). */
+  async targets(filter: DeviceFilter): Promise<{ id: string; pull: boolean; timezone: string; version: string | null }[]> {
+    const out: { id: string; pull: boolean; timezone: string; version: string | null }[] = [];
+    let after: string | null = null;
+    for (;;) {
+      let q = this.db.selectFrom('devices').select(['devices.id', 'devices.mode', 'devices.timezone', 'devices.version']).where(deviceWhere(filter));
+      if (after !== null) q = q.where('devices.id', '>', after);
+      const rows = await q.orderBy('devices.id').limit(10_000).execute();
+      for (const r of rows) out.push({ id: r.id, pull: r.mode === 'pull', timezone: r.timezone, version: r.version });
+      if (rows.length < 10_000) return out;
+      after = rows.at(-1)!.id;
+    }
   }
 
   /** Which of these devices already have an execution in the rollout. */
