@@ -12,7 +12,7 @@ import { ScriptHandler } from './handlers/script.handler.js';
 import { HealthChecker } from './health.js';
 import { createAgentLog, type AgentLog } from './log.js';
 import { FilePartialStore } from './partials.js';
-import { FileStateStore } from './state.js';
+import { FileStateStore, type AgentJob } from './state.js';
 
 /** Everything `orchestrator agent` (pull mode) takes, from flags or a JSON config file. */
 export interface DeviceAgentConfig {
@@ -58,8 +58,18 @@ export function createDeviceAgent(config: DeviceAgentConfig, log: AgentLog = cre
   fs.mkdirSync(dir, { recursive: true });
   const trustedKey = config.trustedKeyFile ? parsePublicKey(fs.readFileSync(config.trustedKeyFile, 'utf8')) : null;
   const allow = config.allowServerCommands ?? false;
+  const client = new AgentClient({ server: config.server, deviceId: config.deviceId, token: config.token });
+  // Live download progress for the dashboard: best effort, at most every 5 s, never blocking.
+  let lastProgress = 0;
+  const onProgress = (job: AgentJob) => {
+    const now = Date.now();
+    if (now - lastProgress < 5000) return;
+    lastProgress = now;
+    client.report({ execution: { id: job.update.executionId, state: 'downloading', bytes: job.bytes } }).catch(() => {});
+  };
   return new Agent({
-    client: new AgentClient({ server: config.server, deviceId: config.deviceId, token: config.token }),
+    client,
+    onProgress,
     stateStore: new FileStateStore(path.join(dir, '.agent-state.json')),
     partials: new FilePartialStore(path.join(dir, '.partial')),
     handlers: {
