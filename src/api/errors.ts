@@ -50,7 +50,7 @@ export function errorHandler(error: FastifyError | AppError | Error, request: Fa
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, 500, 'internal', 'the server failed to handle this request; see its log for the request id ' + request.id);
   }
-  const code = FASTIFY_CODES[fe.code] ?? 'bad_request';
+  const code = status === 429 ? 'rate_limited' : (FASTIFY_CODES[fe.code] ?? 'bad_request');
   return sendError(reply, status, code, fe.message);
 }
 

@@ -56,7 +56,8 @@ for (const db of ['sqlite', 'postgres'] as const) {
       if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
-    it('creates a token with the server stopped, then imports and filters devices', async (ctx) => {
+    // Many CLI processes in a row: each start costs seconds on a loaded machine.
+    it('creates a token with the server stopped, then imports and filters devices', { timeout: 240_000 }, async (ctx) => {
       if (skip) return ctx.skip();
       const created = await cli(['tokens', 'create', '--role', 'admin', '--data', dataDir, '--json'], env);
       expect(created.code, created.stderr).toBe(0);

@@ -32,10 +32,12 @@ function statements(text: string): string[] {
 
 export async function migrate(handle: DatabaseHandle): Promise<string[]> {
   const { db, dialect } = handle;
-  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`.execute(db);
   const applied: string[] = [];
-  // On PostgreSQL several servers may start at once: an advisory lock makes one migrate at a time.
+  // On PostgreSQL several servers may start at once: an advisory lock makes one migrate at a time,
+  // including the creation of schema_migrations itself (CREATE TABLE IF NOT EXISTS is not safe
+  // against a concurrent creator there).
   const run = async () => {
+    await sql`CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`.execute(db);
     const done = new Set((await db.selectFrom('schema_migrations').select('version').execute()).map((r) => r.version));
     for (const migration of listMigrations(dialect)) {
       if (done.has(migration.version)) continue;
