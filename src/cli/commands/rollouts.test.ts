@@ -1,0 +1,88 @@
+// `orchestrator rollouts` as a user runs it (the built CLI) against a real server: create with
+// flags, list, status, watch until done, pause/cancel, and readable errors for bad input.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextEvent } from '../../engine/testing.js';
+import { startTestApp, type TestApp } from '../../testing/app.js';
+import { buildRolloutBody } from './rollouts.js';
+
+const run = promisify(execFile);
+const CLI = path.resolve(import.meta.dirname, '../../../dist/cli/main.js');
+
+describe('rollouts CLI', () => {
+  let t: TestApp;
+  let artifactId: string;
+  const cli = async (args: string[]) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [CLI, 'rollouts', ...args, '--server', t.url, '--token', t.tokens.operator]);
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const upload = await t.request('POST', '/api/v1/artifacts?name=fw&version=5.0.0', { headers: { 'content-type': 'application/octet-stream' }, raw: 'five' });
+    artifactId = (upload.json() as { id: string }).id;
+    for (const id of ['kiosk-1', 'kiosk-2']) await t.request('POST', '/api/v1/devices', { body: { id, mode: 'pull', tags: { site: 'hq' } } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('turns flags into Rollout JSON', () => {
+    const body = buildRolloutBody({ artifact: 'a1', strategy: 'progressive', phases: '1,c20,100', approval: true, errorThreshold: 2, window: '02:00-04:00', windowTz: 'Europe/Paris', tag: ['site:hq'], rate: 10, rateGrowth: 2, rateEvery: 50 });
+    expect(body).toEqual({
+      artifactId: 'a1',
+      strategy: 'progressive',
+      filter: { tag: ['site:hq'] },
+      phases: [{ percent: 1, requireApproval: true }, { count: 20, requireApproval: true }, { percent: 100 }],
+      errorThreshold: { percent: 2, action: 'pause' },
+      window: { daily: '02:00-04:00', timezone: 'Europe/Paris' },
+      rateLimit: { perMinute: 10, growthFactor: 2, growEvery: 50 },
+    });
+  });
+
+  it('creates, lists, shows and watches a rollout to pull devices', async () => {
+    // Both pull executions are released in one batch right after the create.
+    const released = nextEvent(t.app.events, (e) => e.type === 'execution.queued');
+    const created = await cli(['create', '--artifact', artifactId, '--tag', 'site:hq', '--name', 'hq kiosks', '--json']);
+    expect(created.code).toBe(0);
+    const rollout = JSON.parse(created.stdout) as { id: string; status: string; counts: Record<string, number> };
+    expect(rollout).toMatchObject({ status: 'running', counts: { pending: 2 } });
+    const list = await cli(['list']);
+    expect(list.stdout).toContain(rollout.id);
+    expect(list.stdout).toContain('hq kiosks');
+    const status = await cli(['status', rollout.id]);
+    expect(status.stdout).toMatch(/status\s+running/);
+
+    // The two kiosks report success as pull devices do; watch then ends with the final state.
+    await released;
+    for (const id of ['kiosk-1', 'kiosk-2']) await reportSucceeded(t, id);
+    const watch = await cli(['watch', rollout.id, '--interval', '100', '--json']);
+    expect(watch.code).toBe(0);
+    expect(watch.stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: string }).at(-1)).toMatchObject({ status: 'completed', counts: { succeeded: 2 } });
+  });
+
+  it('pauses and cancels, and says what is wrong with bad input', async () => {
+    const startAt = new Date(Date.now() + 86_400_000).toISOString();
+    const created = JSON.parse((await cli(['create', '--artifact', artifactId, '--strategy', 'scheduled', '--start-at', startAt, '--json'])).stdout) as { id: string };
+    expect((await cli(['pause', created.id])).stdout).toMatch(/status\s+paused/);
+    expect(JSON.parse((await cli(['cancel', created.id, '--json'])).stdout)).toMatchObject({ status: 'cancelled' });
+    const bad = await cli(['create', '--artifact', artifactId, '--strategy', 'progressive', '--phases', '10,50']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/400 .*phases\.1/s);
+  });
+});
+
+/** Reports the device's current execution as succeeded through the device API, as an agent does. */
+async function reportSucceeded(t: TestApp, deviceId: string): Promise<void> {
+  const executionId = (await t.app.store.executions.currentForDevice(deviceId))!.id;
+  const token = (await t.app.store.tokens.create({ kind: 'device', deviceId, name: deviceId }, Date.now())).token;
+  const answer = await t.request('PATCH', '/api/v1/device/state', { token, body: { execution: { id: executionId, state: 'succeeded' } } });
+  expect(answer.status).toBeLessThan(300);
+}
