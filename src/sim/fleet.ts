@@ -51,7 +51,8 @@ export interface FleetSummary {
   pollP99Ms: number;
 }
 
-const MAX_SAMPLES = 200_000;
+// A uniform reservoir: percentiles stay cheap to compute every second with thousands of devices.
+const MAX_SAMPLES = 20_000;
 
 /** Poll latencies and unexpected failures, measured under the fault layer. */
 class Meter {
@@ -59,6 +60,7 @@ class Meter {
   errors = 0;
   lastError: string | null = null;
   private samples: number[] = [];
+  private pollsSeen = 0;
 
   wrap(base: typeof fetch): typeof fetch {
     return async (input, init) => {
@@ -71,8 +73,13 @@ class Meter {
           this.lastError = `${init?.method ?? 'GET'} ${String(input)} -> ${response.status}`;
         }
         if ((init?.method ?? 'GET') === 'GET' && String(input).endsWith('/state')) {
+          // Reservoir sampling (algorithm R): every poll has the same chance to be kept.
+          const seen = ++this.pollsSeen;
           if (this.samples.length < MAX_SAMPLES) this.samples.push(performance.now() - started);
-          else this.samples[Math.floor(Math.random() * MAX_SAMPLES)] = performance.now() - started;
+          else {
+            const slot = Math.floor(Math.random() * seen);
+            if (slot < MAX_SAMPLES) this.samples[slot] = performance.now() - started;
+          }
         }
         return response;
       } catch (error) {
