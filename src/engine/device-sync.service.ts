@@ -46,9 +46,11 @@ export class DeviceSyncService implements DeviceSync {
       const changed = await this.transitions.apply(
         [{ id: current.id, rolloutId: current.rolloutId, deviceId, attempt: Math.max(1, current.attempts), from: current.state, to: report.state, bytes: report.bytes, error }],
         actor,
+        // Other servers hear of it exactly when it commits (a crash right after cannot lose it).
+        async (trx, done) => (done.length && isTerminal(report.state) ? this.notifier.changedIn(trx, [deviceId]) : undefined),
       );
       if (changed.length) {
-        if (isTerminal(report.state)) this.notifier.changed([deviceId]);
+        if (isTerminal(report.state)) this.notifier.changedHere([deviceId]);
         return (await this.store.executions.get(report.id))!;
       }
       // Another writer moved it meanwhile: read again and decide again.

@@ -175,7 +175,8 @@ export class Engine {
     if (timezones && timezones.length === 0) return 0;
     const base = { rolloutId: rollout.id, maxPhase: rollout.currentPhase, now, timezones, onlineOnly: rollout.strategy === 'on-connect' && !extra.deviceIds, ...extra };
     const pulled = await this.claim({ ...base, pull: true, limit: Math.min(budget, this.batchSize) });
-    if (pulled.length) this.o.notifier.changed(pulled.map((e) => e.deviceId));
+    // The other servers were notified inside the claim's transaction.
+    if (pulled.length) this.o.notifier.changedHere(pulled.map((e) => e.deviceId));
     budget -= pulled.length;
     const limit = Math.min(budget, this.o.concurrency - this.runner.size, this.batchSize);
     if (limit <= 0 || !this.running) return pulled.length;
@@ -192,6 +193,7 @@ export class Engine {
   private claim(options: ClaimOptions) {
     return this.o.transitions.atomically(async (trx) => {
       const rows = await this.o.store.executions.claim(options, trx);
+      if (options.pull) await this.o.notifier.changedIn(trx, rows.map((e) => e.deviceId));
       const to = options.pull ? 'queued' : 'delivering';
       return { result: rows, events: rows.map((e) => executionEvent({ id: e.id, rolloutId: e.rolloutId, deviceId: e.deviceId, from: 'pending', to, attempt: e.attempts }, 'engine')) };
     });

@@ -183,6 +183,7 @@ export class RolloutService {
       const ok = await this.store.rollouts.update(id, from, to ? { ...patch, status: to } : patch, now, trx);
       if (!ok) return { result: null, events: [] };
       const extra = more ? await more(trx, now) : { events: [], devices: [] };
+      await this.notifier.changedIn(trx, extra.devices);
       return { result: extra.devices, events: [{ type: eventType, actor, rolloutId: id, data: { ...data, status: to } }, ...extra.events] };
     });
     if (devices === null) {
@@ -190,7 +191,7 @@ export class RolloutService {
       if (to && current.status === to) return [];
       throw new ConflictError(`rollout '${id}' is ${current.status}; this needs it to be ${from.join(' or ')}`);
     }
-    this.notifier.changed(devices);
+    this.notifier.changedHere(devices);
     return devices;
   }
 

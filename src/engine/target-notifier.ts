@@ -2,7 +2,9 @@
 // PostgreSQL, on every server sharing the database (NOTIFY/LISTEN on one channel).
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
+import type { Database } from '../store/index.js';
 import type { TargetChangedListener } from './device-sync.js';
 
 const CHANNEL = 'uo_target_changed';
@@ -14,6 +16,7 @@ export class TargetNotifier {
   private readonly origin = randomUUID();
   private client: pg.PoolClient | null = null;
   private stopped = false;
+  private sending: Promise<void> = Promise.resolve();
   private readonly resetListeners = new Set<() => void>();
 
   constructor(private readonly pool?: pg.Pool) {
@@ -100,9 +103,27 @@ export class TargetNotifier {
     if (deviceIds.length === 0) return;
     this.emit(deviceIds);
     if (!this.pool) return;
-    for (const payload of this.payloads(deviceIds)) {
-      this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch(() => {});
-    }
+    // One after another, so other servers hear the chunks in the order they were sent.
+    const pool = this.pool;
+    const payloads = [...this.payloads(deviceIds)];
+    this.sending = this.sending.then(async () => {
+      for (const payload of payloads) await pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch(() => {});
+    });
+  }
+
+  /**
+   * Notifies the other servers from inside `trx`: PostgreSQL delivers the notification exactly when
+   * the transaction commits, so a server killed right after committing cannot leave the others
+   * serving a stale target. Call `changedHere` after the commit for this server's listeners.
+   */
+  async changedIn(trx: Kysely<Database>, deviceIds: string[]): Promise<void> {
+    if (!this.pool || deviceIds.length === 0) return;
+    for (const payload of this.payloads(deviceIds)) await sql`SELECT pg_notify(${CHANNEL}, ${payload})`.execute(trx);
+  }
+
+  /** Fires this server's listeners only (the others were told by `changedIn`). */
+  changedHere(deviceIds: string[]): void {
+    if (deviceIds.length) this.emit(deviceIds);
   }
 
   private emit(ids: string[]): void {
