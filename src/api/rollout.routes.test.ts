@@ -47,6 +47,7 @@ for (const db of ['sqlite', 'postgres'] as const) {
       expect((await bad({ artifactId: 'no-such-artifact' })).details.map((d) => d.path)).toContain('artifactId');
       expect((await bad({ filter: { status: 'sleeping' } })).details.map((d) => d.path)).toContain('filter.status');
       expect((await bad({ strategy: 'scheduled' })).message).toMatch(/startAt/);
+      expect((await bad({ strategy: 'teleport' })).message).toMatch(/strategy must be one of immediate, scheduled, progressive, on-connect/);
     });
 
     it('lets viewers read but not create', async () => {

@@ -24,7 +24,8 @@ export const RolloutInputSchema = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 200 })),
     artifactId: Type.String({ description: 'id of an uploaded artifact' }),
     filter: Type.Optional(open('device filter: the query keys of GET /api/v1/devices (status, mode, location, version, tag, q, lastSeenBefore, lastSeenAfter, ids)')),
-    strategy: Type.Optional(literals(ROLLOUT_STRATEGIES)),
+    // Checked by core validation, whose message lists the allowed values.
+    strategy: Type.Optional(Type.String({ description: ROLLOUT_STRATEGIES.join(' | ') })),
     phases: Type.Optional(Type.Array(PhaseSchema)),
     errorThreshold: Type.Optional(nullable(Type.Object({ percent: Type.Number(), action: Type.Optional(literals(['pause', 'abort'])) }, { additionalProperties: true }))),
     window: Type.Optional(
