@@ -58,3 +58,28 @@ describe('errors outside the routes', () => {
     expect(((await t.request('GET', '/api/v1/devices/rep-1')).json() as { version: string }).version).toBe('9.9.9');
   });
 });
+
+describe('numbers that are not finite', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  // Ajv coerces "1e309" to Infinity after its type check; in JSON bodies it refuses it by itself.
+  test('are refused with a 400 naming the field, in a query string or a JSON body', async () => {
+    for (const path of ['/api/v1/devices?limit=1e309', '/api/v1/artifacts?limit=-1e309', '/api/v1/fleet/summary?top=1e309']) {
+      const response = await t.request('GET', path);
+      expect(response.status, path).toBe(400);
+      expect(errorOf(response.text).message, path).toMatch(/must be a finite number/);
+    }
+    const body = await t.request('POST', '/api/v1/enrollment-keys', { raw: '{"name":"k","maxUses":1e309}', headers: { 'content-type': 'application/json' } });
+    expect(body.status).toBe(400);
+    expect(errorOf(body.text).details).toContainEqual(expect.objectContaining({ path: 'body.maxUses' }));
+    const percent = await t.request('POST', '/api/v1/rollouts', { raw: '{"artifactId":"a","errorThreshold":{"percent":1e309}}', headers: { 'content-type': 'application/json' } });
+    expect(percent.status).toBe(400);
+    expect(errorOf(percent.text).details).toContainEqual(expect.objectContaining({ path: 'body.errorThreshold.percent' }));
+  });
+});

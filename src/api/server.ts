@@ -6,6 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authHook, type Authenticator } from './auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
+import { finiteNumbersOnly } from './finite-numbers.js';
 import { ErrorSchema } from './schemas.js';
 
 export type RouteModule = (app: FastifyInstance) => Promise<void> | void;
@@ -44,7 +45,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const ajvOptions = { removeAdditional: false, allErrors: true, useDefaults: true } as const;
   const strictBodies = compilers({}, { customOptions: { ...ajvOptions, coerceTypes: false } });
   const coercing = compilers({}, { customOptions: { ...ajvOptions, coerceTypes: 'array' } });
-  app.setValidatorCompiler((route) => (route.httpPart === 'body' ? strictBodies(route) : coercing(route)));
+  app.setValidatorCompiler((route) => finiteNumbersOnly(route.httpPart === 'body' ? strictBodies(route) : coercing(route)));
   app.decorateRequest('principal', null);
   const registered: { method: string; url: string }[] = [];
   app.decorate('registeredRoutes', registered);

@@ -24,11 +24,12 @@ import { describe as describeRequest, FuzzHarness } from './harness.js';
 import { materialize, requestPlans } from './request.js';
 import { declaredMatches, declaredRoutes, operationOf, serverRoutes, type OpenApi, type Route } from './routes.js';
 import { diff } from './snapshot.js';
+import { FUZZ_WEBHOOK_SECRET } from './values.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const BODY_LIMIT = 64 * 1024;
-const WEBHOOK_SECRET = 'fuzz-webhook-secret';
+const WEBHOOK_SECRET = FUZZ_WEBHOOK_SECRET;
 
 /**
  * Declared routes the suite does not expect on the server, each with its reason. Empty: every

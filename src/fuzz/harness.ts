@@ -89,6 +89,7 @@ export class FuzzHarness implements LiveContext {
     const segments = route.path.split('/');
     const at = segments.findIndex((s, i) => (s.startsWith(':') || s === '*') && segments.slice(0, i + 1).filter((x) => x.startsWith(':') || x === '*').length === paramIndex + 1);
     const name = segments[at]?.replace(/^:/, '') ?? '';
+    if (name === 'secret') return [this.webhookSecret, 'wrong-secret'];
     const candidates = [name.replace(/Id$/, '') + 's', segments[at - 1] ?? '', (segments[at - 1] ?? '') + 's'].map((c) => c.replace(/-/g, '_'));
     for (const c of candidates) if (this.ids.has(c)) return this.ids.get(c)!;
     return [...[...this.ids.values()].flat(), this.webhookSecret];

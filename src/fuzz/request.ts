@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import type { JsonSchema, Operation, Route } from './routes.js';
 import { nearlyValid, validValue } from './schema-arbitrary.js';
-import { hostileQueryValue, hostileSegment, hostileString, wrongValue } from './values.js';
+import { hostileQueryValue, hostileSegment, hostileString, registryPayload, wrongValue } from './values.js';
 
 /** Who the request claims to be. */
 export type AuthChoice = 'admin' | 'operator' | 'viewer' | 'device' | 'other-device' | 'revoked' | 'none' | 'garbage' | 'basic' | 'empty-bearer';
@@ -72,6 +72,8 @@ function bodies(ctx: PlanContext, deep: boolean): fc.Arbitrary<BodySpec> {
   const schema = ctx.operation?.body;
   const json = (arb: fc.Arbitrary<unknown>) => arb.map((value) => ({ kind: 'json' as const, value }));
   const near = json(nearlyValid(schema ?? { type: 'object' }, ctx.resolve));
+  // Registry webhooks document no body schema (they take raw bytes): use real payload shapes.
+  if (ctx.route.path.includes('/webhooks/')) return fc.oneof({ weight: 3, arbitrary: json(registryPayload()) }, { weight: 1, arbitrary: deep ? near : bodies({ ...ctx, route: { ...ctx.route, path: '' } }, false) });
   if (deep) return fc.oneof({ weight: 2, arbitrary: json(validValue(schema ?? { type: 'object' }, ctx.resolve)) }, { weight: 3, arbitrary: near });
   return fc.oneof(
     { weight: 2, arbitrary: fc.constant({ kind: 'none' as const }) },
@@ -180,7 +182,7 @@ function bodyBytes(body: BodySpec, live: LiveContext): Buffer | undefined {
         const ids = live.idsOf(value.slice(6));
         return ids.length ? ids[n++ % ids.length] : 'missing-id';
       };
-      return Buffer.from(JSON.stringify(body.value, fill) ?? 'null');
+      return Buffer.from((JSON.stringify(body.value, fill) ?? 'null').replace(/"\$raw:([-0-9e.]+)"/g, '$1'));
     }
     case 'text':
       return Buffer.from(body.text);

@@ -3,7 +3,7 @@
 // field made wrong (so the services' own checks are exercised, not only the schema validator).
 import fc from 'fast-check';
 import type { JsonSchema } from './routes.js';
-import { hostileString, loopbackUrl, VALID_TIMEZONES, wrongValue } from './values.js';
+import { FUZZ_WEBHOOK_SECRET, hostileString, loopbackUrl, VALID_TIMEZONES, wrongValue } from './values.js';
 
 type Resolve = (ref: string) => JsonSchema | undefined;
 
@@ -20,6 +20,7 @@ function namedString(name: string | undefined): fc.Arbitrary<string> | undefined
   if (n === 'id' || n.endsWith('id')) return fc.stringMatching(/^[a-z0-9][a-z0-9._:@-]{0,30}$/);
   if (n === 'version') return fc.tuple(fc.nat(20), fc.nat(20), fc.nat(99)).map(([a, b, c]) => `${a}.${b}.${c}`);
   if (n === 'image' || n === 'imageref') return fc.constantFrom('acme/app:*', 'ghcr.io/acme/app:v1.2.3', 'registry.local/fw@sha256:' + 'a'.repeat(64), 'acme/*');
+  if (n === 'secret') return fc.constantFrom(FUZZ_WEBHOOK_SECRET, 'wrong-secret');
   if (n === 'window') return fc.constantFrom('02:00-04:00', '22:00-01:00');
   if (n === 'cron') return fc.constantFrom('0 2 * * *', '*/15 * * * *');
   return undefined;

@@ -2,6 +2,9 @@
 // unicode, absurd numbers, invalid time zones, cron expressions and versions.
 import fc from 'fast-check';
 
+/** The registry webhook secret the fuzz app is configured with (sometimes sent right). */
+export const FUZZ_WEBHOOK_SECRET = 'fuzz-webhook-secret';
+
 export const VALID_TIMEZONES = ['UTC', 'Europe/Berlin', 'America/Los_Angeles', 'Asia/Kolkata', 'Pacific/Chatham'];
 
 /** Text that has broken parsers, filters and path handling elsewhere. */
@@ -74,6 +77,8 @@ export function wrongValue(): fc.Arbitrary<unknown> {
   return fc.oneof(
     fc.constantFrom<unknown>(null, true, false, 0, -1, 1.5, '', [], {}, [[]], { '': null }),
     fc.constantFrom(...HOSTILE_NUMBERS),
+    // Written as bare number literals into the JSON text (request.ts): JSON.parse reads them as ±Infinity.
+    fc.constantFrom('$raw:1e309', '$raw:-1e309', '$raw:1e400'),
     hostileString(),
     fc.jsonValue({ maxDepth: 2 }),
   );
@@ -96,4 +101,22 @@ export function hostileSegment(): fc.Arbitrary<string> {
 /** Raw query-string values: wrong types, hostile text, garbage semver, cron and zones. */
 export function hostileQueryValue(): fc.Arbitrary<string> {
   return fc.oneof(hostileSegment(), fc.constantFrom('1e309', '-5', '0', '1.5', '99999999999999999999', 'Mars/Olympus', '61 * * * *', 'not-a-semver', 'online,bogus', 'k:v:w', '', '2026-13-45T25:61:00Z'));
+}
+
+/** Registry push payloads (Docker Hub, GHCR `package` event) with hostile names and tags. */
+export function registryPayload(): fc.Arbitrary<unknown> {
+  const name = fc.oneof(fc.constantFrom('fz/app', 'acme/app', 'fz/fw'), hostileString().map((s) => s.slice(0, 300)));
+  const tag = fc.oneof(fc.constantFrom('1.0.0', 'latest', 'v2'), hostileString().map((s) => s.slice(0, 300)));
+  const dockerhub = fc.record({ push_data: fc.record({ tag, pusher: name }), repository: fc.oneof(fc.record({ repo_name: name }), fc.record({ namespace: name, name })), callback_url: fc.constant('http://127.0.0.1:9/cb') });
+  const ghcr = fc.record({
+    action: fc.constantFrom('published', 'updated', ''),
+    package: fc.record({
+      name,
+      package_type: fc.constantFrom('container', 'CONTAINER', 'npm', 'docker'),
+      owner: fc.record({ login: name }),
+      package_version: fc.record({ version: fc.oneof(tag, fc.constant('sha256:' + 'a'.repeat(64))), container_metadata: fc.record({ tag: fc.record({ name: tag, digest: fc.constantFrom('sha256:' + 'b'.repeat(64), 'sha256:zz', '') }) }) }),
+    }),
+    sender: fc.record({ login: name }),
+  });
+  return fc.oneof(dockerhub, ghcr);
 }
