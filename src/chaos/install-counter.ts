@@ -31,7 +31,8 @@ export async function startInstallCounter(options: InstallCounterOptions = {}): 
   const installs = new Map<string, number>();
   const attempts = new Map<string, number>();
   const installed = new Map<string, string>();
-  const inFlight = new Set<string>();
+  /** Deliveries per device being received now, with when each started. */
+  const inFlight = new Map<string, Set<number>>();
   const overlaps: string[] = [];
   const corrupt: string[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
@@ -58,12 +59,21 @@ export async function startInstallCounter(options: InstallCounterOptions = {}): 
       return;
     }
     attempts.set(deviceId, (attempts.get(deviceId) ?? 0) + 1);
-    if (inFlight.has(deviceId)) overlaps.push(deviceId);
-    inFlight.add(deviceId);
+    const started = performance.now();
+    const current = inFlight.get(deviceId) ?? new Set<number>();
+    inFlight.set(deviceId, current);
+    current.add(started);
+    if (current.size > 1) {
+      // A sender that gave up on its request (a reset connection it retries) may have its close
+      // handled just after this arrival: judge a moment later, when both are still open or not.
+      setTimeout(() => {
+        if (current.has(started) && current.size > 1) overlaps.push(deviceId);
+      }, 5);
+    }
     const hash = createHash('sha256');
     let done = false;
     const finish = () => {
-      if (!done) inFlight.delete(deviceId);
+      if (!done) current.delete(started);
       done = true;
     };
     req.on('data', (chunk: Buffer) => hash.update(chunk));
