@@ -35,6 +35,12 @@ export async function planExecutions(store: Store, rollout: Rollout, targets: Ta
   }));
 }
 
+/** Single-phase rollouts with a modest filter take the one-statement path (no device list in memory). */
+export function canStartInDatabase(rollout: Rollout): boolean {
+  const ids = (rollout.filter as { ids?: unknown[] }).ids;
+  return rollout.phases.length === 1 && (!ids || ids.length <= 5_000);
+}
+
 /**
  * Moves a rollout from `from` to running and inserts its executions, atomically: if another
  * server started it first the compare-and-set fails and nothing is written.
@@ -43,12 +49,15 @@ export async function startInTransaction(
   trx: Kysely<Database>,
   store: Store,
   rollout: Rollout,
-  executions: NewExecution[],
+  executions: NewExecution[] | 'from-filter',
   now: number,
   actor: string,
 ): Promise<NewEvent[] | null> {
   const ok = await store.rollouts.update(rollout.id, [rollout.status], { status: 'running', started_at: now, status_reason: null }, now, trx);
   if (!ok) return null;
-  await store.executions.insertMany(executions, now, trx);
-  return [{ type: 'rollout.started', actor, rolloutId: rollout.id, data: { devices: executions.length } }];
+  const devices =
+    executions === 'from-filter'
+      ? await store.executions.insertForFilter({ rolloutId: rollout.id, artifactId: rollout.artifactId }, parseDeviceFilter(rollout.filter), now, trx)
+      : await store.executions.insertMany(executions, now, trx);
+  return [{ type: 'rollout.started', actor, rolloutId: rollout.id, data: { devices } }];
 }

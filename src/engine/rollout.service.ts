@@ -16,7 +16,7 @@ import {
   type RolloutStatus,
 } from '../core/index.js';
 import type { Database, Store } from '../store/index.js';
-import { planExecutions, resolveTargets, startInTransaction } from './rollout-start.js';
+import { canStartInDatabase, planExecutions, resolveTargets, startInTransaction } from './rollout-start.js';
 import type { TargetNotifier } from './target-notifier.js';
 import { movedEvents, type Transitions } from './transitions.js';
 
@@ -76,7 +76,7 @@ export class RolloutService {
       finishedAt: null,
       counts: {},
     };
-    const executions = later ? [] : await planExecutions(this.store, rollout, await resolveTargets(this.store, rollout), this.random);
+    const executions = later ? [] : await this.plan(rollout);
     await this.transitions.atomically(async (trx) => {
       await this.store.rollouts.create(rollout, trx);
       const events: NewEvent[] = [{ type: 'rollout.created', actor, rolloutId: rollout.id, data: { spec, rollbackOf: rollout.rollbackOf } }];
@@ -90,13 +90,19 @@ export class RolloutService {
   /** Starts a scheduled rollout whose time has come (the engine's periodic job). */
   async startScheduled(rollout: Rollout): Promise<boolean> {
     const now = this.clock.now();
-    const executions = await planExecutions(this.store, rollout, await resolveTargets(this.store, rollout), this.random);
+    const executions = await this.plan(rollout);
     const started = await this.transitions.atomically(async (trx) => {
       const events = await startInTransaction(trx, this.store, rollout, executions, now, 'engine');
       return { result: events !== null, events: events ?? [] };
     });
     if (started) this.hooks.wake();
     return started;
+  }
+
+  /** The executions to write at the start: computed here for phased rollouts, by the database otherwise. */
+  private async plan(rollout: Rollout) {
+    if (canStartInDatabase(rollout)) return 'from-filter' as const;
+    return planExecutions(this.store, rollout, await resolveTargets(this.store, rollout), this.random);
   }
 
   async pause(id: string, actor: string, reason: string | null = null): Promise<Rollout> {

@@ -88,6 +88,11 @@ export interface MovedRow {
   attempts: number;
 }
 
+/** A fresh execution id computed by the database, for executions written by INSERT ... SELECT. */
+function newIdSql(dialect: DialectName) {
+  return dialect === 'postgres' ? sql<string>`gen_random_uuid()::text` : sql<string>`lower(hex(randomblob(16)))`;
+}
+
 const ACTIVE: ExecutionState[] = ['queued', 'delivering', 'downloading', 'installing', 'verifying'];
 
 export class ExecutionRepository {
@@ -127,6 +132,50 @@ export class ExecutionRepository {
       inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
     }
     return inserted;
+  }
+
+  /**
+   * Inserts a pending phase-0 execution for every device the filter matches, in one statement
+   * (single-phase rollouts need no shuffle), recording each device's version and last installed
+   * artifact as what it ran before. Answers how many were inserted.
+   */
+  async insertForFilter(r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number, trx: Kysely<Database> = this.db): Promise<number> {
+    const text = (value: string) => sql<string>`CAST(${value} AS TEXT)`;
+    const result = await trx
+      .insertInto('executions')
+      .columns(['id', 'rollout_id', 'device_id', 'artifact_id', 'phase', 'state', 'attempts', 'next_attempt_at', 'bytes', 'pull', 'timezone', 'previous_artifact_id', 'previous_version', 'created_at', 'updated_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('devices')
+          .where(deviceWhere(filter))
+          .select((s) => [
+            newIdSql(this.dialect).as('id'),
+            text(r.rolloutId).as('rollout_id'),
+            'devices.id as device_id',
+            text(r.artifactId).as('artifact_id'),
+            sql.lit(0).as('phase'),
+            sql.lit('pending').as('state'),
+            sql.lit(0).as('attempts'),
+            sql.lit(0).as('next_attempt_at'),
+            sql.lit(0).as('bytes'),
+            s.case().when('devices.mode', '=', 'pull').then(sql.lit(1)).else(sql.lit(0)).end().as('pull'),
+            'devices.timezone as timezone',
+            s
+              .selectFrom('executions as prev')
+              .select('prev.artifact_id')
+              .whereRef('prev.device_id', '=', 'devices.id')
+              .where('prev.state', '=', 'succeeded')
+              .orderBy('prev.finished_at', 'desc')
+              .limit(1)
+              .as('previous_artifact_id'),
+            'devices.version as previous_version',
+            sql.lit(now).as('created_at'),
+            sql.lit(now).as('updated_at'),
+          ]),
+      )
+      .onConflict((oc) => oc.columns(['rollout_id', 'device_id']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0);
   }
 
   async get(id: string): Promise<Execution | null> {
