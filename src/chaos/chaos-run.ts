@@ -141,7 +141,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const pullInstalls = new Map(pullIds.map((id) => [id, fleet!.installsOf(id)]));
     await fleet.stop();
     fleet = null;
-    const status = String((await api('GET', `/api/v1/rollouts/${rollout.id as string}`, undefined, 'application/json')).status);
+    // Completion is the engine jobs' decision (the next lock holder's, after a kill): wait for it.
+    let status = 'running';
+    for (const until = Date.now() + 30_000; status === 'running' && Date.now() < until; await new Promise((r) => setTimeout(r, 250))) {
+      status = String((await api('GET', `/api/v1/rollouts/${rollout.id as string}`, undefined, 'application/json')).status);
+    }
     for (let i = 0; i < servers.length; i++) await servers[i]?.stop();
     servers.fill(null);
 
