@@ -83,3 +83,21 @@ describe('numbers that are not finite', () => {
     expect(errorOf(percent.text).details).toContainEqual(expect.objectContaining({ path: 'body.errorThreshold.percent' }));
   });
 });
+
+describe('streamed content types', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  test('are refused with a 415 by routes that take JSON, and still reach the routes that stream', async () => {
+    const wrong = await t.request('POST', '/api/v1/policies', { raw: 'id,name\n', headers: { 'content-type': 'text/csv' } });
+    expect(wrong.status).toBe(415);
+    expect(errorOf(wrong.text).code).toBe('unsupported_media_type');
+    const imported = await t.request('POST', '/api/v1/devices/import', { raw: 'id,name\ncsv-1,one\n', headers: { 'content-type': 'text/csv' } });
+    expect(imported.status).toBe(200);
+  });
+});

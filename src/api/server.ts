@@ -62,6 +62,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   for (const type of ['text/csv', 'application/x-ndjson', 'application/jsonl', 'application/octet-stream']) {
     app.addContentTypeParser(type, (_request, payload, done) => done(null, payload));
   }
+  // Only routes that declare `consumes` take those streams; any other route expects parsed JSON and
+  // would get a stream object instead (the fuzz suite found 500s that way).
+  app.addHook('preValidation', async (request) => {
+    const body = request.body as { pipe?: unknown } | null | undefined;
+    if (body && typeof body.pipe === 'function' && !(request.routeOptions.schema as { consumes?: string[] } | undefined)?.consumes) {
+      throw Object.assign(new Error(`this endpoint takes JSON (Content-Type: application/json), not ${request.headers['content-type'] ?? 'an unnamed type'}`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
+    }
+  });
   app.addSchema(ErrorSchema);
 
   await app.register(swagger, {
