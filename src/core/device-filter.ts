@@ -31,6 +31,11 @@ export interface DeviceFilter {
   lastSeenBefore?: number;
   lastSeenAfter?: number;
   ids?: string[];
+  /**
+   * Only devices an operator has accepted (enrolled). Not a query key: rollouts add it, so a
+   * device that enrolled itself and waits as pending (or was rejected) is never updated.
+   */
+  enrolledOnly?: boolean;
 }
 
 export const FILTER_KEYS = ['status', 'mode', 'location', 'version', 'tag', 'q', 'lastSeenBefore', 'lastSeenAfter', 'ids'] as const;

@@ -1,6 +1,6 @@
 // Rollouts: what an operator asks for (RolloutSpec, validated here) and what the store keeps
 // (Rollout). Window math lives in window.ts, phase sizes and due work in planner.ts.
-import type { DeviceFilterInput } from './device-filter.js';
+import type { DeviceFilter, DeviceFilterInput } from './device-filter.js';
 import { parseDeviceFilter } from './device-filter.js';
 import { ValidationError, type ErrorDetail } from './errors.js';
 import type { ExecutionState } from './execution.js';
@@ -239,4 +239,9 @@ export function validateRolloutSpec(raw: unknown, now: number): RolloutSpec {
   };
   if (errors.length) throw new ValidationError(`invalid rollout: ${errors.map((e) => (e.path ? `${e.path} ${e.message}` : e.message)).join('; ')}`, errors);
   return spec;
+}
+
+/** The devices a rollout may target: its filter, restricted to devices an operator accepted. */
+export function rolloutDeviceFilter(rollout: Pick<RolloutSpec, 'filter'>): DeviceFilter {
+  return { ...parseDeviceFilter(rollout.filter), enrolledOnly: true };
 }

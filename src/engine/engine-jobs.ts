@@ -1,7 +1,7 @@
 // The engine's periodic jobs, run by one server at a time (store.locks): start scheduled rollouts,
 // reclaim work whose lease expired, apply thresholds and phase steps, let continuous rollouts
 // take in devices that match their filter now.
-import { ConflictError, EMPTY_PHASE, isTerminal, parseDeviceFilter, progressStep, type Clock, type PhaseCounts, type Random, type Rollout } from '../core/index.js';
+import { ConflictError, EMPTY_PHASE, isTerminal, progressStep, rolloutDeviceFilter, type Clock, type PhaseCounts, type Random, type Rollout } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { EngineLogger } from './engine.js';
 import { planExecutions } from './rollout-start.js';
@@ -124,7 +124,7 @@ export class EngineJobs {
   /** Continuous rollouts: devices that match the filter now and are not in the rollout join it (last phase). */
   private async join(rollout: Rollout): Promise<void> {
     let joined = 0;
-    for await (const batch of this.o.store.devices.iterate(parseDeviceFilter(rollout.filter), 5000)) {
+    for await (const batch of this.o.store.devices.iterate(rolloutDeviceFilter(rollout), 5000)) {
       const known = new Set((await this.o.store.executions.deviceIdsIn(rollout.id, batch.map((d) => d.id))));
       const fresh = batch.filter((d) => !known.has(d.id)).map((d) => ({ id: d.id, pull: d.mode === 'pull', timezone: d.timezone, version: d.version }));
       if (fresh.length === 0) continue;

@@ -2,7 +2,7 @@
 // phases), recording what each device ran before, in the same transaction as the status change.
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { assignPhases, parseDeviceFilter, shuffle, type NewEvent, type Random, type Rollout } from '../core/index.js';
+import { assignPhases, rolloutDeviceFilter, shuffle, type NewEvent, type Random, type Rollout } from '../core/index.js';
 import type { Database, NewExecution, Store } from '../store/index.js';
 
 interface Target {
@@ -14,7 +14,7 @@ interface Target {
 
 /** Devices the filter matches now, in id order. */
 export function resolveTargets(store: Store, rollout: Pick<Rollout, 'filter'>): Promise<Target[]> {
-  return store.executions.targets(parseDeviceFilter(rollout.filter));
+  return store.executions.targets(rolloutDeviceFilter(rollout));
 }
 
 /** Builds executions for `targets` in phases; the previous artifact comes from each device's last success. */
@@ -57,7 +57,7 @@ export async function startInTransaction(
   if (!ok) return null;
   const devices =
     executions === 'from-filter'
-      ? await store.executions.insertForFilter({ rolloutId: rollout.id, artifactId: rollout.artifactId }, parseDeviceFilter(rollout.filter), now, trx)
+      ? await store.executions.insertForFilter({ rolloutId: rollout.id, artifactId: rollout.artifactId }, rolloutDeviceFilter(rollout), now, trx)
       : await store.executions.insertMany(executions, now, trx);
   return [{ type: 'rollout.started', actor, rolloutId: rollout.id, data: { devices } }];
 }

@@ -9,6 +9,7 @@ export function deviceWhere(filter: DeviceFilter) {
   return (eb: Eb): Expression<SqlBool> => {
     const all: Expression<SqlBool>[] = [];
     if (filter.ids) all.push(filter.ids.length ? eb('devices.id', 'in', filter.ids) : sql<SqlBool>`1 = 0`);
+    if (filter.enrolledOnly) all.push(sql<SqlBool>`devices.enrollment = 'accepted'`);
     if (filter.status) all.push(eb('devices.status', 'in', filter.status));
     if (filter.mode) all.push(eb('devices.mode', 'in', filter.mode));
     if (filter.location) all.push(eb('devices.location', 'in', filter.location));
