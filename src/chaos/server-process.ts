@@ -27,6 +27,12 @@ export interface ServerProcessOptions {
   startTimeoutMs?: number;
 }
 
+/** Servers still running; killed when the test process exits (a timed-out test leaves none behind). */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 }
@@ -34,6 +40,8 @@ function exited(child: ChildProcess): Promise<void> {
 export function spawnServer(o: ServerProcessOptions): Promise<ServerProcess> {
   const env = { ...process.env, ORCHESTRATOR_LOG_LEVEL: 'warn', ...o.env, ORCHESTRATOR_DATABASE_URL: o.databaseUrl ?? '' };
   const child = spawn(process.execPath, [MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data', o.dataDir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let err = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     err = (err + chunk.toString()).slice(-8000);
