@@ -52,16 +52,17 @@ export function spawnServer(o: ServerProcessOptions): Promise<ServerProcess> {
       child.kill('SIGKILL');
       reject(new Error(`server did not start within ${o.startTimeoutMs ?? 120_000} ms; stderr: ${err}`));
     }, o.startTimeoutMs ?? 120_000);
-    child.once('exit', (code, signal) => {
+    const early = (code: number | null, signal: NodeJS.Signals | null) => {
       clearTimeout(timer);
       reject(new Error(`server exited (${code ?? signal}) before listening; stderr: ${err}`));
-    });
+    };
+    child.once('exit', early);
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening on (http:\/\/\S+)/.exec(out);
       if (!match || out === '') return;
       clearTimeout(timer);
-      child.removeAllListeners('exit');
+      child.off('exit', early);
       out = '';
       child.stdout!.removeAllListeners('data');
       child.stdout!.resume();
