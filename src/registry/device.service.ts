@@ -9,7 +9,7 @@ import {
   type Device,
   type DeviceFilter,
 } from '../core/index.js';
-import { decodeCursor, type EventLog, type Store } from '../store/index.js';
+import { decodeCursor, encodeCursor, type EventLog, type Store } from '../store/index.js';
 
 export interface ListResult {
   items: Device[];
@@ -17,8 +17,11 @@ export interface ListResult {
   total: number;
 }
 
-/** Totals are cached per filter for a short time: counting a million rows on every page is waste. */
-const TOTAL_TTL_MS = 5_000;
+/**
+ * Totals are cached per filter for a short time (writes through this service clear them at once):
+ * counting a million rows on every page is waste. Heartbeats may make a status total up to this old.
+ */
+const TOTAL_TTL_MS = 30_000;
 
 export class DeviceService {
   private readonly totals = new Map<string, { total: number; at: number; generation: number }>();
@@ -83,14 +86,28 @@ export class DeviceService {
     return parseDeviceFilter(query);
   }
 
+  /**
+   * One page. The total is counted for the first page (or taken from the short-lived cache) and
+   * carried in the cursor, so paging through a million devices counts them once, not per page.
+   */
   async list(filter: DeviceFilter, options: { limit: number; cursor?: string }): Promise<ListResult> {
     let after: string | null = null;
+    let carried: number | undefined;
     if (options.cursor) {
-      after = decodeCursor(options.cursor);
-      if (after === null) throw new ValidationError('invalid cursor: pass the nextCursor of the previous page unchanged', [{ path: 'cursor', message: 'is not a cursor this server issued' }]);
+      const decoded = decodeCursor(options.cursor);
+      if (decoded === null) throw new ValidationError('invalid cursor: pass the nextCursor of the previous page unchanged', [{ path: 'cursor', message: 'is not a cursor this server issued' }]);
+      // "<total>|<last id>": ids never contain "|".
+      const bar = decoded.indexOf('|');
+      if (bar > 0 && /^\d{1,12}$/.test(decoded.slice(0, bar))) {
+        carried = Number(decoded.slice(0, bar));
+        after = decoded.slice(bar + 1);
+      } else {
+        after = decoded;
+      }
     }
-    const [page, total] = await Promise.all([this.store.devices.list(filter, { limit: options.limit, after }), this.total(filter)]);
-    return { ...page, total };
+    const [page, total] = await Promise.all([this.store.devices.list(filter, { limit: options.limit, after }), carried ?? this.total(filter)]);
+    const last = page.items.at(-1);
+    return { items: page.items, nextCursor: page.nextCursor && last ? encodeCursor(`${total}|${last.id}`) : null, total };
   }
 
   async total(filter: DeviceFilter): Promise<number> {
