@@ -14,6 +14,8 @@ export interface DatabaseHandle {
   dialect: DialectName;
   /** Largest number of bound parameters one statement may carry in this dialect. */
   maxParams: number;
+  /** The underlying better-sqlite3 connection (SQLite only), for the bulk-write fast path. */
+  sqlite?: SQLite.Database;
   /** The underlying pg pool (PostgreSQL only), for LISTEN/NOTIFY. */
   pool?: pg.Pool;
   /** A description safe to log (no password). */
@@ -75,6 +77,7 @@ export function openDatabase(options: OpenOptions): DatabaseHandle {
     db,
     dialect: 'sqlite',
     maxParams: 30_000,
+    sqlite,
     describe: file === ':memory:' ? 'sqlite (in memory)' : `sqlite ${file}`,
     close: () => db.destroy(),
   };

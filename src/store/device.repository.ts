@@ -1,8 +1,10 @@
 // The device registry's persistence: CRUD, filtered keyset pages, counts and batched upserts.
+import type { Database as SQLiteDatabase } from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { ConflictError, versionKey, type Device, type DeviceFilter, type DeviceInput, type DeviceStatus } from '../core/index.js';
 import { deviceWhere } from './device-filter.sql.js';
 import type { Database, DeviceRow } from './schema.js';
+import { SqliteBulkUpsert } from './device-bulk.sqlite.js';
 
 export interface DevicePage {
   items: Device[];
@@ -57,9 +59,13 @@ export function decodeCursor(cursor: string): string | null {
 const COLUMNS = 14;
 
 export class DeviceRepository {
+  private bulk: SqliteBulkUpsert | null = null;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly maxParams: number,
+    /** SQLite only: bulk imports use prepared statements on the raw connection (see upsertMany). */
+    private readonly sqlite?: SQLiteDatabase,
   ) {}
 
   async get(id: string): Promise<Device | null> {
@@ -164,6 +170,14 @@ export class DeviceRepository {
   /** Inserts or replaces many devices in one transaction; answers how many were new. */
   async upsertMany(devices: DeviceInput[], now: number): Promise<{ created: number; updated: number }> {
     if (devices.length === 0) return { created: 0, updated: 0 };
+    // Dialect difference, named: on SQLite one synchronous transaction of prepared single-row
+    // statements is several times cheaper than building and preparing huge multi-row statements.
+    // It must not run inside a transaction Kysely has open on the same connection (it would
+    // become part of it), so then the portable path below waits its turn instead.
+    if (this.sqlite && !this.sqlite.inTransaction) {
+      this.bulk ??= new SqliteBulkUpsert(this.sqlite);
+      return this.bulk.run(devices.map((d) => toRow(d, now)), devices);
+    }
     return this.db.transaction().execute(async (trx) => {
       const ids = devices.map((d) => d.id);
       const existing = new Set<string>();

@@ -30,7 +30,7 @@ export interface Store {
 export function createStore(handle: DatabaseHandle): Store {
   return {
     handle,
-    devices: new DeviceRepository(handle.db, handle.maxParams),
+    devices: new DeviceRepository(handle.db, handle.maxParams, handle.sqlite),
     tokens: new TokenRepository(handle.db),
     events: new EventRepository(handle.db, handle.maxParams),
     locks: new LockRepository(handle.db),

@@ -1,0 +1,44 @@
+// SQLite's bulk upsert of devices: prepared statements on the raw better-sqlite3 connection, run in
+// one synchronous transaction. Same effect as DeviceRepository.upsertMany's portable path.
+import type { Database as SQLiteDatabase, Statement } from 'better-sqlite3';
+import type { DeviceInput } from '../core/index.js';
+import type { DeviceRow } from './schema.js';
+
+const COLUMNS = ['id', 'name', 'address', 'mode', 'status', 'last_seen', 'version', 'version_key', 'location', 'timezone', 'tags', 'metadata', 'created_at', 'updated_at'] as const;
+const UPDATED = COLUMNS.filter((c) => c !== 'id' && c !== 'created_at');
+
+export class SqliteBulkUpsert {
+  private readonly exists: Statement<[string]>;
+  private readonly upsert: Statement<unknown[]>;
+  private readonly clearTags: Statement<[string]>;
+  private readonly addTag: Statement<[string, string, string]>;
+  private readonly transaction: (rows: DeviceRow[], devices: DeviceInput[]) => { created: number; updated: number };
+
+  constructor(db: SQLiteDatabase) {
+    this.exists = db.prepare('SELECT 1 FROM devices WHERE id = ?');
+    this.upsert = db.prepare(
+      `INSERT INTO devices (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ` +
+        `ON CONFLICT (id) DO UPDATE SET ${UPDATED.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+    );
+    this.clearTags = db.prepare('DELETE FROM device_tags WHERE device_id = ?');
+    this.addTag = db.prepare('INSERT INTO device_tags (device_id, key, value) VALUES (?, ?, ?)');
+    this.transaction = db.transaction((rows: DeviceRow[], devices: DeviceInput[]) => {
+      let updated = 0;
+      rows.forEach((row, i) => {
+        const existed = this.exists.get(row.id) !== undefined;
+        this.upsert.run(COLUMNS.map((c) => row[c]));
+        if (existed) {
+          updated++;
+          this.clearTags.run(row.id);
+        }
+        for (const [key, value] of Object.entries(devices[i]!.tags)) this.addTag.run(row.id, key, value);
+      });
+      return { created: rows.length - updated, updated };
+    });
+  }
+
+  /** Writes all rows (and their tags) or none. */
+  run(rows: DeviceRow[], devices: DeviceInput[]): Promise<{ created: number; updated: number }> {
+    return Promise.resolve(this.transaction(rows, devices));
+  }
+}
