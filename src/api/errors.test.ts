@@ -100,4 +100,12 @@ describe('streamed content types', () => {
     const imported = await t.request('POST', '/api/v1/devices/import', { raw: 'id,name\ncsv-1,one\n', headers: { 'content-type': 'text/csv' } });
     expect(imported.status).toBe(200);
   });
+
+  test('a CSV import that cannot be parsed, even in its header, is a 400 saying where', async () => {
+    for (const [raw, line] of [['{"a":""}', 'line 1'], ['id,name\n"x"y,z\n', 'line 2']] as const) {
+      const response = await t.request('POST', '/api/v1/devices/import', { raw, headers: { 'content-type': 'text/csv' } });
+      expect(response.status, raw).toBe(400);
+      expect(errorOf(response.text).details, raw).toContainEqual(expect.objectContaining({ path: line }));
+    }
+  });
 });

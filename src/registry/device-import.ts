@@ -7,7 +7,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { ValidationError, parseDeviceInput, type DeviceInput, type ErrorDetail } from '../core/index.js';
 import { csvRecordToInput, CSV_COLUMNS } from './device-csv.js';
 
@@ -47,6 +47,8 @@ async function* csvRows(source: Readable): AsyncGenerator<{ line: number; input:
   // `info.lines` is the line a record ends on, right even for quoted multi-line cells.
   const parser = parse({ bom: true, info: true, skip_empty_lines: true, relax_column_count: true });
   const done = pipeline(source, parser);
+  // A parse error reaches the loop below too; without this it would also be an unhandled rejection.
+  done.catch(() => {});
   let header: string[] | null = null;
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -70,7 +72,8 @@ async function* csvRows(source: Readable): AsyncGenerator<{ line: number; input:
   } catch (error) {
     if (error instanceof ValidationError) throw error;
     const e = error as { code?: string; lines?: number; message: string };
-    if (e.code?.startsWith('CSV_')) throw new ValidationError(`the CSV cannot be parsed at line ${e.lines ?? '?'}: ${e.message}`, [{ path: `line ${e.lines ?? '?'}`, message: e.message }]);
+    // Not every CsvError code starts with CSV_ (INVALID_OPENING_QUOTE does not).
+    if (error instanceof CsvError || e.code?.startsWith('CSV_')) throw new ValidationError(`the CSV cannot be parsed at line ${e.lines ?? '?'}: ${e.message}`, [{ path: `line ${e.lines ?? '?'}`, message: e.message }]);
     throw error;
   }
   await done;
