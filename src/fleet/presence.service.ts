@@ -20,6 +20,8 @@ export interface PresenceOptions {
 }
 
 const LOCK = 'presence.offline-sweep';
+/** Devices marked offline per transaction (see DeviceReportRepository.markOffline). */
+const SWEEP_BATCH = 2_000;
 
 export class PresenceService {
   private seen = new Set<string>();
@@ -66,13 +68,22 @@ export class PresenceService {
     const intervalMs = this.options.pollIntervalSeconds * 1000;
     if (!(await this.options.store.locks.acquire(LOCK, this.owner, now, Math.max(intervalMs * 2, 10_000)))) return [];
     const cutoff = now - intervalMs * this.options.offlineAfterMissedPolls;
-    let records: EventRecord[] = [];
-    // The status change and its events commit together: readers never see one without the other.
-    const ids = await this.options.store.deviceReports.markOffline(cutoff, now, async (marked, trx) => {
-      records = await this.options.events.append(marked.map((deviceId) => ({ type: 'device.offline', actor: 'system', deviceId, data: { lastSeenBefore: new Date(cutoff).toISOString() } })), trx);
-    });
-    this.options.events.publish(records);
-    return ids;
+    const all: string[] = [];
+    for (;;) {
+      let records: EventRecord[] = [];
+      // The status change and its events commit together: readers never see one without the other.
+      const ids = await this.options.store.deviceReports.markOffline(
+        cutoff,
+        now,
+        async (marked, trx) => {
+          records = await this.options.events.append(marked.map((deviceId) => ({ type: 'device.offline', actor: 'system', deviceId, data: { lastSeenBefore: new Date(cutoff).toISOString() } })), trx);
+        },
+        SWEEP_BATCH,
+      );
+      this.options.events.publish(records);
+      all.push(...ids);
+      if (ids.length < SWEEP_BATCH) return all;
+    }
   }
 
   async stop(): Promise<void> {

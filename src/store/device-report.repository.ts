@@ -78,9 +78,18 @@ export class DeviceReportRepository {
   }
 
   /** Marks online devices not seen since `cutoff` offline; `marked` runs in the same transaction. */
-  async markOffline(cutoff: number, now: number, marked?: (ids: string[], trx: Kysely<Database>) => Promise<void>): Promise<string[]> {
+  async markOffline(cutoff: number, now: number, marked?: (ids: string[], trx: Kysely<Database>) => Promise<void>, limit = 2_000): Promise<string[]> {
     return this.db.transaction().execute(async (trx) => {
-      const rows = await trx.updateTable('devices').set({ status: 'offline', updated_at: now }).where('status', '=', 'online').where('last_seen', '<', cutoff).returning('id').execute();
+      // At most `limit` devices per call: a fleet that went silent at once (or an import of stale
+      // devices) is marked in short transactions instead of one that blocks the server.
+      const due = trx.selectFrom('devices').select('id').where('status', '=', 'online').where('last_seen', '<', cutoff).limit(limit);
+      const rows = await trx
+        .updateTable('devices')
+        .set({ status: 'offline', updated_at: now })
+        .where('id', 'in', due)
+        .where('status', '=', 'online')
+        .returning('id')
+        .execute();
       const ids = rows.map((r) => r.id);
       if (ids.length > 0) await marked?.(ids, trx);
       return ids;
