@@ -109,6 +109,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
         write: (batch) => deps.store.devices.upsertMany(batch, deps.clock.now()),
       });
       devices.invalidate();
+      if (result.created + result.updated > 0) await deps.store.devices.analyze();
       await devices.logImport(result, format, actorOf(request));
       return result;
     },

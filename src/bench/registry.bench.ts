@@ -89,6 +89,7 @@ async function runOne(db: 'sqlite' | 'postgres', devices: number, csvFile: strin
         const r = await fetch(`${url}/api/v1/devices?${filter}&limit=100${cursor ? `&cursor=${cursor}` : ''}`, { headers });
         const body = (await r.json()) as { nextCursor: string | null; items: unknown[] };
         latencies.push(performance.now() - start);
+        if (process.env.BENCH_TRACE) console.error(filter, page, (performance.now() - start).toFixed(1));
         // The first page of a filter also counts its total (then cached); report those apart too.
         if (round < FILTERS.length && page === 0) cold.push(performance.now() - start);
         if (r.status !== 200) errors++;

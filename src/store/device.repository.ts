@@ -213,6 +213,15 @@ export class DeviceRepository {
     });
   }
 
+  /**
+   * Refreshes the query planner's statistics after a bulk change. Without them SQLite may read a
+   * wide version range through its index and sort it, instead of walking ids in order.
+   */
+  async analyze(): Promise<void> {
+    await sql`ANALYZE devices`.execute(this.db);
+    await sql`ANALYZE device_tags`.execute(this.db);
+  }
+
   /** Records a heartbeat: the device was seen now, is online, and runs `version` if given. */
   async touch(id: string, now: number, version?: string | null): Promise<void> {
     const set: Partial<DeviceRow> = { last_seen: now, status: 'online' };
