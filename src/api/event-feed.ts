@@ -101,7 +101,11 @@ export class EventFeed {
         if (message.channel !== EVENTS_CHANNEL || message.payload?.startsWith(this.serverId)) return;
         this.scheduleRead();
       });
+      // A dying connection may report several errors; release it and reconnect once.
+      let lost = false;
       client.on('error', (error) => {
+        if (lost) return;
+        lost = true;
         this.logger.warn({ err: error }, 'event LISTEN connection lost; reconnecting');
         if (this.listener === client) this.listener = undefined;
         client.release(error);
