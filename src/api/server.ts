@@ -28,6 +28,8 @@ export interface ServerOptions {
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    // Closing ends every connection, including downloads a device left hanging (it resumes by Range).
+    forceCloseConnections: true,
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
     // Per-request log lines would dominate the device poll path; errors are still logged.
