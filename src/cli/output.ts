@@ -20,3 +20,10 @@ export function printTable(rows: Record<string, unknown>[], columns: { key: stri
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   process.stdout.write([line(headers), ...cells.map(line)].join('\n') + '\n');
 }
+
+/** Prints one object as aligned "key value" lines (objects as JSON). */
+export function printRecord(record: object): void {
+  const entries = Object.entries(record);
+  const width = Math.max(...entries.map(([k]) => k.length)) + 2;
+  for (const [k, v] of entries) process.stdout.write(`${k.padEnd(width)}${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '-')}\n`);
+}

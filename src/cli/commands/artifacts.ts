@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { publicKeyOf, signArtifact, type Artifact } from '../../core/index.js';
 import { ApiClient, CliError } from '../client.js';
-import { printJson, printTable } from '../output.js';
+import { printJson, printRecord, printTable } from '../output.js';
 import { remoteOptions } from './devices.js';
 
 interface Remote {
@@ -127,7 +127,7 @@ export function registerArtifacts(program: Command): void {
     .action(async (id: string, o: Remote) => {
       const artifact = await new ApiClient(o).request<Artifact>('GET', `/api/v1/artifacts/${encodeURIComponent(id)}`);
       if (o.json) printJson(artifact);
-      else for (const [k, v] of Object.entries(artifact)) process.stdout.write(`${k.padEnd(12)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '-')}\n`);
+      else printRecord(artifact);
     });
 
   remoteOptions(artifacts.command('rm <id>'))

@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { Device } from '../../core/index.js';
 import { ApiClient, CliError } from '../client.js';
-import { printJson, printTable } from '../output.js';
+import { printJson, printRecord, printTable } from '../output.js';
 
 interface Remote {
   server?: string;
@@ -123,7 +123,7 @@ export function registerDevices(program: Command): void {
     .action(async (id: string, o: Remote) => {
       const device = await new ApiClient(o).request<Device>('GET', `/api/v1/devices/${encodeURIComponent(id)}`);
       if (o.json) printJson(device);
-      else for (const [k, v] of Object.entries(device)) process.stdout.write(`${k.padEnd(10)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '-')}\n`);
+      else printRecord(device);
     });
 
   remoteOptions(devices.command('rm <id>'))
