@@ -22,7 +22,8 @@ export class EventFeed {
   private readonly listeners = new Set<FeedListener>();
   private readonly serverId = randomUUID();
   private unsubscribe: (() => void) | undefined;
-  private listener: pg.PoolClient | undefined;
+  /** The LISTEN connection and its release (once, by whoever gets there first: stop or an error). */
+  private listener: { client: pg.PoolClient; release(error?: Error): boolean } | undefined;
   /** Ids this server published itself and the remote reader must skip. */
   private readonly localIds = new Set<number>();
   /** Ids above the cursor already emitted (read past a hole). */
@@ -60,11 +61,11 @@ export class EventFeed {
     clearTimeout(this.notifyTimer);
     clearTimeout(this.holeTimer);
     await this.reading;
-    const client = this.listener;
+    const listener = this.listener;
     this.listener = undefined;
-    if (client) {
-      await client.query(`UNLISTEN ${EVENTS_CHANNEL}`).catch(() => {});
-      client.release();
+    if (listener) {
+      await listener.client.query(`UNLISTEN ${EVENTS_CHANNEL}`).catch(() => {});
+      listener.release();
     }
   }
 
@@ -95,30 +96,49 @@ export class EventFeed {
 
   private async listen(): Promise<void> {
     if (this.stopped) return;
+    let client: pg.PoolClient;
     try {
-      const client = await this.store.handle.pool!.connect();
-      client.on('notification', (message) => {
-        if (message.channel !== EVENTS_CHANNEL || message.payload?.startsWith(this.serverId)) return;
-        this.scheduleRead();
-      });
-      // A dying connection may report several errors; release it and reconnect once.
-      let lost = false;
-      client.on('error', (error) => {
-        if (lost) return;
-        lost = true;
-        this.logger.warn({ err: error }, 'event LISTEN connection lost; reconnecting');
-        if (this.listener === client) this.listener = undefined;
-        client.release(error);
-        setTimeout(() => void this.listen(), 1000).unref();
-      });
-      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
-      this.listener = client;
-      // Whatever was appended while we were not listening.
-      this.scheduleRead();
+      client = await this.store.handle.pool!.connect();
     } catch (error) {
-      this.logger.warn({ err: error }, 'cannot LISTEN for events; retrying');
-      setTimeout(() => void this.listen(), 1000).unref();
+      this.retryListen(error, 'cannot LISTEN for events; retrying');
+      return;
     }
+    // A dying connection may report several errors, also after stop() gave it back to the pool:
+    // it is released once, and only a connection lost while in use is replaced.
+    let released = false;
+    const release = (error?: Error): boolean => {
+      if (released) return false;
+      released = true;
+      if (this.listener?.client === client) this.listener = undefined;
+      client.release(error);
+      return true;
+    };
+    client.on('notification', (message) => {
+      if (message.channel !== EVENTS_CHANNEL || message.payload?.startsWith(this.serverId)) return;
+      this.scheduleRead();
+    });
+    client.on('error', (error) => {
+      if (release(error)) this.retryListen(error, 'event LISTEN connection lost; reconnecting');
+    });
+    try {
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    } catch (error) {
+      if (release(error as Error)) this.retryListen(error, 'cannot LISTEN for events; retrying');
+      return;
+    }
+    if (this.stopped) {
+      release();
+      return;
+    }
+    this.listener = { client, release };
+    // Whatever was appended while we were not listening.
+    this.scheduleRead();
+  }
+
+  private retryListen(error: unknown, message: string): void {
+    if (this.stopped) return;
+    this.logger.warn({ err: error }, message);
+    setTimeout(() => void this.listen(), 1000).unref();
   }
 
   private scheduleRead(): void {

@@ -1,0 +1,89 @@
+// The live event feed across servers on PostgreSQL, with its LISTEN connection killed: while in
+// use (the feed reconnects and misses nothing) and after stop() gave it back to the pool (released
+// once; a second release would be an uncaught exception).
+import { once } from 'node:events';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock, type EventRecord } from '../core/index.js';
+import { EventLog, openStore, type Store } from '../store/index.js';
+import { ADMIN_URL, createTestDatabase, postgresUnavailable, type TestDatabase } from '../testing/postgres.js';
+import { EventFeed, EVENTS_CHANNEL } from './event-feed.js';
+
+const skip = await postgresUnavailable();
+
+/** Resolves with the first batch that holds an event of `type`. */
+function received(feed: EventFeed, type: string): Promise<EventRecord> {
+  return new Promise((resolve) => {
+    const off = feed.subscribe((records) => {
+      const hit = records.find((r) => r.type === type);
+      if (hit) {
+        off();
+        resolve(hit);
+      }
+    });
+  });
+}
+
+/** Terminates the backends of `database` whose last statement was `query`; answers how many. */
+async function terminate(database: string, query: string): Promise<number> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    const result = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query = $2', [database, query]);
+    return result.rowCount ?? 0;
+  } finally {
+    await admin.end();
+  }
+}
+
+describe.skipIf(skip)('EventFeed on PostgreSQL', () => {
+  let db: TestDatabase;
+  let database: string;
+  const stores: Store[] = [];
+  const logger = pino({ level: 'silent' });
+
+  async function server(): Promise<{ store: Store; log: EventLog; feed: EventFeed }> {
+    const store = await openStore({ url: db.url, poolSize: 3 });
+    stores.push(store);
+    const log = new EventLog(store.events, systemClock);
+    const feed = new EventFeed(log, store, logger);
+    await feed.start();
+    return { store, log, feed };
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    database = new URL(db.url).pathname.slice(1);
+  });
+  afterAll(async () => {
+    for (const store of stores) await store.close().catch(() => {});
+    await db.drop();
+  });
+
+  it('reconnects when its LISTEN connection dies and delivers what was appended meanwhile', async () => {
+    const a = await server();
+    const b = await server();
+    const first = received(b.feed, 'test.first');
+    await a.log.append([{ type: 'test.first', data: {} }]);
+    expect((await first).type).toBe('test.first');
+
+    expect(await terminate(database, `LISTEN ${EVENTS_CHANNEL}`)).toBe(2);
+    const second = received(b.feed, 'test.second');
+    await a.log.append([{ type: 'test.second', data: {} }]);
+    expect((await second).type).toBe('test.second');
+    for (const s of [a, b]) {
+      await s.feed.stop();
+      await s.store.close();
+    }
+  });
+
+  it('a connection that dies after stop() returned it to the pool is not released again', async () => {
+    const { store, feed } = await server();
+    await feed.stop();
+    const idleError = once(store.handle.pool!, 'error');
+    expect(await terminate(database, `UNLISTEN ${EVENTS_CHANNEL}`)).toBe(1);
+    // The pool drops the dead idle client; the feed's own handler must stay quiet.
+    await idleError;
+  });
+});
