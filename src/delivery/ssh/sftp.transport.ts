@@ -33,7 +33,7 @@ export interface SftpTransportOptions {
   /** ssh-agent socket; defaults to SSH_AUTH_SOCK. */
   agentSocket?: string;
   pool?: PoolOptions;
-  /** SFTP write requests in flight per upload (default 32) and their size (default 64 KiB). */
+  /** SFTP write requests in flight per upload (default 32) and their size (default 128 KiB). */
   concurrency?: number;
   chunkSize?: number;
   now?: () => number;
