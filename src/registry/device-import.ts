@@ -34,6 +34,11 @@ export interface ImportOptions {
   skipInvalid: boolean;
   /** Writes one batch; answers how many were new and how many replaced. */
   write(batch: DeviceInput[]): Promise<{ created: number; updated: number }>;
+  /**
+   * Called once all rows are validated, before the first batch is written, with how many will be;
+   * the function it answers is called after the last batch (also when writing failed).
+   */
+  begin?(rows: number): () => Promise<void>;
   /** Called after each written batch with the rows written so far. */
   onProgress?(written: number): void;
   tmpDir?: string;
@@ -150,14 +155,19 @@ export async function importDevices(source: Readable, options: ImportOptions): P
       batch = new Map();
       options.onProgress?.(written);
     };
-    const spooled = readline.createInterface({ input: fs.createReadStream(spoolPath), crlfDelay: Infinity });
-    for await (const text of spooled) {
-      const device = JSON.parse(text) as DeviceInput;
-      if (batch.has(device.id)) batch.delete(device.id);
-      batch.set(device.id, device);
-      if (batch.size >= batchSize) await writeBatch();
+    const end = options.begin?.(result.rows - bad);
+    try {
+      const spooled = readline.createInterface({ input: fs.createReadStream(spoolPath), crlfDelay: Infinity });
+      for await (const text of spooled) {
+        const device = JSON.parse(text) as DeviceInput;
+        if (batch.has(device.id)) batch.delete(device.id);
+        batch.set(device.id, device);
+        if (batch.size >= batchSize) await writeBatch();
+      }
+      await writeBatch();
+    } finally {
+      await end?.();
     }
-    await writeBatch();
     return result;
   } finally {
     await fs.promises.rm(tmp, { recursive: true, force: true });

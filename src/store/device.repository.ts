@@ -214,6 +214,24 @@ export class DeviceRepository {
   }
 
   /**
+   * Prepares the store for `rows` devices arriving through upsertMany; the answer ends it (call it
+   * once, after the last batch, also when the import failed). On SQLite a large import defers the
+   * secondary indexes and rebuilds them at the end; elsewhere this changes nothing.
+   */
+  beginImport(rows: number, now: number): () => Promise<void> {
+    if (!this.sqlite || this.sqlite.inTransaction) return async () => undefined;
+    this.bulk ??= new SqliteBulkUpsert(this.sqlite);
+    const bulk = this.bulk;
+    if (!bulk.deferIndexes(rows, now)) return async () => undefined;
+    let ended = false;
+    return async () => {
+      if (ended) return;
+      ended = true;
+      await bulk.rebuildIndexes();
+    };
+  }
+
+  /**
    * Refreshes the query planner's statistics after a bulk change. Without them SQLite may read a
    * wide version range through its index and sort it, instead of walking ids in order.
    */

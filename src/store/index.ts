@@ -7,6 +7,7 @@ import { EnrollmentRepository } from './enrollment.repository.js';
 import { EventRepository } from './event.repository.js';
 import { ExecutionRepository } from './execution.repository.js';
 import { LockRepository } from './lock.repository.js';
+import { restoreDeferredIndexes } from './device-bulk.sqlite.js';
 import { migrate } from './migrator.js';
 import { ProtocolRepository } from './protocol.repository.js';
 import { RolloutRepository } from './rollout.repository.js';
@@ -49,6 +50,8 @@ export async function openStore(options: OpenOptions): Promise<Store> {
   const handle = openDatabase(options);
   try {
     await migrate(handle);
+    // An import that died with its indexes deferred left their definitions behind.
+    if (handle.sqlite) await restoreDeferredIndexes(handle.sqlite);
   } catch (error) {
     await handle.close();
     throw error;
