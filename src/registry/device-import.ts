@@ -5,9 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { CsvError, parse } from 'csv-parse';
+import { Readable } from 'node:stream';
+import Papa from 'papaparse';
 import { ValidationError, parseDeviceInput, type DeviceInput, type ErrorDetail } from '../core/index.js';
 import { csvRecordToInput, CSV_COLUMNS } from './device-csv.js';
 
@@ -47,41 +46,151 @@ export interface ImportOptions {
 
 const MAX_LISTED = 1000;
 
-async function* csvRows(source: Readable): AsyncGenerator<{ line: number; input: unknown } | { line: number; error: string }> {
-  // Records come as arrays (mapping to the header ourselves is much faster than `columns`);
-  // `info.lines` is the line a record ends on, right even for quoted multi-line cells.
-  const parser = parse({ bom: true, info: true, skip_empty_lines: true, relax_column_count: true });
-  const done = pipeline(source, parser);
-  // A parse error reaches the loop below too; without this it would also be an unhandled rejection.
-  done.catch(() => {});
-  let header: string[] | null = null;
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      if (!header) {
-        header = record.map((h) => h.trim());
-        const unknown = header.filter((k) => !(CSV_COLUMNS as readonly string[]).includes(k));
-        if (unknown.length || !header.includes('id')) {
-          throw new ValidationError(`the CSV header must name device fields (${CSV_COLUMNS.join(',')}); ${unknown.length ? `unknown: ${unknown.join(', ')}` : 'it has no id column'}`, [{ path: 'line 1', message: 'bad header' }]);
-        }
-        continue;
-      }
-      if (record.length > header.length) {
-        yield { line: info.lines, error: `has ${record.length} cells but the header has ${header.length} (quote cells that contain commas)` };
-        continue;
-      }
-      const cells: Record<string, string> = {};
-      for (let i = 0; i < record.length; i++) cells[header[i]!] = record[i]!;
-      const input = csvRecordToInput(cells);
-      yield typeof input === 'string' ? { line: info.lines, error: input } : { line: info.lines, input };
+type SourceRow = { line: number; input: unknown } | { line: number; error: string };
+
+/** Line breaks inside a cell (a quoted cell may span lines); CRLF counts once. */
+function lineBreaks(cell: string): number {
+  let n = 0;
+  for (let i = cell.indexOf('\n'); i >= 0; i = cell.indexOf('\n', i + 1)) n++;
+  if (cell.includes('\r')) for (let i = 0; i < cell.length; i++) if (cell[i] === '\r' && cell[i + 1] !== '\n') n++;
+  return n;
+}
+
+const QUOTE_ERRORS: Record<string, string> = {
+  MissingQuotes: 'a quoted cell is never closed',
+  InvalidQuotes: 'a closing quote is followed by something other than a comma or the end of the line (write a quote inside a quoted cell as "")',
+};
+
+/**
+ * Reads up to the end of the header line to learn the line ending (papaparse would guess from its
+ * first chunk, which may end before the first line does); answers it and the whole stream again.
+ */
+async function detectNewline(source: Readable): Promise<{ newline: '\n' | '\r\n' | '\r'; stream: Readable }> {
+  let head = '';
+  const chunks = source[Symbol.asyncIterator]();
+  let ended = false;
+  while (!/[\r\n]/.test(head.slice(0, -1)) && head.length < 1 << 20) {
+    const next = await chunks.next();
+    if (next.done) {
+      ended = true;
+      break;
     }
-  } catch (error) {
-    if (error instanceof ValidationError) throw error;
-    const e = error as { code?: string; lines?: number; message: string };
-    // Not every CsvError code starts with CSV_ (INVALID_OPENING_QUOTE does not).
-    if (error instanceof CsvError || e.code?.startsWith('CSV_')) throw new ValidationError(`the CSV cannot be parsed at line ${e.lines ?? '?'}: ${e.message}`, [{ path: `line ${e.lines ?? '?'}`, message: e.message }]);
-    throw error;
+    head += next.value as string;
   }
-  await done;
+  const lf = head.indexOf('\n');
+  const cr = head.indexOf('\r');
+  const newline = cr >= 0 && (lf < 0 || cr < lf) ? (head[cr + 1] === '\n' ? '\r\n' : '\r') : '\n';
+  async function* rest(): AsyncGenerator<string> {
+    if (head) yield head;
+    if (ended) return;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as string;
+  }
+  return { newline, stream: Readable.from(rest(), { objectMode: false, encoding: 'utf8' }) };
+}
+
+async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
+  // papaparse in step mode: rows arrive one by one as the stream is read; the parser is paused
+  // while QUEUE_MAX rows wait, so a fast upload never piles up in memory. Empty lines come as
+  // [''] and are counted, which with the line breaks inside quoted cells gives exact line numbers.
+  const QUEUE_MAX = 2000;
+  let queue: string[][] = [];
+  let next = 0;
+  let finished = false;
+  let failure: { row: number; message: string } | Error | null = null as { row: number; message: string } | Error | null;
+  let paused: Papa.Parser | null = null;
+  let handle: Papa.Parser | null = null;
+  let wake: (() => void) | null = null;
+  let rowsParsed = 0;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  source.setEncoding('utf8');
+  const { newline, stream } = await detectNewline(source);
+  Papa.parse<string[]>(stream as unknown as NodeJS.ReadableStream, {
+    delimiter: ',',
+    newline,
+    step: (results, parser) => {
+      handle = parser;
+      if (failure) return;
+      if (results.errors.length > 0) {
+        const error = results.errors[0]!;
+        failure = { row: rowsParsed, message: QUOTE_ERRORS[error.code] ?? error.message };
+        parser.abort();
+      } else {
+        rowsParsed++;
+        queue.push(results.data);
+        if (queue.length - next >= QUEUE_MAX && !paused) {
+          paused = parser;
+          parser.pause();
+        }
+      }
+      notify();
+    },
+    complete: () => {
+      finished = true;
+      notify();
+    },
+    error: (error: Error) => {
+      failure ??= error;
+      notify();
+    },
+  });
+
+  let header: string[] | null = null;
+  let line = 0;
+  try {
+    for (;;) {
+      if (next < queue.length) {
+        const record = queue[next++]!;
+        if (next === queue.length) {
+          queue = [];
+          next = 0;
+        }
+        let breaks = 0;
+        for (const cell of record) if (cell.length > 1) breaks += lineBreaks(cell);
+        line += 1 + breaks;
+        if (record.length === 1 && record[0] === '') continue; // an empty line
+        if (!header) {
+          header = record.map((h, i) => (i === 0 ? h.replace(/^\uFEFF/, '') : h).trim());
+          const unknown = header.filter((k) => !(CSV_COLUMNS as readonly string[]).includes(k));
+          if (unknown.length || !header.includes('id')) {
+            throw new ValidationError(`the CSV header must name device fields (${CSV_COLUMNS.join(',')}); ${unknown.length ? `unknown: ${unknown.join(', ')}` : 'it has no id column'}`, [{ path: 'line 1', message: 'bad header' }]);
+          }
+          continue;
+        }
+        if (record.length > header.length) {
+          yield { line, error: `has ${record.length} cells but the header has ${header.length} (quote cells that contain commas)` };
+          continue;
+        }
+        const cells: Record<string, string> = {};
+        for (let i = 0; i < record.length; i++) cells[header[i]!] = record[i]!;
+        const input = csvRecordToInput(cells);
+        yield typeof input === 'string' ? { line, error: input } : { line, input };
+        continue;
+      }
+      const failed = failure as { row: number; message: string } | Error | null;
+      if (failed) {
+        if (failed instanceof Error) throw failed;
+        const at = line + 1;
+        throw new ValidationError(`the CSV cannot be parsed at line ${at}: ${failed.message}`, [{ path: `line ${at}`, message: failed.message }]);
+      }
+      if (finished) return;
+      if (paused) {
+        const parser: Papa.Parser = paused;
+        paused = null;
+        parser.resume(); // may deliver rows (and pause again) before it returns
+        continue;
+      }
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    if (!finished) {
+      (handle as Papa.Parser | null)?.abort();
+      source.destroy();
+    }
+  }
 }
 
 async function* ndjsonRows(source: Readable): AsyncGenerator<{ line: number; input: unknown } | { line: number; error: string }> {
