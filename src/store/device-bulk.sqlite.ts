@@ -1,9 +1,9 @@
 // SQLite's bulk upsert of devices: prepared statements on the raw better-sqlite3 connection, run in
 // one synchronous transaction. Same effect as DeviceRepository.upsertMany's portable path.
 //
-// A large import also defers the secondary indexes of devices and device_tags: maintaining six
-// B-trees row by row costs three times the rest of the write, building them once at the end costs
-// a few seconds. Their definitions are kept in deferred_indexes until they are back, so a crash in
+// A large import also defers the secondary indexes of devices and device_tags (but the one tag
+// replacement needs): maintaining them row by row costs twice the rest of the write, building them
+// once at the end a few seconds. Their definitions are kept in deferred_indexes until they are back, so a crash in
 // between is repaired when the store next opens (restoreDeferredIndexes).
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database as SQLiteDatabase, Statement } from 'better-sqlite3';
@@ -13,6 +13,8 @@ import type { DeviceRow } from './schema.js';
 const COLUMNS = ['id', 'name', 'address', 'mode', 'status', 'last_seen', 'version', 'version_key', 'location', 'timezone', 'tags', 'metadata', 'created_at', 'updated_at'] as const;
 const UPDATED = COLUMNS.filter((c) => c !== 'id' && c !== 'created_at');
 const BULK_TABLES = ['devices', 'device_tags'];
+/** Replacing a device's tags deletes them by device id: without this index, a scan per device. */
+const KEPT_INDEXES = ['device_tags_device_idx'];
 /** Imports smaller than this, or smaller than the table they go into, keep the indexes. */
 export const DEFER_INDEXES_MIN_ROWS = 50_000;
 
@@ -76,8 +78,8 @@ export class SqliteBulkUpsert {
     const existing = (this.db.prepare('SELECT count(*) FROM devices').pluck().get() as number) ?? 0;
     if (rows < existing) return false;
     const indexes = this.db
-      .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${BULK_TABLES.map(() => '?').join(', ')})`)
-      .all(...BULK_TABLES) as { name: string; sql: string }[];
+      .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${BULK_TABLES.map(() => '?').join(', ')}) AND name NOT IN (${KEPT_INDEXES.map(() => '?').join(', ')})`)
+      .all(...BULK_TABLES, ...KEPT_INDEXES) as { name: string; sql: string }[];
     const remember = this.db.prepare('INSERT OR REPLACE INTO deferred_indexes (name, sql, deferred_at) VALUES (?, ?, ?)');
     this.db.transaction(() => {
       for (const index of indexes) {
