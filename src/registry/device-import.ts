@@ -46,6 +46,20 @@ export interface ImportOptions {
 
 const MAX_LISTED = 1000;
 
+/** Validated rows wait in the spool file as JSON arrays in this order: half the cost of objects. */
+const SPOOL_FIELDS = ['id', 'name', 'address', 'mode', 'status', 'lastSeen', 'version', 'location', 'timezone', 'tags', 'metadata'] as const satisfies readonly (keyof DeviceInput)[];
+
+// A device field missing from SPOOL_FIELDS would be dropped on the way: refuse it at compile time.
+const spoolHasEveryField: [Exclude<keyof DeviceInput, (typeof SPOOL_FIELDS)[number]>] extends [never] ? true : never = true;
+void spoolHasEveryField;
+
+function fromSpool(text: string): DeviceInput {
+  const values = JSON.parse(text) as unknown[];
+  const device: Record<string, unknown> = {};
+  for (let i = 0; i < SPOOL_FIELDS.length; i++) device[SPOOL_FIELDS[i]!] = values[i];
+  return device as unknown as DeviceInput;
+}
+
 type SourceRow = { line: number; input: unknown } | { line: number; error: string };
 
 /** Line breaks inside a cell (a quoted cell may span lines); CRLF counts once. */
@@ -237,7 +251,7 @@ export async function importDevices(source: Readable, options: ImportOptions): P
         if (result.invalid.length < MAX_LISTED) result.invalid.push({ line: row.line, message: problem ?? 'invalid row' });
         continue;
       }
-      pending += JSON.stringify(device) + '\n';
+      pending += JSON.stringify(SPOOL_FIELDS.map((field) => device[field])) + '\n';
       if (pending.length > 1 << 20) await flush();
     }
     await flush();
@@ -268,7 +282,7 @@ export async function importDevices(source: Readable, options: ImportOptions): P
     try {
       const spooled = readline.createInterface({ input: fs.createReadStream(spoolPath), crlfDelay: Infinity });
       for await (const text of spooled) {
-        const device = JSON.parse(text) as DeviceInput;
+        const device = fromSpool(text);
         if (batch.has(device.id)) batch.delete(device.id);
         batch.set(device.id, device);
         if (batch.size >= batchSize) await writeBatch();
