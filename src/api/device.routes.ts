@@ -106,7 +106,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
         format,
         skipInvalid: query.skipInvalid ?? false,
         tmpDir: deps.tmpDir,
-        begin: (rows) => deps.store.devices.beginImport(rows, deps.clock.now()),
+        stage: (dir) => deps.store.devices.importStaging(dir, deps.clock.now()),
         write: (batch) => deps.store.devices.upsertMany(batch, deps.clock.now()),
       });
       devices.invalidate();

@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './clock.js';
 export * from './device.js';
+export * from './import-staging.js';
 export * from './device-filter.js';
 export * from './version.js';
 export * from './timezone.js';

@@ -7,8 +7,9 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import Papa from 'papaparse';
-import { ValidationError, parseDeviceInput, type DeviceInput, type ErrorDetail } from '../core/index.js';
+import { ValidationError, parseDeviceInput, type DeviceInput, type ErrorDetail, type ImportStaging } from '../core/index.js';
 import { csvRecordToInput, CSV_COLUMNS } from './device-csv.js';
+import { NdjsonStaging, type WriteBatch } from './ndjson-staging.js';
 
 export type DeviceFormat = 'csv' | 'ndjson';
 
@@ -32,12 +33,12 @@ export interface ImportOptions {
   format: DeviceFormat;
   skipInvalid: boolean;
   /** Writes one batch; answers how many were new and how many replaced. */
-  write(batch: DeviceInput[]): Promise<{ created: number; updated: number }>;
+  write: WriteBatch;
   /**
-   * Called once all rows are validated, before the first batch is written, with how many will be;
-   * the function it answers is called after the last batch (also when writing failed).
+   * Where validated rows wait, created in the import's temporary directory; by default an NDJSON
+   * file written back through `write` in batches of `batchSize`.
    */
-  begin?(rows: number): () => Promise<void>;
+  stage?(dir: string): ImportStaging | null;
   /** Called after each written batch with the rows written so far. */
   onProgress?(written: number): void;
   tmpDir?: string;
@@ -46,19 +47,6 @@ export interface ImportOptions {
 
 const MAX_LISTED = 1000;
 
-/** Validated rows wait in the spool file as JSON arrays in this order: half the cost of objects. */
-const SPOOL_FIELDS = ['id', 'name', 'address', 'mode', 'status', 'lastSeen', 'version', 'location', 'timezone', 'tags', 'metadata'] as const satisfies readonly (keyof DeviceInput)[];
-
-// A device field missing from SPOOL_FIELDS would be dropped on the way: refuse it at compile time.
-const spoolHasEveryField: [Exclude<keyof DeviceInput, (typeof SPOOL_FIELDS)[number]>] extends [never] ? true : never = true;
-void spoolHasEveryField;
-
-function fromSpool(text: string): DeviceInput {
-  const values = JSON.parse(text) as unknown[];
-  const device: Record<string, unknown> = {};
-  for (let i = 0; i < SPOOL_FIELDS.length; i++) device[SPOOL_FIELDS[i]!] = values[i];
-  return device as unknown as DeviceInput;
-}
 
 type SourceRow = { line: number; input: unknown } | { line: number; error: string };
 
@@ -225,17 +213,12 @@ const describe = (errors: ErrorDetail[]) => errors.map((e) => (e.path ? `${e.pat
 
 export async function importDevices(source: Readable, options: ImportOptions): Promise<ImportResult> {
   const tmp = await fs.promises.mkdtemp(path.join(options.tmpDir ?? os.tmpdir(), 'device-import-'));
-  const spoolPath = path.join(tmp, 'rows.ndjson');
   const result: ImportResult = { rows: 0, created: 0, updated: 0, skipped: 0, invalid: [] };
   let bad = 0;
+  let staging: ImportStaging | undefined;
   try {
-    // Pass 1: validate every row, spool the good ones.
-    const spool = fs.createWriteStream(spoolPath);
-    let pending = '';
-    const flush = async () => {
-      if (pending && !spool.write(pending)) await new Promise<void>((r) => spool.once('drain', () => r()));
-      pending = '';
-    };
+    staging = options.stage?.(tmp) ?? new NdjsonStaging(tmp, options.write, options.batchSize);
+    // Pass 1: validate every row, stage the good ones.
     const rows = options.format === 'csv' ? csvRows(source) : ndjsonRows(source);
     for await (const row of rows) {
       result.rows++;
@@ -251,11 +234,9 @@ export async function importDevices(source: Readable, options: ImportOptions): P
         if (result.invalid.length < MAX_LISTED) result.invalid.push({ line: row.line, message: problem ?? 'invalid row' });
         continue;
       }
-      pending += JSON.stringify(SPOOL_FIELDS.map((field) => device[field])) + '\n';
-      if (pending.length > 1 << 20) await flush();
+      const wait = staging.add(device);
+      if (wait) await wait;
     }
-    await flush();
-    await new Promise<void>((resolve, reject) => spool.end((error?: Error | null) => (error ? reject(error) : resolve())));
 
     if (bad > 0 && !options.skipInvalid) {
       throw new ValidationError(
@@ -265,34 +246,13 @@ export async function importDevices(source: Readable, options: ImportOptions): P
     }
     result.skipped = bad;
 
-    // Pass 2: write the spooled rows in batches. Within a batch the last row of an id wins.
-    const batchSize = options.batchSize ?? 2000;
-    let batch = new Map<string, DeviceInput>();
-    let written = 0;
-    const writeBatch = async () => {
-      if (batch.size === 0) return;
-      const counts = await options.write([...batch.values()]);
-      result.created += counts.created;
-      result.updated += counts.updated;
-      written += batch.size;
-      batch = new Map();
-      options.onProgress?.(written);
-    };
-    const end = options.begin?.(result.rows - bad);
-    try {
-      const spooled = readline.createInterface({ input: fs.createReadStream(spoolPath), crlfDelay: Infinity });
-      for await (const text of spooled) {
-        const device = fromSpool(text);
-        if (batch.has(device.id)) batch.delete(device.id);
-        batch.set(device.id, device);
-        if (batch.size >= batchSize) await writeBatch();
-      }
-      await writeBatch();
-    } finally {
-      await end?.();
-    }
+    // Pass 2: write what was staged.
+    const counts = await staging.commit(options.onProgress);
+    result.created = counts.created;
+    result.updated = counts.updated;
     return result;
   } finally {
+    await staging?.close();
     await fs.promises.rm(tmp, { recursive: true, force: true });
   }
 }

@@ -1,10 +1,11 @@
 // The device registry's persistence: CRUD, filtered keyset pages, counts and batched upserts.
 import type { Database as SQLiteDatabase } from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { ConflictError, versionKey, type Device, type DeviceFilter, type DeviceInput, type DeviceStatus } from '../core/index.js';
+import { ConflictError, versionKey, type Device, type DeviceFilter, type DeviceInput, type DeviceStatus, type ImportStaging } from '../core/index.js';
 import { deviceWhere } from './device-filter.sql.js';
 import type { Database, DeviceRow } from './schema.js';
 import { SqliteBulkUpsert } from './device-bulk.sqlite.js';
+import { SqliteImportStaging } from './device-import.sqlite.js';
 
 export interface DevicePage {
   items: Device[];
@@ -214,21 +215,12 @@ export class DeviceRepository {
   }
 
   /**
-   * Prepares the store for `rows` devices arriving through upsertMany; the answer ends it (call it
-   * once, after the last batch, also when the import failed). On SQLite a large import defers the
-   * secondary indexes and rebuilds them at the end; elsewhere this changes nothing.
+   * Where a bulk import stages its validated devices, created in the import's temporary directory:
+   * on SQLite a scratch database moved in with INSERT ... SELECT (see SqliteImportStaging); null
+   * elsewhere, where the import's own spool and upsertMany do.
    */
-  beginImport(rows: number, now: number): () => Promise<void> {
-    if (!this.sqlite || this.sqlite.inTransaction) return async () => undefined;
-    this.bulk ??= new SqliteBulkUpsert(this.sqlite);
-    const bulk = this.bulk;
-    if (!bulk.deferIndexes(rows, now)) return async () => undefined;
-    let ended = false;
-    return async () => {
-      if (ended) return;
-      ended = true;
-      await bulk.rebuildIndexes();
-    };
+  importStaging(dir: string, now: number): ImportStaging | null {
+    return this.sqlite ? new SqliteImportStaging(this.sqlite, dir, now) : null;
   }
 
   /**

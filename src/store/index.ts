@@ -7,7 +7,7 @@ import { EnrollmentRepository } from './enrollment.repository.js';
 import { EventRepository } from './event.repository.js';
 import { ExecutionRepository } from './execution.repository.js';
 import { LockRepository } from './lock.repository.js';
-import { restoreDeferredIndexes } from './device-bulk.sqlite.js';
+import { restoreDeferredIndexes } from './device-import.sqlite.js';
 import { migrate } from './migrator.js';
 import { ProtocolRepository } from './protocol.repository.js';
 import { RolloutRepository } from './rollout.repository.js';

@@ -1,0 +1,103 @@
+// SQLite's import staging: devices staged in a scratch database and moved in with INSERT ... SELECT
+// end up exactly as upsertMany would write them (a later row of an id wins, tags replaced, counts
+// right); a large import defers the secondary indexes and rebuilds them, also when it fails; an
+// import that died with its indexes dropped is repaired at the next open.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseDeviceFilter, validateDevice, type DeviceInput } from '../core/index.js';
+import { DEFER_INDEXES_MIN_ROWS } from './device-import.sqlite.js';
+import { openStore, type Store } from './index.js';
+
+const indexNames = (store: Store) =>
+  (store.handle.sqlite!.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('devices', 'device_tags') ORDER BY name`).pluck().all() as string[]);
+
+const fleet = (n: number, prefix = 'imp') =>
+  Array.from({ length: n }, (_, i) => validateDevice({ id: `${prefix}-${String(i).padStart(6, '0')}`, status: i % 2 ? 'online' : 'offline', version: i % 3 ? '2.0.0' : '1.0.0', lastSeen: '2026-11-01T00:00:00Z', tags: { region: i % 4 ? 'west' : 'east' } }));
+
+describe('SQLite import staging', () => {
+  const dirs: string[] = [];
+  const stores: Store[] = [];
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close().catch(() => {});
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const tmp = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-staging-'));
+    dirs.push(dir);
+    return dir;
+  };
+  const open = async (file = ':memory:') => {
+    const store = await openStore({ sqliteFile: file });
+    stores.push(store);
+    return store;
+  };
+  async function stageAndCommit(store: Store, devices: DeviceInput[], now: number, onProgress?: (written: number) => void) {
+    const staging = store.devices.importStaging(tmp(), now)!;
+    try {
+      for (const device of devices) await staging.add(device);
+      return await staging.commit(onProgress);
+    } finally {
+      await staging.close();
+    }
+  }
+
+  it('writes what upsertMany writes: the last row of an id wins, replaced tags go, counts are right', async () => {
+    const store = await open();
+    await store.devices.upsertMany([validateDevice({ id: 'imp-000001', name: 'old', tags: { stale: 'yes', region: 'north' } })], 1000);
+    const rows = [...fleet(12_000), validateDevice({ id: 'imp-000002', name: 'second wins', tags: { tier: 'gold' } })];
+    const progress: number[] = [];
+    expect(await stageAndCommit(store, rows, 2000, (n) => progress.push(n))).toEqual({ created: 11_999, updated: 1 });
+    expect(progress.at(-1)).toBe(12_000);
+    expect(progress.length).toBeGreaterThan(1); // moved in several transactions
+
+    expect(await store.devices.get('imp-000001')).toMatchObject({ name: 'imp-000001', tags: { region: 'west' }, createdAt: new Date(1000).toISOString(), updatedAt: new Date(2000).toISOString() });
+    expect(await store.devices.get('imp-000002')).toMatchObject({ name: 'second wins', tags: { tier: 'gold' }, lastSeen: null, version: null });
+    expect(await store.devices.count(parseDeviceFilter({ tag: 'stale:yes' }))).toBe(0);
+    expect(await store.devices.count(parseDeviceFilter({ tag: 'region:east', status: 'offline', version: '<2.0.0' }))).toBe(fleet(12_000).filter((d) => d.id !== 'imp-000002' && d.tags.region === 'east' && d.status === 'offline' && d.version === '1.0.0').length);
+    expect(store.handle.sqlite!.prepare('SELECT count(*) FROM device_tags').pluck().get()).toBe(12_000);
+    expect(store.handle.sqlite!.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(store.handle.sqlite!.prepare('PRAGMA database_list').all()).toHaveLength(1); // detached
+  });
+
+  it('defers the secondary indexes of a large import and rebuilds them as they were, also when it fails', async () => {
+    const store = await open();
+    const before = indexNames(store);
+    const during: string[][] = [];
+    await stageAndCommit(store, fleet(DEFER_INDEXES_MIN_ROWS), 1000, () => during.push(indexNames(store)));
+    expect(during[0]).toEqual(['device_tags_device_idx']); // replacing tags deletes by device id
+    expect(indexNames(store)).toEqual(before);
+    expect(store.handle.sqlite!.prepare('SELECT count(*) FROM deferred_indexes').pluck().get()).toBe(0);
+
+    // Into a table as large as the import: indexes kept.
+    during.length = 0;
+    await stageAndCommit(store, fleet(DEFER_INDEXES_MIN_ROWS, 'more').slice(0, DEFER_INDEXES_MIN_ROWS - 1), 2000, () => during.push(indexNames(store)));
+    expect(during[0]).toEqual(before);
+
+    const fresh = await open();
+    const failing = stageAndCommit(fresh, fleet(DEFER_INDEXES_MIN_ROWS), 3000, () => {
+      throw new Error('disk full');
+    });
+    await expect(failing).rejects.toThrow('disk full');
+    expect(indexNames(fresh)).toEqual(before);
+  });
+
+  it('rebuilds at the next open the indexes an import dropped before it died', async () => {
+    const file = path.join(tmp(), 'orchestrator.db');
+    const store = await open(file);
+    const before = indexNames(store);
+    const db = store.handle.sqlite!;
+    // What deferring does, without the end that would rebuild them: the process "dies" here.
+    for (const index of db.prepare(`SELECT name, sql FROM sqlite_master WHERE name IN ('devices_status_idx', 'devices_location_idx')`).all() as { name: string; sql: string }[]) {
+      db.prepare('INSERT INTO deferred_indexes (name, sql, deferred_at) VALUES (?, ?, 1)').run(index.name, index.sql);
+      db.exec(`DROP INDEX ${index.name}`);
+    }
+    expect(indexNames(store)).not.toEqual(before);
+    await store.close();
+
+    const reopened = await open(file);
+    expect(indexNames(reopened)).toEqual(before);
+    expect(reopened.handle.sqlite!.prepare('SELECT count(*) FROM deferred_indexes').pluck().get()).toBe(0);
+  });
+});
