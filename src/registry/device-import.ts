@@ -98,11 +98,11 @@ async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
   let queue: string[][] = [];
   let next = 0;
   let finished = false;
-  let failure: { row: number; message: string } | Error | null = null as { row: number; message: string } | Error | null;
+  // Set from papaparse's callbacks: a quoting error (the row it is on follows the rows queued) or a stream error.
+  let failure = null as { message: string } | Error | null;
   let paused: Papa.Parser | null = null;
   let handle: Papa.Parser | null = null;
   let wake: (() => void) | null = null;
-  let rowsParsed = 0;
   const notify = () => {
     const w = wake;
     wake = null;
@@ -118,10 +118,9 @@ async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
       if (failure) return;
       if (results.errors.length > 0) {
         const error = results.errors[0]!;
-        failure = { row: rowsParsed, message: QUOTE_ERRORS[error.code] ?? error.message };
+        failure = { message: QUOTE_ERRORS[error.code] ?? error.message };
         parser.abort();
       } else {
-        rowsParsed++;
         queue.push(results.data);
         if (queue.length - next >= QUEUE_MAX && !paused) {
           paused = parser;
@@ -172,7 +171,7 @@ async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
         yield typeof input === 'string' ? { line, error: input } : { line, input };
         continue;
       }
-      const failed = failure as { row: number; message: string } | Error | null;
+      const failed = failure as { message: string } | Error | null;
       if (failed) {
         if (failed instanceof Error) throw failed;
         const at = line + 1;
