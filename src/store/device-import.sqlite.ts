@@ -9,8 +9,9 @@
 import path from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import SQLite, { type Database as SQLiteDatabase, type Statement } from 'better-sqlite3';
-import { versionKey, type DeviceInput, type ImportStaging } from '../core/index.js';
+import type { DeviceInput, ImportStaging } from '../core/index.js';
 import { withoutForeignKeyChecks } from './device-bulk.sqlite.js';
+import { toRow } from './device-row.js';
 
 /** Imports smaller than this, or smaller than the table they go into, keep the indexes. */
 export const DEFER_INDEXES_MIN_ROWS = 50_000;
@@ -26,8 +27,9 @@ const ALIAS = 'import_staging';
 const FIELDS = ['id', 'name', 'address', 'mode', 'status', 'last_seen', 'version', 'version_key', 'location', 'timezone', 'tags', 'metadata'] as const;
 const UPDATED = [...FIELDS.filter((c) => c !== 'id'), 'updated_at'];
 
-function stagedRow(d: DeviceInput): unknown[] {
-  return [d.id, d.name, d.address, d.mode, d.status, d.lastSeen === null ? null : Date.parse(d.lastSeen), d.version, versionKey(d.version), d.location, d.timezone, JSON.stringify(d.tags), JSON.stringify(d.metadata)];
+function stagedRow(device: DeviceInput): unknown[] {
+  const row = toRow(device, 0);
+  return FIELDS.map((c) => row[c]);
 }
 
 export class SqliteImportStaging implements ImportStaging {

@@ -1,8 +1,9 @@
 // The device registry's persistence: CRUD, filtered keyset pages, counts and batched upserts.
 import type { Database as SQLiteDatabase } from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { ConflictError, versionKey, type Device, type DeviceFilter, type DeviceInput, type DeviceStatus, type ImportStaging } from '../core/index.js';
+import { ConflictError, versionKey, type Device, type DeviceFilter, type DeviceInput, type ImportStaging } from '../core/index.js';
 import { deviceWhere } from './device-filter.sql.js';
+import { toDevice, toRow } from './device-row.js';
 import type { Database, DeviceRow } from './schema.js';
 import { SqliteBulkUpsert } from './device-bulk.sqlite.js';
 import { SqliteImportStaging } from './device-import.sqlite.js';
@@ -10,43 +11,6 @@ import { SqliteImportStaging } from './device-import.sqlite.js';
 export interface DevicePage {
   items: Device[];
   nextCursor: string | null;
-}
-
-export function toDevice(row: DeviceRow): Device {
-  return {
-    id: row.id,
-    name: row.name,
-    address: row.address,
-    mode: row.mode as Device['mode'],
-    status: row.status as DeviceStatus,
-    lastSeen: row.last_seen === null ? null : new Date(row.last_seen).toISOString(),
-    version: row.version,
-    location: row.location,
-    timezone: row.timezone,
-    tags: JSON.parse(row.tags) as Device['tags'],
-    metadata: JSON.parse(row.metadata) as Device['metadata'],
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
-  };
-}
-
-function toRow(device: DeviceInput, now: number): DeviceRow {
-  return {
-    id: device.id,
-    name: device.name,
-    address: device.address,
-    mode: device.mode,
-    status: device.status,
-    last_seen: device.lastSeen === null ? null : Date.parse(device.lastSeen),
-    version: device.version,
-    version_key: versionKey(device.version),
-    location: device.location,
-    timezone: device.timezone,
-    tags: JSON.stringify(device.tags),
-    metadata: JSON.stringify(device.metadata),
-    created_at: now,
-    updated_at: now,
-  };
 }
 
 /** Cursors are opaque to callers: the last id of the page, base64url-encoded. */
