@@ -1,25 +1,12 @@
 // The `orchestrator` command end to end: a real server process and the CLI as a user runs them,
 // on SQLite and on PostgreSQL.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli } from '../testing/cli.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../testing/postgres.js';
-
-const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
-
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** Starts `orchestrator serve` on a free port and resolves once it prints its URL. */
 function serve(dataDir: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
@@ -59,7 +46,7 @@ for (const db of ['sqlite', 'postgres'] as const) {
     // Many CLI processes in a row: each start costs seconds on a loaded machine.
     it('creates a token with the server stopped, then imports and filters devices', { timeout: 240_000 }, async (ctx) => {
       if (skip) return ctx.skip();
-      const created = await cli(['tokens', 'create', '--role', 'admin', '--data', dataDir, '--json'], env);
+      const created = await runCli(['tokens', 'create', '--role', 'admin', '--data', dataDir, '--json'], env);
       expect(created.code, created.stderr).toBe(0);
       const { token, role } = JSON.parse(created.stdout) as { token: string; role: string };
       expect(role).toBe('admin');
@@ -76,49 +63,49 @@ for (const db of ['sqlite', 'postgres'] as const) {
         rows.splice(42, 0, 'cli-bad,Bad,pull,online,1.0,Denver,Not/AZone,region=west');
         fs.writeFileSync(csv, rows.join('\n') + '\n');
 
-        const refused = await cli(['devices', 'import', csv], remote);
+        const refused = await runCli(['devices', 'import', csv], remote);
         expect(refused.code).toBe(1);
         expect(refused.stderr).toMatch(/1 of 301 rows are invalid; nothing was imported/);
         expect(refused.stderr).toMatch(/line 43: .*timezone/);
 
-        const imported = await cli(['devices', 'import', csv, '--skip-invalid', '--json'], remote);
+        const imported = await runCli(['devices', 'import', csv, '--skip-invalid', '--json'], remote);
         expect(imported.code, imported.stderr).toBe(0);
         expect(JSON.parse(imported.stdout)).toMatchObject({ rows: 301, created: 300, skipped: 1, invalid: [{ line: 43 }] });
 
-        const listed = await cli(['devices', 'list', '--status', 'online', '--tag', 'region:west', '--version', '<2.0.0', '--all', '--limit', '7', '--json'], remote);
+        const listed = await runCli(['devices', 'list', '--status', 'online', '--tag', 'region:west', '--version', '<2.0.0', '--all', '--limit', '7', '--json'], remote);
         expect(listed.code, listed.stderr).toBe(0);
         const expected = Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 5 !== 0 && i % 4 === 0 && i % 3 !== 0).map((i) => `cli-${String(i).padStart(3, '0')}`);
         const ids = (JSON.parse(listed.stdout) as { items: { id: string }[] }).items.map((d) => d.id);
         expect(ids).toEqual(expected);
 
-        const east = await cli(['devices', 'list', '--status', 'online', '--tag', 'region:east', '--version', '<2.0.0', '--all', '--limit', '7', '--json'], remote);
+        const east = await runCli(['devices', 'list', '--status', 'online', '--tag', 'region:east', '--version', '<2.0.0', '--all', '--limit', '7', '--json'], remote);
         const eastIds = (JSON.parse(east.stdout) as { items: { id: string }[]; total: number }).items.map((d) => d.id);
         const eastExpected = Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 5 !== 0 && i % 4 !== 0 && i % 3 !== 0).map((i) => `cli-${String(i).padStart(3, '0')}`);
         expect(eastIds).toEqual(eastExpected);
 
-        const table = await cli(['devices', 'list', '--location', 'Denver', '--limit', '5'], remote);
+        const table = await runCli(['devices', 'list', '--location', 'Denver', '--limit', '5'], remote);
         expect(table.stdout).toMatch(/^ID\s+NAME\s+STATUS/);
         expect(table.stdout).toMatch(/5 shown of 300; next page: --cursor \S+/);
 
-        const added = await cli(['devices', 'add', 'cli-new', '--mode', 'http', '--address', 'http://127.0.0.1:9999/update', '--tag', 'region=west', '--json'], remote);
+        const added = await runCli(['devices', 'add', 'cli-new', '--mode', 'http', '--address', 'http://127.0.0.1:9999/update', '--tag', 'region=west', '--json'], remote);
         expect(JSON.parse(added.stdout)).toMatchObject({ id: 'cli-new', mode: 'http', tags: { region: 'west' } });
-        const badAdd = await cli(['devices', 'add', 'cli-bad2', '--mode', 'ssh'], remote);
+        const badAdd = await runCli(['devices', 'add', 'cli-bad2', '--mode', 'ssh'], remote);
         expect(badAdd.code).toBe(1);
         expect(badAdd.stderr).toMatch(/address/);
-        expect(JSON.parse((await cli(['devices', 'get', 'cli-new', '--json'], remote)).stdout)).toMatchObject({ address: 'http://127.0.0.1:9999/update' });
-        const removed = await cli(['devices', 'rm', 'cli-new'], remote);
+        expect(JSON.parse((await runCli(['devices', 'get', 'cli-new', '--json'], remote)).stdout)).toMatchObject({ address: 'http://127.0.0.1:9999/update' });
+        const removed = await runCli(['devices', 'rm', 'cli-new'], remote);
         expect(removed.stdout, removed.stderr).toMatch(/removed cli-new/);
-        expect((await cli(['devices', 'get', 'cli-new'], remote)).stderr).toMatch(/404.*does not exist/);
+        expect((await runCli(['devices', 'get', 'cli-new'], remote)).stderr).toMatch(/404.*does not exist/);
 
         const out = path.join(dataDir, 'export.ndjson');
-        const exported = await cli(['devices', 'export', '--format', 'ndjson', '--tag', 'region:west', '--out', out], remote);
+        const exported = await runCli(['devices', 'export', '--format', 'ndjson', '--tag', 'region:west', '--out', out], remote);
         expect(exported.code, exported.stderr).toBe(0);
         expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(75);
 
-        const viewer = JSON.parse((await cli(['tokens', 'create', '--role', 'viewer', '--json'], remote)).stdout) as { token: string };
-        const denied = await cli(['devices', 'rm', 'cli-001'], { ...remote, ORCHESTRATOR_TOKEN: viewer.token });
+        const viewer = JSON.parse((await runCli(['tokens', 'create', '--role', 'viewer', '--json'], remote)).stdout) as { token: string };
+        const denied = await runCli(['devices', 'rm', 'cli-001'], { ...remote, ORCHESTRATOR_TOKEN: viewer.token });
         expect(denied.stderr).toMatch(/403.*operator/);
-        expect((await cli(['devices', 'list'], { ...remote, ORCHESTRATOR_TOKEN: '' })).stderr).toMatch(/no token/);
+        expect((await runCli(['devices', 'list'], { ...remote, ORCHESTRATOR_TOKEN: '' })).stderr).toMatch(/no token/);
       } finally {
         await stop(server.child);
       }
@@ -128,11 +115,11 @@ for (const db of ['sqlite', 'postgres'] as const) {
 
 describe('orchestrator --help', () => {
   it('explains every command', async () => {
-    const help = await cli(['--help']);
+    const help = await runCli(['--help']);
     expect(help.stdout).toMatch(/serve/);
     expect(help.stdout).toMatch(/devices/);
     for (const command of [['serve'], ['tokens', 'create'], ['devices', 'import'], ['devices', 'list']]) {
-      const out = await cli([...command, '--help']);
+      const out = await runCli([...command, '--help']);
       expect(out.code).toBe(0);
       expect(out.stdout).toMatch(/Usage: orchestrator/);
     }

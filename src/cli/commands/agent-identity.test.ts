@@ -1,28 +1,17 @@
 // `orchestrator enrollment-keys`, `devices token|accept` and `agent --enrollment-key` as a user runs
 // them (the built CLI) against a real server.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli } from '../../testing/cli.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 
-const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../../../dist/cli/main.js');
 
 describe.skipIf(!fs.existsSync(CLI))('orchestrator enrollment-keys / devices token / agent enrollment', () => {
   let t: TestApp;
   let dir: string;
-  const cli = async (args: string[], token?: string) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [CLI, ...args, ...(token ? ['--server', t.url, '--token', token] : [])]);
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (args: string[], token?: string) => runCli([...args, ...(token ? ['--server', t.url, '--token', token] : [])]);
   beforeAll(async () => {
     t = await startTestApp({ config: { pollIntervalSeconds: 1 } });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-cli-agent-'));

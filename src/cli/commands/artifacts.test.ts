@@ -1,30 +1,19 @@
 // `orchestrator keys` and `orchestrator artifacts` as a user runs them (the built CLI) against a
 // real server; the signed upload is then pushed to a receiver that trusts the key.
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../testing/cli.js';
 import { verifyArtifactSignature, type Artifact } from '../../core/index.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 
-const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../../../dist/cli/main.js');
 
 describe('orchestrator keys / artifacts', () => {
   let t: TestApp;
   let dir: string;
-  const cli = async (args: string[], remote = true) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [CLI, ...args, ...(remote ? ['--server', t.url, '--token', t.tokens.admin] : [])]);
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (args: string[], remote = true) => runCli([...args, ...(remote ? ['--server', t.url, '--token', t.tokens.admin] : [])]);
   beforeAll(async () => {
     t = await startTestApp();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-cli-art-'));

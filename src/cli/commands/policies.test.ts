@@ -1,25 +1,13 @@
 // `orchestrator policies` and `orchestrator subscriptions` as a user runs them (the built CLI)
 // against a real server.
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../testing/cli.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 
-const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../../../dist/cli/main.js');
 
 describe('orchestrator policies / subscriptions', () => {
   let t: TestApp;
-  const cli = async (args: string[]) => {
-    try {
-      const { stdout } = await run(process.execPath, [CLI, ...args, '--server', t.url, '--token', t.tokens.admin]);
-      return { code: 0, stdout, stderr: '' };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (args: string[]) => runCli([...args, '--server', t.url, '--token', t.tokens.admin]);
   beforeAll(async () => {
     t = await startTestApp();
   });

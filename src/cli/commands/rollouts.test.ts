@@ -1,28 +1,16 @@
 // `orchestrator rollouts` as a user runs it (the built CLI) against a real server: create with
 // flags, list, status, watch until done, pause/cancel, and readable errors for bad input.
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../testing/cli.js';
 import { nextEvent } from '../../engine/testing.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 import { buildRolloutBody } from './rollouts.js';
 
-const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../../../dist/cli/main.js');
 
 describe('rollouts CLI', () => {
   let t: TestApp;
   let artifactId: string;
-  const cli = async (args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [CLI, 'rollouts', ...args, '--server', t.url, '--token', t.tokens.operator]);
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (args: string[]) => runCli(['rollouts', ...args, '--server', t.url, '--token', t.tokens.operator]);
 
   beforeAll(async () => {
     t = await startTestApp();
