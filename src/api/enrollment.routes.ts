@@ -2,7 +2,7 @@
 // and the operator's accept/reject decision for enrolled devices.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EnrollmentService } from '../fleet/index.js';
+import { ENROLLMENT_KEY_LIMITS, type EnrollmentService } from '../fleet/index.js';
 import { actorOf } from './auth.js';
 import { errorResponses } from './schemas.js';
 
@@ -41,11 +41,11 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: { enrollment:
       summary: 'Create an enrollment key; its secret is shown once',
       body: Type.Object(
         {
-          name: Type.String({ minLength: 1, maxLength: 128 }),
+          name: Type.String({ minLength: 1, maxLength: 128, pattern: '\\S', description: 'not only spaces' }),
           autoAccept: Type.Optional(Type.Boolean({ description: 'devices enrolling with this key are accepted at once' })),
           defaults: Type.Optional(Defaults),
-          maxUses: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-          expiresInSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+          maxUses: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: ENROLLMENT_KEY_LIMITS.maxUses }), Type.Null()])),
+          expiresInSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: ENROLLMENT_KEY_LIMITS.expiresInSeconds, description: 'at most ten years' }), Type.Null()])),
         },
         { additionalProperties: false },
       ),

@@ -31,11 +31,20 @@ export interface EnrollmentServiceDeps {
   targetChanged?: (deviceIds: string[]) => void;
 }
 
+/** Bounds of an enrollment key's settings: beyond them an expiry date is no longer a date. */
+export const ENROLLMENT_KEY_LIMITS = { maxUses: 2 ** 31 - 1, expiresInSeconds: 10 * 365 * 24 * 3600 } as const;
+
 export class EnrollmentService {
   constructor(private readonly deps: EnrollmentServiceDeps) {}
 
   async createKey(input: { name: string; autoAccept?: boolean; defaults?: EnrollmentDefaults; maxUses?: number | null; expiresInSeconds?: number | null }, actor: string): Promise<{ key: string; record: EnrollmentKeyRecord }> {
     const now = this.deps.clock.now();
+    const errors = [
+      ...(input.name.trim() === '' ? [{ path: 'name', message: 'must not be empty' }] : []),
+      ...outOfRange('maxUses', input.maxUses, ENROLLMENT_KEY_LIMITS.maxUses),
+      ...outOfRange('expiresInSeconds', input.expiresInSeconds, ENROLLMENT_KEY_LIMITS.expiresInSeconds),
+    ];
+    if (errors.length) throw new ValidationError(`invalid enrollment key: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors);
     if (input.defaults) validateDevice({ id: 'defaults-check', ...input.defaults });
     const created = await this.deps.store.enrollment.createKey(
       {
@@ -128,4 +137,9 @@ export class EnrollmentService {
     if (!device) throw new NotFoundError('device', deviceId);
     return device;
   }
+}
+
+function outOfRange(path: string, value: number | null | undefined, max: number): { path: string; message: string }[] {
+  if (value === null || value === undefined || (Number.isInteger(value) && value >= 1 && value <= max)) return [];
+  return [{ path, message: `must be a whole number from 1 to ${max}` }];
 }
