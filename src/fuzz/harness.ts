@@ -156,9 +156,15 @@ export class FuzzHarness implements LiveContext {
       throw new Error(`no answer (${code || (error as Error).message}) to ${describe(request)}`);
     }
     this.count(String(answer.status));
-    if (answer.status >= 500) throw new Error(`${answer.status} for ${describe(request)}\nanswer: ${answer.body.toString('utf8').slice(0, 500)}`);
-    if (answer.status >= 400 && request.method !== 'HEAD') this.checkErrorShape(request, answer);
     const after = await snapshot(this.db, this.rowTables);
+    if (answer.status >= 500) {
+      // What a failed request wrote is its own: blamed on it here, not on the next (shrunk) request.
+      const changes = diff(this.last, after);
+      this.last = after;
+      const wrote = changes.length > 0 ? `\nand the store changed:\n${changes.join('\n')}` : '';
+      throw new Error(`${answer.status} for ${describe(request)}\nanswer: ${answer.body.toString('utf8').slice(0, 500)}${wrote}`);
+    }
+    if (answer.status >= 400 && request.method !== 'HEAD') this.checkErrorShape(request, answer);
     const wrote = MUTATING.has(request.method) && answer.status >= 200 && answer.status < 300;
     if (!wrote) {
       const changes = diff(this.last, after);
