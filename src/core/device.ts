@@ -1,5 +1,6 @@
 // The device as the registry keeps it, and the pure rules that decide whether an input is one.
 import { ValidationError, type ErrorDetail } from './errors.js';
+import { NUL_MESSAGE, nulPath } from './nul.js';
 import { isValidTimeZone } from './timezone.js';
 
 export const DEVICE_MODES = ['pull', 'http', 'ssh'] as const;
@@ -159,7 +160,11 @@ export function parseDeviceInput(raw: unknown, options: { idFromPath?: string } 
   if (input.metadata !== undefined && input.metadata !== null) {
     if (!isPlainObject(input.metadata)) errors.push({ path: 'metadata', message: 'must be a JSON object' });
     else if (JSON.stringify(input.metadata).length > MAX_METADATA_BYTES) errors.push({ path: 'metadata', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON` });
-    else metadata = input.metadata;
+    else {
+      const nul = nulPath(input.metadata, 'metadata');
+      if (nul !== null) errors.push({ path: nul, message: NUL_MESSAGE });
+      else metadata = input.metadata;
+    }
   }
   const lastSeen = parseLastSeen(input.lastSeen, errors);
   return { device: { id, name, address, mode, status, lastSeen, version, location, timezone, tags, metadata }, errors };
