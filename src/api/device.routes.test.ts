@@ -88,6 +88,8 @@ for (const db of ['sqlite', 'postgres'] as const) {
         { method: 'GET', path: '/api/v1/devices?q=%00', status: 400, mention: /querystring\.q must not contain a NUL/ },
         { method: 'POST', path: '/api/v1/devices', body: { id: 'nul', name: 'a\u0000b' }, status: 400, mention: /body\.name must not contain a NUL/ },
         { method: 'POST', path: '/api/v1/devices', body: { id: 'nul', metadata: { 'k\u0000': 1 } }, status: 400, mention: /body\.metadata\.k/ },
+        // JSON nested deeper than recursive validators can walk.
+        { method: 'POST', path: '/api/v1/devices', raw: `{"id":"deep","metadata":{"a":${'['.repeat(30_000)}${']'.repeat(30_000)}}}`, headers: { 'content-type': 'application/json' }, status: 400, mention: /nests deeper than 64 levels/ },
       ];
       for (const c of cases) {
         const response = await t.request(c.method, c.path, { body: c.body, raw: c.raw, headers: c.headers });

@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { authHook, type Authenticator } from './auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { finiteNumbersOnly } from './finite-numbers.js';
-import { refuseNulCharacters } from './nul-characters.js';
+import { refuseJsonProblems } from './json-problems.js';
 import { ErrorSchema } from './schemas.js';
 
 export type RouteModule = (app: FastifyInstance) => Promise<void> | void;
@@ -73,7 +73,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       throw Object.assign(new Error(`this endpoint takes JSON (Content-Type: application/json), not ${request.headers['content-type'] ?? 'an unnamed type'}`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
     }
   });
-  app.addHook('preValidation', refuseNulCharacters);
+  app.addHook('preValidation', refuseJsonProblems);
   app.addSchema(ErrorSchema);
 
   await app.register(swagger, {

@@ -1,6 +1,6 @@
 // The device as the registry keeps it, and the pure rules that decide whether an input is one.
 import { ValidationError, type ErrorDetail } from './errors.js';
-import { NUL_MESSAGE, nulPath } from './nul.js';
+import { jsonProblem } from './json-problem.js';
 import { isValidTimeZone } from './timezone.js';
 
 export const DEVICE_MODES = ['pull', 'http', 'ssh'] as const;
@@ -159,10 +159,11 @@ export function parseDeviceInput(raw: unknown, options: { idFromPath?: string } 
   let metadata: JsonObject = {};
   if (input.metadata !== undefined && input.metadata !== null) {
     if (!isPlainObject(input.metadata)) errors.push({ path: 'metadata', message: 'must be a JSON object' });
-    else if (JSON.stringify(input.metadata).length > MAX_METADATA_BYTES) errors.push({ path: 'metadata', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON` });
     else {
-      const nul = nulPath(input.metadata, 'metadata');
-      if (nul !== null) errors.push({ path: nul, message: NUL_MESSAGE });
+      // Checked first: it bounds the depth that JSON.stringify walks by recursion.
+      const problem = jsonProblem(input.metadata, 'metadata');
+      if (problem) errors.push(problem);
+      else if (JSON.stringify(input.metadata).length > MAX_METADATA_BYTES) errors.push({ path: 'metadata', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON` });
       else metadata = input.metadata;
     }
   }

@@ -1,0 +1,45 @@
+// What no store should be handed, whatever its schema says: U+0000, which PostgreSQL's text and
+// jsonb refuse, and nesting so deep that recursive code (JSON.stringify, validators) overflows
+// the call stack.
+
+export const MAX_JSON_DEPTH = 64;
+
+export interface JsonProblem {
+  path: string;
+  message: string;
+}
+
+/**
+ * The first problem in a parsed JSON value, with its dotted path from `path`: U+0000 in a string
+ * or key, or nesting deeper than MAX_JSON_DEPTH; null when there is none. Iterative, so that a
+ * value nested thousands of levels deep is answered, not a stack overflow.
+ */
+export function jsonProblem(value: unknown, path: string): JsonProblem | null {
+  const pending: [unknown, string, number][] = [[value, path, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, at, depth] = next;
+    if (typeof item === 'string') {
+      if (item.includes('\0')) return { path: at, message: NUL_MESSAGE };
+    } else if (isJsonContainer(item)) {
+      if (depth >= MAX_JSON_DEPTH) return { path: at, message: `nests deeper than ${MAX_JSON_DEPTH} levels` };
+      const entries = Object.entries(item);
+      // Pushed in reverse so that the first field is looked at first.
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i]!;
+        if (key.includes('\0')) return { path: `${at}.${key}`, message: NUL_MESSAGE };
+        pending.push([child, `${at}.${key}`, depth + 1]);
+      }
+    }
+  }
+  return null;
+}
+
+const NUL_MESSAGE = 'must not contain a NUL character (U+0000)';
+
+/** Arrays and plain objects: what parsed JSON is made of (not a Buffer or a stream). */
+function isJsonContainer(value: unknown): value is object {
+  if (Array.isArray(value)) return true;
+  if (value === null || typeof value !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
