@@ -2,14 +2,16 @@
 // U+0000 (PostgreSQL's text and jsonb refuse it, so `GET /api/v1/devices/a%00b` failed there with
 // a 500 where SQLite answered 404) and JSON nested deeper than recursive code can walk (device
 // metadata 30,000 arrays deep overflowed the stack). Both found by the fuzz suite. Path
-// parameters, query strings and JSON bodies are checked; streamed imports are checked row by row
+// parameters, query strings and JSON bodies are checked; routes that parse their own bytes (Mender,
+// registry webhooks) call refuseJsonProblem themselves, and streamed imports are checked row by row
 // by validateDevice.
 import type { FastifyRequest } from 'fastify';
-import { jsonProblem, ValidationError } from '../core/index.js';
+import { refuseJsonProblem } from '../core/index.js';
 
 /** preValidation hook (it runs before the schema validators, which recurse): a 400 naming the field. */
 export async function refuseJsonProblems(request: FastifyRequest): Promise<void> {
   // (The router and the query parser build their maps on prototypes of their own: copied to plain objects.)
-  const problem = jsonProblem({ ...(request.params as object) }, 'params') ?? jsonProblem({ ...(request.query as object) }, 'querystring') ?? jsonProblem(request.body, 'body');
-  if (problem) throw new ValidationError(`invalid request: ${problem.path} ${problem.message}`, [problem]);
+  refuseJsonProblem({ ...(request.params as object) }, 'params');
+  refuseJsonProblem({ ...(request.query as object) }, 'querystring');
+  refuseJsonProblem(request.body, 'body');
 }

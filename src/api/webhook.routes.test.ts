@@ -112,6 +112,10 @@ describe('registry webhooks and policies', () => {
     const invalid = await post(`/api/v1/webhooks/docker-registry?secret=${SECRET}`, JSON.stringify({ repository: {} }));
     expect(invalid.status).toBe(400);
     expect(invalid.text).toMatch(/repo_name/);
+    // The payload goes into the event log, where PostgreSQL cannot store U+0000.
+    const nul = await post(`/api/v1/webhooks/docker-registry?secret=${SECRET}`, JSON.stringify({ ...dockerPayload('1.2'), note: 'a\u0000b' }));
+    expect(nul.status).toBe(400);
+    expect(nul.text).toMatch(/body\.note must not contain a NUL/);
   });
 });
 

@@ -4,7 +4,7 @@
 // log (`webhook.received`, payload with secrets redacted) and matching policies start rollouts.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AuthError, ConflictError, ValidationError } from '../core/index.js';
+import { AuthError, ConflictError, jsonProblem, ValidationError } from '../core/index.js';
 import { parseDockerHub, parseGhcr, payloadDigest, redactPayload, safeEqual, verifyHubSignature, type PolicyService, type RegistryPush, type ReplayGuard } from '../policies/index.js';
 import type { EventLog } from '../store/index.js';
 import type { Metrics } from './metrics.js';
@@ -66,6 +66,8 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps
       try {
         const parsed: unknown = JSON.parse(raw.toString('utf8'));
         if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the body must be a JSON object');
+        const problem = jsonProblem(parsed, 'body');
+        if (problem) throw new Error(`${problem.path} ${problem.message}`);
         body = parsed as Record<string, unknown>;
       } catch (error) {
         throw await reject(new ValidationError(`invalid JSON body: ${(error as Error).message}`), 'rejected');

@@ -1,6 +1,7 @@
 // What no store should be handed, whatever its schema says: U+0000, which PostgreSQL's text and
 // jsonb refuse, and nesting so deep that recursive code (JSON.stringify, validators) overflows
 // the call stack.
+import { ValidationError } from './errors.js';
 
 export const MAX_JSON_DEPTH = 64;
 
@@ -32,6 +33,12 @@ export function jsonProblem(value: unknown, path: string): JsonProblem | null {
     }
   }
   return null;
+}
+
+/** Throws a ValidationError (a 400 at the API) naming the first problem in `value`. */
+export function refuseJsonProblem(value: unknown, path: string): void {
+  const problem = jsonProblem(value, path);
+  if (problem) throw new ValidationError(`invalid request: ${problem.path} ${problem.message}`, [problem]);
 }
 
 const NUL_MESSAGE = 'must not contain a NUL character (U+0000)';

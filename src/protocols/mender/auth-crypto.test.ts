@@ -46,6 +46,9 @@ describe('parseAuthRequest', () => {
     ['id_data not JSON', JSON.stringify({ id_data: '{', pubkey: 'p' }), /id_data is not a JSON object/],
     ['empty identity', JSON.stringify({ id_data: '{}', pubkey: 'p' }), /non-empty/],
     ['no pubkey', JSON.stringify({ id_data: '{"a":1}' }), /pubkey must be/],
+    ['U+0000 in the identity, which PostgreSQL cannot store', JSON.stringify({ id_data: '{"mac":"a\\u0000"}', pubkey: 'p' }), /id_data\.mac must not contain a NUL/],
+    ['U+0000 in the body', JSON.stringify({ id_data: '{"a":1}', pubkey: 'p\u0000' }), /body\.pubkey must not contain a NUL/],
+    ['an identity nested too deep', JSON.stringify({ id_data: `{"a":${'['.repeat(100)}${']'.repeat(100)}}`, pubkey: 'p' }), /nests deeper/],
   ])('refuses %s', (_l, body, message) => {
     expect(() => parseAuthRequest(Buffer.from(body))).toThrow(message);
   });

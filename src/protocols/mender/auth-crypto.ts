@@ -2,7 +2,7 @@
 // (RSA PKCS#1 v1.5/SHA-256, ECDSA/SHA-256 with a DER signature, or ed25519 over the raw body,
 // as Mender's deviceauth verifies them), device ids from identities, and HS256 JWTs.
 import { createHash, createHmac, createPublicKey, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import { AuthError, ValidationError } from '../../core/index.js';
+import { AuthError, refuseJsonProblem, ValidationError } from '../../core/index.js';
 
 /** The JSON body of POST /api/devices/v1/authentication/auth_requests. */
 export interface AuthRequest {
@@ -21,6 +21,7 @@ export function parseAuthRequest(body: Buffer): AuthRequest {
   } catch {
     throw new ValidationError('the auth request body is not JSON');
   }
+  refuseJsonProblem(raw, 'body');
   const obj = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   if (typeof obj.id_data !== 'string') throw new ValidationError('id_data must be a JSON string of the device identity', [{ path: 'id_data', message: 'is required' }]);
   if (typeof obj.pubkey !== 'string') throw new ValidationError('pubkey must be a PEM public key', [{ path: 'pubkey', message: 'is required' }]);
@@ -30,6 +31,7 @@ export function parseAuthRequest(body: Buffer): AuthRequest {
   } catch {
     throw new ValidationError('id_data is not a JSON object', [{ path: 'id_data', message: 'is not JSON' }]);
   }
+  refuseJsonProblem(identity, 'id_data');
   if (typeof identity !== 'object' || identity === null || Array.isArray(identity) || Object.keys(identity).length === 0) {
     throw new ValidationError('id_data must be a non-empty JSON object (e.g. {"mac":"..."})', [{ path: 'id_data', message: 'is empty' }]);
   }

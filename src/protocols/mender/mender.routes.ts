@@ -2,7 +2,7 @@
 // bytes in this scope: the auth request's signature covers the exact bytes sent (chunked or not).
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ValidationError } from '../../core/index.js';
+import { refuseJsonProblem, ValidationError } from '../../core/index.js';
 import { deviceProvides } from './deployments.js';
 import type { MenderAuthService } from './mender-auth.service.js';
 import type { MenderDeploymentService } from './mender-deployments.service.js';
@@ -16,11 +16,14 @@ export interface MenderRouteDeps {
 
 function json(body: unknown): unknown {
   if (body === undefined || body === null || (Buffer.isBuffer(body) && body.length === 0)) return {};
+  let parsed: unknown;
   try {
-    return JSON.parse(Buffer.isBuffer(body) ? body.toString('utf8') : String(body));
+    parsed = JSON.parse(Buffer.isBuffer(body) ? body.toString('utf8') : String(body));
   } catch {
     throw new ValidationError('the request body is not JSON');
   }
+  refuseJsonProblem(parsed, 'body');
+  return parsed;
 }
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 128 }) });
