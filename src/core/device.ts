@@ -1,6 +1,6 @@
 // The device as the registry keeps it, and the pure rules that decide whether an input is one.
 import { ValidationError, type ErrorDetail } from './errors.js';
-import { jsonProblem } from './json-problem.js';
+import { jsonProblem } from './storable.js';
 import { isValidTimeZone } from './timezone.js';
 
 export const DEVICE_MODES = ['pull', 'http', 'ssh'] as const;

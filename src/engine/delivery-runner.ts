@@ -1,7 +1,7 @@
 // Runs claimed push deliveries in a bounded pool and records their outcomes in batches: the
 // outcome of each delivery is buffered and written with many others in one transaction.
 import type { Kysely } from 'kysely';
-import { backoffDelayMs, mayRetry, versionKey, type Clock, type Device, type Execution, type Random, type Rollout } from '../core/index.js';
+import { backoffDelayMs, mayRetry, storableText, versionKey, type Clock, type Device, type Execution, type Random, type Rollout } from '../core/index.js';
 import { DeliveryError, type Transport } from '../delivery/transport.js';
 import { chunks, type Database, type StoredArtifact } from '../store/index.js';
 import type { ExecutionChange, Transitions } from './transitions.js';
@@ -95,13 +95,14 @@ export class DeliveryRunner {
       change = { ...base, to: 'succeeded', bytes: result.bytes, error: null };
       this.installed.push({ deviceId: e.deviceId, version: artifact.version });
     } catch (error) {
-      const message = error instanceof Error ? `${error instanceof DeliveryError ? error.code + ': ' : ''}${error.message}` : String(error);
+      // Stored and shown to operators; its text may come from the device.
+      const message = storableText(error instanceof Error ? `${error instanceof DeliveryError ? error.code + ': ' : ''}${error.message}` : String(error), 2000);
       const now = this.o.clock.now();
       if (flight.reason === 'cancel') change = { ...base, to: 'cancelled', error: 'rollout stopped while delivering' };
       else if (flight.reason === 'shutdown') change = { ...base, to: 'pending', error: 'engine stopped while delivering', nextAttemptAt: now };
       else if ((!(error instanceof DeliveryError) || error.retryable) && mayRetry(rollout.retry, e.attempts)) {
-        change = { ...base, to: 'pending', error: message.slice(0, 2000), nextAttemptAt: now + backoffDelayMs(rollout.retry, e.attempts, this.o.random) };
-      } else change = { ...base, to: 'failed', error: message.slice(0, 2000) };
+        change = { ...base, to: 'pending', error: message, nextAttemptAt: now + backoffDelayMs(rollout.retry, e.attempts, this.o.random) };
+      } else change = { ...base, to: 'failed', error: message };
     }
     this.flights.delete(e.id);
     this.results.push(change);

@@ -60,7 +60,8 @@ for (const target of storeTargets) {
       await seedDevices(store, 1, {}, 'broken');
       const artifact = await seedArtifact(store);
       const transport = new ScriptedTransport('http', (request, attempt) => {
-        if (request.device.id.startsWith('broken')) throw new DeliveryError('http_400', 'device said 400 Bad Request', false);
+        // A device's own words may hold bytes no store or terminal should take (PostgreSQL refuses U+0000).
+        if (request.device.id.startsWith('broken')) throw new DeliveryError('http_400', 'device said 400 Bad Request: disk\0full\x1b[2J', false);
         if (attempt < 3) throw new DeliveryError('http_503', 'device busy', true);
         return { outcome: 'delivered', bytes: 1024 };
       });
@@ -77,7 +78,7 @@ for (const target of storeTargets) {
       const list = await store.executions.list(rollout.id, { limit: 10 });
       const broken = list.find((e) => e.deviceId.startsWith('broken'))!;
       expect(broken).toMatchObject({ state: 'failed', attempts: 1 });
-      expect(broken.error).toContain('400 Bad Request');
+      expect(broken.error).toBe('http_400: device said 400 Bad Request: disk\uFFFDfull\uFFFD[2J');
       expect(list.filter((e) => e.deviceId.startsWith('flaky')).map((e) => [e.state, e.attempts])).toEqual([['succeeded', 3], ['succeeded', 3]]);
       expect((await rollouts.get(rollout.id)).status).toBe('completed');
     });

@@ -1,6 +1,7 @@
 // What no store should be handed, whatever its schema says: U+0000, which PostgreSQL's text and
 // jsonb refuse, and nesting so deep that recursive code (JSON.stringify, validators) overflows
-// the call stack.
+// the call stack. Input from operators is refused (jsonProblem); text a device sends back (an
+// error body, a verify command's stderr) is made storable (storableText).
 import { ValidationError } from './errors.js';
 
 export const MAX_JSON_DEPTH = 64;
@@ -49,4 +50,18 @@ function isJsonContainer(value: unknown): value is object {
   if (value === null || typeof value !== 'object') return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+/**
+ * Text from a device, made safe to store and to print: control characters other than tab and
+ * newline (U+0000, which PostgreSQL refuses; ESC, which drives terminals) become U+FFFD, and the
+ * text is cut to `max` characters without splitting a surrogate pair.
+ */
+export function storableText(text: string, max: number): string {
+  let cut = text.length > max ? text.slice(0, max) : text;
+  if (cut.length === max && /[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
+  return cut.replace(CONTROL, '\uFFFD');
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { jsonProblem, MAX_JSON_DEPTH } from './json-problem.js';
+import { jsonProblem, MAX_JSON_DEPTH, storableText } from './storable.js';
 
 const nested = (depth: number, inner = '') => JSON.parse(`${'['.repeat(depth)}${inner}${']'.repeat(depth)}`) as unknown;
 
@@ -20,5 +20,17 @@ describe('jsonProblem', () => {
     expect(jsonProblem({ a: [1, true, null, 'text \\u0000 as six characters'] }, 'body')).toBeNull();
     expect(jsonProblem(Buffer.from('a\0b'), 'body')).toBeNull();
     expect(jsonProblem(undefined, 'body')).toBeNull();
+  });
+});
+
+describe('storableText', () => {
+  test('replaces control characters but tab and newline, and cuts to the limit', () => {
+    expect(storableText('disk\0full\x1b[2J\r\tok\n', 100)).toBe('disk\uFFFDfull\uFFFD[2J\uFFFD\tok\n');
+    expect(storableText('abcdef', 4)).toBe('abcd');
+  });
+
+  test('never leaves half of a surrogate pair at the cut', () => {
+    expect(storableText('ab😀', 3)).toBe('ab');
+    expect(storableText('ab😀', 4)).toBe('ab😀');
   });
 });
