@@ -1,12 +1,11 @@
-// SQLite's import staging: devices staged in a scratch database and moved in with INSERT ... SELECT
-// end up exactly as upsertMany would write them (a later row of an id wins, tags replaced, counts
-// right); a large import defers the secondary indexes and rebuilds them, also when it fails; an
-// import that died with its indexes dropped is repaired at the next open.
+// SQLite's import staging, beyond the contract both dialects share (device-import.test.ts): a
+// large import defers the secondary indexes and rebuilds them, also when it fails; an import that
+// died with its indexes dropped is repaired at the next open.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseDeviceFilter, validateDevice, type DeviceInput } from '../core/index.js';
+import { validateDevice, type DeviceInput } from '../core/index.js';
 import { DEFER_INDEXES_MIN_ROWS } from './device-import.sqlite.js';
 import { openStore, type Store } from './index.js';
 
@@ -42,24 +41,6 @@ describe('SQLite import staging', () => {
       await staging.close();
     }
   }
-
-  it('writes what upsertMany writes: the last row of an id wins, replaced tags go, counts are right', async () => {
-    const store = await open();
-    await store.devices.upsertMany([validateDevice({ id: 'imp-000001', name: 'old', tags: { stale: 'yes', region: 'north' } })], 1000);
-    const rows = [...fleet(12_000), validateDevice({ id: 'imp-000002', name: 'second wins', tags: { tier: 'gold' } })];
-    const progress: number[] = [];
-    expect(await stageAndCommit(store, rows, 2000, (n) => progress.push(n))).toEqual({ created: 11_999, updated: 1 });
-    expect(progress.at(-1)).toBe(12_000);
-    expect(progress.length).toBeGreaterThan(1); // moved in several transactions
-
-    expect(await store.devices.get('imp-000001')).toMatchObject({ name: 'imp-000001', tags: { region: 'west' }, createdAt: new Date(1000).toISOString(), updatedAt: new Date(2000).toISOString() });
-    expect(await store.devices.get('imp-000002')).toMatchObject({ name: 'second wins', tags: { tier: 'gold' }, lastSeen: null, version: null });
-    expect(await store.devices.count(parseDeviceFilter({ tag: 'stale:yes' }))).toBe(0);
-    expect(await store.devices.count(parseDeviceFilter({ tag: 'region:east', status: 'offline', version: '<2.0.0' }))).toBe(fleet(12_000).filter((d) => d.id !== 'imp-000002' && d.tags.region === 'east' && d.status === 'offline' && d.version === '1.0.0').length);
-    expect(store.handle.sqlite!.prepare('SELECT count(*) FROM device_tags').pluck().get()).toBe(12_000);
-    expect(store.handle.sqlite!.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(store.handle.sqlite!.prepare('PRAGMA database_list').all()).toHaveLength(1); // detached
-  });
 
   it('defers the secondary indexes of a large import and rebuilds them as they were, also when it fails', async () => {
     const store = await open();

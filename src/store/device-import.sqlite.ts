@@ -6,6 +6,7 @@
 //
 // The deferred indexes' definitions wait in deferred_indexes until they are back, so an import that
 // dies in between is repaired when the store next opens (restoreDeferredIndexes).
+import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import SQLite, { type Database as SQLiteDatabase, type Statement } from 'better-sqlite3';
@@ -145,6 +146,7 @@ export class SqliteImportStaging implements ImportStaging {
       this.detach();
     }
     if (this.scratch.open) this.scratch.close();
+    await fs.promises.rm(this.file, { force: true });
   }
 }
 

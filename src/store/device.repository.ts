@@ -6,6 +6,7 @@ import { deviceWhere } from './device-filter.sql.js';
 import { toDevice, toRow } from './device-row.js';
 import type { Database, DeviceRow } from './schema.js';
 import { SqliteBulkUpsert } from './device-bulk.sqlite.js';
+import { PostgresImportStaging } from './device-import.postgres.js';
 import { SqliteImportStaging } from './device-import.sqlite.js';
 
 export interface DevicePage {
@@ -179,12 +180,12 @@ export class DeviceRepository {
   }
 
   /**
-   * Where a bulk import stages its validated devices, created in the import's temporary directory:
-   * on SQLite a scratch database moved in with INSERT ... SELECT (see SqliteImportStaging); null
-   * elsewhere, where the import's own spool and upsertMany do.
+   * Where a bulk import stages its validated devices: on SQLite a scratch database in the import's
+   * temporary directory (SqliteImportStaging), on PostgreSQL a temporary table of the import's own
+   * connection (PostgresImportStaging). Both move the rows in with INSERT ... SELECT.
    */
-  importStaging(dir: string, now: number): ImportStaging | null {
-    return this.sqlite ? new SqliteImportStaging(this.sqlite, dir, now) : null;
+  importStaging(dir: string, now: number): ImportStaging {
+    return this.sqlite ? new SqliteImportStaging(this.sqlite, dir, now) : new PostgresImportStaging(this.db, now);
   }
 
   /**
