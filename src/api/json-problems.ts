@@ -8,8 +8,8 @@
 import type { FastifyRequest } from 'fastify';
 import { refuseJsonProblem } from '../core/index.js';
 
-/** preValidation hook (it runs before the schema validators, which recurse): a 400 naming the field. */
-export async function refuseJsonProblems(request: FastifyRequest): Promise<void> {
+/** For the preValidation hook (it runs before the schema validators, which recurse): a 400 naming the field. */
+export function refuseJsonProblems(request: FastifyRequest): void {
   // (The router and the query parser build their maps on prototypes of their own: copied to plain objects.)
   refuseJsonProblem({ ...(request.params as object) }, 'params');
   refuseJsonProblem({ ...(request.query as object) }, 'querystring');

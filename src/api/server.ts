@@ -3,7 +3,7 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { authHook, type Authenticator } from './auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { finiteNumbersOnly } from './finite-numbers.js';
@@ -57,23 +57,25 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  app.addHook('onSend', async (request, reply) => {
+  // Hooks that run on every request, the device poll included, take callbacks: no promise each.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
   app.addHook('preHandler', authHook(options.auth));
   // Streamed bodies (imports, artifacts) reach their handler as the raw request stream.
   for (const type of ['text/csv', 'application/x-ndjson', 'application/jsonl', 'application/octet-stream']) {
     app.addContentTypeParser(type, (_request, payload, done) => done(null, payload));
   }
-  // Only routes that declare `consumes` take those streams; any other route expects parsed JSON and
-  // would get a stream object instead (the fuzz suite found 500s that way).
-  app.addHook('preValidation', async (request) => {
-    const body = request.body as { pipe?: unknown } | null | undefined;
-    if (body && typeof body.pipe === 'function' && !(request.routeOptions.schema as { consumes?: string[] } | undefined)?.consumes) {
-      throw Object.assign(new Error(`this endpoint takes JSON (Content-Type: application/json), not ${request.headers['content-type'] ?? 'an unnamed type'}`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
+  app.addHook('preValidation', (request, _reply, done) => {
+    try {
+      refuseUnexpectedStream(request);
+      refuseJsonProblems(request);
+      done();
+    } catch (error) {
+      done(error as Error);
     }
   });
-  app.addHook('preValidation', refuseJsonProblems);
   app.addSchema(ErrorSchema);
 
   await app.register(swagger, {
@@ -89,4 +91,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   for (const routes of options.routes) await routes(app);
   return app;
+}
+
+/**
+ * Only routes that declare `consumes` take the streamed content types; any other route expects
+ * parsed JSON and would get a stream object instead (the fuzz suite found 500s that way).
+ */
+function refuseUnexpectedStream(request: FastifyRequest): void {
+  const body = request.body as { pipe?: unknown } | null | undefined;
+  if (body && typeof body.pipe === 'function' && !(request.routeOptions.schema as { consumes?: string[] } | undefined)?.consumes) {
+    throw Object.assign(new Error(`this endpoint takes JSON (Content-Type: application/json), not ${request.headers['content-type'] ?? 'an unnamed type'}`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
+  }
 }

@@ -1,6 +1,6 @@
 // Operator, device and enrollment tokens. Only a SHA-256 of each token is stored: tokens are 256-bit
 // random secrets, so a fast hash is enough and keeps authentication off the hot path's budget.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Role } from '../core/index.js';
 import type { Database, TokenRow } from './schema.js';
@@ -18,7 +18,8 @@ export interface TokenRecord {
   revokedAt: string | null;
 }
 
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+// crypto.hash is the one-shot form: a third of createHash's cost, paid on every authenticated request.
+export const hashToken = (token: string) => hash('sha256', token, 'hex');
 
 const PREFIX: Record<TokenKind, string> = { operator: 'uo_op_', device: 'uo_dev_', enrollment: 'uo_enr_' };
 
