@@ -29,7 +29,8 @@ export async function freePort(): Promise<number> {
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-bench-server-'));
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
+  // With the V8 flag the `orchestrator` command's first line and `npm start` give it (src/cli/main.ts).
+  const child = spawn(process.execPath, ['--min-semi-space-size=16', MAIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
     env: { ...process.env, ORCHESTRATOR_LOG_LEVEL: 'warn', ORCHESTRATOR_DATABASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
