@@ -2,9 +2,9 @@
 // The `orchestrator` command. Each capability registers its sub-commands from commands/.
 // The V8 flag in the first line keeps the young generation at 16 MiB or more: while the server is
 // idle V8 shrinks it to 1 MiB, and after that, under load, each scavenge promoted requests still in
-// flight, filling the old generation (`npm run bench -- poll`: in 5 of 8 runs with idle pauses the
-// server answered about 28,000 polls/s at 260 MiB RSS; with the flag, 8 of 8 ran at about 40,000
-// at 150 MiB). It cannot be set once the process runs (v8.setFlagsFromString did not help) nor in
+// flight, filling the old generation (a poll load with idle pauses, docs/benchmarks.md "poll": in
+// 5 of 8 server starts about 28,000 polls/s at 260 MiB RSS; with the flag, 8 of 8 at about 40,000
+// and 150 MiB). It cannot be set once the process runs (v8.setFlagsFromString did not help) nor in
 // NODE_OPTIONS; `npm start` passes it too. (NODE_OPTIONS=--max-semi-space-size=32 works as well.)
 import { Command, CommanderError } from 'commander';
 import { AppError } from '../core/index.js';
