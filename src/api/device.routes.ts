@@ -107,7 +107,6 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
         skipInvalid: query.skipInvalid ?? false,
         tmpDir: deps.tmpDir,
         stage: (dir) => deps.store.devices.importStaging(dir, deps.clock.now()),
-        write: (batch) => deps.store.devices.upsertMany(batch, deps.clock.now()),
       });
       devices.invalidate();
       if (result.created + result.updated > 0) await deps.store.devices.analyze();

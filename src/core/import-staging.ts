@@ -1,6 +1,6 @@
 // Where a bulk import's validated devices wait until every row has been checked (nothing is
-// written when a row is bad), and how they are then written. The registry spools them to a file
-// by default; a store may offer something faster (SQLite stages them in a scratch database).
+// written when a row is bad), and how they are then written. Each store stages them in the
+// database itself: SQLite in a scratch database, PostgreSQL in a temporary table.
 import type { DeviceInput } from './device.js';
 
 export interface ImportStaging {

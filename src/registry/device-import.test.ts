@@ -3,7 +3,7 @@
 // enough that the parser pauses while rows wait.
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ValidationError, type DeviceInput } from '../core/index.js';
+import { ValidationError, type DeviceInput, type ImportStaging } from '../core/index.js';
 import { importDevices, type DeviceFormat } from './device-import.js';
 
 /** Streams `text` in chunks of `size` bytes (so multi-byte characters may be cut in two). */
@@ -14,16 +14,25 @@ const chunked = (text: string, size = 7) => {
   return Readable.from(parts);
 };
 
+/** Staging in memory (the stores' own are tested in src/store): what commit writes lands in `written`, the last row of an id winning. */
+function memoryStaging(written: DeviceInput[]): ImportStaging {
+  const staged = new Map<string, DeviceInput>();
+  return {
+    add(device) {
+      staged.delete(device.id);
+      staged.set(device.id, device);
+    },
+    async commit() {
+      written.push(...staged.values());
+      return { created: staged.size, updated: 0 };
+    },
+    async close() {},
+  };
+}
+
 async function run(text: string, options: { format?: DeviceFormat; skipInvalid?: boolean; chunk?: number } = {}) {
   const written: DeviceInput[] = [];
-  const result = await importDevices(chunked(text, options.chunk), {
-    format: options.format ?? 'csv',
-    skipInvalid: options.skipInvalid ?? true,
-    write: async (batch) => {
-      written.push(...batch);
-      return { created: batch.length, updated: 0 };
-    },
-  });
+  const result = await importDevices(chunked(text, options.chunk), { format: options.format ?? 'csv', skipInvalid: options.skipInvalid ?? true, stage: () => memoryStaging(written) });
   return { result, written };
 }
 
@@ -63,12 +72,12 @@ describe('importDevices (CSV)', () => {
 
   it('writes nothing when a row is bad and skipInvalid is off', async () => {
     const written: DeviceInput[] = [];
-    const error = await importDevices(chunked('id\nok-1\nnot ok\n'), { format: 'csv', skipInvalid: false, write: async (b) => (written.push(...b), { created: b.length, updated: 0 }) }).catch((e: unknown) => e);
+    const error = await importDevices(chunked('id\nok-1\nnot ok\n'), { format: 'csv', skipInvalid: false, stage: () => memoryStaging(written) }).catch((e: unknown) => e);
     expect((error as ValidationError).details).toEqual([{ path: 'line 3', message: expect.any(String) }]);
     expect(written).toEqual([]);
   });
 
-  it('streams a file larger than the parser queue in order, the last row of an id winning within a batch', async () => {
+  it('streams a file larger than the parser queue in order, the last row of an id winning', async () => {
     const lines = ['id,name'];
     for (let i = 0; i < 25_000; i++) lines.push(`big-${String(i).padStart(5, '0')},n${i}`);
     lines.push('big-24999,last');

@@ -1,6 +1,7 @@
-// Streaming bulk import of devices from CSV or NDJSON. Rows are validated one by one and spooled
-// to a temporary file, so a million-row import never sits in memory and nothing is written
-// when a row is bad (unless the caller asked to skip bad rows). Re-importing an id updates it.
+// Streaming bulk import of devices from CSV or NDJSON. Rows are validated one by one and staged by
+// the store (ImportStaging: in a scratch database or a temporary table), so a million-row import
+// never sits in memory and nothing is written when a row is bad (unless the caller asked to skip
+// bad rows). Re-importing an id updates it.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,6 @@ import { Readable } from 'node:stream';
 import Papa from 'papaparse';
 import { ValidationError, parseDeviceInput, type DeviceInput, type ErrorDetail, type ImportStaging } from '../core/index.js';
 import { csvRecordToInput, CSV_COLUMNS } from './device-csv.js';
-import { NdjsonStaging, type WriteBatch } from './ndjson-staging.js';
 
 export type DeviceFormat = 'csv' | 'ndjson';
 
@@ -32,17 +32,11 @@ export interface ImportResult {
 export interface ImportOptions {
   format: DeviceFormat;
   skipInvalid: boolean;
-  /** Writes one batch; answers how many were new and how many replaced. */
-  write: WriteBatch;
-  /**
-   * Where validated rows wait, created in the import's temporary directory; by default an NDJSON
-   * file written back through `write` in batches of `batchSize`.
-   */
-  stage?(dir: string): ImportStaging | null;
+  /** Where validated rows wait until every row is checked; `dir` is the import's temporary directory. */
+  stage(dir: string): ImportStaging;
   /** Called after each written batch with the rows written so far. */
   onProgress?(written: number): void;
   tmpDir?: string;
-  batchSize?: number;
 }
 
 const MAX_LISTED = 1000;
@@ -216,7 +210,7 @@ export async function importDevices(source: Readable, options: ImportOptions): P
   let bad = 0;
   let staging: ImportStaging | undefined;
   try {
-    staging = options.stage?.(tmp) ?? new NdjsonStaging(tmp, options.write, options.batchSize);
+    staging = options.stage(tmp);
     // Pass 1: validate every row, stage the good ones.
     const rows = options.format === 'csv' ? csvRows(source) : ndjsonRows(source);
     for await (const row of rows) {
