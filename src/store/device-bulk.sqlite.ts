@@ -2,10 +2,9 @@
 // one synchronous transaction. Same effect as DeviceRepository.upsertMany's portable path.
 import type { Database as SQLiteDatabase, Statement } from 'better-sqlite3';
 import type { DeviceInput } from '../core/index.js';
+import { ROW_COLUMNS, UPSERT_SET } from './device-row.js';
 import type { DeviceRow } from './schema.js';
 
-const COLUMNS = ['id', 'name', 'address', 'mode', 'status', 'last_seen', 'version', 'version_key', 'location', 'timezone', 'tags', 'metadata', 'created_at', 'updated_at'] as const;
-const UPDATED = COLUMNS.filter((c) => c !== 'id' && c !== 'created_at');
 
 export class SqliteBulkUpsert {
   private readonly exists: Statement<[string]>;
@@ -17,8 +16,8 @@ export class SqliteBulkUpsert {
   constructor(private readonly db: SQLiteDatabase) {
     this.exists = db.prepare('SELECT 1 FROM devices WHERE id = ?');
     this.upsert = db.prepare(
-      `INSERT INTO devices (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ` +
-        `ON CONFLICT (id) DO UPDATE SET ${UPDATED.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+      `INSERT INTO devices (${ROW_COLUMNS.join(', ')}) VALUES (${ROW_COLUMNS.map(() => '?').join(', ')}) ` +
+        `ON CONFLICT (id) DO UPDATE SET ${UPSERT_SET}`,
     );
     this.clearTags = db.prepare('DELETE FROM device_tags WHERE device_id = ?');
     this.addTag = db.prepare('INSERT INTO device_tags (device_id, key, value) VALUES (?, ?, ?)');
@@ -26,7 +25,7 @@ export class SqliteBulkUpsert {
       let updated = 0;
       rows.forEach((row, i) => {
         const existed = this.exists.get(row.id) !== undefined;
-        this.upsert.run(COLUMNS.map((c) => row[c]));
+        this.upsert.run(ROW_COLUMNS.map((c) => row[c]));
         if (existed) {
           updated++;
           this.clearTags.run(row.id);

@@ -9,7 +9,7 @@
 // connection goes back to the pool.
 import { sql, type Kysely } from 'kysely';
 import type { DeviceInput, ImportStaging } from '../core/index.js';
-import { toRow } from './device-row.js';
+import { INPUT_COLUMNS, toRow, UPSERT_SET } from './device-row.js';
 import type { Database } from './schema.js';
 
 /** Rows per staging statement: 12 parameters whatever the size, so bounded by memory only. */
@@ -17,8 +17,7 @@ const STAGE_CHUNK = 5000;
 /** Ids moved per transaction: long enough to be cheap, short enough not to hold locks for long. */
 const MOVE_CHUNK = 20_000;
 
-const FIELDS = ['id', 'name', 'address', 'mode', 'status', 'last_seen', 'version', 'version_key', 'location', 'timezone', 'tags', 'metadata'] as const;
-type Field = (typeof FIELDS)[number];
+type Field = (typeof INPUT_COLUMNS)[number];
 const TYPES: Record<Field, string> = {
   id: 'text',
   name: 'text',
@@ -33,8 +32,8 @@ const TYPES: Record<Field, string> = {
   tags: 'text',
   metadata: 'text',
 };
-const COLUMNS = sql.raw(FIELDS.join(', '));
-const UPDATES = sql.raw([...FIELDS.filter((c) => c !== 'id'), 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', '));
+const COLUMNS = sql.raw(INPUT_COLUMNS.join(', '));
+const UPDATES = sql.raw(UPSERT_SET);
 
 export class PostgresImportStaging implements ImportStaging {
   private readonly connection: Promise<Kysely<Database>>;
@@ -137,13 +136,13 @@ export class PostgresImportStaging implements ImportStaging {
       if (devices.length === 0) return;
       const db = await this.connection;
       await this.createTables(db);
-      const columns = FIELDS.map(() => [] as unknown[]);
+      const columns = INPUT_COLUMNS.map(() => [] as unknown[]);
       for (const device of devices) {
         const row = toRow(device, 0);
-        FIELDS.forEach((field, i) => columns[i]!.push(row[field]));
+        INPUT_COLUMNS.forEach((field, i) => columns[i]!.push(row[field]));
       }
       const seq = Array.from({ length: devices.length }, (_, i) => first + i);
-      const arrays = sql.join(FIELDS.map((field, i) => sql`${columns[i]}::${sql.raw(TYPES[field])}[]`));
+      const arrays = sql.join(INPUT_COLUMNS.map((field, i) => sql`${columns[i]}::${sql.raw(TYPES[field])}[]`));
       await sql`INSERT INTO import_rows (seq, ${COLUMNS}) SELECT * FROM unnest(${seq}::bigint[], ${arrays})`.execute(db);
     };
   }
@@ -152,7 +151,7 @@ export class PostgresImportStaging implements ImportStaging {
     this.created ??= (async () => {
       // A connection that served an import which died before close() may still hold them.
       await sql`DROP TABLE IF EXISTS import_rows, import_last`.execute(db);
-      await sql`CREATE TEMP TABLE import_rows (seq bigint NOT NULL, ${sql.raw(FIELDS.map((c) => `${c} ${TYPES[c]}${c === 'id' || c === 'version_key' ? ' COLLATE "C"' : ''}`).join(', '))})`.execute(db);
+      await sql`CREATE TEMP TABLE import_rows (seq bigint NOT NULL, ${sql.raw(INPUT_COLUMNS.map((c) => `${c} ${TYPES[c]}${c === 'id' || c === 'version_key' ? ' COLLATE "C"' : ''}`).join(', '))})`.execute(db);
     })();
     return this.created;
   }

@@ -12,7 +12,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import SQLite, { type Database as SQLiteDatabase, type Statement } from 'better-sqlite3';
 import type { DeviceInput, ImportStaging } from '../core/index.js';
 import { withoutForeignKeyChecks } from './device-bulk.sqlite.js';
-import { toRow } from './device-row.js';
+import { INPUT_COLUMNS, toRow, UPSERT_SET } from './device-row.js';
 
 /** Imports smaller than this, or smaller than the table they go into, keep the indexes. */
 export const DEFER_INDEXES_MIN_ROWS = 50_000;
@@ -25,12 +25,10 @@ const MOVE_CHUNK = 5000;
 const STAGE_CHUNK = 5000;
 const ALIAS = 'import_staging';
 
-const FIELDS = ['id', 'name', 'address', 'mode', 'status', 'last_seen', 'version', 'version_key', 'location', 'timezone', 'tags', 'metadata'] as const;
-const UPDATED = [...FIELDS.filter((c) => c !== 'id'), 'updated_at'];
 
 function stagedRow(device: DeviceInput): unknown[] {
   const row = toRow(device, 0);
-  return FIELDS.map((c) => row[c]);
+  return INPUT_COLUMNS.map((c) => row[c]);
 }
 
 export class SqliteImportStaging implements ImportStaging {
@@ -55,10 +53,10 @@ export class SqliteImportStaging implements ImportStaging {
     this.scratch.pragma('synchronous = OFF');
     // Keyed by id, so a later row of an id replaces the earlier one here already.
     this.scratch.exec(`
-      CREATE TABLE rows (${FIELDS.map((c) => (c === 'id' ? 'id TEXT PRIMARY KEY' : c)).join(', ')}) WITHOUT ROWID;
+      CREATE TABLE rows (${INPUT_COLUMNS.map((c) => (c === 'id' ? 'id TEXT PRIMARY KEY' : c)).join(', ')}) WITHOUT ROWID;
       CREATE TABLE tags (id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (id, key)) WITHOUT ROWID;`);
-    this.insertRow = this.scratch.prepare(`INSERT INTO rows VALUES (${FIELDS.map(() => '?').join(', ')}) ON CONFLICT (id) DO NOTHING`);
-    this.replaceRow = this.scratch.prepare(`REPLACE INTO rows VALUES (${FIELDS.map(() => '?').join(', ')})`);
+    this.insertRow = this.scratch.prepare(`INSERT INTO rows VALUES (${INPUT_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (id) DO NOTHING`);
+    this.replaceRow = this.scratch.prepare(`REPLACE INTO rows VALUES (${INPUT_COLUMNS.map(() => '?').join(', ')})`);
     this.dropTags = this.scratch.prepare('DELETE FROM tags WHERE id = ?');
     this.insertTag = this.scratch.prepare('INSERT INTO tags VALUES (?, ?, ?)');
     this.stageChunk = this.scratch.transaction((devices: DeviceInput[]) => {
@@ -102,8 +100,8 @@ export class SqliteImportStaging implements ImportStaging {
       const existing = db.prepare(`SELECT count(*) FROM ${s}.rows AS r WHERE ${range.replaceAll('id', 'r.id')} AND EXISTS (SELECT 1 FROM main.devices AS d WHERE d.id = r.id)`).pluck();
       const clearTags = db.prepare(`DELETE FROM main.device_tags WHERE device_id IN (SELECT id FROM ${s}.rows WHERE ${range})`);
       const upsert = db.prepare(
-        `INSERT INTO main.devices (${FIELDS.join(', ')}, created_at, updated_at) SELECT ${FIELDS.join(', ')}, @now, @now FROM ${s}.rows WHERE ${range} ORDER BY id ` +
-          `ON CONFLICT (id) DO UPDATE SET ${UPDATED.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+        `INSERT INTO main.devices (${INPUT_COLUMNS.join(', ')}, created_at, updated_at) SELECT ${INPUT_COLUMNS.join(', ')}, @now, @now FROM ${s}.rows WHERE ${range} ORDER BY id ` +
+          `ON CONFLICT (id) DO UPDATE SET ${UPSERT_SET}`,
       );
       const addTags = db.prepare(`INSERT INTO main.device_tags (device_id, key, value) SELECT id, key, value FROM ${s}.tags WHERE ${range}`);
       const move = db.transaction((after: string, upto: string): number => {

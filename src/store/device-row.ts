@@ -2,6 +2,13 @@
 import { versionKey, type Device, type DeviceInput, type DeviceStatus } from '../core/index.js';
 import type { DeviceRow } from './schema.js';
 
+/** The columns a device's input fills, in table order: all but created_at and updated_at. */
+export const INPUT_COLUMNS = ['id', 'name', 'address', 'mode', 'status', 'last_seen', 'version', 'version_key', 'location', 'timezone', 'tags', 'metadata'] as const satisfies readonly (keyof DeviceRow)[];
+/** Every column of a row, in table order. */
+export const ROW_COLUMNS = [...INPUT_COLUMNS, 'created_at', 'updated_at'] as const;
+/** `SET` of an upsert that meets an existing id: every column but id and created_at from `excluded`. */
+export const UPSERT_SET = [...INPUT_COLUMNS.filter((c) => c !== 'id'), 'updated_at'].map((c) => `${c} = excluded.${c}`).join(', ');
+
 export function toDevice(row: DeviceRow): Device {
   return {
     id: row.id,

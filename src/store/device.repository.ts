@@ -3,7 +3,7 @@ import type { Database as SQLiteDatabase } from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { ConflictError, versionKey, type Device, type DeviceFilter, type DeviceInput, type ImportStaging } from '../core/index.js';
 import { deviceWhere } from './device-filter.sql.js';
-import { toDevice, toRow } from './device-row.js';
+import { ROW_COLUMNS, toDevice, toRow } from './device-row.js';
 import type { Database, DeviceRow } from './schema.js';
 import { SqliteBulkUpsert } from './device-bulk.sqlite.js';
 import { PostgresImportStaging } from './device-import.postgres.js';
@@ -22,7 +22,6 @@ export function decodeCursor(cursor: string): string | null {
   return id.length > 0 ? id : null;
 }
 
-const COLUMNS = 14;
 
 export class DeviceRepository {
   private bulk: SqliteBulkUpsert | null = null;
@@ -150,7 +149,7 @@ export class DeviceRepository {
       for (const chunk of chunks(ids, this.maxParams)) {
         for (const row of await trx.selectFrom('devices').select('id').where('id', 'in', chunk).execute()) existing.add(row.id);
       }
-      for (const chunk of chunks(devices, Math.floor(this.maxParams / COLUMNS))) {
+      for (const chunk of chunks(devices, Math.floor(this.maxParams / ROW_COLUMNS.length))) {
         await trx
           .insertInto('devices')
           .values(chunk.map((d) => toRow(d, now)))
