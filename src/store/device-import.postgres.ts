@@ -17,21 +17,8 @@ const STAGE_CHUNK = 5000;
 /** Ids moved per transaction: long enough to be cheap, short enough not to hold locks for long. */
 const MOVE_CHUNK = 20_000;
 
-type Field = (typeof INPUT_COLUMNS)[number];
-const TYPES: Record<Field, string> = {
-  id: 'text',
-  name: 'text',
-  address: 'text',
-  mode: 'text',
-  status: 'text',
-  last_seen: 'bigint',
-  version: 'text',
-  version_key: 'text',
-  location: 'text',
-  timezone: 'text',
-  tags: 'text',
-  metadata: 'text',
-};
+/** The staging table's type of a column: as in devices (only last_seen is a number). */
+const typeOf = (column: (typeof INPUT_COLUMNS)[number]) => (column === 'last_seen' ? 'bigint' : 'text');
 const COLUMNS = sql.raw(INPUT_COLUMNS.join(', '));
 const UPDATES = sql.raw(UPSERT_SET);
 
@@ -142,7 +129,7 @@ export class PostgresImportStaging implements ImportStaging {
         INPUT_COLUMNS.forEach((field, i) => columns[i]!.push(row[field]));
       }
       const seq = Array.from({ length: devices.length }, (_, i) => first + i);
-      const arrays = sql.join(INPUT_COLUMNS.map((field, i) => sql`${columns[i]}::${sql.raw(TYPES[field])}[]`));
+      const arrays = sql.join(INPUT_COLUMNS.map((field, i) => sql`${columns[i]}::${sql.raw(typeOf(field))}[]`));
       await sql`INSERT INTO import_rows (seq, ${COLUMNS}) SELECT * FROM unnest(${seq}::bigint[], ${arrays})`.execute(db);
     };
   }
@@ -151,7 +138,7 @@ export class PostgresImportStaging implements ImportStaging {
     this.created ??= (async () => {
       // A connection that served an import which died before close() may still hold them.
       await sql`DROP TABLE IF EXISTS import_rows, import_last`.execute(db);
-      await sql`CREATE TEMP TABLE import_rows (seq bigint NOT NULL, ${sql.raw(INPUT_COLUMNS.map((c) => `${c} ${TYPES[c]}${c === 'id' || c === 'version_key' ? ' COLLATE "C"' : ''}`).join(', '))})`.execute(db);
+      await sql`CREATE TEMP TABLE import_rows (seq bigint NOT NULL, ${sql.raw(INPUT_COLUMNS.map((c) => `${c} ${typeOf(c)}${c === 'id' || c === 'version_key' ? ' COLLATE "C"' : ''}`).join(', '))})`.execute(db);
     })();
     return this.created;
   }
