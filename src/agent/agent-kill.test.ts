@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { builtCliMissing, requirePeer } from '../testing/peers.js';
 import { startCutProxy, type CutProxy } from '../testing/cut-proxy.js';
 import { addPullDevice, ManualTargets, uploadArtifact } from '../testing/pull.js';
 
@@ -26,7 +27,7 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 }
 
-describe.skipIf(!fs.existsSync(MAIN))('agent process killed with SIGKILL', () => {
+describe.skipIf(requirePeer('the built CLI', builtCliMissing()))('agent process killed with SIGKILL', () => {
   let t: TestApp;
   let proxy: CutProxy;
   const targets = new ManualTargets();

@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet } from '../sim/index.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { builtCliMissing, requirePeer } from '../testing/peers.js';
 import { uploadArtifact } from '../testing/pull.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
@@ -18,7 +19,7 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 }
 
-describe.skipIf(!fs.existsSync(MAIN))('agent self-update', () => {
+describe.skipIf(requirePeer('the built CLI', builtCliMissing()))('agent self-update', () => {
   let t: TestApp;
   let home: string;
   const children: ChildProcess[] = [];

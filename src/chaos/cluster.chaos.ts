@@ -2,11 +2,10 @@
 // pull devices, restarted, until it ends. Then every device has the artifact exactly once
 // (counted on the device side), every execution is terminal, and each device has one terminal
 // event. Three servers on PostgreSQL, and one server on SQLite killed repeatedly.
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { builtCliMissing, requirePeer } from '../testing/peers.js';
 import { postgresUnavailable } from '../testing/postgres.js';
 import { runChaos, type ChaosOptions, type ChaosReport } from './chaos-run.js';
-import { MAIN } from './server-process.js';
 
 const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const log = (line: string) => process.stdout.write(line + '\n');
@@ -24,7 +23,7 @@ function expectClean(report: ChaosReport, devices: number): void {
 
 const run = (o: Omit<ChaosOptions, 'seed' | 'log'>) => runChaos({ ...o, seed, log });
 
-describe.skipIf(!fs.existsSync(MAIN))('chaos: servers killed during a rollout', () => {
+describe.skipIf(requirePeer('the built CLI', builtCliMissing()))('chaos: servers killed during a rollout', () => {
   it('three servers on PostgreSQL, 5,000 devices (push and pull)', async (ctx) => {
     if (await postgresUnavailable()) ctx.skip();
     const report = await run({ dialect: 'postgres', servers: 3, pushDevices: 3500, pullDevices: 1500, maxKills: 5, timeoutMs: 300_000 });

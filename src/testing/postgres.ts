@@ -1,6 +1,7 @@
 // Test support: a fresh PostgreSQL database per test run. With CI=true a missing server fails the
 // run loudly; on a developer machine without one, tests skip with a printed reason.
 import pg from 'pg';
+import { requirePeer } from './peers.js';
 
 export const ADMIN_URL = process.env.ORCHESTRATOR_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -20,10 +21,7 @@ export function postgresUnavailable(): Promise<string | null> {
       await client.query('SELECT 1');
       return null;
     } catch (error) {
-      const reason = `PostgreSQL at ${ADMIN_URL} is unreachable (${(error as Error).message})`;
-      if (process.env.CI) throw new Error(`${reason}; CI=true requires it`);
-      console.warn(`SKIPPING PostgreSQL tests: ${reason}`);
-      return reason;
+      return requirePeer('PostgreSQL', `PostgreSQL at ${ADMIN_URL} is unreachable (${(error as Error).message})`);
     } finally {
       await client.end().catch(() => {});
     }

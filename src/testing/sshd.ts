@@ -5,14 +5,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { rootMissing } from './peers.js';
 
 export const SSHD = '/usr/sbin/sshd';
 
-/** Why sshd tests cannot run here, or null. */
+/** Why sshd tests cannot run here, or null (pass it to `requirePeer('sshd', ...)`). */
 export function sshdUnavailable(): string | null {
-  if (!fs.existsSync(SSHD)) return `${SSHD} is not installed (apt-get install openssh-server)`;
-  if (process.getuid?.() !== 0) return 'sshd tests run as root (they log in as the current user with a temporary sshd)';
-  return null;
+  if (!fs.existsSync(SSHD)) return `${SSHD} is not installed (apt-get install openssh-server; .ci/run installs it)`;
+  return rootMissing('a temporary sshd that logs in as the current user');
 }
 
 /** A client key pair made with ssh-keygen (OpenSSH format). */

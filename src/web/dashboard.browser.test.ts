@@ -8,13 +8,14 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet } from '../sim/index.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { requirePeer } from '../testing/peers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SHOTS = path.resolve(import.meta.dirname, '../../test-output/screenshots');
 const DEVICES = 20;
 
-const missing = !fs.existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} is not installed (.ci/run installs it)` : null;
+const missing = requirePeer('Chromium', fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)`);
 
 describe.skipIf(missing)('dashboard in chromium', () => {
   let t: TestApp;

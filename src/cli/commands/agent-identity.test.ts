@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, runCli } from '../../testing/cli.js';
+import { runCli } from '../../testing/cli.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
+import { builtCliMissing, requirePeer } from '../../testing/peers.js';
 
-
-describe.skipIf(!fs.existsSync(CLI))('orchestrator enrollment-keys / devices token / agent enrollment', () => {
+describe.skipIf(requirePeer('the built CLI', builtCliMissing()))('orchestrator enrollment-keys / devices token / agent enrollment', () => {
   let t: TestApp;
   let dir: string;
   const cli = (args: string[], token?: string) => runCli([...args, ...(token ? ['--server', t.url, '--token', token] : [])]);

@@ -4,13 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeArtifactFile, makeDevice } from '../../testing/delivery.js';
+import { requirePeer } from '../../testing/peers.js';
 import { makeSshKey, sshdUnavailable, startSshd, type RunningSshd, type SshKeyFiles } from '../../testing/sshd.js';
 import { runTransportContract } from '../transport.contract.js';
 import { DeliveryError } from '../transport.js';
 import { SftpTransport } from './sftp.transport.js';
 
-const skip = sshdUnavailable();
-if (skip) console.warn(`skipping SSH transport tests: ${skip}`);
+const skip = requirePeer('sshd', sshdUnavailable());
 
 let sshd: RunningSshd;
 let keys: SshKeyFiles;

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../testing/app.js';
+import { requirePeer } from '../../testing/peers.js';
 import { waitFor } from '../testing/mender-client.js';
 import { createSwuSigner, startSwupdate, swupdateUnavailable } from '../testing/swupdate-client.js';
 
@@ -79,8 +80,7 @@ describe('hawkBit DDI routes', () => {
     expect((await ddi('GET', '/DEFAULT/controller/v1/gw-1', `GatewayToken ${gatewayToken}`)).status).toBe(401);
   });
 
-  const unavailable = swupdateUnavailable();
-  it.skipIf(unavailable !== null)('serves the real SWUpdate client: it polls and sends its configData', async () => {
+  it.skipIf(requirePeer('SWUpdate', swupdateUnavailable()))('serves the real SWUpdate client: it polls and sends its configData', async () => {
     const dir = fs.mkdtempSync('/var/tmp/uo-swu-');
     const signer = createSwuSigner(dir);
     const deviceToken = (await t.app.store.tokens.create({ kind: 'device', deviceId: 'other', name: 'other' }, Date.now())).token;

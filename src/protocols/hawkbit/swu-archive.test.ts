@@ -1,11 +1,12 @@
 // .swu parsing: archives built here byte by byte (CPIO newc) and with the real `cpio` tool.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../core/index.js';
+import { commandMissing, requirePeer } from '../../testing/peers.js';
 import { parseLibconfig } from './libconfig.js';
 import { parseSwu, parseSwuBuffer } from './swu-archive.js';
 import { buildCpio } from './swu.fixtures.js';
@@ -82,8 +83,7 @@ describe('parseSwu', () => {
     expect((error as Error).message).toMatch(message);
   });
 
-  const hasCpio = spawnSync('cpio', ['--version']).status === 0;
-  it.skipIf(!hasCpio)('reads an archive written by the cpio tool (-H crc, as SWUpdate documents)', async () => {
+  it.skipIf(requirePeer('cpio', commandMissing('cpio', ['--version'], 'cpio')))('reads an archive written by the cpio tool (-H crc, as SWUpdate documents)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swu-'));
     fs.writeFileSync(path.join(dir, 'sw-description'), description(sha(payload)));
     fs.writeFileSync(path.join(dir, 'app.bin'), payload);

@@ -6,12 +6,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../../core/index.js';
 import { nextEvent } from '../../engine/testing.js';
+import { requirePeer } from '../../testing/peers.js';
 import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
 import { waitFor } from '../testing/mender-client.js';
 import { buildSignedSwu, createSwuSigner, startSwupdate, swupdateUnavailable, type SwupdateOptions, type SwuSigner, type SwupdateClient } from '../testing/swupdate-client.js';
 
-const unavailable = swupdateUnavailable();
-if (unavailable) console.warn(`skipping SWUpdate tests: ${unavailable}`);
+const unavailable = requirePeer('SWUpdate', swupdateUnavailable());
 
 describe.skipIf(unavailable !== null)('SWUpdate over hawkBit DDI (real clients)', () => {
   let e: EngineApp;

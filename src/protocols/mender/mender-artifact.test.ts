@@ -1,5 +1,5 @@
 // .mender parsing: artifacts built here byte by byte and with the real `mender-artifact` tool.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,6 +7,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../core/index.js';
+import { commandMissing, requirePeer } from '../../testing/peers.js';
 import { parseMenderArtifact, parseMenderBuffer } from './mender-artifact.js';
 import { buildMenderArtifact, buildTar } from './mender.fixtures.js';
 
@@ -49,8 +50,7 @@ describe('parseMenderArtifact', () => {
     expect((error as Error).message).toMatch(message);
   });
 
-  const hasTool = spawnSync('mender-artifact', ['--version']).status === 0;
-  it.skipIf(!hasTool)('reads an artifact written by mender-artifact', async () => {
+  it.skipIf(requirePeer('mender-artifact', commandMissing('mender-artifact', ['--version'], 'mender-artifact')))('reads an artifact written by mender-artifact', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mender-'));
     fs.writeFileSync(path.join(dir, 'app.txt'), 'payload v3\n');
     const out = path.join(dir, 'a.mender');

@@ -8,11 +8,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../../core/index.js';
 import { nextEvent } from '../../engine/testing.js';
+import { requirePeer } from '../../testing/peers.js';
 import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
 import { menderClientUnavailable, startMenderClient, waitFor, type MenderClient } from '../testing/mender-client.js';
 
-const unavailable = menderClientUnavailable();
-if (unavailable) console.warn(`skipping mender-client tests: ${unavailable}`);
+const unavailable = requirePeer('mender-client', menderClientUnavailable());
 const SINGLE_FILE_GEN = '/usr/share/doc/mender-client/examples/single-file-artifact-gen';
 
 describe.skipIf(unavailable !== null)('mender-client (real client)', () => {

@@ -3,31 +3,18 @@
 // once and installs. Against the machine's Mosquitto (127.0.0.1:1883).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextEvent } from '../../engine/testing.js';
+import { builtCliMissing, MQTT_URL as BROKER, mqttBrokerMissing, requirePeer } from '../../testing/peers.js';
 import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/cli/main.js');
-const BROKER = process.env.ORCHESTRATOR_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
-
-async function brokerUp(): Promise<boolean> {
-  const url = new URL(BROKER);
-  return new Promise((resolve) => {
-    const socket = net.connect(Number(url.port || 1883), url.hostname, () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
 
 describe('wake-up over MQTT (server and agent)', async () => {
-  const skip = !(await brokerUp()) ? 'no MQTT broker on 127.0.0.1:1883' : !fs.existsSync(MAIN) ? 'dist/ is not built (npm run build)' : null;
-  if (skip) console.warn(`skipping MQTT wake-up e2e: ${skip}`);
+  const skip = requirePeer('Mosquitto', await mqttBrokerMissing(BROKER)) ?? requirePeer('the built CLI', builtCliMissing());
   let e: EngineApp;
   let agent: ChildProcess | undefined;
   let dir: string;

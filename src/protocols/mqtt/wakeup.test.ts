@@ -1,31 +1,18 @@
 // Wake-up over MQTT against the machine's Mosquitto (127.0.0.1:1883).
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MQTT_URL as BROKER, mqttBrokerMissing, requirePeer } from '../../testing/peers.js';
 import { MqttWakeupPublisher, MqttWakeupSubscriber } from './wakeup.js';
-
-const BROKER = process.env.ORCHESTRATOR_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
-
-async function brokerUp(): Promise<boolean> {
-  const url = new URL(BROKER);
-  return new Promise((resolve) => {
-    const socket = net.connect(Number(url.port || 1883), url.hostname, () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
 
 const silent = { warn: () => undefined };
 
 describe('MQTT wake-up', async () => {
-  const up = await brokerUp();
+  const noBroker = requirePeer('Mosquitto', await mqttBrokerMissing(BROKER));
   const closers: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const close of closers.splice(0)) await close();
   });
 
-  it.skipIf(!up)('wakes exactly the devices whose target changed', async () => {
+  it.skipIf(noBroker)('wakes exactly the devices whose target changed', async () => {
     const publisher = new MqttWakeupPublisher(BROKER, silent);
     closers.push(() => publisher.close());
     const woken: string[] = [];

@@ -1,18 +1,17 @@
 // Test support: runs the real mender-client (Debian's `mender` 3.x) as a foreground daemon against
 // a server on 127.0.0.1, in its own mount namespace so its fixed paths (identity script,
 // /etc/mender/artifact_info) come from a temporary directory.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { commandMissing, rootMissing, unshareMissing } from '../../testing/peers.js';
 
 /** Why the real client cannot run here, or null when it can. */
 export function menderClientUnavailable(): string | null {
-  if (spawnSync('mender', ['--version']).status !== 0) return 'mender-client is not installed (apt-get install mender-client)';
-  if (process.getuid?.() !== 0) return 'running mender-client needs root (mount namespace for its fixed paths)';
-  const probe = spawnSync('unshare', ['-m', 'true']);
-  if (probe.status !== 0) return `unshare -m does not work here: ${probe.stderr.toString().trim()}`;
-  if (!fs.existsSync('/usr/share/mender/identity') || !fs.existsSync('/etc/mender')) return 'mender-client directories are missing';
+  const missing = commandMissing('mender', ['--version'], 'mender-client') ?? rootMissing('running mender-client (a mount namespace for its fixed paths)') ?? unshareMissing();
+  if (missing) return missing;
+  if (!fs.existsSync('/usr/share/mender/identity') || !fs.existsSync('/etc/mender')) return 'mender-client directories are missing (/usr/share/mender/identity, /etc/mender)';
   return null;
 }
 

@@ -5,18 +5,15 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { commandMissing, rootMissing, unshareMissing } from '../../testing/peers.js';
 import { buildCpio } from '../hawkbit/swu.fixtures.js';
 
 /** Why the real client cannot run here, or null when it can. */
 export function swupdateUnavailable(): string | null {
   const help = spawnSync('swupdate', ['-h']);
-  if (help.error) return 'swupdate is not installed (apt-get install swupdate)';
+  if (help.error) return 'swupdate is not installed (apt-get install swupdate; .ci/run installs it)';
   if (!help.stdout.toString().includes('--suricatta')) return 'this swupdate build has no suricatta (hawkBit) support';
-  if (process.getuid?.() !== 0) return 'running swupdate side by side needs root (mount namespace with a private /tmp)';
-  const probe = spawnSync('unshare', ['-m', 'true']);
-  if (probe.status !== 0) return `unshare -m does not work here: ${probe.stderr.toString().trim()}`;
-  if (spawnSync('openssl', ['version']).status !== 0) return 'openssl is needed to sign .swu images';
-  return null;
+  return rootMissing('running swupdate side by side (a mount namespace with a private /tmp)') ?? unshareMissing() ?? commandMissing('openssl', ['version'], 'openssl');
 }
 
 /** A CMS signing identity for .swu images (self-signed, emailProtection, as SWUpdate expects). */
