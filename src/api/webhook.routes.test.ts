@@ -1,11 +1,14 @@
 // Registry webhooks and policies end to end on a real server: signatures, URL secrets, replays,
 // redacted payloads in the event log, policy CRUD and matching, image artifacts, rate limits.
+// Signatures are computed here with node:crypto, never with the production helper they check.
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signHub } from '../policies/index.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { parsePrometheusText, sampleValue } from '../testing/prometheus-text.js';
 
 const SECRET = 'registry-secret-123';
+/** X-Hub-Signature-256 as GitHub computes it: HMAC-SHA256 of the exact body bytes, hex, prefixed. */
+const hubSignature = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(Buffer.from(body, 'utf8')).digest('hex')}`;
 const ghcrPayload = (tag: string, digestHex = 'a'.repeat(64)) => ({
   action: 'published',
   package: {
@@ -24,7 +27,7 @@ describe('registry webhooks and policies', () => {
   let t: TestApp;
   const ghcr = (body: unknown, headers: Record<string, string> = {}) => {
     const raw = JSON.stringify(body);
-    return t.request('POST', '/api/v1/webhooks/docker-registry', { token: null, raw, headers: { 'content-type': 'application/json', 'x-github-event': 'package', 'x-github-delivery': `d-${Math.random()}`, 'x-hub-signature-256': signHub(SECRET, raw), ...headers } });
+    return t.request('POST', '/api/v1/webhooks/docker-registry', { token: null, raw, headers: { 'content-type': 'application/json', 'x-github-event': 'package', 'x-github-delivery': `d-${Math.random()}`, 'x-hub-signature-256': hubSignature(SECRET, raw), ...headers } });
   };
   beforeAll(async () => {
     t = await startTestApp({ config: { webhookSecret: SECRET } });
@@ -91,11 +94,11 @@ describe('registry webhooks and policies', () => {
 
   it('refuses a GHCR push with a bad or missing signature', async () => {
     const raw = JSON.stringify(ghcrPayload('v9'));
-    const wrong = await t.request('POST', '/api/v1/webhooks/docker-registry', { token: null, raw, headers: { 'content-type': 'application/json', 'x-github-event': 'package', 'x-hub-signature-256': signHub('other-secret', raw) } });
+    const wrong = await t.request('POST', '/api/v1/webhooks/docker-registry', { token: null, raw, headers: { 'content-type': 'application/json', 'x-github-event': 'package', 'x-hub-signature-256': hubSignature('other-secret', raw) } });
     expect(wrong.status).toBe(401);
     const missing = await t.request('POST', '/api/v1/webhooks/docker-registry', { token: null, raw, headers: { 'content-type': 'application/json', 'x-github-event': 'package' } });
     expect(missing.status).toBe(401);
-    const tampered = await ghcr(ghcrPayload('v9'), { 'x-hub-signature-256': signHub(SECRET, raw + ' ') });
+    const tampered = await ghcr(ghcrPayload('v9'), { 'x-hub-signature-256': hubSignature(SECRET, raw + ' ') });
     expect(tampered.status).toBe(401);
   });
 
@@ -116,6 +119,34 @@ describe('registry webhooks and policies', () => {
     const nul = await post(`/api/v1/webhooks/docker-registry?secret=${SECRET}`, JSON.stringify({ ...dockerPayload('1.2'), note: 'a\u0000b' }));
     expect(nul.status).toBe(400);
     expect(nul.text).toMatch(/body\.note must not contain a NUL/);
+  });
+});
+
+describe('GitHub webhook signatures', () => {
+  // The example from GitHub's "Validating webhook deliveries" documentation.
+  const DOCS_SECRET = "It's a Secret to Everybody";
+  const DOCS_PAYLOAD = 'Hello, World!';
+  const DOCS_SIGNATURE = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
+
+  it('computes the signature of GitHub\'s documented example', () => {
+    expect(hubSignature(DOCS_SECRET, DOCS_PAYLOAD)).toBe(DOCS_SIGNATURE);
+  });
+
+  it('lets the documented signature through to the body check and refuses it altered by one digit', async () => {
+    const t = await startTestApp({ config: { webhookSecret: DOCS_SECRET } });
+    try {
+      const post = (signature: string) => t.request('POST', '/api/v1/webhooks/docker-registry', { token: null, raw: DOCS_PAYLOAD, headers: { 'content-type': 'application/json', 'x-github-event': 'package', 'x-hub-signature-256': signature } });
+      // Authentic, but "Hello, World!" is no registry payload: 400 about the body, not 401.
+      const authentic = await post(DOCS_SIGNATURE);
+      expect(authentic.status).toBe(400);
+      expect(authentic.text).toMatch(/invalid JSON body/);
+      const altered = await post(DOCS_SIGNATURE.slice(0, -1) + '8');
+      expect(altered.status).toBe(401);
+      expect(altered.text).toMatch(/X-Hub-Signature-256/);
+      expect((await post(DOCS_SIGNATURE.replace('sha256=', 'sha1='))).status).toBe(401);
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -19,10 +19,6 @@ export function verifyHubSignature(secret: string, rawBody: Buffer, header: stri
   return timingSafeEqual(expected, Buffer.from(header.slice('sha256='.length), 'hex'));
 }
 
-export function signHub(secret: string, body: string | Buffer): string {
-  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
-}
-
 export function payloadDigest(rawBody: Buffer): string {
   return digestOf(rawBody).toString('hex');
 }
