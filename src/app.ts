@@ -21,7 +21,7 @@ import { subscriptionRoutes } from './api/subscription.routes.js';
 import { tokenRoutes } from './api/token.routes.js';
 import { webRoutes } from './api/web.routes.js';
 import { webhookRoutes } from './api/webhook.routes.js';
-import { wsRoutes } from './api/ws.js';
+import { wsRoutes, type WsDeps } from './api/ws.js';
 import { ArtifactService, BlobStore } from './artifacts/index.js';
 import { syncCachesWithFeed } from './cluster/cache-sync.js';
 import { inspectBundle } from './protocols/artifact-inspector.js';
@@ -52,6 +52,8 @@ export interface AppOptions {
   deviceSync?: DeviceSync;
   /** Retry tuning of outbound notifications (tests use short delays). */
   notifyOptions?: Partial<Pick<NotifierOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxAttempts' | 'timeoutMs' | 'refreshMs'>>;
+  /** Batching of the live event stream (tests decide when a batch goes out). */
+  ws?: Pick<WsDeps, 'limits' | 'scheduleFlush'>;
 }
 
 export interface App {
@@ -199,7 +201,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => rateLimitRoutes(app, { all: { '/api/v1/webhooks/': config.webhookRateLimitPerMinute }, failures: { '/api/v1/device/enroll': config.authRateLimitPerMinute, '/api/v1/whoami': config.authRateLimitPerMinute } }),
     (app) => healthRoutes(app, { store, ready: () => ready }),
     (app) => metrics.routes(app),
-    (app) => wsRoutes(app, { auth, feed, store, metrics, logger }),
+    (app) => wsRoutes(app, { auth, feed, store, metrics, logger, ...options.ws }),
     (app) => webhookRoutes(app, { policies, guard: replayGuard, events, metrics, clock, secret: config.webhookSecret }),
     (app) => policyRoutes(app, { policies }),
     (app) => subscriptionRoutes(app, { subscriptions }),

@@ -28,6 +28,14 @@ export interface SessionLimits {
 
 export const DEFAULT_LIMITS: SessionLimits = { flushMs: 100, maxBatch: 2000, maxQueue: 5000, maxBuffered: 1 << 20, replayPage: 1000 };
 
+/** Runs `flush` after `delayMs` and answers its cancel; tests inject one that flushes when told. */
+export type FlushScheduler = (flush: () => void, delayMs: number) => () => void;
+
+export const timerFlush: FlushScheduler = (flush, delayMs) => {
+  const timer = setTimeout(flush, delayMs);
+  return () => clearTimeout(timer);
+};
+
 export type ServerMessage =
   | { type: 'hello'; role: string; lastEventId: number }
   | { type: 'subscribed'; filter: EventFilter; replayFrom: number | null }
@@ -48,7 +56,8 @@ export class WsSession {
   /** Live events that arrive while a replay reads the store. */
   private pending: EventRecord[] | null = null;
   private lastSentId = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the scheduled flush, while one is scheduled. */
+  private cancelFlush: (() => void) | undefined;
   private generation = 0;
   private closed = false;
   onGap: () => void = () => {};
@@ -57,6 +66,7 @@ export class WsSession {
     private readonly socket: WebSocket,
     private readonly events: EventRepository,
     private readonly limits: SessionLimits,
+    private readonly scheduleFlush: FlushScheduler = timerFlush,
   ) {}
 
   send(message: ServerMessage): Promise<void> {
@@ -67,23 +77,27 @@ export class WsSession {
   /** Replaces the filter; with `lastEventId`, replays what the client missed before going live. */
   async subscribe(filter: EventFilter, lastEventId: number | null): Promise<void> {
     const generation = ++this.generation;
+    const replaced = () => generation !== this.generation || this.closed;
     this.filter = filter;
     this.queue = [];
+    // Live events are held from now on while a replay runs (the store has them too, so the replay
+    // sends them), and a previous subscription's held events are dropped with it.
+    this.pending = lastEventId === null ? null : [];
     await this.send({ type: 'subscribed', filter, replayFrom: lastEventId });
-    if (lastEventId === null) return;
-    this.pending = [];
+    if (lastEventId === null || replaced()) return;
     let cursor = lastEventId;
     for (;;) {
       const page = await this.events.list({ rolloutId: filter.rolloutId, deviceId: filter.deviceId, type: filter.types, afterId: cursor, limit: this.limits.replayPage });
-      if (generation !== this.generation || this.closed) return;
+      if (replaced()) return;
       if (page.length === 0) break;
       cursor = page[page.length - 1]!.id;
       this.lastSentId = cursor;
       // Waiting for each page to be written is the backpressure of a long replay.
       await this.send({ type: 'events', events: page, lastEventId: cursor });
+      if (replaced()) return;
       if (page.length < this.limits.replayPage) break;
     }
-    const live = this.pending.filter((e) => e.id > cursor);
+    const live = (this.pending ?? []).filter((e) => e.id > cursor);
     this.pending = null;
     this.enqueue(live);
   }
@@ -104,11 +118,11 @@ export class WsSession {
       this.dropQueue();
       return;
     }
-    this.timer ??= setTimeout(() => this.flush(), this.limits.flushMs);
+    this.cancelFlush ??= this.scheduleFlush(() => this.flush(), this.limits.flushMs);
   }
 
   private flush(): void {
-    this.timer = undefined;
+    this.cancelFlush = undefined;
     if (this.closed || this.queue.length === 0) return;
     if (this.socket.bufferedAmount > this.limits.maxBuffered) {
       this.dropQueue();
@@ -117,15 +131,15 @@ export class WsSession {
     const batch = this.queue.splice(0, this.limits.maxBatch);
     this.lastSentId = Math.max(this.lastSentId, batch[batch.length - 1]!.id);
     void this.send({ type: 'events', events: batch, lastEventId: this.lastSentId });
-    if (this.queue.length) this.timer = setTimeout(() => this.flush(), this.limits.flushMs);
+    if (this.queue.length) this.cancelFlush = this.scheduleFlush(() => this.flush(), this.limits.flushMs);
   }
 
   /** Drops the queue and tells the client which ids it missed, with a count per type. */
   private dropQueue(): void {
     const dropped = this.queue;
     this.queue = [];
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelFlush?.();
+    this.cancelFlush = undefined;
     const summary: Record<string, number> = {};
     let minId = Infinity;
     let untilId = 0;
@@ -142,7 +156,8 @@ export class WsSession {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
+    this.cancelFlush?.();
+    this.cancelFlush = undefined;
     this.queue = [];
     this.pending = null;
   }

@@ -10,6 +10,7 @@ import type { EventRecord, NewEvent } from '../core/index.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { createTestDatabase, postgresUnavailable } from '../testing/postgres.js';
 import { connectWs } from '../testing/ws-client.js';
+import type { FlushScheduler } from './ws-session.js';
 
 const lastIdOf = (m: Record<string, unknown>) => m.lastEventId as number;
 const execEvents = (rolloutId: string, n: number): NewEvent[] => Array.from({ length: n }, (_, i) => ({ type: 'execution.succeeded', rolloutId, deviceId: `d${i}`, data: { i } }));
@@ -47,18 +48,38 @@ describe('GET /ws', () => {
     await client.close();
   });
 
-  it('batches a burst into few messages, in id order, without duplicates', async () => {
-    const client = await connectWs(t.url, { token: t.tokens.operator, query: { rolloutId: 'r-burst' } });
-    await client.waitFor((m) => m.type === 'subscribed');
-    const appends = Array.from({ length: 100 }, () => t.app.events.append(execEvents('r-burst', 40)));
-    const ids = (await Promise.all(appends)).flat().map((e) => e.id);
-    const last = Math.max(...ids);
-    await client.waitFor((m) => m.type === 'events' && lastIdOf(m) === last, 'the last event');
-    const received = client.eventIds();
-    expect(received).toEqual([...ids].sort((a, b) => a - b));
-    // 4,000 events, at most 2,000 per message: far fewer messages than appends.
-    expect(client.messages.filter((m) => m.type === 'events').length).toBeLessThanOrEqual(2);
-    await client.close();
+  it('batches a burst into messages of at most maxBatch events, in id order, without duplicates', async () => {
+    // Flushes wait for the test, so what a batch holds does not depend on how fast the appends run.
+    const flushes: Array<() => void> = [];
+    const scheduleFlush: FlushScheduler = (flush) => {
+      flushes.push(flush);
+      return () => {
+        const at = flushes.indexOf(flush);
+        if (at >= 0) flushes.splice(at, 1);
+      };
+    };
+    const held = await startTestApp({ app: { ws: { scheduleFlush } } });
+    try {
+      const client = await connectWs(held.url, { token: held.tokens.operator });
+      // Subscribing without a resume point: no replay runs, every event goes through the queue.
+      client.send({ type: 'subscribe', rolloutId: 'r-burst' });
+      await client.waitFor((m) => m.type === 'subscribed' && m.replayFrom === null);
+      const appends = Array.from({ length: 100 }, () => held.app.events.append(execEvents('r-burst', 40)));
+      const ids = (await Promise.all(appends)).flat().map((e) => e.id);
+      expect(flushes).toHaveLength(1);
+      flushes.shift()!();
+      // The first message took 2,000 of the 4,000 queued events and scheduled the next flush.
+      expect(flushes).toHaveLength(1);
+      flushes.shift()!();
+      expect(flushes).toHaveLength(0);
+      const last = Math.max(...ids);
+      await client.waitFor((m) => m.type === 'events' && lastIdOf(m) === last, 'the last event');
+      expect(client.messages.filter((m) => m.type === 'events').map((m) => (m.events as unknown[]).length)).toEqual([2000, 2000]);
+      expect(client.eventIds()).toEqual([...ids].sort((a, b) => a - b));
+      await client.close();
+    } finally {
+      await held.close();
+    }
   });
 
   it('tells a client that cannot keep up which ids it missed instead of flooding it', async () => {

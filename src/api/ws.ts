@@ -13,7 +13,7 @@ import type { Store } from '../store/index.js';
 import type { Authenticator } from './auth.js';
 import type { EventFeed } from './event-feed.js';
 import type { Metrics } from './metrics.js';
-import { DEFAULT_LIMITS, WsSession, type EventFilter, type SessionLimits } from './ws-session.js';
+import { DEFAULT_LIMITS, WsSession, type EventFilter, type FlushScheduler, type SessionLimits } from './ws-session.js';
 
 export interface WsDeps {
   auth: Authenticator;
@@ -22,6 +22,8 @@ export interface WsDeps {
   metrics: Metrics;
   logger: Logger;
   limits?: Partial<SessionLimits>;
+  /** When each client's queued events go out (default: `limits.flushMs` later, by timer). */
+  scheduleFlush?: FlushScheduler;
   /** How long an unauthenticated socket may wait for its auth message. */
   authTimeoutMs?: number;
 }
@@ -75,7 +77,7 @@ export function wsRoutes(app: FastifyInstance, deps: WsDeps): void {
   };
 
   const start = (socket: WebSocket, url: URL, principal: Principal | null) => {
-    const session = new WsSession(socket, deps.store.events, limits);
+    const session = new WsSession(socket, deps.store.events, limits, deps.scheduleFlush);
     session.onGap = () => deps.metrics.wsGaps.inc();
     deps.metrics.wsClients.inc();
     let authed = false;
