@@ -24,14 +24,22 @@ export interface EventQuery {
   type?: string[];
   since?: number;
   until?: number;
-  /** Only events with an id greater than this (resume after a reconnect). */
+  /** Only events with an id greater than this, oldest first (resume after a reconnect). */
   afterId?: number;
+  /** Only events with an id smaller than this, newest first (the next page of a newest-first list). */
+  beforeId?: number;
   limit: number;
+}
+
+/** The prefix a type pattern stands for ("execution.*" and "execution." -> "execution."), or null for an exact type. */
+export function eventTypePrefix(pattern: string): string | null {
+  if (pattern.endsWith('*')) return pattern.slice(0, -1);
+  if (pattern.endsWith('.')) return pattern;
+  return null;
 }
 
 /** Matches a type against "execution.succeeded", "execution.*" or "execution.". */
 export function eventTypeMatches(pattern: string, type: string): boolean {
-  if (pattern.endsWith('*')) return type.startsWith(pattern.slice(0, -1));
-  if (pattern.endsWith('.')) return type.startsWith(pattern);
-  return type === pattern;
+  const prefix = eventTypePrefix(pattern);
+  return prefix === null ? type === pattern : type.startsWith(prefix);
 }

@@ -1,6 +1,6 @@
 // The append-only event log. Appends are batched into one statement; reads page by id.
-import type { Kysely } from 'kysely';
-import type { EventQuery, EventRecord, NewEvent } from '../core/index.js';
+import { sql, type Kysely } from 'kysely';
+import { eventTypePrefix, type EventQuery, type EventRecord, type NewEvent } from '../core/index.js';
 import { chunks } from './device.repository.js';
 import type { Database, EventRow } from './schema.js';
 
@@ -55,8 +55,15 @@ export class EventRepository {
     if (query.deviceId) q = q.where('device_id', '=', query.deviceId);
     if (query.type?.length) {
       const types = query.type;
+      // A prefix is compared as text, not with LIKE: "%" and "_" in a filter are characters, and
+      // SQLite's LIKE would also ignore case where PostgreSQL's does not.
       q = q.where((eb) =>
-        eb.or(types.map((t) => (t.endsWith('*') || t.endsWith('.') ? eb('type', 'like', `${t.replace(/\*$/, '')}%`) : eb('type', '=', t)))),
+        eb.or(
+          types.map((t) => {
+            const prefix = eventTypePrefix(t);
+            return prefix === null ? eb('type', '=', t) : eb(sql<string>`substr(type, 1, ${prefix.length})`, '=', prefix);
+          }),
+        ),
       );
     }
     if (query.since !== undefined) q = q.where('ts', '>=', query.since);
@@ -64,6 +71,7 @@ export class EventRepository {
     if (query.afterId !== undefined) {
       q = q.where('id', '>', query.afterId).orderBy('id', 'asc');
     } else {
+      if (query.beforeId !== undefined) q = q.where('id', '<', query.beforeId);
       q = q.orderBy('id', 'desc');
     }
     return (await q.limit(query.limit).execute()).map((r) => toEvent(r as Row));
