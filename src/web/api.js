@@ -1,5 +1,5 @@
 // The dashboard's REST client: the token from sign-in (kept in sessionStorage), JSON in and out,
-// API errors turned into Error objects carrying the server's message.
+// API errors turned into Error objects carrying the server's message and per-field details.
 
 const KEY = 'orchestrator.token';
 
@@ -18,10 +18,12 @@ export const session = {
 };
 
 export class ApiError extends Error {
-  constructor(status, message, code) {
+  /** details: the server's [{ path, message }], e.g. { path: "phases.1.percent", message: "must ..." }. */
+  constructor(status, message, code, details) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = Array.isArray(details) ? details : [];
   }
 }
 
@@ -47,7 +49,7 @@ export async function api(method, path, { query, body, raw, headers } = {}) {
   }
   if (!response.ok) {
     if (response.status === 401 && path !== '/api/v1/whoami') window.dispatchEvent(new window.CustomEvent('orchestrator:signed-out'));
-    throw new ApiError(response.status, data?.error?.message ?? `${response.status} ${response.statusText}`, data?.error?.code);
+    throw new ApiError(response.status, data?.error?.message ?? `${response.status} ${response.statusText}`, data?.error?.code, data?.error?.details);
   }
   return data;
 }

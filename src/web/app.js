@@ -1,5 +1,7 @@
 // The dashboard shell: sign-in with a token, the sidebar, the hash router and the live indicator.
-// Each page module exports render(main, params) and returns a cleanup function.
+// Each page module exports render(main, params, ctx) and may return a cleanup function; ctx has
+// setTitle(text), query (the URLSearchParams after "?" in the hash) and setQuery(object), which
+// rewrites that query in place without re-rendering the page.
 import { api, session } from './api.js';
 import { live } from './live.js';
 import { h, mount } from './util.js';
@@ -12,6 +14,7 @@ import * as rollout from './pages/rollout.js';
 import * as rolloutNew from './pages/rollout-new.js';
 import * as policies from './pages/policies.js';
 import * as events from './pages/events.js';
+import * as notFound from './pages/not-found.js';
 
 const root = document.getElementById('root');
 
@@ -114,24 +117,46 @@ function shell() {
 
 let ui = null;
 
+const NOT_FOUND = { page: notFound, nav: null, title: 'Not found' };
+
+function setTitle(text) {
+  ui.title.textContent = text;
+  document.title = `${text} · Update Orchestrator`;
+}
+
+/** Rewrites the hash's query (empty values dropped) without a hashchange, so the page stays. */
+function setQuery(path, values) {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(values)) if (v !== undefined && v !== null && v !== '') query.set(k, String(v));
+  const text = query.toString();
+  window.history.replaceState(null, '', `#${path}${text ? `?${text}` : ''}`);
+}
+
 function route() {
   if (!ui) return;
-  const path = (window.location.hash.replace(/^#/, '') || '/').split('?')[0];
-  const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(path) })).find((x) => x.m);
+  const [path, search] = (window.location.hash.replace(/^#/, '') || '/').split(/\?(.*)/s);
+  const found = ROUTES.map((r) => ({ r, m: r.pattern.exec(path) })).find((x) => x.m);
+  const { r, m } = found ?? { r: NOT_FOUND, m: [path] };
   cleanup?.();
   cleanup = null;
   live.focus({});
-  if (!match) {
-    ui.title.textContent = 'Not found';
-    mount(ui.main, h('div', { class: 'empty' }, 'No such page. ', h('a', { href: '#/' }, 'Back to the overview')));
-    return;
+  // Every route sets the menu and the title, the not-found page included (nothing highlighted).
+  for (const a of ui.nav.querySelectorAll('a')) {
+    const active = a.dataset.nav === r.nav;
+    a.classList.toggle('active', active);
+    if (active) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
   }
-  for (const a of ui.nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.nav === match.r.nav);
-  ui.title.textContent = match.r.title;
-  document.title = `${match.r.title} · Update Orchestrator`;
-  const params = match.m.slice(1).map(decodeURIComponent);
+  setTitle(r.title);
+  let params;
+  try {
+    params = found ? m.slice(1).map(decodeURIComponent) : [path];
+  } catch {
+    params = m.slice(1);
+  }
   mount(ui.main);
-  cleanup = match.r.page.render(ui.main, params, { setTitle: (t) => { ui.title.textContent = t; document.title = `${t} · Update Orchestrator`; } }) ?? null;
+  const ctx = { setTitle, query: new URLSearchParams(search ?? ''), setQuery: (values) => setQuery(path, values) };
+  cleanup = r.page.render(ui.main, params, ctx) ?? null;
 }
 
 function start() {

@@ -1,20 +1,37 @@
-// Create a rollout: pick an artifact, describe the devices (the count updates as you type),
-// choose a strategy and phases, then start it.
+// Create a rollout with every field the API takes: artifact and devices (the count updates as you
+// type), strategy and phases (success threshold, soak, approval each), error threshold and action,
+// start time and maintenance window, concurrency, rate limit with growth, retries, continuous.
+// The API validates; its messages appear beside the fields they name and nothing typed is lost.
 import { api } from '../api.js';
+import { fieldErrors } from '../form-errors.js';
 import { card, debounce, errorBox, fmtNumber, h, mount } from '../util.js';
+import { checkbox, labelled, numberInput, readNumber, select } from './form-fields.js';
+import { phaseEditor } from './rollout-form-phases.js';
+import { paceSection, startSection, windowSection } from './rollout-form-timing.js';
 import { filterForm } from './shared.js';
 
+const STRATEGIES = [
+  ['progressive', 'progressive: in phases'],
+  ['immediate', 'immediate: every device at once'],
+  ['scheduled', 'scheduled: at the start time or in the window'],
+  ['on-connect', 'on-connect: each device when it next connects'],
+];
+
 export function render(main) {
+  const errors = fieldErrors();
   const artifact = h('select', { id: 'rollout-artifact', required: true }, h('option', { value: '' }, 'Loading artifacts…'));
-  const name = h('input', { id: 'rollout-name', placeholder: 'e.g. West stores firmware 2.4.1' });
-  const matchCount = h('div', { class: 'match-count', id: 'match-count' }, '…');
-  const strategy = h('select', { id: 'rollout-strategy' }, ['progressive', 'immediate', 'on-connect', 'scheduled'].map((s) => h('option', { value: s }, s)));
-  const phases = h('input', { id: 'rollout-phases', value: '10,50,100', placeholder: '10,50,100' });
-  const approval = h('input', { type: 'checkbox', id: 'rollout-approval' });
-  const errorPct = h('input', { id: 'rollout-error-percent', type: 'number', min: 0, max: 100, value: 10 });
-  const errorAction = h('select', { id: 'rollout-error-action' }, h('option', { value: 'pause' }, 'pause'), h('option', { value: 'abort' }, 'abort'));
-  const concurrency = h('input', { id: 'rollout-concurrency', type: 'number', min: 1, placeholder: 'unlimited' });
-  const status = h('div');
+  const name = h('input', { id: 'rollout-name', placeholder: 'e.g. West stores firmware 2.4.1', maxlength: 200 });
+  const matchCount = h('div', { class: 'match-count', id: 'match-count', 'aria-live': 'polite' }, '…');
+  const strategy = select('rollout-strategy', STRATEGIES, 'progressive');
+  const phases = phaseEditor(errors);
+  const errorPct = numberInput('rollout-error-percent', { value: 10, min: 0, placeholder: 'none' });
+  const errorAction = select('rollout-error-action', [['pause', 'pause the rollout'], ['abort', 'abort the rollout']], 'pause');
+  const continuous = checkbox(errors, 'continuous', 'rollout-continuous', 'Continuous: devices that match later join too', { hint: 'Until you close the rollout.' });
+  const start = startSection(errors);
+  const when = windowSection(errors);
+  const pace = paceSection(errors);
+  const summary = h('div', { id: 'rollout-form-errors' });
+  const submit = h('button', { class: 'btn btn-primary', type: 'submit', id: 'rollout-start' }, 'Start rollout');
 
   const countMatches = debounce(async (filter) => {
     try {
@@ -22,19 +39,51 @@ export function render(main) {
       mount(matchCount, h('strong', null, fmtNumber(total)), ` device${total === 1 ? '' : 's'} match`);
       matchCount.dataset.total = String(total);
     } catch (error) {
-      mount(matchCount, errorBox(error));
+      delete matchCount.dataset.total;
+      mount(matchCount, error.message);
     }
   }, 200);
   const filters = filterForm(countMatches);
+  const filterError = errors.register('filter', filters.fields.q);
+  for (const [key, el] of Object.entries(filters.fields)) errors.bind(`filter.${key}`, filterError, el);
   countMatches({});
 
-  const phaseRow = h('label', null, 'Phases (cumulative %)', phases, h('span', { class: 'hint' }, 'e.g. 5,50,100'));
-  const approvalRow = h('label', { class: 'check' }, approval, 'Require approval before each next phase');
+  const phaseRow = h('div', { class: 'form-fields' }, h('div', { class: 'hint' }, 'A phase passes when all its devices are final and its failures do not exceed the error threshold; a success threshold, if given, must also be met. A phase that misses it pauses the rollout with the reason.'), phases.el);
   const syncStrategy = () => {
     phaseRow.hidden = strategy.value !== 'progressive';
-    approvalRow.hidden = strategy.value !== 'progressive';
   };
   strategy.addEventListener('change', syncStrategy);
+
+  function read() {
+    const problems = [];
+    const filter = filters.read();
+    if (filter.tag) filter.tag = [filter.tag];
+    const body = { name: name.value.trim(), artifactId: artifact.value, filter, strategy: strategy.value };
+    if (strategy.value === 'progressive') body.phases = phases.read(problems);
+    const percent = readNumber(errorPct, 'errorThreshold.percent', problems);
+    if (percent !== undefined) body.errorThreshold = { percent, action: errorAction.value };
+    start.read(body, problems);
+    when.read(body, problems);
+    pace.read(body, problems);
+    if (continuous.input.checked) body.continuous = true;
+    return { body, problems };
+  }
+
+  function showProblems(error, details) {
+    errors.clear();
+    const unplaced = errors.show(details);
+    const placed = details.length - unplaced.length;
+    mount(
+      summary,
+      h(
+        'div',
+        { class: 'alert alert-error', role: 'alert' },
+        h('strong', null, 'The rollout was not created. '),
+        placed ? `${placed === 1 ? 'One problem is' : `${placed} problems are`} marked beside ${placed === 1 ? 'its field' : 'their fields'}.` : error?.message ?? '',
+        unplaced.length ? h('ul', null, unplaced.map((d) => h('li', null, d.path ? `${d.path.replace(/^body\./, '')} ${d.message}` : d.message))) : null,
+      ),
+    );
+  }
 
   const section = (title, ...fields) => h('div', { class: 'form-section' }, h('h3', null, title), h('div', { class: 'form-fields' }, fields));
   const form = h(
@@ -42,30 +91,37 @@ export function render(main) {
     {
       class: 'form',
       id: 'rollout-form',
+      novalidate: true,
       onsubmit: async (event) => {
         event.preventDefault();
-        const body = { name: name.value.trim(), artifactId: artifact.value, filter: filters.read(), strategy: strategy.value };
-        if (strategy.value === 'progressive') {
-          const list = phases.value.split(',').map((p) => p.trim()).filter(Boolean);
-          // Approval holds a phase before the next one starts; the last phase has no next.
-          body.phases = list.map((p, i) => ({ percent: Number(p), requireApproval: approval.checked && i < list.length - 1 }));
-        }
-        if (errorPct.value !== '') body.errorThreshold = { percent: Number(errorPct.value), action: errorAction.value };
-        if (concurrency.value) body.maxConcurrency = Number(concurrency.value);
-        if (body.filter.tag) body.filter.tag = [body.filter.tag];
+        const { body, problems } = read();
+        if (problems.length) return showProblems(null, problems);
+        submit.disabled = true;
         try {
           const rollout = await api('POST', '/api/v1/rollouts', { body });
           window.location.hash = `#/rollouts/${encodeURIComponent(rollout.id)}`;
         } catch (error) {
-          mount(status, errorBox(error));
+          if (error.details?.length) showProblems(error, error.details);
+          else {
+            errors.clear();
+            mount(summary, errorBox(new Error(`The rollout was not created: ${error.message}`)));
+          }
+        } finally {
+          submit.disabled = false;
         }
       },
     },
-    section('What', h('label', null, 'Artifact', artifact), h('label', null, 'Name', name)),
-    section('Which devices', filters.el, matchCount),
-    section('How', h('label', null, 'Strategy', strategy), phaseRow, approvalRow, h('div', { class: 'form-row' }, h('label', null, 'Stop when failures exceed (%)', errorPct), h('label', null, 'then', errorAction), h('label', null, 'Max concurrent deliveries', concurrency))),
-    status,
-    h('div', { class: 'form-actions' }, h('a', { class: 'btn', href: '#/rollouts' }, 'Cancel'), h('button', { class: 'btn btn-primary', type: 'submit', id: 'rollout-start' }, 'Start rollout')),
+    section('What', labelled(errors, 'artifactId', 'Artifact', artifact), labelled(errors, 'name', 'Name', name)),
+    section('Which devices', filters.el, filterError, matchCount, continuous.row),
+    section('How', labelled(errors, 'strategy', 'Strategy', strategy), phaseRow),
+    section(
+      'When it stops',
+      h('div', { class: 'form-row' }, labelled(errors, 'errorThreshold.percent', 'When failures exceed (% of a phase)', errorPct, { hint: 'Empty: never by itself.', also: ['errorThreshold'] }), labelled(errors, 'errorThreshold.action', 'then', errorAction)),
+    ),
+    section('When', start.el, when.el),
+    section('How fast', pace.el),
+    summary,
+    h('div', { class: 'form-actions' }, h('a', { class: 'btn', href: '#/rollouts' }, 'Cancel'), submit),
   );
   mount(main, card('New rollout', form));
   syncStrategy();
@@ -75,6 +131,6 @@ export function render(main) {
       const items = result.items ?? [];
       mount(artifact, items.length ? items.map((a) => h('option', { value: a.id }, `${a.name} ${a.version}${a.kind === 'image' ? ' (image)' : ''}`)) : h('option', { value: '' }, 'No artifacts: upload one first'));
     })
-    .catch((error) => mount(status, errorBox(error)));
+    .catch((error) => mount(summary, errorBox(error)));
   return null;
 }
