@@ -59,7 +59,7 @@ export function stacked(parts, total) {
   return track;
 }
 
-/** Cumulative series [{ name, cls, points: [[ms, n]] }] over [from, to]. */
+/** Cumulative series [{ name, cls, points: [[ms, n]], total? }] over [from, to]; the legend shows total when given. */
 export function lineChart(series, { from, to, height = 220, width = 1000 } = {}) {
   const pad = { l: 44, r: 12, t: 12, b: 26 };
   const all = series.flatMap((s) => s.points);
@@ -90,6 +90,6 @@ export function lineChart(series, { from, to, height = 220, width = 1000 } = {})
     }
     return h('path', { class: `line ${s.cls}`, d, fill: 'none' }, h('title', null, s.name));
   });
-  const legend = h('div', { class: 'chart-legend' }, series.map((s) => h('span', null, h('span', { class: `swatch ${s.cls}` }), `${s.name} (${fmtNumber(s.points.length ? s.points[s.points.length - 1][1] : 0)})`)));
+  const legend = h('div', { class: 'chart-legend' }, series.map((s) => h('span', null, h('span', { class: `swatch ${s.cls}` }), `${s.name} (${fmtNumber(s.total ?? (s.points.length ? s.points[s.points.length - 1][1] : 0))})`)));
   return h('div', { class: 'chart' }, h('svg', { viewBox: `0 0 ${width} ${height}`, class: 'line-chart', preserveAspectRatio: 'xMidYMid meet', role: 'img', 'aria-label': 'completions over time' }, grid, ticks, lines), legend);
 }

@@ -47,6 +47,16 @@ export function fmtAgo(iso) {
   return `${Math.floor(s / 86400)}d ago`;
 }
 
+/** A span of seconds as "45 s", "12 min", "3 h 5 min", "2 d 4 h". */
+export function fmtDuration(seconds) {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return '—';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h${s % 3600 >= 60 ? ` ${Math.floor((s % 3600) / 60)} min` : ''}`;
+  return `${Math.floor(s / 86400)} d${s % 86400 >= 3600 ? ` ${Math.floor((s % 86400) / 3600)} h` : ''}`;
+}
+
 export function fmtNumber(n) {
   return typeof n === 'number' ? n.toLocaleString() : '—';
 }

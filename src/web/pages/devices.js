@@ -35,7 +35,7 @@ export function render(main) {
           h('td', null, d.version ?? '—'),
           h('td', null, d.location ?? '—'),
           h('td', null, h('span', { class: 'mode' }, d.mode)),
-          h('td', null, Object.entries(d.tags ?? {}).map(([k, v]) => h('span', { class: 'tag' }, `${k}:${v}`))),
+          h('td', null, Object.entries(d.tags ?? {}).map(([k, v]) => h('span', { class: 'tag' }, `${k}=${v}`))),
           h('td', { class: 'muted' }, fmtAgo(d.lastSeen)),
         ),
       );

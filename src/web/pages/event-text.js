@@ -47,6 +47,7 @@ const RULES = {
   'rollout.phase-advanced': (d) => [num(d.from) !== null && num(d.to) !== null ? `phase ${d.from} → phase ${d.to}` : null],
   'device.created': (d) => [d.device?.mode, str(d.device?.address), d.device?.version ? `version ${d.device.version}` : null, str(d.device?.location)],
   'device.updated': (d) => [d.changes && typeof d.changes === 'object' ? `changed ${Object.keys(d.changes).join(', ') || 'nothing'}` : null],
+  'device.enrolled': (d) => [str(d.enrollment) ? `enrollment ${d.enrollment}` : null],
   'device.offline': (d) => [str(d.lastSeenBefore) ? `no contact since ${new Date(d.lastSeenBefore).toLocaleString()}` : null],
   'device.token-revoked': (d) => [num(d.count) !== null ? `${plural(d.count, 'token')} revoked` : null],
   'devices.imported': (d) => [str(d.format), num(d.rows) !== null ? `${plural(d.rows, 'row')}: ${d.created ?? 0} created, ${d.updated ?? 0} updated, ${d.skipped ?? 0} skipped` : null],

@@ -4,7 +4,8 @@ import { api } from '../api.js';
 import { bars, donut, stacked } from '../charts.js';
 import { live } from '../live.js';
 import { card, emptyState, errorBox, fmtAgo, fmtNumber, h, mount, pill, throttle } from '../util.js';
-import { eventRow, rolloutParts } from './shared.js';
+import { countsText, partsOf } from './rollout-counts.js';
+import { eventRow } from './shared.js';
 
 const STATUS_CLS = { online: 'c-ok', offline: 'c-muted', unknown: 'c-warn' };
 
@@ -51,8 +52,8 @@ export function render(main) {
               'ul',
               { class: 'rollout-list' },
               running.slice(0, 6).map((r) => {
-                const { parts, total } = rolloutParts(r);
-                return h('li', null, h('a', { href: `#/rollouts/${encodeURIComponent(r.id)}` }, h('div', { class: 'row-between' }, h('strong', null, r.name || r.id), pill(r.status)), stacked(parts, total), h('div', { class: 'muted small' }, `${fmtNumber(total)} devices · started ${fmtAgo(r.startedAt ?? r.createdAt)}`)));
+                const { parts, total } = partsOf(r.counts);
+                return h('li', null, h('a', { href: `#/rollouts/${encodeURIComponent(r.id)}` }, h('div', { class: 'row-between' }, h('strong', null, r.name || r.id), pill(r.status)), stacked(parts, total), h('div', { class: 'muted small' }, `${countsText(r.counts)} of ${fmtNumber(total)} · started ${fmtAgo(r.startedAt ?? r.createdAt)}`)));
               }),
             )
           : emptyState('No rollout is running.'),

@@ -3,7 +3,7 @@ import { api, canOperate } from '../api.js';
 import { stacked } from '../charts.js';
 import { live } from '../live.js';
 import { card, emptyState, errorBox, fmtAgo, fmtNumber, h, mount, pill, throttle } from '../util.js';
-import { rolloutParts } from './shared.js';
+import { countsText, partsOf } from './rollout-counts.js';
 
 export function render(main) {
   const list = h('div');
@@ -27,14 +27,13 @@ export function render(main) {
                   'tbody',
                   null,
                   items.map((r) => {
-                    const { parts, total } = rolloutParts(r);
-                    const done = parts.filter((p) => p.done).reduce((s, p) => s + p.value, 0);
+                    const { parts, total } = partsOf(r.counts);
                     return h(
                       'tr',
                       { class: 'clickable', onclick: () => (window.location.hash = `#/rollouts/${encodeURIComponent(r.id)}`) },
                       h('td', null, h('a', { href: `#/rollouts/${encodeURIComponent(r.id)}` }, r.name || r.id.slice(0, 8)), h('div', { class: 'muted small' }, r.id)),
                       h('td', null, pill(r.status)),
-                      h('td', { class: 'cell-progress' }, stacked(parts, total), h('div', { class: 'muted small' }, total ? `${Math.round((done / total) * 100)}% · ${fmtNumber(done)}/${fmtNumber(total)}` : '—')),
+                      h('td', { class: 'cell-progress' }, stacked(parts, total), h('div', { class: 'muted small progress-text' }, total ? countsText(r.counts) : '—')),
                       h('td', null, r.strategy, r.phases?.length > 1 ? h('span', { class: 'muted' }, ` · ${r.phases.length} phases`) : null),
                       h('td', null, fmtNumber(total)),
                       h('td', { class: 'muted' }, fmtAgo(r.createdAt)),
@@ -51,6 +50,7 @@ export function render(main) {
   }
   load();
   const refresh = throttle(load, 1000);
-  live.focus({ types: ['rollout.*'] });
+  // Execution events move the progress bars; the reload is throttled, so a busy rollout costs one request a second.
+  live.focus({ types: ['rollout.*', 'execution.*'] });
   return live.subscribe(() => refresh());
 }

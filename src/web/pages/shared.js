@@ -1,32 +1,6 @@
-// Pieces several pages use: event rows, rollout progress parts, the device filter form.
+// Pieces several pages use: event rows and the device filter form.
 import { fmtAgo, fmtTime, h } from '../util.js';
 import { describeEvent, typeClass } from './event-text.js';
-
-const DONE = ['succeeded'];
-const FAILED = ['failed', 'rolled-back'];
-const ACTIVE = ['queued', 'delivering', 'downloading', 'installing', 'verifying'];
-const SKIPPED = ['cancelled', 'skipped'];
-
-const sum = (counts, states) => states.reduce((s, k) => s + (counts?.[k] ?? 0), 0);
-
-/** Stacked-bar parts from execution counts. */
-export function partsOf(counts, total) {
-  const parts = [
-    { label: 'succeeded', value: sum(counts, DONE), cls: 'c-ok', done: true },
-    { label: 'failed', value: sum(counts, FAILED), cls: 'c-bad', done: true },
-    { label: 'in progress', value: sum(counts, ACTIVE), cls: 'c-accent' },
-    { label: 'skipped', value: sum(counts, SKIPPED), cls: 'c-muted', done: true },
-  ];
-  const known = parts.reduce((s, p) => s + p.value, 0);
-  const all = total ?? known + (counts?.pending ?? 0);
-  return { parts, total: Math.max(all, known) };
-}
-
-export function rolloutParts(rollout) {
-  const counts = rollout.counts ?? {};
-  const total = rollout.progress?.total ?? Object.values(counts).reduce((s, n) => s + n, 0);
-  return partsOf(counts, total);
-}
 
 export function eventRow(e) {
   return h('li', { class: 'event' }, h('span', { class: `event-dot ${typeClass(e.type)}` }), h('div', { class: 'event-main' }, h('div', null, h('code', { class: 'event-type' }, e.type), h('span', { class: 'muted' }, ` ${describeEvent(e, { withSubjects: true })}`)), h('div', { class: 'muted small', title: fmtTime(e.ts) }, `${fmtAgo(e.ts)} · ${e.actor ?? 'system'}`)));
