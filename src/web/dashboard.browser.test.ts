@@ -88,8 +88,9 @@ describe.skipIf(missing)('dashboard in chromium', () => {
     await expect.poll(() => page.locator('#match-count').getAttribute('data-total')).toBe(String(DEVICES));
     await page.fill('#rollout-name', 'POS firmware 2.0.0');
     await page.selectOption('#rollout-strategy', 'progressive');
-    await page.fill('#rollout-phases', '50,100');
-    await page.check('#rollout-approval');
+    await page.click('[aria-label="Remove phase 1"]');
+    await page.getByLabel('Phase 1 reaches', { exact: true }).fill('50');
+    await page.getByLabel('Phase 1: hold for approval before the next phase', { exact: true }).check();
     await shot(page, 'rollout-new');
     await page.click('#rollout-start');
     await page.waitForURL(/#\/rollouts\/[^/]+$/);

@@ -50,6 +50,7 @@ export function durationInput(id, { value = '', unit = '60' } = {}) {
   units.setAttribute('aria-label', 'unit');
   return {
     input: amount,
+    unit: units,
     el: h('span', { class: 'input-unit' }, amount, units),
     read(path, problems) {
       const n = readNumber(amount, path, problems);

@@ -22,8 +22,11 @@ export function phaseEditor(errors) {
       const last = i === rows.length - 1;
       row.title.textContent = `Phase ${n}`;
       row.reach.setAttribute('aria-label', `Phase ${n} reaches`);
+      row.unit.setAttribute('aria-label', `Phase ${n} reaches: unit`);
+      row.soak.unit.setAttribute('aria-label', `Phase ${n} soak: unit`);
       row.success.setAttribute('aria-label', `Phase ${n} success threshold (%)`);
       row.soak.input.setAttribute('aria-label', `Phase ${n} soak`);
+      row.approval.setAttribute('aria-label', `Phase ${n}: hold for approval before the next phase`);
       row.remove.setAttribute('aria-label', `Remove phase ${n}`);
       row.remove.disabled = rows.length === 1;
       // Soak and approval hold back the next phase; the last phase has none.
@@ -44,7 +47,6 @@ export function phaseEditor(errors) {
     const k = made++;
     const reach = numberInput(`phase-${k}-reach`, { value: spec.percent ?? spec.count ?? '', min: 0 });
     const unit = select(`phase-${k}-unit`, [['percent', '% of devices'], ['count', 'devices']], spec.count !== undefined ? 'count' : 'percent');
-    unit.setAttribute('aria-label', 'unit');
     const success = numberInput(`phase-${k}-success`, { value: spec.successThreshold ?? '', min: 0, placeholder: 'none' });
     const soak = durationInput(`phase-${k}-soak`, { value: spec.soakSeconds !== undefined ? spec.soakSeconds / 60 : '' });
     const approval = h('input', { type: 'checkbox', id: `phase-${k}-approval`, checked: spec.requireApproval === true });

@@ -38,9 +38,11 @@ export function render(main) {
       const { total } = await api('GET', '/api/v1/devices/count', { query: filter });
       mount(matchCount, h('strong', null, fmtNumber(total)), ` device${total === 1 ? '' : 's'} match`);
       matchCount.dataset.total = String(total);
+      matchCount.classList.remove('match-count-error');
     } catch (error) {
       delete matchCount.dataset.total;
-      mount(matchCount, error.message);
+      matchCount.classList.add('match-count-error');
+      mount(matchCount, `No count: ${error.message}`);
     }
   }, 200);
   const filters = filterForm(countMatches);
