@@ -89,7 +89,7 @@ export function describeEvent(e, { withSubjects = false } = {}) {
 
 export function typeClass(type) {
   if (/failed|rejected|error/.test(type)) return 'c-bad';
-  if (/succeeded|completed|created|added/.test(type)) return 'c-ok';
+  if (/succeeded|completed|created|added|uploaded/.test(type)) return 'c-ok';
   if (/paused|cancelled|rolled-back|removed|offline/.test(type)) return 'c-warn';
   return 'c-accent';
 }
