@@ -31,6 +31,8 @@ export async function openDashboardBrowser(url: string): Promise<DashboardBrowse
     problems,
     async signIn(token, options = {}) {
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+      // A locator that never matches fails the test instead of waiting forever.
+      page.setDefaultTimeout(20_000);
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
       page.on('console', (message) => {
         if (message.type() === 'error' && /Content Security Policy|Refused to/.test(message.text())) problems.push(`console: ${message.text()}`);

@@ -72,9 +72,10 @@ export function fmtBytes(n) {
   return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
 }
 
-/** A coloured status pill; the class is the status itself (CSS maps it to a colour). */
+/** A coloured status pill ("rolled-back" reads "Rolled back"); the class is the status itself (CSS maps it to a colour). */
 export function pill(status) {
-  return h('span', { class: `pill pill-${String(status ?? 'unknown').replace(/[^a-z-]/g, '')}` }, status ?? 'unknown');
+  const text = String(status ?? 'unknown').replace(/-/g, ' ');
+  return h('span', { class: `pill pill-${String(status ?? 'unknown').replace(/[^a-z-]/g, '')}` }, text.charAt(0).toUpperCase() + text.slice(1));
 }
 
 export function throttle(fn, ms) {

@@ -12,6 +12,7 @@ const FINAL = ['succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'];
 const field = (label, value) => h('div', { class: 'field' }, h('dt', null, label), h('dd', null, value ?? '—'));
 
 function deliveryFacts(executions) {
+  if (!executions) return [field('Last delivery', h('span', { id: 'last-delivery', class: 'muted' }, 'unknown: the deployment history did not load'))];
   const last = executions?.find((e) => FINAL.includes(e.state) && e.state !== 'skipped');
   const open = executions?.find((e) => !FINAL.includes(e.state));
   const lastText = last

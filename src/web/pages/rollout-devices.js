@@ -64,7 +64,7 @@ export function rolloutDevices(rolloutId, { initial = 'all', onFilter } = {}) {
     return h(
       'tr',
       { dataset: { device: e.deviceId, state: e.state } },
-      h('td', null, h('a', { href: `#/devices/${encodeURIComponent(e.deviceId)}` }, e.deviceId)),
+      h('td', { class: 'nowrap' }, h('a', { href: `#/devices/${encodeURIComponent(e.deviceId)}` }, e.deviceId)),
       stateCell(e),
       h('td', null, typeof e.phase === 'number' ? String(e.phase + 1) : '—'),
       h('td', { class: 'num' }, fmtNumber(e.attempts)),

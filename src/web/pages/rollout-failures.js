@@ -20,7 +20,7 @@ export function rolloutFailures(rolloutId) {
     return h(
       'tr',
       { dataset: { device: e.deviceId } },
-      h('td', null, h('a', { href: `#/devices/${encodeURIComponent(e.deviceId)}` }, e.deviceId)),
+      h('td', { class: 'nowrap' }, h('a', { href: `#/devices/${encodeURIComponent(e.deviceId)}` }, e.deviceId)),
       stateCell(e),
       errorCell(e),
       h('td', { class: 'num' }, fmtNumber(e.attempts)),
