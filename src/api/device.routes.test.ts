@@ -149,6 +149,21 @@ for (const db of ['sqlite', 'postgres'] as const) {
       expect(((await t.request('GET', '/api/v1/devices/count?status=online&tag=region:west&version=%3C2.0.0')).json() as { total: number }).total).toBe(expected.length);
     });
 
+    it('reads tag=key=value like key:value, and a partial version as a range (2.0 = 2.0.x)', async (ctx) => {
+      if (skip) return ctx.skip();
+      const count = async (query: string) => ((await t.request('GET', `/api/v1/devices/count?${query}`, { token: t.tokens.viewer })).json() as { total: number }).total;
+      // The imported fleet: tier=gold on every 7th device, versions 1.8.0, 1.9.3, 2.0.0, 2.1.0 in turn.
+      const gold = await count('tag=tier:gold');
+      expect(gold).toBeGreaterThan(0);
+      expect(await count('tag=tier%3Dgold')).toBe(gold);
+      expect(await count('tag=tier%3Dgold&tag=region:west')).toBe(await count('tag=tier:gold&tag=region%3Dwest'));
+      const on200 = await count('version=2.0.0');
+      expect(on200).toBeGreaterThan(0);
+      expect(await count('version=2.0')).toBe(on200);
+      expect(await count('version=2')).toBe(on200 + (await count('version=2.1.0')));
+      expect(await count('version=1')).toBe((await count('version=1.8.0')) + (await count('version=1.9.3')));
+    });
+
     it('exports CSV and NDJSON that import back unchanged', async (ctx) => {
       if (skip) return ctx.skip();
       const csv = await t.request('GET', '/api/v1/devices/export?format=csv&tag=tier:gold&location=Store%200');

@@ -61,7 +61,7 @@ export const DeviceFilterQuery = {
   mode: Type.Optional(stringOrList('pull, http or ssh')),
   location: Type.Optional(stringOrList('exact location; comma-separated for several')),
   version: Type.Optional(Type.String({ description: 'exact version, or a semver range such as <2.4.0 or ">=1.2 <2"' })),
-  tag: Type.Optional(stringOrList('key:value; repeat for several (all must match)')),
+  tag: Type.Optional(stringOrList('key=value or key:value; repeat for several (all must match)')),
   q: Type.Optional(Type.String({ description: 'case-insensitive substring of id or name', maxLength: 256 })),
   lastSeenBefore: Type.Optional(Type.String({ description: 'ISO-8601 date-time' })),
   lastSeenAfter: Type.Optional(Type.String({ description: 'ISO-8601 date-time' })),

@@ -83,6 +83,12 @@ for (const db of ['sqlite', 'postgres'] as const) {
         const eastExpected = Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 5 !== 0 && i % 4 !== 0 && i % 3 !== 0).map((i) => `cli-${String(i).padStart(3, '0')}`);
         expect(eastIds).toEqual(eastExpected);
 
+        // key=value as the tables print tags, and 2.1 as the range 2.1.x.
+        const westOn21 = await runCli(['devices', 'list', '--tag', 'region=west', '--version', '2.1', '--all', '--json'], remote);
+        expect(westOn21.code, westOn21.stderr).toBe(0);
+        const westOn21Ids = (JSON.parse(westOn21.stdout) as { items: { id: string }[] }).items.map((d) => d.id);
+        expect(westOn21Ids).toEqual(Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 12 === 0).map((i) => `cli-${String(i).padStart(3, '0')}`));
+
         const table = await runCli(['devices', 'list', '--location', 'Denver', '--limit', '5'], remote);
         expect(table.stdout).toMatch(/^ID\s+NAME\s+STATUS/);
         expect(table.stdout).toMatch(/5 shown of 300; next page: --cursor \S+/);

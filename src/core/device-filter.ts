@@ -10,7 +10,7 @@ export interface DeviceFilterInput {
   mode?: string | string[];
   location?: string | string[];
   version?: string;
-  /** "key:value", repeatable; all must match. */
+  /** "key=value" or "key:value", repeatable; all must match. */
   tag?: string | string[];
   /** Substring of id or name, case-insensitive. */
   q?: string;
@@ -52,6 +52,17 @@ function parseInstant(raw: string, path: string, errors: ErrorDetail[]): number 
   return ms;
 }
 
+/**
+ * One tag filter: "key=value" (as CSV, `devices add` and the tables print tags) or "key:value".
+ * Tag keys hold neither character, so the first "=" or ":" ends the key; the value may hold both
+ * ("url=http://x"). Null when there is no key before the separator.
+ */
+export function parseTagFilter(text: string): { key: string; value: string } | null {
+  const at = text.search(/[=:]/);
+  if (at <= 0) return null;
+  return { key: text.slice(0, at), value: text.slice(at + 1) };
+}
+
 /** Parses and validates a filter; throws a ValidationError naming each bad key. */
 export function parseDeviceFilter(input: DeviceFilterInput | Record<string, unknown>): DeviceFilter {
   const raw = input as Record<string, unknown>;
@@ -88,9 +99,9 @@ export function parseDeviceFilter(input: DeviceFilterInput | Record<string, unkn
   const tagValue = str('tag');
   const tags = tagValue === undefined ? [] : Array.isArray(tagValue) ? tagValue : [tagValue];
   for (const tag of tags) {
-    const at = tag.indexOf(':');
-    if (at <= 0) errors.push({ path: 'tag', message: `must be key:value, like region:west (got ${JSON.stringify(tag).slice(0, 80)})` });
-    else (filter.tags ??= []).push({ key: tag.slice(0, at), value: tag.slice(at + 1) });
+    const parsed = parseTagFilter(tag);
+    if (!parsed) errors.push({ path: 'tag', message: `must be key=value or key:value, like region=west (got ${JSON.stringify(tag).slice(0, 80)})` });
+    else (filter.tags ??= []).push(parsed);
   }
   const q = str('q');
   if (typeof q === 'string' && q.trim() !== '') {

@@ -36,9 +36,17 @@ describe('device filter', () => {
     expect(matchesDeviceFilter(full, parseDeviceFilter({ q: 'store ny', lastSeenAfter: '2026-02-01T00:00:00Z' }))).toBe(false);
     expect(matchesDeviceFilter(full, parseDeviceFilter({ status: 'offline,online', location: 'New York' }))).toBe(true);
   });
+  it('reads tag filters as key=value or key:value; the first separator ends the key', () => {
+    expect(parseDeviceFilter({ tag: ['region=east', 'tier:gold'] }).tags).toEqual([{ key: 'region', value: 'east' }, { key: 'tier', value: 'gold' }]);
+    expect(parseDeviceFilter({ tag: 'url=http://x:1/a=b' }).tags).toEqual([{ key: 'url', value: 'http://x:1/a=b' }]);
+    expect(parseDeviceFilter({ tag: 'note:a=b' }).tags).toEqual([{ key: 'note', value: 'a=b' }]);
+    expect(matchesDeviceFilter(full, parseDeviceFilter({ tag: ['region=east', 'tier=gold'] }))).toBe(true);
+    expect(matchesDeviceFilter(full, parseDeviceFilter({ tag: 'region=west' }))).toBe(false);
+    expect(() => parseDeviceFilter({ tag: '=east' })).toThrow(/tag must be key=value/);
+  });
   it('refuses filters that cannot mean anything', () => {
     expect(() => parseDeviceFilter({ status: 'asleep' })).toThrow(/status must be one of/);
-    expect(() => parseDeviceFilter({ tag: 'region' })).toThrow(/tag must be key:value/);
+    expect(() => parseDeviceFilter({ tag: 'region' })).toThrow(/tag must be key=value or key:value/);
     expect(() => parseDeviceFilter({ version: '>=' })).toThrow(/version/);
     expect(() => parseDeviceFilter({ lastSeenBefore: 'soon' })).toThrow(/lastSeenBefore/);
     expect(() => parseDeviceFilter({ colour: 'red' })).toThrow(/colour is not a filter/);

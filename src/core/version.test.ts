@@ -19,6 +19,27 @@ describe('parseVersionFilter', () => {
     expect(parseVersionFilter('2.4.1')).toEqual({ kind: 'exact', version: '2.4.1' });
     expect(parseVersionFilter('custom-build-7')).toEqual({ kind: 'exact', version: 'custom-build-7' });
   });
+  it('treats a version without all three parts as a range (2.0 = 2.0.x, 2 = 2.x)', () => {
+    const cases: [string, string, boolean][] = [
+      ['2.0', '2.0.0', true],
+      ['2.0', '2.0.7', true],
+      ['2.0', '2.0', true],
+      ['2.0', '2.1.0', false],
+      ['2.0', '1.9.9', false],
+      ['v2.0', '2.0.3', true],
+      ['2', '2.9.1', true],
+      ['2', '3.0.0', false],
+      ['2', '1.99.0', false],
+    ];
+    for (const [filter, version, expected] of cases) {
+      const match = parseVersionFilter(filter);
+      expect(match?.kind, filter).toBe('range');
+      expect(matchesVersion(match!, version), `${version} in ${filter}`).toBe(expected);
+    }
+    // A full version stays exact: 2.0.0 is not 2.0.0-rc.1, nor "2.0".
+    expect(matchesVersion(parseVersionFilter('2.0.0')!, '2.0.0')).toBe(true);
+    expect(matchesVersion(parseVersionFilter('2.0.0')!, '2.0')).toBe(false);
+  });
   it('matches ranges the way semver does', () => {
     const cases: [string, string, boolean][] = [
       ['<2.0.0', '1.9.9', true],

@@ -22,14 +22,20 @@ export type KeyComparator = { op: '<' | '<=' | '>' | '>=' | '='; key: string };
 /** A version filter after parsing: an exact string, or a union of intersections of key bounds. */
 export type VersionMatch = { kind: 'exact'; version: string } | { kind: 'range'; anyOf: KeyComparator[][] };
 
-/** True when the text is a range ("<2.4.0", ">=1.2 <2", "^1.4", "1.x") rather than one version. */
+/**
+ * True when the text is a range ("<2.4.0", ">=1.2 <2", "^1.4", "1.x") rather than one version. A
+ * version without all three parts ("2", "2.0", "v2.0") is a range too: 2.0 means 2.0.x, as in
+ * semver ranges, so `--version 2.0` finds the devices on 2.0.3 instead of silently none.
+ */
 function looksLikeRange(text: string): boolean {
+  if (/^v?\d+(\.\d+)?$/i.test(text.trim())) return true;
   return /[<>=^~*xX| ]/.test(text.trim()) && !semver.valid(text);
 }
 
 /**
- * Parses the `version` filter. A plain version matches exactly; anything with range syntax is
- * parsed as a semver range. Returns null when the text is a malformed range.
+ * Parses the `version` filter. A full version (2.4.1) or a name that is not semver-like
+ * (custom-build-7) matches exactly; a partial version (2.0 = 2.0.x, 2 = 2.x) and anything with
+ * range syntax is parsed as a semver range. Returns null when the text is a malformed range.
  */
 export function parseVersionFilter(text: string): VersionMatch | null {
   const trimmed = text.trim();

@@ -27,7 +27,7 @@ const filterOptions = (cmd: Command) =>
     .option('--mode <mode>', 'pull, http or ssh')
     .option('--location <location>', 'exact location')
     .option('--version <range>', 'exact version or semver range, e.g. "<2.0.0" or ">=1.2 <2"')
-    .option('--tag <key:value>', 'tag filter, repeatable (all must match)', collect)
+    .option('--tag <key=value>', 'tag filter, key=value or key:value, repeatable (all must match)', collect)
     .option('-q, --q <text>', 'substring of id or name')
     .option('--last-seen-before <iso>', 'last seen before this instant')
     .option('--last-seen-after <iso>', 'last seen after this instant');

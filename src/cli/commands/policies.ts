@@ -52,7 +52,7 @@ export function registerPolicies(program: Command): void {
     .requiredOption('--image <glob>', 'glob over the image, e.g. "acme/*" or "ghcr.io/acme/app:v*" (":" also matches the tag)')
     .option('--location <location>', 'devices at this location')
     .option('--status <status>', 'devices with this status')
-    .option('--tag <key:value>', 'devices with this tag, repeatable', collect)
+    .option('--tag <key=value>', 'devices with this tag (key=value or key:value), repeatable', collect)
     .option('--filter <json>', 'the whole device filter as JSON (the device list keys)')
     .option('--strategy <strategy>', 'immediate, scheduled, progressive or on-connect')
     .option('--phases <percents>', 'progressive phases, e.g. 5,50,100')

@@ -135,7 +135,7 @@ export function registerRollouts(program: Command): void {
     .option('--mode <mode>', 'filter: pull, http or ssh')
     .option('--location <location>', 'filter: exact location')
     .option('--device-version <range>', 'filter: version or semver range, e.g. "<2.0.0"')
-    .option('--tag <key:value>', 'filter: tag, repeatable (all must match)', collect)
+    .option('--tag <key=value>', 'filter: tag, key=value or key:value, repeatable (all must match)', collect)
     .option('-q, --q <text>', 'filter: substring of id or name')
     .option('--ids <a,b,c>', 'filter: explicit device ids')
     .option('--phases <list>', 'progressive phases, cumulative: "1,10,50,100" percents, "c5" for a count')

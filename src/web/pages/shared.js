@@ -14,7 +14,7 @@ export function filterForm(onChange, initial = {}) {
     mode: h('select', { name: 'mode', 'aria-label': 'Delivery mode' }, h('option', { value: '' }, 'Any delivery'), [['pull', 'pull (agent)'], ['http', 'push over HTTP'], ['ssh', 'push over SSH']].map(([v, text]) => h('option', { value: v, selected: initial.mode === v }, text))),
     location: h('input', { name: 'location', placeholder: 'Location', 'aria-label': 'Location', value: initial.location ?? '' }),
     version: h('input', { name: 'version', placeholder: 'Version or range (<2.0.0)', 'aria-label': 'Version or range', value: initial.version ?? '' }),
-    tag: h('input', { name: 'tag', placeholder: 'Tag key:value', 'aria-label': 'Tag key:value', value: initial.tag ?? '' }),
+    tag: h('input', { name: 'tag', placeholder: 'Tag key=value', 'aria-label': 'Tag key=value', value: initial.tag ?? '' }),
   };
   const read = () => Object.fromEntries(Object.entries(fields).map(([k, el]) => [k, el.value.trim()]).filter(([, v]) => v));
   for (const el of Object.values(fields)) el.addEventListener('input', () => onChange(read()));
