@@ -6,7 +6,7 @@
 // 5 of 8 server starts about 28,000 polls/s at 260 MiB RSS; with the flag, 8 of 8 at about 40,000
 // and 150 MiB). It cannot be set once the process runs (v8.setFlagsFromString did not help) nor in
 // NODE_OPTIONS; `npm start` passes it too. (NODE_OPTIONS=--max-semi-space-size=32 works as well.)
-import { Command, CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { AppError } from '../core/index.js';
 import { VERSION } from '../version.js';
 import { CliError } from './client.js';
@@ -22,9 +22,10 @@ import { registerRollouts } from './commands/rollouts.js';
 import { registerServe } from './commands/serve.js';
 import { registerSubscriptions } from './commands/subscriptions.js';
 import { registerTokens } from './commands/tokens.js';
+import { OrchestratorCommand } from './unknown-option.js';
 
 export function buildProgram(): Command {
-  const program = new Command('orchestrator')
+  const program = new OrchestratorCommand('orchestrator')
     .description('update-orchestrator: roll software out to fleets of often-offline devices')
     .version(VERSION)
     // Program options only before the sub-command, so `devices list --version '<2.0.0'` filters.
