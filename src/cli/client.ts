@@ -16,12 +16,20 @@ export class CliError extends Error {
   }
 }
 
+/** Where the server is when nothing says otherwise (`orchestrator serve`'s default). */
+export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
+
+/** The server URL every command uses: --server, else ORCHESTRATOR_URL, else DEFAULT_SERVER. */
+export function serverUrl(flag?: string): string {
+  return (flag || process.env.ORCHESTRATOR_URL || DEFAULT_SERVER).replace(/\/+$/, '');
+}
+
 export class ApiClient {
   readonly base: string;
   private readonly token: string | undefined;
 
   constructor(options: ClientOptions) {
-    this.base = (options.server ?? process.env.ORCHESTRATOR_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+    this.base = serverUrl(options.server);
     this.token = options.token ?? process.env.ORCHESTRATOR_TOKEN;
   }
 

@@ -2,7 +2,7 @@
 // with a live status line and a summary at the end (JSON with --json).
 import type { Command } from 'commander';
 import { Fleet, type FleetSummary } from '../../sim/index.js';
-import { CliError } from '../client.js';
+import { CliError, DEFAULT_SERVER, serverUrl } from '../client.js';
 import { printJson } from '../output.js';
 
 interface SimulateFlags {
@@ -48,7 +48,7 @@ export function registerSimulate(program: Command): void {
   program
     .command('simulate')
     .description('run N simulated pull agents (the real agent code, in-memory installs) against a server')
-    .option('--server <url>', 'server URL (env ORCHESTRATOR_URL)')
+    .option('--server <url>', `server URL (env ORCHESTRATOR_URL, default ${DEFAULT_SERVER})`)
     .option('--token <token>', 'admin token (enrollment key mode) or operator token (--enroll token) (env ORCHESTRATOR_TOKEN)')
     .option('-n, --devices <n>', 'number of devices', '100')
     .option('--prefix <prefix>', 'device id prefix', 'sim-')
@@ -68,9 +68,8 @@ export function registerSimulate(program: Command): void {
     .option('--connections <n>', 'HTTP connections shared by the fleet', '64')
     .option('--json', 'print the summary as JSON')
     .action(async (flags: SimulateFlags) => {
-      const server = flags.server ?? process.env.ORCHESTRATOR_URL;
+      const server = serverUrl(flags.server);
       const token = flags.token ?? process.env.ORCHESTRATOR_TOKEN;
-      if (!server) throw new CliError('--server URL is required (or ORCHESTRATOR_URL)', 2);
       if (!token) throw new CliError('--token T is required (or ORCHESTRATOR_TOKEN): an admin token to create an enrollment key', 2);
       if (flags.enroll !== 'key' && flags.enroll !== 'token') throw new CliError("--enroll must be 'key' or 'token'", 2);
       const list = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
@@ -93,7 +92,7 @@ export function registerSimulate(program: Command): void {
         seed: Number(flags.seed) || 1,
         connections: Math.floor(positive('--connections', flags.connections)),
       }).catch((error: Error) => {
-        throw new CliError(`could not enroll the fleet: ${error.message}${/429/.test(error.message) ? ' (raise ORCHESTRATOR_AUTH_RATE_LIMIT on the server, or use --enroll token)' : ''}`);
+        throw new CliError(`could not enroll the fleet at ${server}: ${error.message}${/429/.test(error.message) ? ' (raise ORCHESTRATOR_AUTH_RATE_LIMIT on the server, or use --enroll token)' : ''}`);
       });
       process.stderr.write(`enrolled ${fleet.devices.length} devices into ${server}\n`);
       fleet.start();
