@@ -4,6 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgentLog } from './log.js';
 import { startReceiver, type RunningReceiver } from './receiver.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -23,9 +24,11 @@ function post(url: string, body: Buffer, headers: Record<string, string>): Promi
 describe('push receiver', () => {
   let dir: string;
   let running: RunningReceiver;
+  const logged: Record<string, unknown>[] = [];
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-receiver-'));
-    running = await startReceiver({ dir, port: 0, host: '127.0.0.1', maxBytes: 1024 * 1024 });
+    const log = createAgentLog({ json: true, write: (line) => logged.push(JSON.parse(line) as Record<string, unknown>) });
+    running = await startReceiver({ dir, port: 0, host: '127.0.0.1', maxBytes: 1024 * 1024, log });
   });
   afterAll(async () => {
     await running.close();
@@ -46,6 +49,19 @@ describe('push receiver', () => {
     expect(fs.readFileSync(path.join(dir, 'current'), 'utf8')).toBe('version one');
     const conflict = await post(running.url, v2, headers(v2, '1'));
     expect(conflict.status).toBe(409);
+  });
+
+  it('logs each push as one line: update id, artifact, sha256, result, duration', async () => {
+    logged.length = 0;
+    const body = Buffer.from('logged payload');
+    expect((await post(running.url, body, headers(body, '7', { 'x-update-id': 'u-log-1' }))).status).toBe(201);
+    expect((await post(running.url, body, headers(body, '7', { 'x-update-id': 'u-log-2' }))).status).toBe(208);
+    expect((await post(running.url, body, { ...headers(body, '8', { 'x-update-id': 'u-log-3' }), 'x-artifact-sha256': sha(Buffer.from('other')) })).status).toBe(422);
+    expect(logged).toHaveLength(3);
+    expect(logged[0]).toMatchObject({ level: 'info', msg: 'push install', update: 'u-log-1', artifact: 'app-7', sha256: sha(body), result: 'installed', status: 201, bytes: body.length });
+    expect(logged[1]).toMatchObject({ level: 'info', update: 'u-log-2', artifact: 'app-7', result: 'already-installed', status: 208 });
+    expect(logged[2]).toMatchObject({ level: 'warn', update: 'u-log-3', artifact: 'app-8', result: 'sha256_mismatch', status: 422, reason: expect.stringMatching(/hashes to/) });
+    for (const line of logged) expect(line.duration_ms).toEqual(expect.any(Number));
   });
 
   it('refuses bad headers, a wrong hash and an oversized body, leaving no temporary files', async () => {

@@ -1,6 +1,7 @@
 // The device-side push receiver (DESIGN.md "Push over HTTP"): accepts POST with the artifact as the
 // body, streams it to a temporary file while hashing, verifies sha256 and (with a trusted key) the
 // signature, then installs it atomically under DIR. Usable as a request listener or a server.
+// With a log, each push is one line: update id, artifact name/version, sha256, result, duration.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { artifactFieldProblem, verifyArtifactSignature } from '../core/index.js';
 import { InstallDir, type InstalledArtifact } from './install-dir.js';
+import type { AgentLog } from './log.js';
 
 /** How the receiver is set up. */
 export interface ReceiverOptions {
@@ -26,6 +28,8 @@ export interface ReceiverOptions {
   maxBytes?: number;
   /** Called after an artifact is in place and current (install handlers); a throw answers 500. */
   onInstalled?: (artifact: InstalledArtifact & { updateId: string | null }) => Promise<void> | void;
+  /** Where each push is logged (one line per push); none by default. */
+  log?: AgentLog;
 }
 
 export interface ListenOptions {
@@ -111,6 +115,16 @@ export class Receiver {
   }
 
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const h = request.headers;
+    // What the push claims, for the log line (the headers may be the reason it is refused).
+    const claimed = { update: one(h['x-update-id']) ?? null, artifact: `${one(h['x-artifact-name']) ?? '?'}-${one(h['x-artifact-version']) ?? '?'}`, sha256: one(h['x-artifact-sha256']) ?? null };
+    const answer = (status: number, body: unknown, result: string, bytes?: number) => {
+      this.answer(request, response, status, body);
+      const fields = { ...claimed, result, status, bytes, duration_ms: Math.round(performance.now() - started) };
+      if (status < 300) this.options.log?.info('push install', fields);
+      else this.options.log?.warn('push install', { ...fields, reason: (body as { error?: { message?: string } }).error?.message });
+    };
     let meta: ReturnType<Receiver['headers']>;
     try {
       if (request.method !== 'POST') throw new Refusal(405, 'method_not_allowed', 'push artifacts with POST');
@@ -119,15 +133,15 @@ export class Receiver {
       // The signature covers the claimed hash, so it is checked before any byte is written.
       this.checkSignature(meta);
     } catch (error) {
-      if (error instanceof Refusal) return this.answer(request, response, error.status, { error: { code: error.code, message: error.message } });
+      if (error instanceof Refusal) return answer(error.status, { error: { code: error.code, message: error.message } }, error.code);
       throw error;
     }
     const installed = await this.install.installedSha256(meta.name, meta.version);
     if (installed === meta.sha256) {
       await this.install.activate(meta.name, meta.version);
-      return this.answer(request, response, 208, { status: 'already-installed', name: meta.name, version: meta.version, sha256: meta.sha256 });
+      return answer(208, { status: 'already-installed', name: meta.name, version: meta.version, sha256: meta.sha256 }, 'already-installed');
     }
-    if (installed !== null) return this.answer(request, response, 409, { error: { code: 'version_conflict', message: `${meta.name}-${meta.version} is installed with another sha256 (${installed})` } });
+    if (installed !== null) return answer(409, { error: { code: 'version_conflict', message: `${meta.name}-${meta.version} is installed with another sha256 (${installed})` } }, 'version_conflict');
 
     const temp = this.install.tempFile();
     const hash = createHash('sha256');
@@ -147,18 +161,23 @@ export class Receiver {
       await fsp.rm(temp, { force: true });
       if (error instanceof Refusal) {
         response.setHeader('connection', 'close');
-        return this.answer(request, response, error.status, { error: { code: error.code, message: error.message } });
+        return answer(error.status, { error: { code: error.code, message: error.message } }, error.code, bytes);
       }
+      this.options.log?.warn('push install', { ...claimed, result: 'aborted', bytes, duration_ms: Math.round(performance.now() - started), reason: 'the sender went away mid-body' });
       return void response.destroy(); // the sender went away mid-body; nothing to answer
     }
     const actual = hash.digest('hex');
     if (actual !== meta.sha256) {
       await fsp.rm(temp, { force: true });
-      return this.answer(request, response, 422, { error: { code: 'sha256_mismatch', message: `the body hashes to ${actual}, not ${meta.sha256}; transfer corrupted` } });
+      return answer(422, { error: { code: 'sha256_mismatch', message: `the body hashes to ${actual}, not ${meta.sha256}; transfer corrupted` } }, 'sha256_mismatch', bytes);
     }
     const result = await this.install.install(temp, meta);
-    await this.options.onInstalled?.({ ...result, updateId: meta.updateId });
-    return this.answer(request, response, 201, { status: 'installed', name: meta.name, version: meta.version, sha256: actual, bytes });
+    try {
+      await this.options.onInstalled?.({ ...result, updateId: meta.updateId });
+    } catch (error) {
+      return answer(500, { error: { code: 'install_failed', message: (error as Error).message } }, 'install_failed', bytes);
+    }
+    return answer(201, { status: 'installed', name: meta.name, version: meta.version, sha256: actual, bytes }, 'installed', bytes);
   }
 
   /** Starts an HTTP (or HTTPS) server on the port; port 0 picks a free one. */

@@ -33,8 +33,9 @@ async function runReceiver(flags: AgentFlags): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--listen must be a port number (got '${flags.listen}')`, 2);
   if (!flags.dir) throw new CliError('--dir DIR is required: where artifacts are installed', 2);
   const trustedKey = flags.trustedKey ? fs.readFileSync(flags.trustedKey, 'utf8') : undefined;
-  const running = await startReceiver({ port, host: '0.0.0.0', dir: path.resolve(flags.dir), trustedKey, deviceId: flags.device, token: process.env.ORCHESTRATOR_RECEIVER_TOKEN || undefined });
   const log = createAgentLog({ json: flags.jsonLogs });
+  // Each push is one log line: update id, artifact, sha256, result, status, bytes, duration.
+  const running = await startReceiver({ port, host: '0.0.0.0', dir: path.resolve(flags.dir), trustedKey, deviceId: flags.device, token: process.env.ORCHESTRATOR_RECEIVER_TOKEN || undefined, log });
   log.info('push receiver listening', { url: running.url, dir: path.resolve(flags.dir), trustedKey: flags.trustedKey ?? 'none' });
   await new Promise<void>((resolve) => {
     const stop = () => void running.close().then(resolve);
