@@ -26,7 +26,7 @@ const filterOptions = (cmd: Command) =>
     .option('--status <status>', 'online, offline or unknown (comma-separated for several)')
     .option('--mode <mode>', 'pull, http or ssh')
     .option('--location <location>', 'exact location')
-    .option('--version <range>', 'exact version or semver range, e.g. "<2.0.0" or ">=1.2 <2"')
+    .option('--version <range>', 'full version (exact), partial version (2.0 = 2.0.x) or semver range, e.g. "<2.0.0" or ">=1.2 <2"')
     .option('--tag <key=value>', 'tag filter, key=value or key:value, repeatable (all must match)', collect)
     .option('-q, --q <text>', 'substring of id or name')
     .option('--last-seen-before <iso>', 'last seen before this instant')

@@ -134,7 +134,7 @@ export function registerRollouts(program: Command): void {
     .option('--status <status>', 'filter: online, offline or unknown')
     .option('--mode <mode>', 'filter: pull, http or ssh')
     .option('--location <location>', 'filter: exact location')
-    .option('--device-version <range>', 'filter: version or semver range, e.g. "<2.0.0"')
+    .option('--device-version <range>', 'filter: full version (exact), partial version (2.0 = 2.0.x) or semver range, e.g. "<2.0.0"')
     .option('--tag <key=value>', 'filter: tag, key=value or key:value, repeatable (all must match)', collect)
     .option('-q, --q <text>', 'filter: substring of id or name')
     .option('--ids <a,b,c>', 'filter: explicit device ids')
