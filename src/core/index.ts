@@ -1,6 +1,7 @@
 // The pure domain: types and rules with no I/O. Everything else depends on this, never the reverse.
 export * from './errors.js';
 export * from './storable.js';
+export * from './device-log.js';
 export * from './clock.js';
 export * from './device.js';
 export * from './import-staging.js';

@@ -124,6 +124,17 @@ export class ProtocolRepository {
     return row ? { id: row.id, deviceId: row.device_id, state: row.state, artifactId: row.artifact_id } : null;
   }
 
+  /**
+   * A failed (or rolled-back) execution's error, rewritten with the reason its device's log gave
+   * after the failure was recorded (a Mender deployment log). Answers whether it changed; an
+   * execution in any other state is left alone.
+   */
+  async attachFailureLog(executionId: string, error: string): Promise<boolean> {
+    // updated_at stays: it dates the last change of state, which this is not.
+    const result = await this.db.updateTable('executions').set({ error }).where('id', '=', executionId).where('state', 'in', ['failed', 'rolled-back']).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   // Extra artifact hashes
 
   async artifactHashes(artifactId: string): Promise<{ sha1: string; md5: string } | null> {

@@ -85,6 +85,20 @@ describe('DDI feedback', () => {
     expect(effect(swupdate('canceled', 'success', 0, 0, []))).toEqual({ kind: 'cancel-confirmed' });
   });
 
+  it('keeps the details whole within 64 KiB, and the reason from earlier feedback in the error', () => {
+    const log = Array.from({ length: 400 }, (_, i) => `[step_${i}] : working`);
+    expect(parseFeedback(swupdate('proceeding', 'none', 0, 0, log)).details).toEqual(log);
+    const huge = parseFeedback(swupdate('proceeding', 'none', 0, 0, Array.from({ length: 4000 }, (_, i) => `[step_${i}] : ${'x'.repeat(60)}\u001b[0m`))).details;
+    expect(Buffer.byteLength(huge.join('\n'))).toBeLessThanOrEqual(64 * 1024);
+    expect(huge.at(-1)).toMatch(/^\[step_3999\] : x+\uFFFD\[0m$/);
+    expect(huge[0]).toMatch(/earlier lines not kept/);
+    // SWUpdate: its log came with a proceeding message, the close says only "No suitable .swu image found".
+    const earlier = ['[check_hw_compatibility] : Hardware board Revision: 1.0', 'ERROR : SW not compatible with hardware', 'Image invalid or corrupted. Not installing ...', 'Waiting for requests...'];
+    expect(feedbackEffect(parseFeedback(swupdate('closed', 'failure', 0, 1, ['No suitable .swu image found'])), 'e1', 'forced', earlier)).toMatchObject({
+      report: { state: 'failed', error: 'the device reported failure: ERROR : SW not compatible with hardware | Image invalid or corrupted. Not installing ... | No suitable .swu image found' },
+    });
+  });
+
   it('does not take a close in answer to update=skip as an install', () => {
     expect(feedbackEffect(parseFeedback(swupdate('closed', 'success', 0, 0, ['Skipped Update.'])), 'e1', 'skip')).toEqual({ kind: 'note' });
   });

@@ -1,6 +1,6 @@
 // hawkBit Direct Device Integration (DDI) v1, pure parts: the JSON the server answers (base poll,
 // deploymentBase, cancelAction) and how device feedback maps onto our execution state machine.
-import { ValidationError, type ErrorDetail } from '../../core/index.js';
+import { failureSummary, storableLines, ValidationError, type ErrorDetail } from '../../core/index.js';
 import type { ExecutionReport } from '../../engine/device-sync.js';
 
 export const DDI_EXECUTIONS = ['closed', 'proceeding', 'canceled', 'scheduled', 'rejected', 'resumed', 'downloaded', 'download'] as const;
@@ -90,9 +90,6 @@ export function cancelBody(actionId: number): Record<string, unknown> {
   return { id: String(actionId), cancelAction: { stopId: String(actionId) } };
 }
 
-const MAX_DETAILS = 100;
-const MAX_DETAIL = 2000;
-
 /** Validates a feedback body (unknown JSON) into DdiFeedback; lists every problem found. */
 export function parseFeedback(raw: unknown): DdiFeedback {
   const problems: ErrorDetail[] = [];
@@ -119,7 +116,8 @@ export function parseFeedback(raw: unknown): DdiFeedback {
     execution: execution as DdiExecution,
     finished: finished as DdiFinished,
     progress,
-    details: (details as string[]).slice(0, MAX_DETAILS).map((d) => d.slice(0, MAX_DETAIL)),
+    // SWUpdate sends its whole log here: kept whole, within core's device-log bound (64 KiB).
+    details: storableLines(details as string[]),
   };
 }
 
@@ -130,23 +128,35 @@ export type FeedbackEffect =
   /** Nothing to change (an intermediate message, or an answer to 'skip'); kept in the event log only. */
   | { kind: 'note' };
 
-const errorText = (prefix: string, details: string[]) => (details.length ? `${prefix}: ${details.join(' | ')}` : prefix).slice(0, 4000);
+/**
+ * An execution's error from the device's words: the lines of its earlier feedback on this action
+ * that say why (SWUpdate sends its log with a `proceeding` message), then the final message's.
+ */
+export function feedbackError(prefix: string, earlier: readonly string[], final: readonly string[]): string {
+  // A short final message is the client's conclusion and always shown; a long one is more log.
+  const text = final.length <= 3 ? failureSummary(earlier, { conclusion: final }) : failureSummary([...earlier, ...final]);
+  return text ? `${prefix}: ${text}` : prefix;
+}
+
+/** Whether this feedback ends the execution as failed (and so needs the whole story). */
+export const isFailureFeedback = (fb: DdiFeedback) => (fb.execution === 'closed' && fb.finished === 'failure') || fb.execution === 'rejected';
 
 /**
  * Maps feedback onto the state machine. Only `closed` ends an execution (success/none ->
  * succeeded, failure -> failed); SWUpdate sends it after the device restarted and confirmed the
  * update. A client that answers an offer made with update 'skip' by closing the action did not
- * install anything, so that is a note, not a success.
+ * install anything, so that is a note, not a success. `earlier`: the details of the device's
+ * earlier feedback on this action, oldest first, for the reason of a failure.
  */
-export function feedbackEffect(fb: DdiFeedback, executionId: string, lastUpdateMode: string | null): FeedbackEffect {
+export function feedbackEffect(fb: DdiFeedback, executionId: string, lastUpdateMode: string | null, earlier: readonly string[] = []): FeedbackEffect {
   const report = (state: ExecutionReport['state'], error?: string): FeedbackEffect => ({ kind: 'report', report: { id: executionId, state, ...(error ? { error } : {}) } });
   switch (fb.execution) {
     case 'closed':
-      if (fb.finished === 'failure') return report('failed', errorText('the device reported failure', fb.details));
+      if (fb.finished === 'failure') return report('failed', feedbackError('the device reported failure', earlier, fb.details));
       if (lastUpdateMode === 'skip') return { kind: 'note' };
       return report('succeeded');
     case 'rejected':
-      return report('failed', errorText('the device rejected the update', fb.details));
+      return report('failed', feedbackError('the device rejected the update', earlier, fb.details));
     case 'canceled':
       return { kind: 'cancel-confirmed' };
     case 'downloaded':

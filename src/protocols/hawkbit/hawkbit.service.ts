@@ -8,7 +8,7 @@ import type { DeviceSync } from '../../engine/device-sync.js';
 import type { DeviceService } from '../../registry/index.js';
 import { hashToken, type EventLog, type HawkbitAction, type Store } from '../../store/index.js';
 import { legacyHashes } from '../artifact-files.js';
-import { basePollBody, cancelBody, deploymentBody, feedbackEffect, parseFeedback, type BaseLinks, type DdiMode } from './ddi.js';
+import { basePollBody, cancelBody, deploymentBody, feedbackEffect, isFailureFeedback, parseFeedback, type BaseLinks, type DdiMode } from './ddi.js';
 
 /** Resolves a device token to its device id (the API's cached Authenticator fits). */
 export interface TokenResolver {
@@ -182,15 +182,34 @@ export class HawkbitService {
     const action = await this.ownAction(deviceId, actionId);
     const feedback = parseFeedback(raw);
     this.deps.seen(deviceId);
+    const rolloutId = await this.rolloutOf(action.executionId);
+    // Read before this feedback is appended: what the device said earlier on this action.
+    const earlier = isFailureFeedback(feedback) ? await this.earlierDetails(deviceId, action.executionId) : [];
     await this.deps.events.append([
-      { type: 'hawkbit.feedback', actor: actor(deviceId), deviceId, executionId: action.executionId, data: { actionId, execution: feedback.execution, finished: feedback.finished, progress: feedback.progress, details: feedback.details } },
+      { type: 'hawkbit.feedback', actor: actor(deviceId), rolloutId, deviceId, executionId: action.executionId, data: { actionId, execution: feedback.execution, finished: feedback.finished, progress: feedback.progress, details: feedback.details } },
     ]);
-    const effect = feedbackEffect(feedback, action.executionId, action.lastUpdateMode);
+    const effect = feedbackEffect(feedback, action.executionId, action.lastUpdateMode, earlier);
     if (effect.kind === 'report') {
       const execution = await this.deps.sync.applyReport(deviceId, effect.report, actor(deviceId));
       if (execution.state === 'succeeded' && effect.report.state === 'succeeded') await this.recordVersion(deviceId, execution.artifactId);
     } else if (effect.kind === 'cancel-confirmed') await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
     this.polls.delete(deviceId);
+  }
+
+  private async rolloutOf(executionId: string): Promise<string | null> {
+    return (await this.deps.store.executions.get(executionId))?.rolloutId ?? null;
+  }
+
+  /**
+   * The details of the device's earlier feedback on an execution, oldest first (SWUpdate sends
+   * its log with a `proceeding` message and closes with a one-line verdict).
+   */
+  private async earlierDetails(deviceId: string, executionId: string): Promise<string[]> {
+    const recent = await this.deps.store.events.list({ deviceId, type: ['hawkbit.feedback'], limit: 50 });
+    return recent
+      .filter((e) => e.executionId === executionId)
+      .reverse()
+      .flatMap((e) => (Array.isArray(e.data.details) ? (e.data.details as string[]) : []));
   }
 
   /** The device now runs the artifact's version (what the device list shows). */
@@ -212,8 +231,9 @@ export class HawkbitService {
     const action = await this.ownAction(deviceId, actionId);
     const feedback = parseFeedback(raw);
     const confirmed = feedback.execution === 'closed' || feedback.execution === 'canceled';
+    const rolloutId = await this.rolloutOf(action.executionId);
     await this.deps.events.append([
-      { type: confirmed ? 'hawkbit.cancel-confirmed' : 'hawkbit.cancel-feedback', actor: actor(deviceId), deviceId, executionId: action.executionId, data: { actionId, execution: feedback.execution, finished: feedback.finished, details: feedback.details } },
+      { type: confirmed ? 'hawkbit.cancel-confirmed' : 'hawkbit.cancel-feedback', actor: actor(deviceId), rolloutId, deviceId, executionId: action.executionId, data: { actionId, execution: feedback.execution, finished: feedback.finished, details: feedback.details } },
     ]);
     if (confirmed) await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
     this.polls.delete(deviceId);

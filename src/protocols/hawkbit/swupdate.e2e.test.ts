@@ -1,6 +1,7 @@
 // Rollouts of signed .swu images to real SWUpdate clients over hawkBit DDI, through the real
 // engine: a progressive rollout confirmed after a "reboot" (restart with -c 2), a failing image
-// with SWUpdate's details in the event log, and a cancel reaching the client via cancelAction.
+// with SWUpdate's details in the event log and its reason in the execution's error, and a cancel
+// reaching the client via cancelAction.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,11 +132,15 @@ describe.skipIf(unavailable !== null)('SWUpdate over hawkBit DDI (real clients)'
     expect(event.rolloutId).toBe(rollout.id);
     const [execution] = await e.t.app.store.executions.list(rollout.id, { limit: 1 });
     expect(execution).toMatchObject({ state: 'failed' });
-    expect(execution!.error).toMatch(/^the device reported failure: \S/);
+    // The reason from the log SWUpdate sent with an earlier message, then its closing verdict.
+    expect(execution!.error).toMatch(/^the device reported failure: .*SW not compatible with hardware.* \| No suitable \.swu image found$/);
     const feedback = (await e.t.app.store.events.list({ type: ['hawkbit.feedback'], limit: 1000 })).filter((f) => f.deviceId === 'swu-bad');
     expect(feedback.find((f) => f.data.execution === 'closed')?.data).toMatchObject({ finished: 'failure' });
-    // SWUpdate's own account of why, as it sent it.
-    expect(feedback.flatMap((f) => f.data.details as string[]).join('\n')).toMatch(/SW not compatible with hardware/);
+    for (const f of feedback) expect(f.rolloutId).toBe(rollout.id);
+    // SWUpdate's own account of why, as it sent it: every line, not only the last one.
+    const details = feedback.reverse().flatMap((f) => f.data.details as string[]);
+    expect(details.join('\n')).toMatch(/SW not compatible with hardware/);
+    expect(details.length).toBeGreaterThan(20);
     expect(fs.existsSync(path.join(d.targetDir!, 'app.txt'))).toBe(false);
   }, 120_000);
 

@@ -1,6 +1,6 @@
 // Mender deployments: provides, compatibility, the next-deployment body, status and log mapping.
 import { describe, expect, it } from 'vitest';
-import { artifactFits, deviceProvides, menderMetaOf, nextDeploymentBody, parseLog, parseStatus, statusReport } from './deployments.js';
+import { artifactFits, deviceProvides, logSummary, menderFailureError, menderMetaOf, nextDeploymentBody, parseLog, parseStatus, statusReport } from './deployments.js';
 
 const meta = { artifactName: 'app-2', deviceTypes: ['pos-a', 'pos-b'], provides: {}, depends: {} };
 
@@ -43,11 +43,19 @@ describe('Mender deployments', () => {
     expect(() => parseStatus({ status: 'done' })).toThrow(/status must be one of/);
   });
 
-  it('keeps the log as lines, bounded', () => {
-    const messages = Array.from({ length: 100 }, (_, i) => ({ timestamp: `t${i}`, level: 'error', message: 'x'.repeat(50) }));
-    const lines = parseLog({ messages }, 1000);
-    expect(lines[0]).toBe(`t0 error ${'x'.repeat(50)}`);
-    expect(lines.at(-1)).toMatch(/more lines not kept/);
+  it('keeps the log as lines, bounded to its last 64 KiB, each line storable', () => {
+    const messages = Array.from({ length: 2000 }, (_, i) => ({ timestamp: `t${i}`, level: 'error', message: 'x'.repeat(50) }));
+    const lines = parseLog({ messages });
+    expect(lines.at(-1)).toBe(`t1999 error ${'x'.repeat(50)}`);
+    expect(lines[0]).toMatch(/earlier lines not kept/);
+    expect(Buffer.byteLength(lines.join('\n'))).toBeLessThanOrEqual(64 * 1024);
+    expect(parseLog({ messages: [{ timestamp: 't', level: 'info', message: 'a\u0000\u001b[31mb' }, null, { message: { nested: true } }] })).toEqual(['t info a\uFFFD\uFFFD[31mb', '', '']);
     expect(() => parseLog({})).toThrow(/messages must be an array/);
+  });
+
+  it('says why a deployment failed once its log is there', () => {
+    const log = parseLog({ messages: [{ timestamp: '2026-12-02T04:47:58Z', level: 'info', message: 'Output (stderr) from command "script": disk full: cannot install' }, { timestamp: '2026-12-02T04:47:58Z', level: 'error', message: 'Update module terminated abnormally: exit status 3' }] });
+    expect(menderFailureError('ArtifactInstall', logSummary(log))).toBe('the device reported failure (ArtifactInstall): info Output (stderr) from command "script": disk full: cannot install | error Update module terminated abnormally: exit status 3');
+    expect(statusReport('failure', 'e1', null)).toMatchObject({ error: 'the device reported failure; its deployment log follows' });
   });
 });

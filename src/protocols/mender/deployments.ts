@@ -1,6 +1,6 @@
 // Mender device deployments API, pure parts: what a device provides, whether an artifact fits it,
 // the `deployments/next` answer, and how device status reports map onto execution states.
-import { ValidationError } from '../../core/index.js';
+import { failureSummary, storableLines, ValidationError } from '../../core/index.js';
 import type { ExecutionReport } from '../../engine/device-sync.js';
 
 export const MENDER_STATUSES = [
@@ -90,7 +90,7 @@ export function statusReport(status: MenderStatus, executionId: string, substate
     case 'already-installed':
       return { id: executionId, state: 'succeeded' };
     case 'failure':
-      return { id: executionId, state: 'failed', error: `the device reported failure${substate ? `: ${substate}` : ''} (see its deployment log)` };
+      return { id: executionId, state: 'failed', error: menderFailureError(substate, null) };
     case 'noartifact':
       return { id: executionId, state: 'failed', error: 'the device found no artifact it could install' };
     default:
@@ -98,20 +98,31 @@ export function statusReport(status: MenderStatus, executionId: string, substate
   }
 }
 
-/** A deployment log upload ({messages: [{timestamp, level, message}]}) as plain lines, bounded. */
-export function parseLog(raw: unknown, maxBytes = 64 * 1024): string[] {
+/**
+ * A failed deployment's error: the device's substate, then the lines of its deployment log that say
+ * why (`summary`, from failureSummary), or a pointer to the log while it has not arrived (mender-client
+ * reports the failure first and uploads the log right after).
+ */
+export function menderFailureError(substate: string | null, summary: string | null): string {
+  const head = `the device reported failure${substate ? ` (${substate})` : ''}`;
+  return summary ? `${head}: ${summary}` : `${head}${LOG_FOLLOWS}`;
+}
+
+const LOG_FOLLOWS = '; its deployment log follows';
+
+/** The error once the log arrived after the failure; null when the error is not waiting for one. */
+export function withLogSummary(error: string | null, summary: string | null): string | null {
+  if (!summary || !error?.endsWith(LOG_FOLLOWS)) return null;
+  return `${error.slice(0, -LOG_FOLLOWS.length)}: ${summary}`;
+}
+
+/** A deployment log upload ({messages: [{timestamp, level, message}]}) as plain lines, bounded (core's device-log rules). */
+export function parseLog(raw: unknown): string[] {
   const body = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   if (!Array.isArray(body.messages)) throw new ValidationError('messages must be an array of {timestamp, level, message}', [{ path: 'messages', message: 'is required' }]);
-  const lines: string[] = [];
-  let size = 0;
-  for (const m of body.messages as Array<Record<string, unknown>>) {
-    const line = `${String(m?.timestamp ?? '')} ${String(m?.level ?? '')} ${String(m?.message ?? '')}`.trim();
-    size += line.length + 1;
-    if (size > maxBytes) {
-      lines.push(`... (${body.messages.length - lines.length} more lines not kept)`);
-      break;
-    }
-    lines.push(line);
-  }
-  return lines;
+  const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+  return storableLines((body.messages as Array<Record<string, unknown> | null>).map((m) => `${text(m?.timestamp)} ${text(m?.level)} ${text(m?.message)}`.trim()));
 }
+
+/** The log lines that say why a deployment failed, for the execution's error. */
+export const logSummary = (lines: readonly string[]) => failureSummary(lines) || null;

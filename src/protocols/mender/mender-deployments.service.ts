@@ -1,11 +1,12 @@
 // Mender device deployments and inventory, mapped onto our executions through the engine's
 // DeviceSync: `next` serves the device's current target when it fits the device's provides,
-// status reports move the execution, logs land in the event log.
+// status reports move the execution, logs land in the event log and the reason they give in the
+// failed execution's error.
 import type { ArtifactService } from '../../artifacts/index.js';
 import { NotFoundError, ValidationError, type Clock } from '../../core/index.js';
 import type { DeviceSync } from '../../engine/device-sync.js';
 import type { EventLog, ExecutionView, Store } from '../../store/index.js';
-import { artifactFits, menderMetaOf, nextDeploymentBody, parseLog, parseStatus, statusReport } from './deployments.js';
+import { artifactFits, logSummary, menderFailureError, menderMetaOf, nextDeploymentBody, parseLog, parseStatus, statusReport, withLogSummary } from './deployments.js';
 
 /** Signs short-lived download URLs (the device API's DownloadSigner fits). */
 export interface UrlSigner {
@@ -90,7 +91,12 @@ export class MenderDeploymentService {
   async status(deviceId: string, deploymentId: string, raw: unknown): Promise<void> {
     const { status, substate } = parseStatus(raw);
     this.deps.seen(deviceId);
-    const report = statusReport(status, deploymentId, substate);
+    let report = statusReport(status, deploymentId, substate);
+    // A client that uploaded its log before reporting the failure: the reason is there already.
+    if (report?.state === 'failed' && status === 'failure') {
+      const summary = await this.loggedSummary(deviceId, deploymentId);
+      if (summary) report = { ...report, error: menderFailureError(substate, summary) };
+    }
     if (report) {
       const execution = await this.deps.sync.applyReport(deviceId, report, actor(deviceId));
       if (execution.state === 'succeeded' && report.state === 'succeeded') {
@@ -98,14 +104,32 @@ export class MenderDeploymentService {
         await this.deps.store.devices.touch(deviceId, this.deps.clock.now(), artifact.version);
       }
     } else await this.ownExecution(deviceId, deploymentId);
-    if (substate) await this.deps.events.append([{ type: 'mender.status', actor: actor(deviceId), deviceId, executionId: deploymentId, data: { status, substate } }]);
+    if (substate) {
+      const rolloutId = (await this.deps.store.executions.get(deploymentId))?.rolloutId ?? null;
+      await this.deps.events.append([{ type: 'mender.status', actor: actor(deviceId), rolloutId, deviceId, executionId: deploymentId, data: { status, substate } }]);
+    }
   }
 
-  /** PUT deployments/{id}/log: the device's log of a (failed) deployment, kept in the event log. */
+  /**
+   * PUT deployments/{id}/log: the device's log of a (failed) deployment, kept in the event log with
+   * its rollout and execution; the lines that say why become the failed execution's error
+   * (mender-client reports `failure` first, then uploads the log).
+   */
   async log(deviceId: string, deploymentId: string, raw: unknown): Promise<void> {
     const lines = parseLog(raw);
     await this.ownExecution(deviceId, deploymentId);
-    await this.deps.events.append([{ type: 'mender.deployment-log', actor: actor(deviceId), deviceId, executionId: deploymentId, data: { lines } }]);
+    const execution = await this.deps.store.executions.get(deploymentId);
+    const summary = logSummary(lines);
+    const error = execution && (execution.state === 'failed' || execution.state === 'rolled-back') ? withLogSummary(execution.error, summary) : null;
+    if (error) await this.deps.store.protocols.attachFailureLog(deploymentId, error);
+    await this.deps.events.append([{ type: 'mender.deployment-log', actor: actor(deviceId), rolloutId: execution?.rolloutId ?? null, deviceId, executionId: deploymentId, data: { lines, summary, ...(error ? { error } : {}) } }]);
+  }
+
+  /** The reason from the last deployment log this device uploaded for the execution, if any. */
+  private async loggedSummary(deviceId: string, executionId: string): Promise<string | null> {
+    const logs = await this.deps.store.events.list({ deviceId, type: ['mender.deployment-log'], limit: 10 });
+    const last = logs.find((e) => e.executionId === executionId);
+    return typeof last?.data.summary === 'string' && last.data.summary ? last.data.summary : null;
   }
 
   private async ownExecution(deviceId: string, id: string): Promise<ExecutionView> {

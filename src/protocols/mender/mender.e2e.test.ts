@@ -93,9 +93,16 @@ describe.skipIf(unavailable !== null)('mender-client (real client)', () => {
     const log = await logged;
     const [execution] = await e.t.app.store.executions.list(rollout.id, { limit: 1 });
     expect(log.executionId).toBe(execution!.id);
+    expect(log.rolloutId).toBe(rollout.id);
     expect((log.data.lines as string[]).join('\n')).toMatch(/disk full: cannot install/);
     expect(execution).toMatchObject({ state: 'failed' });
-    expect(execution!.error).toMatch(/the device reported failure/);
+    // The reason from the log the client uploaded after reporting the failure, not a pointer to it.
+    expect(execution!.error).toMatch(/^the device reported failure.*: .*disk full: cannot install.* \| .*Update module terminated abnormally: exit status 3/);
+    expect(execution!.error).not.toMatch(/State transition|its deployment log follows/);
+    expect(log.data.error).toBe(execution!.error);
+    // The operator API shows the same.
+    const listed = (await e.t.request('GET', `/api/v1/rollouts/${rollout.id}/devices`, { token: e.t.tokens.viewer })).json() as { items: Array<{ error: string | null }> };
+    expect(listed.items[0]!.error).toBe(execution!.error);
     expect((await e.t.app.store.devices.get(deviceId))?.version).toBe('2.0.0');
   }, 120_000);
 });

@@ -121,6 +121,35 @@ describe.each([['sqlite'], ['postgres']] as const)('Mender device API (%s)', (db
     expect((await status(token, deployment.id, 'installing')).status).toBe(409);
   });
 
+  it.skipIf(skip !== null)('puts the reason from the deployment log in the failed execution, whether the log comes after the failure or before it', async () => {
+    const key = deviceKey({ mac: '02:00:00:00:05:01', device_id: 'pos-log' }, 'ec');
+    await e.t.request('POST', '/api/v1/mender/preauthorize', { token: e.t.tokens.operator, body: { identity: key.identity, pubkey: key.pem } });
+    await e.t.request('PATCH', '/api/v1/devices/pos-log', { body: { tags: { ring: 'log' } } });
+    const { token } = await authenticate(key);
+    const messages = [
+      { timestamp: '2026-12-02T04:47:58Z', level: 'info', message: 'State transition: update-store [Download_Enter] -> update-install [ArtifactInstall]' },
+      { timestamp: '2026-12-02T04:47:58Z', level: 'info', message: 'Output (stderr) from command "script": no space left on device' },
+      { timestamp: '2026-12-02T04:47:58Z', level: 'error', message: 'Update module terminated abnormally: exit status 1' },
+    ];
+    for (const [version, order] of [['6.0.0', 'log after'], ['6.1.0', 'log before']] as const) {
+      const artifactId = await upload(version, buildMenderArtifact({ name: `app-${version}`, deviceTypes: ['pos'], files: [['app.bin', version]] }));
+      const queued = nextEvent(e.t.app.events, (ev) => ev.deviceId === 'pos-log' && ev.type === 'execution.queued');
+      const rollout = await e.rollouts.create({ artifactId, filter: { tag: 'ring:log' } }, 'token:test');
+      await queued;
+      const deployment = (await next(token, { device_type: 'pos', artifact_name: 'app-1' })).json() as { id: string };
+      const log = () => call('PUT', `/api/devices/v1/deployments/device/deployments/${deployment.id}/log`, token, { messages });
+      const failure = () => call('PUT', `/api/devices/v1/deployments/device/deployments/${deployment.id}/status`, token, { status: 'failure', substate: 'ArtifactInstall' });
+      const logged = nextEvent(e.t.app.events, (ev) => ev.executionId === deployment.id && ev.type === 'mender.deployment-log');
+      for (const step of order === 'log after' ? [failure, log] : [log, failure]) expect((await step()).status).toBe(204);
+      const event = await logged;
+      expect(event.rolloutId, order).toBe(rollout.id);
+      const [execution] = await e.t.app.store.executions.list(rollout.id, { limit: 1 });
+      expect(execution, order).toMatchObject({ state: 'failed', error: 'the device reported failure (ArtifactInstall): info Output (stderr) from command "script": no space left on device | error Update module terminated abnormally: exit status 1' });
+    }
+    // Someone else's deployment log is refused.
+    expect((await call('PUT', '/api/devices/v1/deployments/device/deployments/not-mine/log', token, { messages })).status).toBe(404);
+  });
+
   it.skipIf(skip !== null)('ends a deployment the device cannot take: another device type, or not a Mender artifact', async () => {
     const key = deviceKey({ mac: '02:00:00:00:04:01', device_id: 'kiosk-1' }, 'ed25519');
     await e.t.request('POST', '/api/v1/mender/preauthorize', { token: e.t.tokens.operator, body: { identity: key.identity, pubkey: key.pem } });
