@@ -39,7 +39,7 @@ import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
 import { DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './fleet/index.js';
 import { DeviceService } from './registry/index.js';
-import { Notifier, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
+import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyRepository, PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
 import { EventLog, openStore, type Store } from './store/index.js';
 import { VERSION } from './version.js';
@@ -75,11 +75,13 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function createLogger(level: string): Logger {
-  return pino({
+/** The server's logger (pino JSON on stdout, or `destination`), secrets redacted by name. */
+export function createLogger(level: string, destination?: { write(line: string): void }): Logger {
+  const options = {
     level,
     redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.secret', '*.password', '*.privateKey'], censor: '[redacted]' },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** PEM public keys from ORCHESTRATOR_TRUSTED_KEYS files; a missing file stops the start with its name. */
@@ -144,9 +146,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const policies = new PolicyService({ policies: new PolicyRepository(store.handle.db), events, clock, artifacts, createRollout });
   const replayGuard = new ReplayGuard(store.handle.db, config.webhookReplayWindowSeconds * 1000);
   const subscriptionRepository = new SubscriptionRepository(store.handle.db);
-  const notifier = new Notifier({ subscriptions: subscriptionRepository, events: store.events, feed, locks: store.locks, commitGraceMs: store.handle.dialect === 'postgres' ? COMMIT_GRACE_MS : 0, clock, logger, count: (result) => metrics.notifications.inc({ result }), userAgent: `update-orchestrator/${VERSION}`, rolloutName: async (id) => (await store.rollouts.get(id))?.name || null, ...options.notifyOptions });
+  // Email subscriptions go through one SMTP server for the whole installation (ORCHESTRATOR_SMTP_*).
+  const smtp = smtpSettings(config);
+  const mailer = smtp ? new SmtpMailer(smtp, options.notifyOptions?.timeoutMs) : undefined;
+  if (smtp) logger.info({ smtp: describeSmtp(smtp) }, 'email notifications enabled');
+  const notifier = new Notifier({
+    subscriptions: subscriptionRepository,
+    events: store.events,
+    feed,
+    locks: store.locks,
+    commitGraceMs: store.handle.dialect === 'postgres' ? COMMIT_GRACE_MS : 0,
+    clock,
+    logger,
+    count: (result) => metrics.notifications.inc({ result }),
+    userAgent: `update-orchestrator/${VERSION}`,
+    rolloutName: async (id) => (await store.rollouts.get(id))?.name || null,
+    mailer,
+    dashboardUrl: config.publicUrl,
+    ...options.notifyOptions,
+  });
   await notifier.start();
-  const subscriptions = new SubscriptionService({ subscriptions: subscriptionRepository, events, lastEventId: () => store.events.lastId(), clock, onChange: () => notifier.refresh() });
+  const subscriptions = new SubscriptionService({ subscriptions: subscriptionRepository, events, lastEventId: () => store.events.lastId(), clock, onChange: () => notifier.refresh(), emailConfigured: smtp !== null });
 
   // Pull devices: identity, presence (batched heartbeats, offline sweep) and the cached target state.
   const deviceSync: DeviceSync = options.deviceSync ?? engine.deviceSync;
@@ -254,6 +274,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       stopAuthSync();
       await feed.stop();
       await notifier.stop();
+      mailer?.close();
       await store.close();
     },
   };

@@ -39,6 +39,21 @@ export interface Config {
   webhookRateLimitPerMinute: number;
   /** Refused enrollment or sign-in (whoami) attempts per minute per client IP before 429 (0: unlimited). */
   authRateLimitPerMinute: number;
+  /**
+   * SMTP server of email notifications: smtp://[user[:password]@]host[:port] (STARTTLS required)
+   * or smtps://... (implicit TLS). Unset: email subscriptions are refused. Never logged.
+   */
+  smtpUrl: string | undefined;
+  /** SMTP login; overrides the URL's user. */
+  smtpUser: string | undefined;
+  /** SMTP password; overrides the URL's. Write-only: never logged or answered. */
+  smtpPassword: string | undefined;
+  /** tls (implicit, smtps), starttls (required) or none (a local relay); default from the URL's scheme. */
+  smtpSecurity: string | undefined;
+  /** PEM file of the CA that signs the SMTP server's certificate (default: the system's CAs). */
+  smtpCaFile: string | undefined;
+  /** From address of notification mail. */
+  smtpFrom: string | undefined;
 }
 
 function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -76,6 +91,12 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     webhookReplayWindowSeconds: envNumber(env, 'ORCHESTRATOR_WEBHOOK_REPLAY_WINDOW', 86_400),
     webhookRateLimitPerMinute: envNumber(env, 'ORCHESTRATOR_WEBHOOK_RATE_LIMIT', 120),
     authRateLimitPerMinute: envNumber(env, 'ORCHESTRATOR_AUTH_RATE_LIMIT', 30),
+    smtpUrl: env.ORCHESTRATOR_SMTP_URL || undefined,
+    smtpUser: env.ORCHESTRATOR_SMTP_USER || undefined,
+    smtpPassword: env.ORCHESTRATOR_SMTP_PASSWORD || undefined,
+    smtpSecurity: env.ORCHESTRATOR_SMTP_SECURITY || undefined,
+    smtpCaFile: env.ORCHESTRATOR_SMTP_CA || undefined,
+    smtpFrom: env.ORCHESTRATOR_SMTP_FROM || undefined,
   };
   return { ...config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)), dataDir };
 }

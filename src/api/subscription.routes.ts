@@ -1,5 +1,6 @@
-// Outbound webhook subscriptions: /api/v1/subscriptions. Admin only to change (they send data to
-// URLs of the caller's choice); the secret is write-only.
+// Notification subscriptions (webhooks and email): /api/v1/subscriptions. Admin only to change
+// (they send data to URLs and addresses of the caller's choice); the secret is write-only, and the
+// server's SMTP settings (password included) are never part of an answer.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { SubscriptionService } from '../notify/index.js';
@@ -9,7 +10,9 @@ import { errorResponses } from './schemas.js';
 const SubscriptionSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
-  url: Type.String(),
+  kind: Type.Union([Type.Literal('webhook'), Type.Literal('email')]),
+  url: Type.Union([Type.String(), Type.Null()], { description: 'the webhook URL; null for email' }),
+  to: Type.Array(Type.String(), { description: 'email recipients; empty for a webhook' }),
   events: Type.Array(Type.String()),
   format: Type.String(),
   enabled: Type.Boolean(),
@@ -30,14 +33,16 @@ export async function subscriptionRoutes(app: FastifyInstance, deps: { subscript
     config: { auth: 'admin' },
     schema: {
       tags,
-      summary: 'Subscribe a URL to events: signed JSON POSTs (X-Orchestrator-Signature-256), or Slack-compatible messages',
+      summary: 'Subscribe to events: a URL (signed JSON POSTs with X-Orchestrator-Signature-256, or Slack-compatible messages), or email recipients (plain-text mail through the server\'s SMTP settings, ORCHESTRATOR_SMTP_URL)',
       body: Type.Object(
         {
-          url: Type.String({ maxLength: 2048 }),
+          kind: Type.Optional(Type.Union([Type.Literal('webhook'), Type.Literal('email')], { description: 'default webhook (email when only `to` is given)' })),
+          url: Type.Optional(Type.String({ maxLength: 2048, description: 'webhook: the http(s) URL' })),
+          to: Type.Optional(Type.Array(Type.String({ maxLength: 254 }), { minItems: 1, maxItems: 20, description: 'email: recipient addresses' })),
           name: Type.Optional(Type.String({ maxLength: 128 })),
-          events: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50, description: 'types or prefixes; default rollout.* (json) or rollout.paused/failed/completed (slack)' })),
-          secret: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
-          format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('slack')])),
+          events: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50, description: 'types or prefixes; default rollout.* (json) or rollout.paused/failed/completed (slack, email)' })),
+          secret: Type.Optional(Type.String({ minLength: 8, maxLength: 256, description: 'webhook: HMAC key, write-only' })),
+          format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('slack')], { description: 'webhook only' })),
           enabled: Type.Optional(Type.Boolean()),
         },
         { additionalProperties: false },

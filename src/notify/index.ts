@@ -1,4 +1,7 @@
-// Outbound notifications: subscriptions and the notifier that signs and delivers events.
+// Outbound notifications: subscriptions and the notifier that delivers events to webhooks (signed)
+// and by email (SMTP).
+export * from './email.js';
+export * from './email-format.js';
 export * from './format.js';
 export * from './notifier.js';
 export * from './subscription.repository.js';

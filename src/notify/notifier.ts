@@ -1,13 +1,17 @@
 // Outbound notifications, durable and in order. Each subscription keeps the id of the last event
-// it handled; a lane reads the matching events after it from the event log (the store), POSTs them
-// one at a time, signed with HMAC-SHA256 of the body (X-Orchestrator-Signature-256: sha256=<hex>)
-// when the subscription has a secret, and moves the id on. Network errors, timeouts, 429 and 5xx
-// are retried with exponential backoff and jitter; other 4xx are final. A restart resumes where the
-// last one stopped; with several servers, a lease per subscription lets exactly one of them send.
+// it handled; a lane reads the matching events after it from the event log (the store), sends them
+// one at a time and moves the id on. A webhook POSTs each, signed with HMAC-SHA256 of the body
+// (X-Orchestrator-Signature-256: sha256=<hex>) when the subscription has a secret; network errors,
+// timeouts, 429 and 5xx are retried with exponential backoff and jitter, other 4xx are final. An
+// email subscription mails each through the server's SMTP settings (email.ts), with the same
+// retries (4xx replies and connection problems; 5xx replies are final). A restart resumes where
+// the last one stopped; with several servers, a lease per subscription lets exactly one send.
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { eventTypeMatches, type Clock, type EventRecord } from '../core/index.js';
 import type { EventRepository, LockRepository } from '../store/index.js';
+import { EMAIL_DEFAULT_EVENTS, emailSubject, emailText } from './email-format.js';
+import type { MailSender, SendResult } from './email.js';
 import { formatNotification, JSON_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS } from './format.js';
 import type { SubscriptionRepository, SubscriptionWithSecret } from './subscription.repository.js';
 
@@ -31,8 +35,12 @@ export interface NotifierOptions {
   random?: () => number;
   /** How often subscriptions are re-read and idle lanes look again, ms. */
   refreshMs?: number;
-  /** A rollout's display name for human-readable (Slack) messages. */
+  /** A rollout's display name for human-readable (Slack, email) messages. */
   rolloutName?: (rolloutId: string) => Promise<string | null>;
+  /** Sends email subscriptions' mail (the server's SMTP settings); without one they wait, unsent. */
+  mailer?: MailSender;
+  /** The dashboard's base URL for links in email. */
+  dashboardUrl?: string;
   /**
    * PostgreSQL hands out event ids before commit: an event is sent only once it is this old, so a
    * lower id committed a moment later is not skipped. 0 for SQLite (one writer, ids in order).
@@ -48,7 +56,9 @@ export function signBody(secret: string, body: string): string {
 }
 
 export function typesOf(subscription: SubscriptionWithSecret): string[] {
-  return subscription.events.length ? subscription.events : subscription.format === 'slack' ? SLACK_DEFAULT_EVENTS : JSON_DEFAULT_EVENTS;
+  if (subscription.events.length) return subscription.events;
+  if (subscription.kind === 'email') return EMAIL_DEFAULT_EVENTS;
+  return subscription.format === 'slack' ? SLACK_DEFAULT_EVENTS : JSON_DEFAULT_EVENTS;
 }
 
 export function wantsEvent(subscription: SubscriptionWithSecret, type: string): boolean {
@@ -65,7 +75,7 @@ export class Notifier {
   private readonly inflight = new Set<AbortController>();
   private readonly names = new Map<string, string | null>();
   private stopped = false;
-  private readonly o: Required<Omit<NotifierOptions, 'count' | 'userAgent' | 'rolloutName'>> & Pick<NotifierOptions, 'count' | 'userAgent' | 'rolloutName'>;
+  private readonly o: Required<Omit<NotifierOptions, 'count' | 'userAgent' | 'rolloutName' | 'mailer' | 'dashboardUrl'>> & Pick<NotifierOptions, 'count' | 'userAgent' | 'rolloutName' | 'mailer' | 'dashboardUrl'>;
 
   constructor(options: NotifierOptions) {
     this.o = { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, random: Math.random, refreshMs: 2000, commitGraceMs: 0, ...options };
@@ -186,39 +196,19 @@ export class Notifier {
     return Math.round(ceiling / 2 + (ceiling / 2) * this.o.random());
   }
 
+  /** Sends one event with retries: the same backoff and attempts for every kind of subscription. */
   private async deliver(subscription: SubscriptionWithSecret, event: EventRecord, lock: string): Promise<void> {
-    const body = formatNotification(await this.named(event, subscription.format), subscription.format);
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': this.o.userAgent ?? 'update-orchestrator',
-      'x-orchestrator-event': event.type,
-      'x-orchestrator-delivery': `${subscription.id}:${event.id}`,
-    };
-    if (subscription.secret) headers['x-orchestrator-signature-256'] = signBody(subscription.secret, body);
+    const once = subscription.kind === 'email' ? await this.emailAttempt(subscription, event) : await this.webhookAttempt(subscription, event);
     for (let attempt = 1; attempt <= this.o.maxAttempts && !this.stopped; attempt++) {
       if (attempt > 1) {
         await this.pause(this.backoffMs(attempt));
         if (this.stopped) return;
         await this.o.locks.acquire(lock, this.owner, this.o.clock.now(), LEASE_MS);
       }
-      const controller = new AbortController();
-      const timeout = setTimeout(() => controller.abort(), this.o.timeoutMs);
-      this.inflight.add(controller);
-      let outcome: 'sent' | 'retry' | 'failed';
-      let detail: string;
-      try {
-        const response = await fetch(subscription.url, { method: 'POST', headers, body, signal: controller.signal, redirect: 'manual' });
-        await response.body?.cancel().catch(() => {});
-        detail = `HTTP ${response.status}`;
-        outcome = response.ok ? 'sent' : response.status === 429 || response.status >= 500 ? 'retry' : 'failed';
-      } catch (error) {
-        if (this.stopped) return;
-        outcome = 'retry';
-        detail = controller.signal.aborted ? `timeout after ${this.o.timeoutMs} ms` : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message);
-      } finally {
-        clearTimeout(timeout);
-        this.inflight.delete(controller);
-      }
+      const result = await once();
+      if (result === null) return; // stopped mid-attempt
+      let { outcome } = result;
+      const { detail } = result;
       if (outcome === 'retry' && attempt === this.o.maxAttempts) outcome = 'failed';
       this.o.count?.(outcome);
       if (outcome === 'sent') return;
@@ -230,9 +220,52 @@ export class Notifier {
     }
   }
 
-  /** Adds the rollout's name to a Slack message's event when the event does not carry it. */
-  private async named(event: EventRecord, format: string): Promise<EventRecord> {
-    if (format !== 'slack' || !event.rolloutId || typeof event.data.name === 'string' || !this.o.rolloutName) return event;
+  /** One POST of the event to a webhook; null when the notifier stopped meanwhile. */
+  private async webhookAttempt(subscription: SubscriptionWithSecret, event: EventRecord): Promise<() => Promise<SendResult | null>> {
+    const body = formatNotification(await this.named(event, subscription.format === 'slack'), subscription.format);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': this.o.userAgent ?? 'update-orchestrator',
+      'x-orchestrator-event': event.type,
+      'x-orchestrator-delivery': `${subscription.id}:${event.id}`,
+    };
+    if (subscription.secret) headers['x-orchestrator-signature-256'] = signBody(subscription.secret, body);
+    return async () => {
+      const controller = new AbortController();
+      const timeout = setTimeout(() => controller.abort(), this.o.timeoutMs);
+      this.inflight.add(controller);
+      try {
+        const response = await fetch(subscription.url ?? '', { method: 'POST', headers, body, signal: controller.signal, redirect: 'manual' });
+        await response.body?.cancel().catch(() => {});
+        return { detail: `HTTP ${response.status}`, outcome: response.ok ? 'sent' : response.status === 429 || response.status >= 500 ? 'retry' : 'failed' };
+      } catch (error) {
+        if (this.stopped) return null;
+        return { outcome: 'retry', detail: controller.signal.aborted ? `timeout after ${this.o.timeoutMs} ms` : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message) };
+      } finally {
+        clearTimeout(timeout);
+        this.inflight.delete(controller);
+      }
+    };
+  }
+
+  /** One SMTP send of the event to an email subscription's recipients. */
+  private async emailAttempt(subscription: SubscriptionWithSecret, event: EventRecord): Promise<() => Promise<SendResult | null>> {
+    const named = await this.named(event, true);
+    const rolloutName = typeof named.data.name === 'string' ? named.data.name : null;
+    const ctx = { rolloutName, dashboardUrl: this.o.dashboardUrl ?? null, subscription };
+    const message = { to: subscription.to, subject: emailSubject(named, ctx), text: emailText(named, ctx), headers: { 'X-Orchestrator-Event': event.type, 'X-Orchestrator-Delivery': `${subscription.id}:${event.id}` } };
+    return async () => {
+      // Without SMTP settings (removed since the subscription was made) the mail cannot go: retried,
+      // then counted failed and logged, as a receiver that stays down.
+      if (!this.o.mailer) return { outcome: 'retry', detail: 'no SMTP server configured (ORCHESTRATOR_SMTP_URL)' };
+      const result = await this.o.mailer.send(message);
+      return this.stopped && result.outcome !== 'sent' ? null : result;
+    };
+  }
+
+  /** Adds the rollout's name to the event of a human-readable message when the event does not carry it. */
+  private async named(event: EventRecord, wanted: boolean): Promise<EventRecord> {
+    if (!wanted || !event.rolloutId || typeof event.data.name === 'string' || !this.o.rolloutName) return event;
     if (!this.names.has(event.rolloutId)) {
       if (this.names.size > 10_000) this.names.clear();
       this.names.set(event.rolloutId, await this.o.rolloutName(event.rolloutId).catch(() => null));

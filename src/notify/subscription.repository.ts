@@ -1,16 +1,24 @@
-// Notification subscriptions in SQL (table `subscriptions`, migration 0005). The secret is kept
-// as given (it keys an HMAC, so it cannot be hashed) and is never returned by the API.
+// Notification subscriptions in SQL (table `subscriptions`, migrations 0005 and 0011). The secret
+// is kept as given (it keys an HMAC, so it cannot be hashed) and is never returned by the API.
 import type { Kysely } from 'kysely';
 import type { Database, SubscriptionRow } from '../store/index.js';
 
 export const SUBSCRIPTION_FORMATS = ['json', 'slack'] as const;
 export type SubscriptionFormat = (typeof SUBSCRIPTION_FORMATS)[number];
+export const SUBSCRIPTION_KINDS = ['webhook', 'email'] as const;
+export type SubscriptionKind = (typeof SUBSCRIPTION_KINDS)[number];
 
-/** An outbound webhook: events of `events` types are POSTed to `url`. */
+/**
+ * Where events of `events` types go: a webhook POSTs them to `url`; an email subscription mails
+ * them to `to` through the server's SMTP settings (its `url` is null, its format 'json' unused).
+ */
 export interface Subscription {
   id: string;
   name: string;
-  url: string;
+  kind: SubscriptionKind;
+  url: string | null;
+  /** Recipients of an email subscription; empty for a webhook. */
+  to: string[];
   /** Exact types or prefixes ("rollout.*"). */
   events: string[];
   format: SubscriptionFormat;
@@ -28,7 +36,9 @@ function toSubscription(row: SubscriptionRow): SubscriptionWithSecret {
   return {
     id: row.id,
     name: row.name,
-    url: row.url,
+    kind: row.kind === 'email' ? 'email' : 'webhook',
+    url: row.kind === 'email' ? null : row.url,
+    to: JSON.parse(row.email_to || '[]') as string[],
     events: JSON.parse(row.event_types) as string[],
     format: row.format as SubscriptionFormat,
     enabled: Number(row.enabled) === 1,
@@ -49,7 +59,20 @@ export class SubscriptionRepository {
 
   /** `afterEventId`: the subscription receives events appended after this id. */
   async create(input: Omit<SubscriptionWithSecret, 'createdAt'>, afterEventId: number, now: number): Promise<SubscriptionWithSecret> {
-    const row: SubscriptionRow = { id: input.id, name: input.name, url: input.url, event_types: JSON.stringify(input.events), secret: input.secret, format: input.format, last_event_id: afterEventId, enabled: input.enabled ? 1 : 0, created_by: input.createdBy, created_at: now };
+    const row: SubscriptionRow = {
+      id: input.id,
+      name: input.name,
+      kind: input.kind,
+      url: input.url ?? '',
+      email_to: JSON.stringify(input.to),
+      event_types: JSON.stringify(input.events),
+      secret: input.secret,
+      format: input.format,
+      last_event_id: afterEventId,
+      enabled: input.enabled ? 1 : 0,
+      created_by: input.createdBy,
+      created_at: now,
+    };
     await this.db.insertInto('subscriptions').values(row).execute();
     return toSubscription(row);
   }

@@ -133,6 +133,10 @@ export interface SubscriptionRow {
   enabled: number;
   created_by: string;
   created_at: number;
+  /** 'webhook' or 'email' (migration 0011). */
+  kind: string;
+  /** JSON array of recipients of an email subscription. */
+  email_to: string;
 }
 
 /** Every table; capabilities add theirs here as their migrations add them. */
