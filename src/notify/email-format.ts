@@ -30,7 +30,8 @@ const VERBS: Record<string, string> = {
 };
 
 /** One line, printable, bounded: what may go into a header or a label. */
-const oneLine = (text: string, max: number) => storableText(text, max * 2).replace(/\s+/g, ' ').trim().slice(0, max);
+// eslint-disable-next-line no-control-regex
+const oneLine = (text: string, max: number) => storableText(text.replace(/[\u0000-\u001f\u007f\s]+/g, ' '), max * 2).trim().slice(0, max);
 const str = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
 
 function rolloutLabel(event: EventRecord, ctx: EmailContext): string | null {
