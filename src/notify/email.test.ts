@@ -4,6 +4,7 @@
 // refused; the settings say what is wrong when they are.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../app.js';
+import { nextEvent } from '../engine/testing.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { captureLogs, startSmtpServer, type TestSmtpServer } from '../testing/smtp.js';
 import { smtpSettings } from './email.js';
@@ -40,9 +41,12 @@ describe('email notifications over STARTTLS', () => {
     expect(sub).toMatchObject({ kind: 'email', to: ['ops@example.com', 'OnCall@example.com'], url: null });
     for (const id of ['kiosk-1', 'kiosk-2']) expect((await t.request('POST', '/api/v1/devices', { body: { id, mode: 'pull', tags: { ring: 'mail' } } })).status).toBe(201);
     const artifact = (await t.request('POST', '/api/v1/artifacts?name=kiosk-app&version=3.1.0', { raw: 'bytes', headers: { 'content-type': 'application/octet-stream' } })).json() as { id: string };
+    // The device API serves the update once the engine released it (queued).
+    const queued = nextEvent(t.app.events, (ev) => ev.deviceId === 'kiosk-1' && ev.type === 'execution.queued');
     const created = await t.request('POST', '/api/v1/rollouts', { body: { name: 'Kiosk fleet 3.1', artifactId: artifact.id, filter: { tag: 'ring=mail' }, errorThreshold: { percent: 100, action: 'pause' } } });
     expect(created.status, created.text).toBe(201);
     const rollout = created.json() as { id: string };
+    await queued;
     // kiosk-1 reports a failed install through the device API, as an agent does.
     const deviceToken = (await t.app.store.tokens.create({ kind: 'device', deviceId: 'kiosk-1', name: 'kiosk-1' }, Date.now())).token;
     const state = (await t.request('GET', '/api/v1/device/kiosk-1/state', { token: deviceToken })).json() as { update: { executionId: string } | null };

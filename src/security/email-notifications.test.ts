@@ -6,6 +6,7 @@
 // real server and a real SMTP server, on SQLite and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../app.js';
+import { nextEvent } from '../engine/testing.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { postgresUnavailable } from '../testing/postgres.js';
 import { captureLogs, startSmtpServer, type TestSmtpServer } from '../testing/smtp.js';
@@ -95,9 +96,12 @@ for (const db of ['sqlite', 'postgres'] as const) {
       for (const id of ['kiosk-evil', 'kiosk-calm']) expect((await t.request('POST', '/api/v1/devices', { body: { id, mode: 'pull', tags: { ring: 'evil' } } })).status).toBe(201);
       const artifact = (await t.request('POST', '/api/v1/artifacts?name=app&version=6.6.6', { raw: 'bytes', headers: { 'content-type': 'application/octet-stream' } })).json() as { id: string };
       const name = 'Kiosks\r\nBcc: mallory@evil.example\r\nSubject: forged\r\n\r\nforged body';
+      // The device API serves the update once the engine released it (queued).
+      const queued = nextEvent(t.app.events, (ev) => ev.deviceId === 'kiosk-evil' && ev.type === 'execution.queued');
       const created = await t.request('POST', '/api/v1/rollouts', { body: { name, artifactId: artifact.id, filter: { tag: 'ring=evil' }, errorThreshold: { percent: 100, action: 'pause' } } });
       expect(created.status, created.text).toBe(201);
       const rollout = created.json() as { id: string };
+      await queued;
       const token = (await t.app.store.tokens.create({ kind: 'device', deviceId: 'kiosk-evil', name: 'kiosk-evil' }, Date.now())).token;
       const state = (await t.request('GET', '/api/v1/device/kiosk-evil/state', { token })).json() as { update: { executionId: string } };
       const report = await t.request('PATCH', '/api/v1/device/state', { token, body: { execution: { id: state.update.executionId, state: 'failed', error: 'boom\r\nBcc: mallory@evil.example\r\n.\r\nMAIL FROM:<x@evil.example>' } } });
