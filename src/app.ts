@@ -14,7 +14,8 @@ import { healthRoutes } from './api/health.routes.js';
 import { COMMIT_GRACE_MS, EventFeed } from './api/event-feed.js';
 import { groupedCount, Metrics } from './api/metrics.js';
 import { policyRoutes } from './api/policy.routes.js';
-import { rateLimitRoutes } from './api/rate-limits.js';
+import { bindServer, type Binding } from './api/listen.js';
+import { AuthFailureLimiter, authFailureLimits, rateLimitRoutes } from './api/rate-limits.js';
 import { rolloutRoutes } from './api/rollout.routes.js';
 import { buildServer, type RouteModule } from './api/server.js';
 import { subscriptionRoutes } from './api/subscription.routes.js';
@@ -33,7 +34,8 @@ import { menderRoutes } from './protocols/mender/mender.routes.js';
 import { MqttWakeupPublisher } from './protocols/mqtt/wakeup.js';
 import { protocolAdminRoutes } from './protocols/protocol-admin.routes.js';
 import { sqliteFileFor, type Config } from './config.js';
-import { systemClock, type Clock } from './core/index.js';
+import { insecureSettings } from './config-warnings.js';
+import { CidrList, systemClock, type Clock } from './core/index.js';
 import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
@@ -41,6 +43,7 @@ import { DownloadSigner, EnrollmentService, PresenceService, TargetCache } from 
 import { DeviceService } from './registry/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyRepository, PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
+import { OutboundGuard } from './outbound/index.js';
 import { EventLog, openStore, type Store } from './store/index.js';
 import { VERSION } from './version.js';
 
@@ -72,6 +75,8 @@ export interface App {
   targets: TargetCache;
   /** Starts listening; answers the base URL. */
   listen(): Promise<string>;
+  /** Every URL the server listens on (after listen): 127.0.0.1 and [::1] by default. */
+  readonly urls: string[];
   close(): Promise<void>;
 }
 
@@ -130,7 +135,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   metrics.addGroupedGauge('orchestrator_executions', 'Rollout executions by state', 'state', groupedCount(store.handle.db, 'executions', 'state'));
   metrics.addGroupedGauge('orchestrator_rollouts', 'Rollouts by status', 'status', groupedCount(store.handle.db, 'rollouts', 'status'));
   // The rollout engine: push transports by device mode, batched durable executions, pull-device sync.
-  const transports = createTransports(config);
+  // Every connection the server opens on someone's say-so is checked against the deny list.
+  const outbound = OutboundGuard.fromEntries(config.outboundDeny);
+  const transports = createTransports(config, outbound);
   const engine: EngineParts = createEngine({
     store,
     events,
@@ -159,6 +166,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     clock,
     logger,
     count: (result) => metrics.notifications.inc({ result }),
+    outbound,
     userAgent: `update-orchestrator/${VERSION}`,
     rolloutName: async (id) => (await store.rollouts.get(id))?.name || null,
     mailer,
@@ -166,7 +174,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ...options.notifyOptions,
   });
   await notifier.start();
-  const subscriptions = new SubscriptionService({ subscriptions: subscriptionRepository, events, lastEventId: () => store.events.lastId(), clock, onChange: () => notifier.refresh(), emailConfigured: smtp !== null });
+  const subscriptions = new SubscriptionService({ subscriptions: subscriptionRepository, outbound, events, lastEventId: () => store.events.lastId(), clock, onChange: () => notifier.refresh(), emailConfigured: smtp !== null });
 
   // Pull devices: identity, presence (batched heartbeats, offline sweep) and the cached target state.
   const deviceSync: DeviceSync = options.deviceSync ?? engine.deviceSync;
@@ -217,11 +225,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const wakeup = config.mqttUrl ? new MqttWakeupPublisher(config.mqttUrl, logger) : null;
   const stopWakeup = wakeup ? deviceSync.onTargetChanged((ids) => wakeup.publish(ids)) : () => undefined;
 
+  // Failed authentications per client address, per route family (src/api/rate-limits.ts).
+  const limiter = new AuthFailureLimiter(authFailureLimits(config.authRateLimitPerMinute, config.deviceAuthRateLimitPerMinute), () => clock.now());
+  const trustedProxies = CidrList.parse(config.trustedProxies);
   const routes: RouteModule[] = [
-    (app) => rateLimitRoutes(app, { all: { '/api/v1/webhooks/': config.webhookRateLimitPerMinute }, failures: { '/api/v1/device/enroll': config.authRateLimitPerMinute, '/api/v1/whoami': config.authRateLimitPerMinute } }),
+    (app) => rateLimitRoutes(app, { '/api/v1/webhooks/': config.webhookRateLimitPerMinute }),
     (app) => healthRoutes(app, { store, ready: () => ready }),
     (app) => metrics.routes(app),
-    (app) => wsRoutes(app, { auth, feed, store, metrics, logger, ...options.ws }),
+    (app) => wsRoutes(app, { auth, feed, store, metrics, logger, limiter, trustedProxies, ...options.ws }),
     (app) => webhookRoutes(app, { policies, guard: replayGuard, events, metrics, clock, secret: config.webhookSecret }),
     (app) => policyRoutes(app, { policies }),
     (app) => subscriptionRoutes(app, { subscriptions }),
@@ -237,9 +248,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => menderRoutes(app, { auth: menderAuth, deployments: menderDeployments, publicUrl: config.publicUrl }),
     (app) => protocolAdminRoutes(app, { menderAuth, protocols: store.protocols, clock }),
   ];
-  const server = await buildServer({ auth, bodyLimit: config.bodyLimit, logger, routes, version: VERSION });
+  const server = await buildServer({ auth, bodyLimit: config.bodyLimit, logger, routes, version: VERSION, limiter, trustedProxies });
 
   let closed = false;
+  let binding: Binding | null = null;
   return {
     config,
     clock,
@@ -254,11 +266,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     enrollment,
     presence,
     targets,
+    get urls() {
+      return binding?.urls ?? [];
+    },
     async listen() {
-      const address = await server.listen({ host: config.host, port: config.port });
+      binding = await bindServer(server, config.host, config.port);
+      for (const note of binding.notes) logger.warn(note);
+      // Every insecure opt-in in force, once per start (docs/security.md lists them all).
+      for (const { setting, message } of insecureSettings(config)) logger.warn({ setting }, `insecure setting: ${message}`);
+      if (!config.webhookSecret) logger.info({ setting: 'ORCHESTRATOR_WEBHOOK_SECRET' }, 'registry webhooks are refused until ORCHESTRATOR_WEBHOOK_SECRET is set');
       await engine.notifier.start();
       engine.engine.start();
-      return address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+      return binding.urls[0]!;
     },
     async close() {
       if (closed) return;
@@ -266,6 +285,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await engine.engine.stop();
       await engine.notifier.stop();
       await closeTransports(transports);
+      await binding?.close();
       await server.close();
       stopWakeup();
       await wakeup?.close();

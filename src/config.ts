@@ -1,8 +1,12 @@
 // Server configuration: defaults, then ORCHESTRATOR_* environment variables, then explicit options.
+// Defaults are closed (docs/security.md): loopback only, no trusted proxies, outbound deny list on.
 import path from 'node:path';
+import { CidrList } from './core/index.js';
+import { outboundDenyEntries } from './outbound/index.js';
 
 export interface Config {
-  host: string;
+  /** Address to listen on; undefined: loopback only (127.0.0.1, and ::1 where the machine has it). */
+  host: string | undefined;
   port: number;
   /** Directory for the SQLite database, artifacts and first-start secrets. */
   dataDir: string;
@@ -31,13 +35,16 @@ export interface Config {
   /** Milliseconds an engine's claim on a delivery lasts without renewal (a dead server's work is reclaimed after it). */
   engineLeaseMs: number;
   mqttUrl: string | undefined;
-  /** Shared secret of registry webhooks: GHCR HMAC key, Docker Hub URL secret. Unset: not checked. */
+  /** Shared secret of registry webhooks: GHCR HMAC key, Docker Hub URL secret. Unset: webhooks are refused. */
   webhookSecret: string | undefined;
   /** A webhook delivery id or payload digest seen within this many seconds is refused as a replay. */
   webhookReplayWindowSeconds: number;
   /** Requests per minute per client IP on the webhook path (0: unlimited). */
   webhookRateLimitPerMinute: number;
-  /** Refused enrollment or sign-in (whoami) attempts per minute per client IP before 429 (0: unlimited). */
+  /**
+   * Failed authentications per minute per client address before 429, on each of the operator API,
+   * WebSocket, enrollment and webhook route families (0: unlimited).
+   */
   authRateLimitPerMinute: number;
   /**
    * SMTP server of email notifications: smtp://[user[:password]@]host[:port] (STARTTLS required)
@@ -54,6 +61,12 @@ export interface Config {
   smtpCaFile: string | undefined;
   /** From address of notification mail. */
   smtpFrom: string | undefined;
+  /** The same for the device route families (device API, hawkBit DDI, Mender), where many devices may share one address. */
+  deviceAuthRateLimitPerMinute: number;
+  /** Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (CIDRs); empty: none, the peer address is the client. */
+  trustedProxies: string[];
+  /** CIDRs outbound connections (push deliveries, notifications) may not reach. */
+  outboundDeny: string[];
 }
 
 function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -66,10 +79,22 @@ function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): numb
 
 const envBool = (env: NodeJS.ProcessEnv, name: string) => /^(1|true|yes)$/i.test(env[name] ?? '');
 
+/** A comma-separated list of CIDRs; a bad entry stops the start with the variable's name. */
+function cidrs(name: string, entries: string[]): string[] {
+  try {
+    CidrList.parse(entries);
+  } catch (error) {
+    throw new Error(`${name}: ${(error as Error).message}`);
+  }
+  return entries.map((e) => e.trim()).filter(Boolean);
+}
+
+const list = (raw: string | undefined) => (raw ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+
 export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(overrides.dataDir ?? env.ORCHESTRATOR_DATA ?? './data');
   const config: Config = {
-    host: env.ORCHESTRATOR_HOST ?? '0.0.0.0',
+    host: env.ORCHESTRATOR_HOST || undefined,
     port: envNumber(env, 'ORCHESTRATOR_PORT', 8080),
     dataDir,
     databaseUrl: env.ORCHESTRATOR_DATABASE_URL || undefined,
@@ -97,8 +122,14 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     smtpSecurity: env.ORCHESTRATOR_SMTP_SECURITY || undefined,
     smtpCaFile: env.ORCHESTRATOR_SMTP_CA || undefined,
     smtpFrom: env.ORCHESTRATOR_SMTP_FROM || undefined,
+    deviceAuthRateLimitPerMinute: envNumber(env, 'ORCHESTRATOR_DEVICE_AUTH_RATE_LIMIT', 300),
+    trustedProxies: cidrs('ORCHESTRATOR_TRUSTED_PROXIES', list(env.ORCHESTRATOR_TRUSTED_PROXIES)),
+    outboundDeny: cidrs('ORCHESTRATOR_OUTBOUND_DENY', outboundDenyEntries(env.ORCHESTRATOR_OUTBOUND_DENY)),
   };
-  return { ...config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)), dataDir };
+  const merged: Config = { ...config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)), dataDir };
+  if (overrides.trustedProxies) cidrs('trustedProxies', overrides.trustedProxies);
+  if (overrides.outboundDeny) cidrs('outboundDeny', overrides.outboundDeny);
+  return merged;
 }
 
 export const sqliteFileFor = (config: Config) => path.join(config.dataDir, 'orchestrator.db');

@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { artifactFieldProblem, verifyArtifactSignature } from '../core/index.js';
+import { artifactFieldProblem, sameSecret, verifyArtifactSignature } from '../core/index.js';
 import { InstallDir, type InstalledArtifact } from './install-dir.js';
 import type { AgentLog } from './log.js';
 
@@ -105,7 +105,8 @@ export class Receiver {
   private checkAuth(request: IncomingMessage): void {
     if (!this.options.token) return;
     const header = request.headers.authorization ?? '';
-    if (header !== `Bearer ${this.options.token}`) throw new Refusal(401, 'unauthorized', 'a valid bearer token is required');
+    // Constant time: how long a refusal takes says nothing about how much of a guess was right.
+    if (!header.startsWith('Bearer ') || !sameSecret(header.slice('Bearer '.length), this.options.token)) throw new Refusal(401, 'unauthorized', 'a valid bearer token is required');
   }
 
   private checkSignature(meta: { name: string; version: string; sha256: string; signature: string | null }): void {

@@ -1,14 +1,28 @@
-// Bearer-token authentication and role checks. Each route declares who may call it in its
-// config ({ auth: 'viewer' | 'operator' | 'admin' | 'device' | 'public' }); a preHandler enforces it.
+// Authentication first: each route declares who may call it in its config ({ auth: 'viewer' |
+// 'operator' | 'admin' | 'device' | 'public' }), and an onRequest hook enforces it before the body
+// is read, so an anonymous caller learns nothing about a route's input. Public routes that check
+// credentials of their own (hawkBit and Mender tokens, registry webhook secrets, signed download
+// links, enrollment keys) declare them as `credentials`: checked in onRequest when they travel in
+// headers or the URL, and first thing after parsing (before any validation) when in the body.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError, ForbiddenError, roleAllows, type Clock, type Principal, type Role } from '../core/index.js';
 import { hashToken, type TokenRepository } from '../store/index.js';
+import { sendError } from './errors.js';
+import { AuthFailureLimiter } from './rate-limits.js';
 
 export type AuthLevel = Role | 'device' | 'public';
+
+/** A public route's own credential check; it throws (AuthError for a refused credential). */
+export interface RouteCredentials {
+  /** Where the credential travels: headers and URL (checked before the body is read) or the body. */
+  in: 'headers' | 'body';
+  check(request: FastifyRequest): Promise<void>;
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthLevel;
+    credentials?: RouteCredentials;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -78,12 +92,25 @@ export function bearerToken(request: FastifyRequest): string | null {
   return match ? match[1]! : null;
 }
 
-export function authHook(auth: Authenticator) {
-  return async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
+/** The onRequest hook: a blocked address gets 429, then the route's credentials are checked. */
+export function authHook(auth: Authenticator, limiter: AuthFailureLimiter | null) {
+  return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
+    const config = request.routeOptions.config;
+    const family = config?.authFamily;
+    if (limiter && family) {
+      const wait = limiter.blocked(family, request.ip);
+      if (wait !== null) {
+        reply.header('retry-after', String(Math.ceil(wait / 1000)));
+        return sendError(reply, 429, 'rate_limited', AuthFailureLimiter.message(request.ip, wait));
+      }
+    }
     // Routes that declare nothing need admin, except the API documentation's own assets.
-    const level: AuthLevel = request.routeOptions.config?.auth ?? (request.routeOptions.url?.startsWith('/docs') ? 'public' : 'admin');
+    const level: AuthLevel = config?.auth ?? (request.routeOptions.url?.startsWith('/docs') ? 'public' : 'admin');
     request.principal = null;
-    if (level === 'public') return;
+    if (level === 'public') {
+      if (config?.credentials?.in === 'headers') await config.credentials.check(request);
+      return;
+    }
     const token = bearerToken(request);
     if (!token) throw new AuthError();
     const principal = await auth.resolve(token);

@@ -142,10 +142,16 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
     },
   });
 
-  /** Who may download: a signed URL, an operator, or a device targeted with this artifact. */
-  async function authorizeDownload(request: FastifyRequest, artifactId: string): Promise<void> {
-    const query = request.query as { device?: string; expires?: string; sig?: string };
-    if (query.sig) {
+  /**
+   * Who may download: a signed URL, an operator, or a device targeted with this artifact. Runs
+   * before validation (RouteCredentials), so the query is read as whatever strings it holds.
+   */
+  async function authorizeDownload(request: FastifyRequest): Promise<void> {
+    const artifactId = String((request.params as { artifactId?: unknown }).artifactId ?? '');
+    const raw = (request.query ?? {}) as Record<string, unknown>;
+    const text = (key: string) => (typeof raw[key] === 'string' ? raw[key] : undefined);
+    const query = { device: text('device'), expires: text('expires'), sig: text('sig') };
+    if (raw.sig !== undefined && raw.sig !== '') {
       if (!deps.signer.verify(artifactId, query, deps.clock.now())) throw new ForbiddenError('the download link is invalid or expired; poll the target state for a new one');
       return;
     }
@@ -160,7 +166,7 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
   }
 
   app.get('/api/v1/device/artifacts/:artifactId', {
-    config: { auth: 'public' },
+    config: { auth: 'public', credentials: { in: 'headers', check: authorizeDownload } },
     schema: {
       tags,
       summary: 'Download an artifact the device is targeted with (Range supported); bearer token or signed URL',
@@ -169,7 +175,6 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
     },
     handler: async (request, reply) => {
       const { artifactId } = request.params as { artifactId: string };
-      await authorizeDownload(request, artifactId);
       const stored = await deps.artifacts.getStored(artifactId);
       const file = deps.artifacts.filePath(stored);
       if (!file) throw new ValidationError(`artifact '${artifactId}' is an image reference; pull ${stored.imageRef} instead`);

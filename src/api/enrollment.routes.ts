@@ -73,7 +73,8 @@ export async function enrollmentRoutes(app: FastifyInstance, deps: { enrollment:
   });
 
   app.post('/api/v1/device/enroll', {
-    config: { auth: 'public' },
+    // The key in the body is the credential: a wrong one is a 401 before the body is validated.
+    config: { auth: 'public', credentials: { in: 'body', check: (request) => enrollment.checkKey((request.body as { enrollmentKey?: unknown } | null)?.enrollmentKey) } },
     schema: {
       tags: ['enrollment'],
       summary: 'A device registers itself with an enrollment key and receives its own token',

@@ -3,11 +3,13 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { AuthError, type CidrList } from '../core/index.js';
 import { authHook, type Authenticator } from './auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { finiteNumbersOnly } from './finite-numbers.js';
 import { refuseJsonProblems } from './json-problems.js';
+import { authFamilyOf, type AuthFailureLimiter } from './rate-limits.js';
 import { ErrorSchema } from './schemas.js';
 
 export type RouteModule = (app: FastifyInstance) => Promise<void> | void;
@@ -25,6 +27,10 @@ export interface ServerOptions {
   logger: FastifyBaseLogger;
   routes: RouteModule[];
   version: string;
+  /** Counts failed authentications per address and route family; null: unlimited. */
+  limiter: AuthFailureLimiter | null;
+  /** Peers whose X-Forwarded-For and X-Forwarded-Proto are believed; empty: none. */
+  trustedProxies: CidrList;
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
@@ -35,7 +41,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: options.bodyLimit,
     // Per-request log lines would dominate the device poll path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: true,
+    // X-Forwarded-* only from the proxies named in ORCHESTRATOR_TRUSTED_PROXIES: from anyone else
+    // the header would let a client pick the address its rate limits see.
+    trustProxy: options.trustedProxies.empty ? false : (address: string) => options.trustedProxies.match(address) !== null,
     requestIdHeader: 'x-request-id',
     routerOptions: { maxParamLength: 500 },
     // Router errors (a broken %-escape, a path parameter over maxParamLength) get our error shape too.
@@ -54,27 +62,42 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.decorate('registeredRoutes', registered);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) registered.push({ method, url: route.url });
+    route.config = { ...(route.config ?? {}), authFamily: authFamilyOf(route.url) } as typeof route.config;
   });
-  app.setErrorHandler(errorHandler);
+  const limiter = options.limiter;
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    // Every refused credential becomes a 401 here: count it against the caller's address.
+    if (limiter && error instanceof AuthError && error.countsAsFailure) {
+      const family = request.routeOptions.config?.authFamily;
+      if (family) limiter.fail(family, request.ip);
+    }
+    return errorHandler(error, request, reply);
+  });
   app.setNotFoundHandler(notFoundHandler);
   // Hooks that run on every request, the device poll included, take callbacks: no promise each.
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     done(null, payload);
   });
-  app.addHook('preHandler', authHook(options.auth));
+  app.addHook('onRequest', authHook(options.auth, limiter));
   // Streamed bodies (imports, artifacts) reach their handler as the raw request stream.
   for (const type of ['text/csv', 'application/x-ndjson', 'application/jsonl', 'application/octet-stream']) {
     app.addContentTypeParser(type, (_request, payload, done) => done(null, payload));
   }
   app.addHook('preValidation', (request, _reply, done) => {
-    try {
-      refuseUnexpectedStream(request);
-      refuseJsonProblems(request);
-      done();
-    } catch (error) {
-      done(error as Error);
-    }
+    const checks = () => {
+      try {
+        refuseUnexpectedStream(request);
+        refuseJsonProblems(request);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
+    };
+    // A credential in the body (an enrollment key) is checked before anything about the body is.
+    const credentials = request.routeOptions.config?.credentials;
+    if (credentials?.in === 'body') credentials.check(request).then(checks, (error: Error) => done(error));
+    else checks();
   });
   app.addSchema(ErrorSchema);
 

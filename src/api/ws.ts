@@ -3,16 +3,19 @@
 // {"type":"auth","token"}; any operator role may watch. Then {"type":"subscribe", rolloutId?,
 // deviceId?, types?, lastEventId?} (also accepted as query parameters) chooses what to receive;
 // with lastEventId the server replays what the client missed from the store, then goes live.
+// Failed authentications count against the client's address (family 'ws', src/api/rate-limits.ts);
+// an address over its budget is refused with 429 before its token is looked at.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { Principal } from '../core/index.js';
+import { forwardedClient, type CidrList, type Principal } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { Authenticator } from './auth.js';
 import type { EventFeed } from './event-feed.js';
 import type { Metrics } from './metrics.js';
+import { AuthFailureLimiter } from './rate-limits.js';
 import { DEFAULT_LIMITS, WsSession, type EventFilter, type FlushScheduler, type SessionLimits } from './ws-session.js';
 
 export interface WsDeps {
@@ -26,6 +29,9 @@ export interface WsDeps {
   scheduleFlush?: FlushScheduler;
   /** How long an unauthenticated socket may wait for its auth message. */
   authTimeoutMs?: number;
+  limiter?: AuthFailureLimiter | null;
+  /** Peers whose X-Forwarded-For names the client (as for every other route). */
+  trustedProxies?: CidrList;
 }
 
 const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -58,8 +64,11 @@ export function parseSubscription(input: Record<string, unknown>): { filter: Eve
   return { filter: { rolloutId: text('rolloutId'), deviceId: text('deviceId'), types }, lastEventId };
 }
 
-function refuse(socket: Duplex, status: number, message: string): void {
-  socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : 'forbidden', message, details: [] } })}`);
+const REFUSALS: Record<number, [string, string]> = { 401: ['Unauthorized', 'unauthorized'], 403: ['Forbidden', 'forbidden'], 429: ['Too Many Requests', 'rate_limited'] };
+
+function refuse(socket: Duplex, status: 401 | 403 | 429, message: string, headers = ''): void {
+  const [reason, code] = REFUSALS[status]!;
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n${headers}Connection: close\r\n\r\n${JSON.stringify({ error: { code, message, details: [] } })}`);
 }
 
 export function wsRoutes(app: FastifyInstance, deps: WsDeps): void {
@@ -76,7 +85,13 @@ export function wsRoutes(app: FastifyInstance, deps: WsDeps): void {
     return principal?.kind === 'operator' ? principal : null;
   };
 
-  const start = (socket: WebSocket, url: URL, principal: Principal | null) => {
+  const limiter = deps.limiter ?? null;
+  const clientOf = (request: IncomingMessage) => {
+    const peer = request.socket.remoteAddress ?? '';
+    return deps.trustedProxies && !deps.trustedProxies.empty ? forwardedClient(peer, request.headers['x-forwarded-for'], deps.trustedProxies) : peer;
+  };
+
+  const start = (socket: WebSocket, url: URL, principal: Principal | null, client: string) => {
     const session = new WsSession(socket, deps.store.events, limits, deps.scheduleFlush);
     session.onGap = () => deps.metrics.wsGaps.inc();
     deps.metrics.wsClients.inc();
@@ -113,8 +128,13 @@ export function wsRoutes(app: FastifyInstance, deps: WsDeps): void {
         }
         if (message.type === 'auth') {
           if (authed) return;
+          const wait = limiter?.blocked('ws', client) ?? null;
+          if (wait !== null) return socket.close(4429, AuthFailureLimiter.message(client, wait).slice(0, 120));
           const who = await operatorOf(typeof message.token === 'string' ? message.token : null);
-          if (!who) return socket.close(4401, 'the token is unknown, revoked, expired or not an operator token');
+          if (!who) {
+            limiter?.fail('ws', client);
+            return socket.close(4401, 'the token is unknown, revoked, expired or not an operator token');
+          }
           return begin(who);
         }
         if (!authed) return socket.close(4401, 'authenticate first: {"type":"auth","token":"..."}');
@@ -142,11 +162,17 @@ export function wsRoutes(app: FastifyInstance, deps: WsDeps): void {
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') return refuse(socket, 403, 'WebSocket connections go to /ws');
+    const client = clientOf(request);
+    const wait = limiter?.blocked('ws', client) ?? null;
+    if (wait !== null) return refuse(socket, 429, AuthFailureLimiter.message(client, wait), `Retry-After: ${Math.ceil(wait / 1000)}\r\n`);
     const token = bearerFrom(request, url);
     void operatorOf(token).then(
       (principal) => {
-        if (token && !principal) return refuse(socket, 401, 'the bearer token is unknown, revoked, expired or not an operator token');
-        wss.handleUpgrade(request, socket, head, (ws) => start(ws, url, principal));
+        if (token && !principal) {
+          limiter?.fail('ws', client);
+          return refuse(socket, 401, 'the bearer token is unknown, revoked, expired or not an operator token');
+        }
+        wss.handleUpgrade(request, socket, head, (ws) => start(ws, url, principal, client));
       },
       () => refuse(socket, 401, 'cannot check the token now'),
     );

@@ -36,8 +36,14 @@ export class ConflictError extends AppError {
 }
 
 export class AuthError extends AppError {
-  constructor(message = 'a valid bearer token is required (Authorization: Bearer <token>)') {
+  /**
+   * False when the caller proved who it is but may not in yet (a Mender device waiting to be
+   * accepted): not a failed authentication, so it does not count toward the rate limit.
+   */
+  readonly countsAsFailure: boolean;
+  constructor(message = 'a valid bearer token is required (Authorization: Bearer <token>)', options: { countsAsFailure?: boolean } = {}) {
     super('unauthorized', message);
+    this.countsAsFailure = options.countsAsFailure ?? true;
   }
 }
 

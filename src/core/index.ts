@@ -19,4 +19,5 @@ export * from './planner.js';
 export * from './threshold.js';
 export * from './backoff.js';
 export * from './rate-limit.js';
+export * from './cidr.js';
 export * from './signature.js';

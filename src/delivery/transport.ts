@@ -17,6 +17,12 @@ export interface DeliveryRequest {
   deadline?: number;
 }
 
+/**
+ * How much of what a device answers (an HTTP body, a verify command's output) an execution's error
+ * keeps: enough to read the reason, too little to carry off what the device was pointed at.
+ */
+export const DELIVERY_ANSWER_CHARS = 300;
+
 export type DeliveryResult = { outcome: 'delivered'; bytes: number } | { outcome: 'already-installed'; bytes: number };
 
 /** A delivery that did not succeed; `retryable` says whether trying again may help. */

@@ -1,6 +1,6 @@
 // Device identity for pull devices: per-device bearer tokens issued by operators, self-enrollment
 // with a fleet enrollment key (pending until accepted, unless the key auto-accepts), and the keys.
-import { ConflictError, NotFoundError, validateDevice, ValidationError, type Clock, type Device } from '../core/index.js';
+import { AuthError, ConflictError, NotFoundError, validateDevice, ValidationError, type Clock, type Device } from '../core/index.js';
 import type { EnrollmentDefaults, EnrollmentKeyRecord, EnrollmentState, EventLog, Store } from '../store/index.js';
 
 /** What a device sends to enroll itself. */
@@ -30,6 +30,8 @@ export interface EnrollmentServiceDeps {
   /** Told when a device's target may have changed (accepted, rejected). */
   targetChanged?: (deviceIds: string[]) => void;
 }
+
+const ENROLLMENT_KEY_REFUSED = 'the enrollment key is unknown, revoked, expired or used up';
 
 /** Bounds of an enrollment key's settings: beyond them an expiry date is no longer a date. */
 export const ENROLLMENT_KEY_LIMITS = { maxUses: 2 ** 31 - 1, expiresInSeconds: 10 * 365 * 24 * 3600 } as const;
@@ -70,10 +72,19 @@ export class EnrollmentService {
   }
 
   /** A device registers itself with an enrollment key and receives its own token. */
+  /**
+   * The enrollment key is the credential of a device that enrolls: refused with 401 (counted by the
+   * rate limit) before anything else about the request is checked. Uses nothing; enroll does.
+   */
+  async checkKey(key: unknown): Promise<void> {
+    if (typeof key !== 'string' || key === '' || key.length > 200) throw new AuthError('send a live enrollment key in "enrollmentKey"');
+    if (!(await this.deps.store.enrollment.isLive(key, this.deps.clock.now()))) throw new AuthError(ENROLLMENT_KEY_REFUSED);
+  }
+
   async enroll(request: EnrollRequest): Promise<EnrollResult> {
     const now = this.deps.clock.now();
     const key = await this.deps.store.enrollment.consumeKey(request.enrollmentKey, now);
-    if (!key) throw new ValidationError('the enrollment key is unknown, revoked, expired or used up', [{ path: 'enrollmentKey', message: 'is not a live enrollment key' }]);
+    if (!key) throw new AuthError(ENROLLMENT_KEY_REFUSED);
     const { enrollmentKey: _secret, ...fields } = request;
     const input = validateDevice({
       ...fields,

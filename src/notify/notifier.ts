@@ -6,8 +6,12 @@
 // email subscription mails each through the server's SMTP settings (email.ts), with the same
 // retries (4xx replies and connection problems; 5xx replies are final). A restart resumes where
 // the last one stopped; with several servers, a lease per subscription lets exactly one send.
+// Webhook connections go through the outbound guard: an address on the deny list fails the event
+// for good (the SMTP server is the operator's own setting, not checked).
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Agent, fetch } from 'undici';
+import { outboundDenial, OutboundGuard } from '../outbound/index.js';
 import { eventTypeMatches, type Clock, type EventRecord } from '../core/index.js';
 import type { EventRepository, LockRepository } from '../store/index.js';
 import { EMAIL_DEFAULT_EVENTS, emailSubject, emailText } from './email-format.js';
@@ -27,6 +31,8 @@ export interface NotifierOptions {
   logger: Logger;
   /** Counts attempts by result (sent, retry, failed). */
   count?: (result: 'sent' | 'retry' | 'failed') => void;
+  /** Addresses webhook notifications may not reach (default: link-local and cloud metadata). */
+  outbound?: OutboundGuard;
   userAgent?: string;
   maxAttempts?: number;
   baseDelayMs?: number;
@@ -76,9 +82,11 @@ export class Notifier {
   private readonly names = new Map<string, string | null>();
   private stopped = false;
   private readonly o: Required<Omit<NotifierOptions, 'count' | 'userAgent' | 'rolloutName' | 'mailer' | 'dashboardUrl'>> & Pick<NotifierOptions, 'count' | 'userAgent' | 'rolloutName' | 'mailer' | 'dashboardUrl'>;
+  private readonly dispatcher: Agent;
 
   constructor(options: NotifierOptions) {
-    this.o = { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, random: Math.random, refreshMs: 2000, commitGraceMs: 0, ...options };
+    this.o = { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, random: Math.random, refreshMs: 2000, commitGraceMs: 0, outbound: OutboundGuard.fromEntries(), ...options };
+    this.dispatcher = new Agent({ connect: { lookup: this.o.outbound.lookup } });
   }
 
   async start(): Promise<void> {
@@ -119,6 +127,7 @@ export class Notifier {
     for (const controller of this.inflight) controller.abort();
     this.wakeAll();
     await Promise.all(this.lanes.values());
+    await this.dispatcher.close();
   }
 
   private wakeAll(): void {
@@ -235,11 +244,15 @@ export class Notifier {
       const timeout = setTimeout(() => controller.abort(), this.o.timeoutMs);
       this.inflight.add(controller);
       try {
-        const response = await fetch(subscription.url ?? '', { method: 'POST', headers, body, signal: controller.signal, redirect: 'manual' });
+        // An IP literal skips the lookup, so it is checked here; names are checked at connect.
+        this.o.outbound.checkHost(new URL(subscription.url ?? '').hostname);
+        const response = await fetch(subscription.url ?? '', { method: 'POST', headers, body, signal: controller.signal, redirect: 'manual', dispatcher: this.dispatcher });
         await response.body?.cancel().catch(() => {});
         return { detail: `HTTP ${response.status}`, outcome: response.ok ? 'sent' : response.status === 429 || response.status >= 500 ? 'retry' : 'failed' };
       } catch (error) {
         if (this.stopped) return null;
+        const denied = outboundDenial(error);
+        if (denied) return { outcome: 'failed', detail: denied.message };
         return { outcome: 'retry', detail: controller.signal.aborted ? `timeout after ${this.o.timeoutMs} ms` : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message) };
       } finally {
         clearTimeout(timeout);

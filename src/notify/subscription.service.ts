@@ -1,8 +1,10 @@
 // Subscriptions: validation of outbound webhook targets and email recipients, and changes that the
 // notifier picks up. Email goes through the server's SMTP settings, so an email subscription is
-// refused while the server has none.
+// refused while the server has none. A webhook target that is an address on the outbound deny list
+// is refused at once; names are checked on every connection by the notifier.
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, ValidationError, type Clock, type ErrorDetail } from '../core/index.js';
+import { OutboundGuard } from '../outbound/index.js';
 import type { EventLog } from '../store/index.js';
 import { EMAIL_ADDRESS } from './email.js';
 import { publicSubscription, SUBSCRIPTION_FORMATS, SUBSCRIPTION_KINDS, type Subscription, type SubscriptionFormat, type SubscriptionKind, type SubscriptionRepository } from './subscription.repository.js';
@@ -16,6 +18,8 @@ export class SubscriptionService {
   constructor(
     private readonly deps: {
       subscriptions: SubscriptionRepository;
+      /** The outbound deny list (default: link-local and cloud metadata). */
+      outbound?: OutboundGuard;
       events: EventLog;
       lastEventId: () => Promise<number>;
       clock: Clock;
@@ -43,6 +47,11 @@ export class SubscriptionService {
         const parsed = new URL(String(raw.url ?? ''));
         if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
         if (parsed.username || parsed.password) errors.push({ path: 'url', message: 'must not carry credentials; use secret for signing' });
+        try {
+          (this.deps.outbound ?? OutboundGuard.fromEntries()).checkHost(parsed.hostname);
+        } catch (denied) {
+          errors.push({ path: 'url', message: (denied as Error).message });
+        }
         url = parsed.toString();
       } catch {
         errors.push({ path: 'url', message: 'is required: an http:// or https:// URL' });

@@ -1,5 +1,7 @@
 // Which policies an image push triggers: a policy's glob (picomatch) is matched against the forms
-// an operator may write for the pushed reference. Pure; no I/O.
+// an operator may write for the pushed reference. A glob that names no registry host matches
+// Docker Hub images only: `acme/*` is docker.io/acme/*, never ghcr.io/acme/* or
+// evil.example.com/acme/*. Pure; no I/O.
 import picomatch from 'picomatch';
 import { parseImageRef } from '../core/index.js';
 
@@ -7,16 +9,18 @@ import { parseImageRef } from '../core/index.js';
 export const DEFAULT_REGISTRY = 'docker.io';
 
 /**
- * The names a glob is matched against for `ref`: with and without the registry, and, for a glob
- * containing ':' (a tag part), with the tag; otherwise without it. `docker.io/library/nginx` is
- * also `nginx`.
+ * The names a glob is matched against for `ref`: the full `registry/repository`, and for Docker
+ * Hub images also the repository alone (`docker.io/library/nginx` is also `library/nginx` and
+ * `nginx`); for a glob containing ':' (a tag part) with the tag, otherwise without it. Images of
+ * other registries have their full name only, so a glob must name their host to match them (or
+ * begin with a wildcard segment, which then matches any registry).
  */
 export function imageCandidates(ref: string, withTag: boolean): string[] {
   const parsed = parseImageRef(ref);
   const registry = parsed.registry ?? DEFAULT_REGISTRY;
   const repos = [parsed.repository];
   if (registry === DEFAULT_REGISTRY && parsed.repository.startsWith('library/')) repos.push(parsed.repository.slice('library/'.length));
-  const names = repos.flatMap((repo) => [`${registry}/${repo}`, repo]);
+  const names = repos.flatMap((repo) => (registry === DEFAULT_REGISTRY ? [`${registry}/${repo}`, repo] : [`${registry}/${repo}`]));
   if (!withTag) return names;
   const tag = parsed.tag ?? '';
   return names.map((n) => `${n}:${tag}`);

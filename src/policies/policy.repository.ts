@@ -1,4 +1,5 @@
-// Policies in SQL (table `policies`, migration 0005). JSON columns are TEXT in both dialects.
+// Policies in SQL (table `policies`, migration 0005; the images each rolled out, `policy_rollouts`,
+// migration 0008). JSON columns are TEXT in both dialects.
 import type { Kysely } from 'kysely';
 import type { Database, PolicyRow } from '../store/index.js';
 
@@ -64,6 +65,32 @@ export class PolicyRepository {
 
   async list(): Promise<Policy[]> {
     return (await this.db.selectFrom('policies').selectAll().orderBy('created_at').orderBy('id').execute()).map(toPolicy);
+  }
+
+  /**
+   * Claims `imageKey` for the policy before its rollout is created: answers null when this call
+   * claimed it, or the earlier claim (its rollout id, null while that is being created). The
+   * primary key decides between concurrent pushes, on every server.
+   */
+  async claimImage(policyId: string, imageKey: string, now: number): Promise<{ rolloutId: string | null } | null> {
+    const result = await this.db
+      .insertInto('policy_rollouts')
+      .values({ policy_id: policyId, image_key: imageKey, rollout_id: null, created_at: now })
+      .onConflict((oc) => oc.columns(['policy_id', 'image_key']).doNothing())
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) return null;
+    const row = await this.db.selectFrom('policy_rollouts').select('rollout_id').where('policy_id', '=', policyId).where('image_key', '=', imageKey).executeTakeFirst();
+    return { rolloutId: row?.rollout_id ?? null };
+  }
+
+  /** Records the rollout a claim started. */
+  async setImageRollout(policyId: string, imageKey: string, rolloutId: string): Promise<void> {
+    await this.db.updateTable('policy_rollouts').set({ rollout_id: rolloutId }).where('policy_id', '=', policyId).where('image_key', '=', imageKey).execute();
+  }
+
+  /** Gives a claim up (its rollout could not be created), so a later push may try again. */
+  async releaseImage(policyId: string, imageKey: string): Promise<void> {
+    await this.db.deleteFrom('policy_rollouts').where('policy_id', '=', policyId).where('image_key', '=', imageKey).where('rollout_id', 'is', null).execute();
   }
 
   async remove(id: string): Promise<boolean> {

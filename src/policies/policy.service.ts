@@ -1,8 +1,10 @@
 // Policies (seed 004): CRUD with validation, "which policies would this image trigger", and the
 // trigger itself: an image artifact for the pushed reference, then one rollout per matching policy
-// created through the rollout service (never by writing its tables).
+// created through the rollout service (never by writing its tables). A policy rolls an image out
+// once: a repeated push of the same digest (or of the same tag, when the registry sends no
+// digest) answers the rollout it started before, whatever else differs in the payload.
 import { randomUUID } from 'node:crypto';
-import { artifactFieldProblem, ConflictError, NotFoundError, parseDeviceFilter, validateRolloutSpec, ValidationError, type Artifact, type Clock, type ErrorDetail } from '../core/index.js';
+import { artifactFieldProblem, ConflictError, NotFoundError, parseDeviceFilter, parseImageRef, validateRolloutSpec, ValidationError, type Artifact, type Clock, type ErrorDetail } from '../core/index.js';
 import type { EventLog } from '../store/index.js';
 import { imageMatches, imagePatternProblem } from './image-match.js';
 import type { Policy, PolicyRepository, PolicyWrite } from './policy.repository.js';
@@ -29,8 +31,18 @@ export interface PolicyServiceDeps {
 export interface TriggerResult {
   policyId: string;
   policyName: string;
+  /** The rollout this push started. */
   rolloutId: string | null;
   error: string | null;
+  /** The rollout the policy started for this image before (nothing new was started), or null. */
+  existingRolloutId: string | null;
+}
+
+/** What identifies a pushed image for "already rolled out": its digest when known, else its tag. */
+export function imageKey(push: RegistryPush): string {
+  const ref = parseImageRef(push.imageRef);
+  const name = `${ref.registry ?? 'docker.io'}/${ref.repository}`;
+  return ref.digest ? `${name}@${ref.digest}` : `${name}:${ref.tag ?? push.tag}`;
 }
 
 type Obj = Record<string, unknown>;
@@ -129,19 +141,30 @@ export class PolicyService {
     } catch (error) {
       const message = `cannot record the image artifact: ${(error as Error).message}`;
       await this.deps.events.append(policies.map((p) => ({ type: 'policy.failed', actor, data: { policyId: p.id, name: p.name, image: push.imageRef, error: message } })));
-      return policies.map((p) => ({ policyId: p.id, policyName: p.name, rolloutId: null, error: message }));
+      return policies.map((p) => ({ policyId: p.id, policyName: p.name, rolloutId: null, error: message, existingRolloutId: null }));
     }
     const results: TriggerResult[] = [];
+    const key = imageKey(push);
+    const none = { rolloutId: null, error: null, existingRolloutId: null };
     for (const policy of policies) {
+      const base = { policyId: policy.id, policyName: policy.name };
+      const earlier = await this.deps.policies.claimImage(policy.id, key, this.deps.clock.now());
+      if (earlier) {
+        await this.deps.events.append([{ type: 'policy.repeated', actor, rolloutId: earlier.rolloutId ?? undefined, data: { policyId: policy.id, name: policy.name, image: push.imageRef, imageKey: key, rolloutId: earlier.rolloutId } }]);
+        results.push({ ...base, ...none, existingRolloutId: earlier.rolloutId });
+        continue;
+      }
       try {
         if (!this.deps.createRollout) throw new Error('rollouts are not available on this server');
         const rollout = await this.deps.createRollout({ name: `${policy.name}: ${push.repository}:${push.tag}`, ...policy.template, filter: policy.filter, artifactId: artifact.id }, actor);
+        await this.deps.policies.setImageRollout(policy.id, key, rollout.id);
         await this.deps.events.append([{ type: 'policy.triggered', actor, rolloutId: rollout.id, data: { policyId: policy.id, name: policy.name, image: push.imageRef, artifactId: artifact.id } }]);
-        results.push({ policyId: policy.id, policyName: policy.name, rolloutId: rollout.id, error: null });
+        results.push({ ...base, ...none, rolloutId: rollout.id });
       } catch (error) {
         const message = (error as Error).message;
+        await this.deps.policies.releaseImage(policy.id, key);
         await this.deps.events.append([{ type: 'policy.failed', actor, data: { policyId: policy.id, name: policy.name, image: push.imageRef, artifactId: artifact.id, error: message } }]);
-        results.push({ policyId: policy.id, policyName: policy.name, rolloutId: null, error: message });
+        results.push({ ...base, ...none, error: message });
       }
     }
     return results;

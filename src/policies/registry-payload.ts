@@ -19,6 +19,9 @@ type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
+/** A Docker Hub namespace (letters and digits, with - or _ inside) and a repository name. */
+const DOCKER_HUB_REPOSITORY = /^(?:[a-z0-9]+(?:[_-][a-z0-9]+)*\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+
 function invalid(source: string, what: string): ValidationError {
   return new ValidationError(`not a ${source} push payload: ${what}`, [{ path: 'body', message: what }]);
 }
@@ -31,6 +34,9 @@ export function parseDockerHub(body: Obj): RegistryPush {
   const tag = str(push?.tag);
   if (!repository) throw invalid('Docker Hub', 'repository.repo_name is missing');
   if (!tag) throw invalid('Docker Hub', 'push_data.tag is missing');
+  // Docker Hub names are "name" or "namespace/name"; a first part that looks like a host would
+  // let a payload pose as another registry's image (evil.example.com/acme/app).
+  if (!DOCKER_HUB_REPOSITORY.test(repository.toLowerCase())) throw invalid('Docker Hub', `repository.repo_name '${repository.slice(0, 200)}' is not a Docker Hub repository (name or namespace/name)`);
   return { source: 'dockerhub', imageRef: `docker.io/${repository.toLowerCase()}:${tag}`, repository: repository.toLowerCase(), tag, digest: null, pusher: str(push?.pusher) ?? null };
 }
 

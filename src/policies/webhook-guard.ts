@@ -3,14 +3,13 @@
 // replay guard that refuses a delivery id or payload digest seen within a window.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { sameSecret } from '../core/index.js';
 import type { Database } from '../store/index.js';
 
 const digestOf = (value: string | Buffer) => createHash('sha256').update(value).digest();
 
 /** Constant-time string comparison (hashes first, so lengths do not leak either). */
-export function safeEqual(a: string, b: string): boolean {
-  return timingSafeEqual(digestOf(a), digestOf(b));
-}
+export const safeEqual = sameSecret;
 
 /** Verifies `sha256=<hex>` over the raw body with `secret`. */
 export function verifyHubSignature(secret: string, rawBody: Buffer, header: string | undefined): boolean {

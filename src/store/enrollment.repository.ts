@@ -74,6 +74,19 @@ export class EnrollmentRepository {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  /** True when `key` is a live key (not revoked, expired or used up); uses nothing. */
+  async isLive(key: string, now: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('enrollment_keys')
+      .select('id')
+      .where('hash', '=', hashToken(key))
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .where((eb) => eb.or([eb('max_uses', 'is', null), eb('uses', '<', eb.ref('max_uses'))]))
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /**
    * Uses a live key once: answers its record, or null when it is unknown, revoked, expired or
    * used up. The use count rises in the same statement that checks it, so concurrent enrollments

@@ -120,6 +120,15 @@ export interface WebhookReceiptRow {
   received_at: number;
 }
 
+/** An image a policy rolled out (migration 0008): `image_key` is `repo@digest` or `repo:tag`. */
+export interface PolicyRolloutRow {
+  policy_id: string;
+  image_key: string;
+  /** Null while the rollout is being created. */
+  rollout_id: string | null;
+  created_at: number;
+}
+
 /** Outbound notification subscription; event_types is a JSON array. */
 export interface SubscriptionRow {
   id: string;
@@ -158,6 +167,7 @@ export interface Database {
   mender_auth_sets: MenderAuthSetRow;
   protocol_secrets: ProtocolSecretRow;
   policies: PolicyRow;
+  policy_rollouts: PolicyRolloutRow;
   webhook_receipts: WebhookReceiptRow;
   subscriptions: SubscriptionRow;
 }

@@ -17,6 +17,7 @@ interface AgentFlags {
   trustedKey?: string;
   config?: string;
   listen?: string;
+  host?: string;
   enrollmentKey?: string;
   jsonLogs?: boolean;
   mqtt?: string;
@@ -33,10 +34,15 @@ async function runReceiver(flags: AgentFlags): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--listen must be a port number (got '${flags.listen}')`, 2);
   if (!flags.dir) throw new CliError('--dir DIR is required: where artifacts are installed', 2);
   const trustedKey = flags.trustedKey ? fs.readFileSync(flags.trustedKey, 'utf8') : undefined;
+  const host = flags.host ?? '0.0.0.0';
+  const token = process.env.ORCHESTRATOR_RECEIVER_TOKEN || undefined;
   const log = createAgentLog({ json: flags.jsonLogs });
   // Each push is one log line: update id, artifact, sha256, result, status, bytes, duration.
-  const running = await startReceiver({ port, host: '0.0.0.0', dir: path.resolve(flags.dir), trustedKey, deviceId: flags.device, token: process.env.ORCHESTRATOR_RECEIVER_TOKEN || undefined, log });
-  log.info('push receiver listening', { url: running.url, dir: path.resolve(flags.dir), trustedKey: flags.trustedKey ?? 'none' });
+  const running = await startReceiver({ port, host, dir: path.resolve(flags.dir), trustedKey, deviceId: flags.device, token, log });
+  log.info('push receiver listening', { url: running.url, host, dir: path.resolve(flags.dir), trustedKey: flags.trustedKey ?? 'none' });
+  // The receiver listens on every interface by default (the server must reach it): say what that opens.
+  if (!token) log.warn('insecure: no ORCHESTRATOR_RECEIVER_TOKEN, so anyone who can reach this port may push', { host, hint: 'set ORCHESTRATOR_RECEIVER_TOKEN here and metadata.auth.bearerToken on the device in the orchestrator' });
+  if (!trustedKey) log.warn('insecure: no --trusted-key, so unsigned artifacts are installed', { hint: 'pass --trusted-key PUBKEY_FILE (orchestrator keys generate)' });
   await new Promise<void>((resolve) => {
     const stop = () => void running.close().then(resolve);
     process.once('SIGINT', stop);
@@ -112,6 +118,7 @@ export function registerAgent(program: Command): void {
     .option('--config <file>', 'JSON file with server, deviceId, token, dir, trustedKeyFile, scriptCommand, ...')
     .option('--enrollment-key <key>', 'enroll with this fleet key when there is no token yet (saved in DIR/.agent-token)')
     .option('--listen <port>', 'run the HTTP push receiver on this port instead of polling')
+    .option('--host <address>', 'with --listen: the address to listen on (default 0.0.0.0, every interface, since the server must reach the receiver; 127.0.0.1 behind a local TLS proxy)')
     .option('--script-command <cmd>', 'install command for the script handler ({file} or $ARTIFACT_FILE is the artifact)')
     .option('--rollback-command <cmd>', 'command the script handler runs to roll back')
     .option('--container-command <tpl>', 'container update template with {image} and {name}')

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createApp } from '../../app.js';
 import { loadConfig } from '../../config.js';
+import { insecureSettings } from '../../config-warnings.js';
 import { VERSION } from '../../version.js';
 
 /** On first start (no operator token yet) creates an admin token and says where it is. */
@@ -20,9 +21,20 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the server: REST API, device API, engine, dashboard (SQLite under --data unless ORCHESTRATOR_DATABASE_URL is set)')
     .option('-p, --port <port>', 'port to listen on', (v) => Number.parseInt(v, 10))
-    .option('--host <host>', 'address to bind (default 0.0.0.0)')
+    .option('--host <host>', 'address to listen on (default: loopback only, 127.0.0.1 and ::1; 0.0.0.0 for every interface, behind a TLS proxy)')
     .option('-d, --data <dir>', 'data directory: SQLite database, artifacts (default ./data)')
-    .addHelpText('after', '\nEnvironment: ORCHESTRATOR_DATABASE_URL=postgres://... uses PostgreSQL; ORCHESTRATOR_LOG_LEVEL, ORCHESTRATOR_PORT, ORCHESTRATOR_DATA.\nSee docs/operations.md for every setting.')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Closed by default: loopback only (--host / ORCHESTRATOR_HOST to expose it), registry webhooks refused until',
+        'ORCHESTRATOR_WEBHOOK_SECRET is set, X-Forwarded-For believed only from ORCHESTRATOR_TRUSTED_PROXIES.',
+        'Every insecure opt-in in force is logged as a warning at start. See docs/security.md.',
+        '',
+        'Environment: ORCHESTRATOR_DATABASE_URL=postgres://... uses PostgreSQL; ORCHESTRATOR_LOG_LEVEL, ORCHESTRATOR_PORT, ORCHESTRATOR_DATA.',
+        'See docs/operations.md for every setting.',
+      ].join('\n'),
+    )
     .action(async (options: { port?: number; host?: string; data?: string }) => {
       if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) throw new Error('--port must be a number from 0 to 65535');
       const config = loadConfig({ port: options.port, host: options.host, dataDir: options.data });
@@ -30,7 +42,10 @@ export function registerServe(program: Command): void {
       const firstToken = await ensureAdminToken(app);
       const url = await app.listen();
       // One write, so whoever reads the first line has the whole banner.
-      const lines = [`update-orchestrator ${VERSION} listening on ${url}  (${app.store.handle.describe})`, `  dashboard ${url}/   API docs ${url}/docs   health ${url}/healthz`];
+      const lines = [`update-orchestrator ${VERSION} listening on ${app.urls.join(' and ')}  (${app.store.handle.describe})`];
+      if (config.host === undefined) lines.push('  loopback only: other machines cannot connect. To expose it: --host 0.0.0.0 (or ORCHESTRATOR_HOST), behind a TLS proxy (docs/security.md)');
+      lines.push(`  dashboard ${url}/   API docs ${url}/docs   health ${url}/healthz`);
+      for (const warning of insecureSettings(config)) lines.push(`  warning: ${warning.setting}: ${warning.message}`);
       const tokenFile = path.join(config.dataDir, 'admin.token');
       if (firstToken) lines.push('', `First start: created an admin token (saved to ${tokenFile}, shown only now):`, '', `  ${firstToken}`, '', `Use it:  export ORCHESTRATOR_TOKEN=$(cat ${tokenFile})`);
       else lines.push(`  token: use an existing one, or create one: orchestrator tokens create --role admin --data ${config.dataDir}`);

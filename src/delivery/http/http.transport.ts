@@ -1,10 +1,12 @@
 // Push over HTTP (DESIGN.md "Push over HTTP"): POST the artifact, streamed from disk, to the
 // device's address. 200/201 delivered, 208 (or 409 "already installed") already-installed,
-// other 4xx permanent, 5xx and broken connections retried with backoff and jitter.
+// other 4xx permanent, 5xx and broken connections retried with backoff and jitter. Every
+// connection's address is checked against the outbound deny list, in the socket's own lookup.
 import fs from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
+import { outboundDenial, OutboundGuard } from '../../outbound/index.js';
 import { DEFAULT_RETRY, realSleep, withRetries, type RetryPolicy, type Sleep } from '../retry.js';
-import { DeliveryError, type DeliveryRequest, type DeliveryResult, type Transport } from '../transport.js';
+import { DELIVERY_ANSWER_CHARS, DeliveryError, type DeliveryRequest, type DeliveryResult, type Transport } from '../transport.js';
 
 /**
  * Per-device credentials in device.metadata.auth: `{ bearerToken }` sends Authorization: Bearer;
@@ -27,7 +29,10 @@ export interface HttpTransportOptions {
   connectTimeoutMs?: number;
   /** Longest wait for the device's answer after the body was sent, and between body chunks. */
   responseTimeoutMs?: number;
+  /** Addresses deliveries may not reach (default: link-local and cloud metadata). */
+  outbound?: OutboundGuard;
 }
+
 
 const TLS_CONFIG_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/;
 
@@ -46,10 +51,15 @@ function deviceAuth(metadata: Record<string, unknown>): HttpDeviceAuth {
   return out;
 }
 
+/** The start of an answer body; the rest is not read (the connection is dropped instead). */
 async function readSome(body: Dispatcher.ResponseData['body'], limit = 4096): Promise<string> {
   let text = '';
   for await (const chunk of body) {
-    if (text.length < limit) text += (chunk as Buffer).toString('utf8');
+    text += (chunk as Buffer).toString('utf8');
+    if (text.length >= limit) {
+      body.destroy();
+      break;
+    }
   }
   return text.slice(0, limit);
 }
@@ -70,8 +80,10 @@ export class HttpTransport implements Transport {
   private readonly random: () => number;
   private readonly sleep: Sleep;
   private readonly now: () => number;
+  private readonly outbound: OutboundGuard;
 
   constructor(private readonly options: HttpTransportOptions = {}) {
+    this.outbound = options.outbound ?? OutboundGuard.fromEntries();
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? realSleep;
@@ -90,7 +102,7 @@ export class HttpTransport implements Transport {
       } catch (error) {
         throw new DeliveryError('bad_credentials', `cannot read the device's TLS files: ${(error as Error).message}`, false);
       }
-      agent = new Agent({ connect: { ...tls, timeout: this.options.connectTimeoutMs ?? 10_000 }, keepAliveTimeout: 10_000, headersTimeout: this.options.responseTimeoutMs ?? 120_000, bodyTimeout: this.options.responseTimeoutMs ?? 120_000 });
+      agent = new Agent({ connect: { ...tls, timeout: this.options.connectTimeoutMs ?? 10_000, lookup: this.outbound.lookup }, keepAliveTimeout: 10_000, headersTimeout: this.options.responseTimeoutMs ?? 120_000, bodyTimeout: this.options.responseTimeoutMs ?? 120_000 });
       this.agents.set(key, agent);
     }
     return agent;
@@ -105,6 +117,12 @@ export class HttpTransport implements Transport {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
     } catch {
       throw new DeliveryError('bad_address', `device '${device.id}' address '${device.address ?? ''}' is not an http(s) URL`, false);
+    }
+    // Names are checked at connect time by the agent's lookup; an IP literal skips lookups.
+    try {
+      this.outbound.checkHost(url.hostname);
+    } catch (error) {
+      throw this.classify(error, new AbortController().signal, url);
     }
     const auth = deviceAuth(device.metadata);
     const dispatcher = this.agentFor(auth);
@@ -150,7 +168,7 @@ export class HttpTransport implements Transport {
       if (status === 200 || status === 201 || status === 204) return { outcome: 'delivered', bytes: total };
       if (status === 208) return { outcome: 'already-installed', bytes: onProgress ? body.sent : total };
       if (status === 409 && /already[ -]installed/i.test(text)) return { outcome: 'already-installed', bytes: onProgress ? body.sent : total };
-      const message = `device '${req.device.id}' answered ${status}: ${deviceMessage(text).slice(0, 500) || '(no body)'}`;
+      const message = `device '${req.device.id}' answered ${status}: ${deviceMessage(text).slice(0, DELIVERY_ANSWER_CHARS) || '(no body)'}`;
       if (status >= 500 || status === 408 || status === 429) throw new DeliveryError(`http_${status}`, message, true);
       throw new DeliveryError(`http_${status}`, message, false);
     } catch (error) {
@@ -165,6 +183,8 @@ export class HttpTransport implements Transport {
   private classify(error: unknown, signal: AbortSignal, url: URL): DeliveryError {
     if (error instanceof DeliveryError) return error;
     if (signal.aborted && signal.reason instanceof DeliveryError) return signal.reason;
+    const denied = outboundDenial(error);
+    if (denied) return new DeliveryError('denied_address', `not delivered to ${url.host}: ${denied.message}`, false, { cause: error });
     const e = error as NodeJS.ErrnoException & { code?: string };
     const code = e.code ?? 'unknown';
     if (code.startsWith('ENOENT') || (e.syscall === 'open' && e.path)) return new DeliveryError('artifact_missing', `cannot read the artifact file: ${e.message}`, false, { cause: error });

@@ -1,6 +1,9 @@
 // A small pool of SSH connections keyed by user@host:port (and credentials): deliveries to the same
 // device reuse one authenticated connection, each on its own channels, a bounded number at a time.
+// A new connection goes to the address the outbound guard resolved and allowed, never to a name
+// ssh2 would resolve again by itself.
 import ssh2, { type Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import { OutboundDeniedError, type OutboundGuard } from '../../outbound/index.js';
 import { DeliveryError } from '../transport.js';
 import { keyTypeOf, KnownHosts } from './known-hosts.js';
 
@@ -15,7 +18,11 @@ export interface SshEndpoint {
   /** ssh-agent socket (SSH_AUTH_SOCK). */
   agent?: string;
   knownHostsFile: string;
-  trustOnFirstUse: boolean;
+  /**
+   * With trust on first use: the file an unknown host key is learned into (the server's own
+   * known_hosts, never one a device's metadata names); null: unknown keys are refused.
+   */
+  learnInto: string | null;
   /** Distinguishes credentials so different ones never share a connection. */
   credentialId: string;
 }
@@ -26,6 +33,8 @@ export interface PoolOptions {
   readyTimeoutMs?: number;
   /** Deliveries sharing one connection at once (each uses up to two session channels). */
   maxDeliveriesPerConnection?: number;
+  /** Resolves and checks a device's host (ORCHESTRATOR_OUTBOUND_DENY); absent: ssh2 resolves it. */
+  outbound?: OutboundGuard;
 }
 
 /** A connection lent to one delivery; release it when done (broken: it failed at the connection level). */
@@ -61,8 +70,10 @@ export class SshConnectionPool {
   private readonly idleMs: number;
   private readonly readyTimeoutMs: number;
   private readonly maxPerConnection: number;
+  private readonly outbound: OutboundGuard | undefined;
 
   constructor(options: PoolOptions = {}) {
+    this.outbound = options.outbound;
     this.idleMs = options.idleMs ?? 30_000;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
     this.maxPerConnection = options.maxDeliveriesPerConnection ?? 4;
@@ -76,6 +87,7 @@ export class SshConnectionPool {
   private connect(endpoint: SshEndpoint, key: string): Entry {
     const client = new ssh2.Client();
     const knownHosts = new KnownHosts(endpoint.knownHostsFile);
+    const learned = endpoint.learnInto === null ? null : endpoint.learnInto === endpoint.knownHostsFile ? knownHosts : new KnownHosts(endpoint.learnInto);
     let hostProblem: string | null = null;
     const where = `${endpoint.host}:${endpoint.port}`;
     const config: ConnectConfig = {
@@ -89,10 +101,12 @@ export class SshConnectionPool {
       readyTimeout: this.readyTimeoutMs,
       keepaliveInterval: 15_000,
       hostVerifier: (blob: Buffer) => {
-        const verdict = knownHosts.check(endpoint.host, endpoint.port, blob);
+        let verdict = knownHosts.check(endpoint.host, endpoint.port, blob);
+        // A key learned earlier lives in the server's own file, whichever file the device names.
+        if (verdict === 'unknown' && learned && learned !== knownHosts) verdict = learned.check(endpoint.host, endpoint.port, blob);
         if (verdict === 'known') return true;
-        if (verdict === 'unknown' && endpoint.trustOnFirstUse) {
-          knownHosts.add(endpoint.host, endpoint.port, blob);
+        if (verdict === 'unknown' && learned) {
+          learned.add(endpoint.host, endpoint.port, blob);
           return true;
         }
         hostProblem =
@@ -110,7 +124,9 @@ export class SshConnectionPool {
       if (entry.idle) clearTimeout(entry.idle);
       if (this.entries.get(key) === entry) this.entries.delete(key);
     };
+    let fail: (error: DeliveryError) => void = () => undefined;
     entry.ready = new Promise<Client>((resolve, reject) => {
+      fail = reject;
       client.once('ready', () => {
         // Without TCP_NODELAY, Nagle holds back each SSH packet until the previous one is
         // acknowledged: SFTP uploads ran at a third of OpenSSH's speed, the process mostly idle.
@@ -127,12 +143,25 @@ export class SshConnectionPool {
       });
     });
     entry.ready.catch(() => undefined);
-    try {
-      client.connect(config);
-    } catch (error) {
-      forget();
-      throw new DeliveryError('bad_credentials', `cannot use the SSH credentials for ${where}: ${(error as Error).message}`, false, { cause: error });
-    }
+    const address = this.outbound ? this.outbound.resolve(endpoint.host) : Promise.resolve(endpoint.host);
+    address.then(
+      (host) => {
+        try {
+          client.connect({ ...config, host });
+        } catch (error) {
+          forget();
+          fail(new DeliveryError('bad_credentials', `cannot use the SSH credentials for ${where}: ${(error as Error).message}`, false, { cause: error }));
+        }
+      },
+      (error: Error & { code?: string }) => {
+        forget();
+        fail(
+          error instanceof OutboundDeniedError
+            ? new DeliveryError('denied_address', `not delivered to ${where}: ${error.message}`, false, { cause: error })
+            : new DeliveryError('connection', `cannot resolve ${endpoint.host} (${error.code ?? 'error'}): ${error.message}`, true, { cause: error }),
+        );
+      },
+    );
     return entry;
   }
 

@@ -1,12 +1,14 @@
 // Push over SSH/SFTP: address ssh://user@host:port/remote/dir. Uploads to a temporary name, runs an
 // optional verify command, then renames atomically to <dir>/<name>-<version>. Host keys are checked
-// against known_hosts; connections are pooled per user@host:port.
+// against known_hosts; connections are pooled per user@host:port. Trust on first use learns keys
+// into the server's own known_hosts only, and device addresses pass the outbound deny list.
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ssh2, { type Client, type SFTPWrapper } from 'ssh2';
-import { DeliveryError, type DeliveryRequest, type DeliveryResult, type Transport } from '../transport.js';
+import { OutboundGuard } from '../../outbound/index.js';
+import { DELIVERY_ANSWER_CHARS, DeliveryError, type DeliveryRequest, type DeliveryResult, type Transport } from '../transport.js';
 import { SshConnectionPool, type PoolOptions, type SshEndpoint } from './connection-pool.js';
 import { call, exec, mkdirp, putFile, remoteSize, renameOver, shellQuote } from './sftp-ops.js';
 
@@ -29,7 +31,10 @@ export interface SftpTransportOptions {
   keyPassphrase?: string;
   /** Default known_hosts (ORCHESTRATOR_SSH_KNOWN_HOSTS), else ~/.ssh/known_hosts. */
   knownHostsPath?: string;
+  /** Learn unknown host keys into the default known_hosts (never into a device's own file). */
   trustOnFirstUse?: boolean;
+  /** Addresses deliveries may not reach (default: link-local and cloud metadata). */
+  outbound?: OutboundGuard;
   /** ssh-agent socket; defaults to SSH_AUTH_SOCK. */
   agentSocket?: string;
   pool?: PoolOptions;
@@ -74,7 +79,7 @@ export class SftpTransport implements Transport {
   private readonly now: () => number;
 
   constructor(private readonly options: SftpTransportOptions = {}) {
-    this.pool = new SshConnectionPool(options.pool);
+    this.pool = new SshConnectionPool({ ...options.pool, outbound: options.outbound ?? OutboundGuard.fromEntries() });
     this.now = options.now ?? Date.now;
   }
 
@@ -94,9 +99,10 @@ export class SftpTransport implements Transport {
     const password = settings.password ?? address.password;
     const agent = this.options.agentSocket ?? process.env.SSH_AUTH_SOCK;
     if (!privateKey && !password && !agent) throw new DeliveryError('bad_credentials', `no SSH credentials for device '${req.device.id}': set ORCHESTRATOR_SSH_KEY, run an ssh-agent (SSH_AUTH_SOCK), or give metadata.auth`, false);
-    const knownHostsFile = settings.knownHostsFile ?? this.options.knownHostsPath ?? path.join(os.homedir(), '.ssh', 'known_hosts');
+    const serverKnownHosts = this.options.knownHostsPath ?? path.join(os.homedir(), '.ssh', 'known_hosts');
+    const knownHostsFile = settings.knownHostsFile ?? serverKnownHosts;
     const credentialId = createHash('sha256').update(`${keyFile ?? ''}\0${password ?? ''}\0${agent ?? ''}\0${knownHostsFile}`).digest('hex').slice(0, 16);
-    return { user: address.user, host: address.host, port: address.port, privateKey, passphrase, password, agent, knownHostsFile, trustOnFirstUse: this.options.trustOnFirstUse ?? false, credentialId };
+    return { user: address.user, host: address.host, port: address.port, privateKey, passphrase, password, agent, knownHostsFile, learnInto: this.options.trustOnFirstUse ? serverKnownHosts : null, credentialId };
   }
 
   async deliver(req: DeliveryRequest): Promise<DeliveryResult> {
@@ -146,7 +152,7 @@ export class SftpTransport implements Transport {
         await closed;
         const command = settings.verifyCommand.replace(/\{(file|sha256|name|version)\}/g, (_m, key: string) => shellQuote(key === 'file' ? temp : key === 'sha256' ? artifact.sha256! : key === 'name' ? artifact.name : artifact.version));
         const result = await exec(client, command, signal);
-        if (result.code !== 0) throw new DeliveryError('verify_failed', `the verify command on '${req.device.id}' exited ${result.code ?? 'by signal'}: ${result.stderr || result.stdout.trim() || '(no output)'}`, false);
+        if (result.code !== 0) throw new DeliveryError('verify_failed', `the verify command on '${req.device.id}' exited ${result.code ?? 'by signal'}: ${(result.stderr || result.stdout.trim() || '(no output)').slice(0, DELIVERY_ANSWER_CHARS)}`, false);
       }
       await Promise.all([closed, renameOver(sftp, temp, final, signal)]);
       uploaded = false;

@@ -1,5 +1,6 @@
-// hawkBit DDI v1 routes under /{tenant}/controller/v1/{controllerId}. Handlers authenticate
-// (TargetToken/GatewayToken), decode and call HawkbitService; errors map like every other route.
+// hawkBit DDI v1 routes under /{tenant}/controller/v1/{controllerId}. The controller's credential
+// (TargetToken/GatewayToken) is checked before the body is read (onRequest, RouteCredentials);
+// handlers decode and call HawkbitService; errors map like every other route.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactService } from '../../artifacts/index.js';
@@ -14,7 +15,9 @@ export interface HawkbitRouteDeps {
 }
 
 const NAME = { maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$' };
-const Controller = { tenant: Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }), controllerId: Type.String(NAME) };
+const TENANT = { maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' };
+const Controller = { tenant: Type.String(TENANT), controllerId: Type.String(NAME) };
+const wellFormed = (value: unknown, shape: { maxLength: number; pattern: string }) => typeof value === 'string' && value.length <= shape.maxLength && new RegExp(shape.pattern).test(value);
 const ControllerParams = Type.Object(Controller);
 const ActionParams = Type.Object({ ...Controller, actionId: Type.Integer({ minimum: 1 }) });
 const Json = Type.Object({}, { additionalProperties: true });
@@ -25,14 +28,27 @@ export async function hawkbitRoutes(app: FastifyInstance, deps: HawkbitRouteDeps
   const { hawkbit } = deps;
   const tags = ['hawkbit'];
   const prefix = '/:tenant/controller/v1/:controllerId';
-  const config = { auth: 'public' as const };
+  /** The controller each authenticated request speaks for. */
+  const authenticated = new WeakMap<FastifyRequest, string>();
+  const config = {
+    auth: 'public' as const,
+    credentials: {
+      in: 'headers' as const,
+      async check(request: FastifyRequest) {
+        const p = request.params as Partial<Params>;
+        // A path no controller can have is left to the schema (400): nothing is looked up for it.
+        if (!wellFormed(p.tenant, TENANT) || !wellFormed(p.controllerId, NAME)) return;
+        authenticated.set(request, await hawkbit.authenticate(p.tenant!, p.controllerId!, request.headers.authorization));
+      },
+    },
+  };
 
   const base = (request: FastifyRequest, p: Params) =>
     `${deps.publicUrl?.replace(/\/$/, '') ?? `${request.protocol}://${request.headers.host}`}/${encodeURIComponent(p.tenant)}/controller/v1/${encodeURIComponent(p.controllerId)}`;
 
   async function device(request: FastifyRequest): Promise<{ p: Params; deviceId: string }> {
     const p = request.params as Params;
-    const deviceId = await hawkbit.authenticate(p.tenant, p.controllerId, request.headers.authorization);
+    const deviceId = authenticated.get(request) ?? (await hawkbit.authenticate(p.tenant, p.controllerId, request.headers.authorization));
     return { p, deviceId };
   }
 

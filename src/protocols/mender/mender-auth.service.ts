@@ -47,7 +47,8 @@ export class MenderAuthService {
       await this.accept(set.id, `device:${deviceId}`);
       set = { ...set, status: 'accepted' };
     }
-    if (set.status === 'pending') throw new AuthError(`device '${deviceId}' is pending: an operator must accept it (orchestrator API: POST /api/v1/mender/auth-sets/${set.id}/accept)`);
+    // The signature verified: a device waiting for acceptance is not a failed authentication.
+    if (set.status === 'pending') throw new AuthError(`device '${deviceId}' is pending: an operator must accept it (orchestrator API: POST /api/v1/mender/auth-sets/${set.id}/accept)`, { countsAsFailure: false });
     if (set.status !== 'accepted') throw new AuthError(`device '${deviceId}' was rejected`);
     const iat = Math.floor(now / 1000);
     return signJwt({ sub: deviceId, iat, exp: iat + (this.deps.jwtTtlSeconds ?? 7 * 24 * 3600), iss: 'update-orchestrator', 'mender.device': true, 'orchestrator.auth_set': set.id }, await this.jwtSecret());

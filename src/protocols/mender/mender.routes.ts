@@ -1,5 +1,6 @@
 // The Mender device API (/api/devices/...) that mender-client speaks. Bodies are read as raw
 // bytes in this scope: the auth request's signature covers the exact bytes sent (chunked or not).
+// Every other route checks the device's JWT before the body is read (RouteCredentials).
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { refuseJsonProblem, ValidationError } from '../../core/index.js';
@@ -33,12 +34,22 @@ export async function menderRoutes(app: FastifyInstance, deps: MenderRouteDeps) 
     scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser(['application/json', 'text/plain', 'application/jwt'], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     const tags = ['mender'];
-    const config = { auth: 'public' as const };
     const origin = (request: FastifyRequest) => deps.publicUrl?.replace(/\/$/, '') ?? `${request.protocol}://${request.headers.host}`;
-    const device = (request: FastifyRequest) => deps.auth.authenticate(request.headers.authorization);
+    const devices = new WeakMap<FastifyRequest, string>();
+    const config = {
+      auth: 'public' as const,
+      credentials: {
+        in: 'headers' as const,
+        async check(request: FastifyRequest) {
+          devices.set(request, await deps.auth.authenticate(request.headers.authorization));
+        },
+      },
+    };
+    const device = async (request: FastifyRequest) => devices.get(request) ?? deps.auth.authenticate(request.headers.authorization);
 
     scope.post('/api/devices/v1/authentication/auth_requests', {
-      config,
+      // The body is the credential: identity and key, signed with that key (X-MEN-Signature).
+      config: { auth: 'public' },
       schema: { tags, summary: 'Authenticate (body signed with the device key in X-MEN-Signature); a JWT once accepted, 401 while pending' },
       handler: async (request, reply) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
