@@ -2,8 +2,9 @@
 // 'operator' | 'admin' | 'device' | 'public' }), and an onRequest hook enforces it before the body
 // is read, so an anonymous caller learns nothing about a route's input. Public routes that check
 // credentials of their own (hawkBit and Mender tokens, registry webhook secrets, signed download
-// links, enrollment keys) declare them as `credentials`: checked in onRequest when they travel in
-// headers or the URL, and first thing after parsing (before any validation) when in the body.
+// links, enrollment keys) declare them as `credentials`: checked in preParsing (after the
+// request-rate limits of onRequest, before the body is read) when they travel in headers or the
+// URL, and first thing after parsing (before any validation) when in the body (src/api/server.ts).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError, ForbiddenError, roleAllows, type Clock, type Principal, type Role } from '../core/index.js';
 import { hashToken, type TokenRepository } from '../store/index.js';
@@ -107,10 +108,7 @@ export function authHook(auth: Authenticator, limiter: AuthFailureLimiter | null
     // Routes that declare nothing need admin, except the API documentation's own assets.
     const level: AuthLevel = config?.auth ?? (request.routeOptions.url?.startsWith('/docs') ? 'public' : 'admin');
     request.principal = null;
-    if (level === 'public') {
-      if (config?.credentials?.in === 'headers') await config.credentials.check(request);
-      return;
-    }
+    if (level === 'public') return;
     const token = bearerToken(request);
     if (!token) throw new AuthError();
     const principal = await auth.resolve(token);

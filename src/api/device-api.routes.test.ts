@@ -36,12 +36,13 @@ for (const db of ['sqlite', 'postgres'] as const) describe.skipIf(db === 'postgr
     const again = await t.request('POST', '/api/v1/device/enroll', { token: null, body: { enrollmentKey: key, id: 'pos-1' } });
     expect(again.status).toBe(409);
     const bad = await t.request('POST', '/api/v1/device/enroll', { token: null, body: { enrollmentKey: 'uo_enr_nope', id: 'pos-2' } });
-    expect(bad.status).toBe(400);
+    expect(bad.status).toBe(401);
     expect(bad.text).toContain('enrollment key');
 
     const auto = (await t.request('POST', '/api/v1/enrollment-keys', { body: { name: 'auto', autoAccept: true, maxUses: 1 } })).json() as { key: string; id: string };
     expect((await t.request('POST', '/api/v1/device/enroll', { token: null, body: { enrollmentKey: auto.key, id: 'kiosk-1' } })).json()).toMatchObject({ enrollment: 'accepted' });
-    expect((await t.request('POST', '/api/v1/device/enroll', { token: null, body: { enrollmentKey: auto.key, id: 'kiosk-2' } })).status).toBe(400);
+    // Used up (maxUses 1): the key no longer authenticates.
+    expect((await t.request('POST', '/api/v1/device/enroll', { token: null, body: { enrollmentKey: auto.key, id: 'kiosk-2' } })).status).toBe(401);
   });
 
   it('a rejected device loses its token at once', async () => {

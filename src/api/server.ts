@@ -3,9 +3,9 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest, type preParsingAsyncHookHandler } from 'fastify';
 import { AuthError, type CidrList } from '../core/index.js';
-import { authHook, type Authenticator } from './auth.js';
+import { authHook, type Authenticator, type RouteCredentials } from './auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { finiteNumbersOnly } from './finite-numbers.js';
 import { refuseJsonProblems } from './json-problems.js';
@@ -63,6 +63,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) registered.push({ method, url: route.url });
     route.config = { ...(route.config ?? {}), authFamily: authFamilyOf(route.url) } as typeof route.config;
+    // A public route's own credentials in headers or the URL: checked before the body is read,
+    // after every onRequest hook (the failure and request-rate limits); only routes that have them pay.
+    const credentials = (route.config as { credentials?: RouteCredentials }).credentials;
+    if (credentials?.in === 'headers') {
+      const check: preParsingAsyncHookHandler = async (request, _reply, payload) => {
+        await credentials.check(request);
+        return payload;
+      };
+      route.preParsing = [...(route.preParsing === undefined ? [] : [route.preParsing].flat()), check];
+    }
   });
   const limiter = options.limiter;
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {

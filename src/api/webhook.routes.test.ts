@@ -152,10 +152,10 @@ describe('GitHub webhook signatures', () => {
 
 describe('webhook rate limit', () => {
   it('answers 429 beyond the configured requests per minute', async () => {
-    const t = await startTestApp({ config: { webhookRateLimitPerMinute: 3 } });
+    const t = await startTestApp({ config: { webhookRateLimitPerMinute: 3, webhookSecret: SECRET } });
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push((await t.request('POST', '/api/v1/webhooks/docker-registry', { token: null, body: { push_data: { tag: `t${i}` }, repository: { repo_name: 'acme/x' } } })).status);
+      for (let i = 0; i < 5; i++) statuses.push((await t.request('POST', `/api/v1/webhooks/docker-registry/${SECRET}`, { token: null, body: { push_data: { tag: `t${i}` }, repository: { repo_name: 'acme/x' } } })).status);
       expect(statuses).toEqual([202, 202, 202, 429, 429]);
     } finally {
       await t.close();
