@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApp, type App, type AppOptions } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
-import { createTestDatabase } from './postgres.js';
+import { createTestDatabase, postgresUnavailable } from './postgres.js';
 
 export interface TestApp {
   app: App;
@@ -50,4 +50,12 @@ export async function startTestApp(options: { db?: 'sqlite' | 'postgres'; config
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The databases an app test runs on, PostgreSQL with the reason it is skipped (CI=true fails instead). */
+export async function appDatabases(): Promise<{ db: 'sqlite' | 'postgres'; skip: string | null }[]> {
+  return [
+    { db: 'sqlite', skip: null },
+    { db: 'postgres', skip: await postgresUnavailable() },
+  ];
 }

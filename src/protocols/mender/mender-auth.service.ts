@@ -33,9 +33,11 @@ export class MenderAuthService {
    * accepted (or preauthorized) device, else throws AuthError (401, the client retries later).
    */
   async authRequest(body: Buffer, signature: string | undefined): Promise<string> {
+    // No signature, no credential: refused before the body is looked at.
+    if (!signature) throw new AuthError('an auth request is signed with the device key: send X-MEN-Signature');
     const request = parseAuthRequest(body);
     const pubkey = canonicalPublicKey(request.pubkey);
-    if (!signature || !verifyAuthSignature(body, signature, pubkey)) throw new AuthError('the X-MEN-Signature of the auth request does not verify with the key in it');
+    if (!verifyAuthSignature(body, signature, pubkey)) throw new AuthError('the X-MEN-Signature of the auth request does not verify with the key in it');
     const deviceId = deviceIdFor(request.identity);
     const now = this.deps.clock.now();
     let set = await this.deps.store.protocols.authSetFor(deviceId, pubkey);
