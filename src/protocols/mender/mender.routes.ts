@@ -3,7 +3,7 @@
 // Every other route checks the device's JWT before the body is read (RouteCredentials).
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { refuseJsonProblem, ValidationError } from '../../core/index.js';
+import { AuthError, refuseJsonProblem, ValidationError } from '../../core/index.js';
 import { deviceProvides } from './deployments.js';
 import type { MenderAuthService } from './mender-auth.service.js';
 import type { MenderDeploymentService } from './mender-deployments.service.js';
@@ -48,8 +48,17 @@ export async function menderRoutes(app: FastifyInstance, deps: MenderRouteDeps) 
     const device = async (request: FastifyRequest) => devices.get(request) ?? deps.auth.authenticate(request.headers.authorization);
 
     scope.post('/api/devices/v1/authentication/auth_requests', {
-      // The body is the credential: identity and key, signed with that key (X-MEN-Signature).
-      config: { auth: 'public' },
+      // The body is the credential: identity and key, signed with that key (X-MEN-Signature), so
+      // only the signature's presence can be checked before the body is read.
+      config: {
+        auth: 'public',
+        credentials: {
+          in: 'headers',
+          check: async (request) => {
+            if (!request.headers['x-men-signature']) throw new AuthError('an auth request is signed with the device key: send X-MEN-Signature');
+          },
+        },
+      },
       schema: { tags, summary: 'Authenticate (body signed with the device key in X-MEN-Signature); a JWT once accepted, 401 while pending' },
       handler: async (request, reply) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
