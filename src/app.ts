@@ -53,6 +53,8 @@ export interface AppOptions {
   logger?: Logger | false;
   /** The engine's device-sync service (pull devices); without one no device has a target. */
   deviceSync?: DeviceSync;
+  /** The outbound deny list's guard (tests give one with a scripted resolver); default from config.outboundDeny. */
+  outbound?: OutboundGuard;
   /** Retry tuning of outbound notifications (tests use short delays). */
   notifyOptions?: Partial<Pick<NotifierOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxAttempts' | 'timeoutMs' | 'refreshMs'>>;
   /** Batching of the live event stream (tests decide when a batch goes out). */
@@ -136,7 +138,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   metrics.addGroupedGauge('orchestrator_rollouts', 'Rollouts by status', 'status', groupedCount(store.handle.db, 'rollouts', 'status'));
   // The rollout engine: push transports by device mode, batched durable executions, pull-device sync.
   // Every connection the server opens on someone's say-so is checked against the deny list.
-  const outbound = OutboundGuard.fromEntries(config.outboundDeny);
+  const outbound = options.outbound ?? OutboundGuard.fromEntries(config.outboundDeny);
   const transports = createTransports(config, outbound);
   const engine: EngineParts = createEngine({
     store,

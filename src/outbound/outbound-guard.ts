@@ -49,14 +49,15 @@ export function outboundDenyEntries(raw: string | undefined): string[] {
   return entries.flatMap((e) => (e.toLowerCase() === 'default' ? DEFAULT_OUTBOUND_DENY : [e]));
 }
 
-type LookupAll = (hostname: string, options: dns.LookupAllOptions, callback: (error: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => void) => void;
+/** Resolves a name to all its addresses, as dns.lookup with { all: true } does. */
+export type OutboundResolver = (hostname: string, options: dns.LookupAllOptions, callback: (error: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => void) => void;
 
 /** Checks outbound addresses against a deny list. */
 export class OutboundGuard {
   constructor(
     readonly deny: CidrList,
     /** DNS resolution (tests substitute one that changes its answer between calls). */
-    private readonly resolveAll: LookupAll = (hostname, options, callback) => dns.lookup(hostname, options, callback),
+    private readonly resolveAll: OutboundResolver = (hostname, options, callback) => dns.lookup(hostname, options, callback),
   ) {}
 
   static fromEntries(entries: string[] = DEFAULT_OUTBOUND_DENY): OutboundGuard {
