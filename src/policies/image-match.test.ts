@@ -14,6 +14,14 @@ describe('imageMatches', () => {
     ['ghcr.io/acme/*:v*', 'docker.io/acme/app:v2', false],
     ['nginx', 'docker.io/library/nginx:1.27', true],
     ['*:latest', 'nginx:latest', true],
+    // No registry host in the glob: Docker Hub only.
+    ['acme/*', 'ghcr.io/acme/app:1.0', false],
+    ['acme/*', 'evil.example.com/acme/app:1.0', false],
+    ['nginx', 'ghcr.io/library/nginx:1', false],
+    ['*:latest', 'ghcr.io/app:latest', false],
+    // A wildcard first segment stands for any registry.
+    ['*/acme/*', 'ghcr.io/acme/app:1.0', true],
+    ['**/app', 'evil.example.com/acme/app:1.0', true],
   ])('%s vs %s -> %s', (pattern, ref, expected) => {
     expect(imageMatches(pattern, ref)).toBe(expected);
   });
@@ -29,6 +37,7 @@ describe('registry payloads', () => {
   it('reads Docker Hub pushes and says what is missing', () => {
     expect(parseDockerHub({ push_data: { tag: '1.2', pusher: 'ci' }, repository: { repo_name: 'Acme/App' } })).toMatchObject({ imageRef: 'docker.io/acme/app:1.2', tag: '1.2', pusher: 'ci' });
     expect(() => parseDockerHub({ push_data: {}, repository: { repo_name: 'a/b' } })).toThrow(/push_data.tag/);
+    expect(() => parseDockerHub({ push_data: { tag: '1' }, repository: { repo_name: 'evil.example.com/acme' } })).toThrow(/not a Docker Hub repository/);
   });
 
   it('reads GHCR container versions and ignores other package types', () => {
