@@ -13,6 +13,8 @@ export interface ServeProcess {
   /** Everything written to stdout so far. */
   stdout(): string;
   stderr(): string;
+  /** Resolves once stdout matches (log lines may follow the banner). */
+  logged(pattern: RegExp): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -33,7 +35,15 @@ export function startServe(args: string[] = [], env: Record<string, string> = {}
   live.add(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const w of [...waiters]) {
+      if (!w.pattern.test(out)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  });
   child.stderr!.on('data', (chunk: Buffer) => (err = (err + chunk.toString()).slice(-8000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
@@ -56,7 +66,8 @@ export function startServe(args: string[] = [], env: Record<string, string> = {}
       if (!line) return;
       clearTimeout(timer);
       child.stdout!.off('data', onData);
-      resolve({ urls: line[1]!.split(' and '), stdout: () => out, stderr: () => err, stop });
+      const logged = (pattern: RegExp) => (pattern.test(out) ? Promise.resolve() : new Promise<void>((done) => waiters.push({ pattern, resolve: done })));
+      resolve({ urls: line[1]!.split(' and '), stdout: () => out, stderr: () => err, logged, stop });
     };
     child.stdout!.on('data', onData);
   });
