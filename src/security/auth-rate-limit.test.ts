@@ -55,11 +55,17 @@ for (const { db, skip } of await appDatabases()) {
       expect(await statuses(4, (i) => t.request('GET', '/DEFAULT/controller/v1/dev-1', { token: null, headers: { authorization: `TargetToken guess-${i}` } }))).toEqual(GUESSED);
     });
 
-    it('Mender: wrong JWTs are blocked; a device waiting for acceptance is not', async () => {
+    const ask = (request: { body: Buffer; signature: string }) => t.request('POST', '/api/devices/v1/authentication/auth_requests', { token: null, raw: request.body, headers: { 'content-type': 'application/json', 'x-men-signature': request.signature } });
+
+    it('Mender: a device asking again while it waits is not a failure', async () => {
       const pending = menderAuthRequest({ mac: '02:00:00:00:00:01' });
-      const asks = await statuses(LIMIT + 3, () => t.request('POST', '/api/devices/v1/authentication/auth_requests', { token: null, raw: pending.body, headers: { 'content-type': 'application/json', 'x-men-signature': pending.signature } }));
-      expect(asks).toEqual(Array(LIMIT + 3).fill(401));
-      expect(await statuses(4, (i) => t.request('POST', '/api/devices/v2/deployments/device/deployments/next', { token: `eyJhbGciOiJIUzI1NiJ9.e30.guess${i}`, body: {} }))).toEqual(GUESSED);
+      expect(await statuses(LIMIT + 3, () => ask(pending))).toEqual(Array(LIMIT + 3).fill(401));
+    });
+
+    it('Mender: wrong JWTs and new pending keys count, then both are blocked', async () => {
+      // The device above made one new auth set (one failure); two guesses use up the budget.
+      expect(await statuses(3, (i) => t.request('POST', '/api/devices/v2/deployments/device/deployments/next', { token: `eyJhbGciOiJIUzI1NiJ9.e30.guess${i}`, body: {} }))).toEqual([401, 401, 429]);
+      expect((await ask(menderAuthRequest({ mac: '02:00:00:00:00:02' }))).status).toBe(429);
     });
 
     it('enrollment: wrong keys are 401s that count, and then the right key waits', async () => {

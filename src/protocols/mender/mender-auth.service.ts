@@ -41,6 +41,7 @@ export class MenderAuthService {
     const deviceId = deviceIdFor(request.identity);
     const now = this.deps.clock.now();
     let set = await this.deps.store.protocols.authSetFor(deviceId, pubkey);
+    const created = !set;
     if (!set) {
       set = await this.deps.store.protocols.addAuthSet({ id: randomUUID(), deviceId, identity: request.identity, pubkey, status: 'pending' }, now);
       await this.deps.events.append([{ type: 'mender.auth-pending', actor: `device:${deviceId}`, deviceId, data: { authSetId: set.id, identity: request.identity } }]);
@@ -49,8 +50,9 @@ export class MenderAuthService {
       await this.accept(set.id, `device:${deviceId}`);
       set = { ...set, status: 'accepted' };
     }
-    // The signature verified: a device waiting for acceptance is not a failed authentication.
-    if (set.status === 'pending') throw new AuthError(`device '${deviceId}' is pending: an operator must accept it (orchestrator API: POST /api/v1/mender/auth-sets/${set.id}/accept)`, { countsAsFailure: false });
+    // A device asking again while it waits for acceptance is not a failed authentication; a new
+    // pending auth set counts, so one address cannot fill the table with keys of its own making.
+    if (set.status === 'pending') throw new AuthError(`device '${deviceId}' is pending: an operator must accept it (orchestrator API: POST /api/v1/mender/auth-sets/${set.id}/accept)`, { countsAsFailure: created });
     if (set.status !== 'accepted') throw new AuthError(`device '${deviceId}' was rejected`);
     const iat = Math.floor(now / 1000);
     return signJwt({ sub: deviceId, iat, exp: iat + (this.deps.jwtTtlSeconds ?? 7 * 24 * 3600), iss: 'update-orchestrator', 'mender.device': true, 'orchestrator.auth_set': set.id }, await this.jwtSecret());
