@@ -41,7 +41,7 @@ console.log(`fuzz: FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS} FUZZ_DB=${process.env.FUZ
 const DB = process.env.FUZZ_DB === 'postgres' ? 'postgres' : 'sqlite';
 const t = await startTestApp({
   db: DB,
-  config: { bodyLimit: BODY_LIMIT, artifactMaxBytes: 256 * 1024, webhookSecret: WEBHOOK_SECRET, webhookRateLimitPerMinute: 0, authRateLimitPerMinute: 0 },
+  config: { bodyLimit: BODY_LIMIT, artifactMaxBytes: 256 * 1024, webhookSecret: WEBHOOK_SECRET, webhookRateLimitPerMinute: 0, authRateLimitPerMinute: 0, deviceAuthRateLimitPerMinute: 0 },
 });
 const spec = (await t.request('GET', '/openapi.json')).json() as OpenApi;
 const resolve = (ref: string) => spec.components?.schemas?.[ref.replace('#/components/schemas/', '')];

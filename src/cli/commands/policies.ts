@@ -49,7 +49,7 @@ export function registerPolicies(program: Command): void {
   remoteOptions(policies.command('create'))
     .description('create a policy: pushes of images matching --image start a rollout over the devices matching the filter')
     .requiredOption('--name <name>', 'a unique name')
-    .requiredOption('--image <glob>', 'glob over the image, e.g. "acme/*" or "ghcr.io/acme/app:v*" (":" also matches the tag)')
+    .requiredOption('--image <glob>', 'glob over the image, e.g. "ghcr.io/acme/app:v*" (":" also matches the tag); without a registry host ("acme/*") it matches Docker Hub images only, "*/acme/*" any registry')
     .option('--location <location>', 'devices at this location')
     .option('--status <status>', 'devices with this status')
     .option('--tag <key=value>', 'devices with this tag (key=value or key:value), repeatable', collect)
