@@ -3,9 +3,12 @@
 // ghcr.io/acme/app or evil.example.com/acme/app, and a Docker Hub payload cannot name another
 // registry); a push of an image a policy already rolled out (same digest, or same tag when the
 // registry sends no digest) does not start a second rollout, whatever else the payload changes.
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signHub } from '../policies/index.js';
 import { appDatabases, startTestApp, type TestApp } from '../testing/app.js';
+
+/** GitHub's X-Hub-Signature-256: HMAC-SHA256 of the raw body with the webhook secret. */
+const signHub = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 const SECRET = 'policy-match-webhook-secret';
 const digest = (c: string) => `sha256:${c.repeat(64)}`;

@@ -2,9 +2,12 @@
 // ORCHESTRATOR_WEBHOOK_SECRET unset every registry webhook is refused (403, naming the setting) and
 // nothing is recorded or started; with it set, a missing or wrong secret or signature is a 401,
 // checked before anything else about the request (a 600-character secret is not a 400).
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signHub } from '../policies/index.js';
 import { appDatabases, startTestApp, type TestApp } from '../testing/app.js';
+
+/** GitHub's X-Hub-Signature-256: HMAC-SHA256 of the raw body with the webhook secret. */
+const signHub = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 const SECRET = 'webhook-secret-0123456789abcdef';
 const dockerHub = (tag: string) => JSON.stringify({ push_data: { tag, pusher: 'mallory', pushed_at: Date.now() }, repository: { repo_name: 'acme/app' } });
