@@ -95,19 +95,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     app.addContentTypeParser(type, (_request, payload, done) => done(null, payload));
   }
   app.addHook('preValidation', (request, _reply, done) => {
-    const checks = () => {
-      try {
-        refuseUnexpectedStream(request);
-        refuseJsonProblems(request);
-        done();
-      } catch (error) {
-        done(error as Error);
-      }
-    };
     // A credential in the body (an enrollment key) is checked before anything about the body is.
     const credentials = request.routeOptions.config?.credentials;
-    if (credentials?.in === 'body') credentials.check(request).then(checks, (error: Error) => done(error));
-    else checks();
+    if (credentials?.in === 'body') credentials.check(request).then(() => checkBody(request, done), (error: Error) => done(error));
+    else checkBody(request, done);
   });
   app.addSchema(ErrorSchema);
 
@@ -124,6 +115,17 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   for (const routes of options.routes) await routes(app);
   return app;
+}
+
+/** The checks every body gets before its schema: the right kind of body, no U+0000, not too deep. */
+function checkBody(request: FastifyRequest, done: (error?: Error) => void): void {
+  try {
+    refuseUnexpectedStream(request);
+    refuseJsonProblems(request);
+    done();
+  } catch (error) {
+    done(error as Error);
+  }
 }
 
 /**
