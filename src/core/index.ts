@@ -20,3 +20,6 @@ export * from './threshold.js';
 export * from './backoff.js';
 export * from './rate-limit.js';
 export * from './signature.js';
+export * from './chunker.js';
+export * from './chunk-index.js';
+export * from './delta-plan.js';
