@@ -68,7 +68,9 @@ const ReportSchema = Type.Object(
         {
           id: Type.String({ minLength: 1, maxLength: 128 }),
           state: literal(REPORTED_STATES),
-          bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+          bytes: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+          bytesFetched: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'bytes fetched over the network for this execution so far' })),
+          bytesReused: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'bytes taken from files the device already held (delta transfer)' })),
           error: Type.Optional(Type.String({ maxLength: 4000 })),
         },
         { additionalProperties: false },

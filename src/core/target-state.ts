@@ -57,7 +57,12 @@ export interface DeviceReport {
   execution?: {
     id: string;
     state: Extract<ExecutionState, ReportedState>;
+    /** Bytes of the artifact held so far. */
     bytes?: number;
+    /** Bytes fetched over the network so far (index, ranges, full download). */
+    bytesFetched?: number;
+    /** Bytes taken from files the device already held. */
+    bytesReused?: number;
     error?: string;
   };
 }
