@@ -232,12 +232,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => deviceRoutes(app, { devices, store, clock, tmpDir }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
-    (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock }),
+    (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
     (app) => hawkbitRoutes(app, { hawkbit, artifacts, publicUrl: config.publicUrl }),
     (app) => menderRoutes(app, { auth: menderAuth, deployments: menderDeployments, publicUrl: config.publicUrl }),
     (app) => protocolAdminRoutes(app, { menderAuth, protocols: store.protocols, clock }),
   ];
   const server = await buildServer({ auth, bodyLimit: config.bodyLimit, logger, routes, version: VERSION });
+
+  // Artifacts stored before chunk indexes existed get one (unsigned) in the background, in batches.
+  const indexing = new AbortController();
+  const indexMissing = async () => {
+    try {
+      const done = await artifacts.indexMissing(indexing.signal);
+      if (done > 0) logger.info({ artifacts: done }, 'computed the chunk index of artifacts stored without one');
+    } catch (error) {
+      if (!indexing.signal.aborted) logger.warn({ err: error }, 'could not compute the chunk index of older artifacts; they are delivered whole');
+    }
+  };
+  let indexed: Promise<void> = Promise.resolve();
 
   let closed = false;
   return {
@@ -258,11 +270,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const address = await server.listen({ host: config.host, port: config.port });
       await engine.notifier.start();
       engine.engine.start();
+      indexed = indexMissing();
       return address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
     },
     async close() {
       if (closed) return;
       closed = true;
+      indexing.abort();
+      await indexed;
       await engine.engine.stop();
       await engine.notifier.stop();
       await closeTransports(transports);

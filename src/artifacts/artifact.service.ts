@@ -208,30 +208,41 @@ export class ArtifactService {
   }
 
   /**
-   * Indexes file artifacts stored before chunk indexes existed (unsigned: the server has no
-   * signing key), up to `limit` of them; answers how many got one. Run in the background at start.
+   * Indexes every file artifact stored before chunk indexes existed (unsigned: the server holds no
+   * signing key), a page at a time; answers how many got one. The app runs it in the background
+   * at start; an artifact whose blob is missing is skipped.
    */
-  async indexMissing(limit = 100, signal?: AbortSignal): Promise<number> {
+  async indexMissing(signal?: AbortSignal): Promise<number> {
     let done = 0;
-    for (const artifact of await this.options.artifacts.withoutChunkIndex(limit)) {
-      if (signal?.aborted) break;
-      const file = this.filePath(artifact);
-      if (!file || !fs.existsSync(file)) continue;
-      const builder = new ChunkIndexBuilder(DEFAULT_CHUNKER);
-      await pipeline(
-        fs.createReadStream(file, { highWaterMark: 1 << 20 }),
-        async (source: AsyncIterable<Buffer>) => {
-          for await (const chunk of source) builder.update(chunk);
-        },
-        { signal },
-      );
-      const index = builder.finish(artifact.sha256!);
-      const encoded = encodeChunkIndex(index);
-      const sha256 = chunkIndexDigest(encoded);
-      await this.options.blobs.writeIndex(sha256, encoded);
-      if (await this.options.artifacts.setChunkIndex(artifact.id, { sha256, chunks: index.lengths.length, avgSize: index.params.avgSize, bytes: encoded.length, signature: null })) done++;
+    let after: { createdAt: number; id: string } | undefined;
+    for (;;) {
+      const page = await this.options.artifacts.withoutChunkIndex(20, after);
+      for (const artifact of page) {
+        if (signal?.aborted) return done;
+        if (await this.indexStored(artifact, signal)) done++;
+      }
+      const last = page.at(-1);
+      if (page.length < 20 || !last) return done;
+      after = { createdAt: Date.parse(last.createdAt), id: last.id };
     }
-    return done;
+  }
+
+  private async indexStored(artifact: StoredArtifact, signal?: AbortSignal): Promise<boolean> {
+    const file = this.filePath(artifact);
+    if (!file || !fs.existsSync(file)) return false;
+    const builder = new ChunkIndexBuilder(DEFAULT_CHUNKER);
+    await pipeline(
+      fs.createReadStream(file, { highWaterMark: 1 << 20 }),
+      async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) builder.update(chunk);
+      },
+      { signal },
+    );
+    const index = builder.finish(artifact.sha256!);
+    const encoded = encodeChunkIndex(index);
+    const sha256 = chunkIndexDigest(encoded);
+    await this.options.blobs.writeIndex(sha256, encoded);
+    return this.options.artifacts.setChunkIndex(artifact.id, { sha256, chunks: index.lengths.length, avgSize: index.params.avgSize, bytes: encoded.length, signature: null });
   }
 
   /** Path of an artifact's gzip-compressed chunk index, or null when it has none. */

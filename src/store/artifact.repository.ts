@@ -125,9 +125,11 @@ export class ArtifactRepository {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  /** File artifacts without a chunk index (oldest first), to index them. */
-  async withoutChunkIndex(limit: number): Promise<StoredArtifact[]> {
-    const rows = await this.db.selectFrom('artifacts').selectAll().where('kind', '=', 'file').where('index_sha256', 'is', null).where('storage_key', 'is not', null).orderBy('created_at').orderBy('id').limit(limit).execute();
+  /** File artifacts without a chunk index, oldest first, keyset-paged after `after`, to index them. */
+  async withoutChunkIndex(limit: number, after?: { createdAt: number; id: string }): Promise<StoredArtifact[]> {
+    let query = this.db.selectFrom('artifacts').selectAll().where('kind', '=', 'file').where('index_sha256', 'is', null).where('storage_key', 'is not', null);
+    if (after) query = query.where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
+    const rows = await query.orderBy('created_at').orderBy('id').limit(limit).execute();
     return rows.map(toArtifact);
   }
 
