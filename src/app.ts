@@ -137,6 +137,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     clock,
     transports: new Map(Object.entries(transports)),
     artifactFile: (artifact) => artifacts.filePath(artifact),
+    artifactIndexFile: (artifact) => artifacts.indexPath(artifact),
     logger,
     concurrency: config.engineConcurrency,
     leaseMs: config.engineLeaseMs,
