@@ -43,8 +43,8 @@ async function runReceiver(flags: AgentFlags): Promise<void> {
   const trustedKey = flags.trustedKey ? fs.readFileSync(flags.trustedKey, 'utf8') : undefined;
   const log = createAgentLog({ json: flags.jsonLogs });
   // Each push is one log line: update id, artifact, sha256, result, status, bytes, duration.
-  const running = await startReceiver({ port, host: '0.0.0.0', dir: path.resolve(flags.dir), trustedKey, deviceId: flags.device, token: process.env.ORCHESTRATOR_RECEIVER_TOKEN || undefined, log });
-  log.info('push receiver listening', { url: running.url, dir: path.resolve(flags.dir), trustedKey: flags.trustedKey ?? 'none' });
+  const running = await startReceiver({ port, host: '0.0.0.0', dir: path.resolve(flags.dir), trustedKey, deviceId: flags.device, token: process.env.ORCHESTRATOR_RECEIVER_TOKEN || undefined, log, deltas: flags.delta !== false, deltaMinReuse: flags.deltaMinReuse });
+  log.info('push receiver listening', { url: running.url, dir: path.resolve(flags.dir), trustedKey: flags.trustedKey ?? 'none', deltas: flags.delta !== false });
   await new Promise<void>((resolve) => {
     const stop = () => void running.close().then(resolve);
     process.once('SIGINT', stop);
@@ -130,7 +130,7 @@ export function registerAgent(program: Command): void {
     .option('--json-logs', 'log JSON lines instead of readable lines')
     .option('--once', 'run one poll-and-apply round, then exit (0 when nothing failed)')
     .option('--self-name <artifact>', 'artifacts of this name update the agent itself: after installing one, exit 0 so the supervisor (systemd Restart=always) starts the new version from DIR/current')
-    .option('--no-delta', 'always download artifacts whole (by default, with an earlier release in the other slot, only the chunks it lacks are fetched)')
+    .option('--no-delta', 'always download artifacts whole (by default, with an earlier release in the other slot, only the chunks it lacks are fetched; with --listen, pushes are taken whole only)')
     .option('--delta-min-reuse <fraction>', 'fetch a delta only when at least this share of the new artifact is already held here (default 0.1)', fraction)
     .option('--mqtt <url>', 'MQTT broker to get wake-ups from (devices/ID/wakeup): poll at once when the target changes (env ORCHESTRATOR_MQTT_URL)')
     .action(async (flags: AgentFlags) => {
