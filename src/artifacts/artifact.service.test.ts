@@ -184,5 +184,18 @@ describe('ArtifactService', () => {
       await service.remove(artifact.id, 'test');
       expect(fs.existsSync(file)).toBe(false);
     });
+
+    it('takes a signed index when the same artifact is uploaded again signed', async () => {
+      const keys = generateSigningKeyPair();
+      const service = make({ maxBytes: 10 << 20, trustedKeys: [keys.publicKeyPem] });
+      const fields = { name: 'fw', version: '1', sha256: sha(data) };
+      const signature = signArtifact(fields, keys.privateKeyPem);
+      const unsigned = await service.upload(body(data), { ...fields, signature }, 'test');
+      expect(unsigned.artifact.chunkIndex!.signature).toBeNull();
+      const indexSignature = signArtifactIndex({ ...fields, indexSha256: unsigned.artifact.chunkIndex!.sha256 }, keys.privateKeyPem);
+      const again = await service.upload(body(data), { ...fields, signature, indexSignature }, 'test');
+      expect(again).toMatchObject({ created: false, artifact: { id: unsigned.artifact.id, chunkIndex: { signature: indexSignature } } });
+      expect((await service.get(unsigned.artifact.id)).chunkIndex!.signature).toBe(indexSignature);
+    });
   });
 });

@@ -151,9 +151,12 @@ export class ArtifactService {
       if (existing && existing.sha256 !== blob.sha256) throw this.versionTaken(existing);
       const chunkIndex = await this.storeIndex(blob.index!, fields, input, signer?.key ?? null);
       if (existing) {
-        // An artifact stored before indexes existed gets this one (signed, when it came signed).
-        if (!existing.chunkIndex && (await this.options.artifacts.setChunkIndex(existing.id, chunkIndex))) return { artifact: publicArtifact({ ...existing, chunkIndex }), created: false };
-        return { artifact: publicArtifact(existing), created: false };
+        // An artifact stored before indexes existed gets this one; an unsigned index gives way to a signed one.
+        const previous = existing.chunkIndex;
+        const takes = !previous ? await this.options.artifacts.setChunkIndex(existing.id, chunkIndex) : !previous.signature && chunkIndex.signature ? await this.options.artifacts.signChunkIndex(existing.id, chunkIndex) : false;
+        if (!takes) return { artifact: publicArtifact(existing), created: false };
+        if (previous && previous.sha256 !== chunkIndex.sha256 && (await this.options.artifacts.countByIndex(previous.sha256)) === 0) await this.options.blobs.removeIndex(previous.sha256);
+        return { artifact: publicArtifact({ ...existing, chunkIndex }), created: false };
       }
       const inspected = this.options.inspect ? await this.options.inspect(this.options.blobs.pathOf(blob.key)) : {};
       const stored = await this.options.artifacts.create(

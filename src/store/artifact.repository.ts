@@ -125,6 +125,12 @@ export class ArtifactRepository {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  /** Replaces an unsigned chunk index by a signed one (a re-upload with --sign); false when it was signed already. */
+  async signChunkIndex(id: string, index: ArtifactChunkIndex): Promise<boolean> {
+    const result = await this.db.updateTable('artifacts').set(indexColumns(index)).where('id', '=', id).where('index_signature', 'is', null).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   /** File artifacts without a chunk index, oldest first, keyset-paged after `after`, to index them. */
   async withoutChunkIndex(limit: number, after?: { createdAt: number; id: string }): Promise<StoredArtifact[]> {
     let query = this.db.selectFrom('artifacts').selectAll().where('kind', '=', 'file').where('index_sha256', 'is', null).where('storage_key', 'is not', null);
