@@ -146,6 +146,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     clock,
     transports: new Map(Object.entries(transports)),
     artifactFile: (artifact) => artifacts.filePath(artifact),
+    artifactIndexFile: (artifact) => artifacts.indexPath(artifact),
     logger,
     concurrency: config.engineConcurrency,
     leaseMs: config.engineLeaseMs,
@@ -245,12 +246,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => deviceRoutes(app, { devices, store, clock, tmpDir }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
-    (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock }),
+    (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
     (app) => hawkbitRoutes(app, { hawkbit, artifacts, publicUrl: config.publicUrl }),
     (app) => menderRoutes(app, { auth: menderAuth, deployments: menderDeployments, publicUrl: config.publicUrl }),
     (app) => protocolAdminRoutes(app, { menderAuth, protocols: store.protocols, clock }),
   ];
   const server = await buildServer({ auth, bodyLimit: config.bodyLimit, logger, routes, version: VERSION, limiter, trustedProxies });
+
+  // Artifacts stored before chunk indexes existed get one (unsigned) in the background, in batches.
+  const indexing = new AbortController();
+  const indexMissing = async () => {
+    try {
+      const done = await artifacts.indexMissing(indexing.signal);
+      if (done > 0) logger.info({ artifacts: done }, 'computed the chunk index of artifacts stored without one');
+    } catch (error) {
+      if (!indexing.signal.aborted) logger.warn({ err: error }, 'could not compute the chunk index of older artifacts; they are delivered whole');
+    }
+  };
+  let indexed: Promise<void> = Promise.resolve();
 
   let closed = false;
   let binding: Binding | null = null;
@@ -279,11 +292,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (!config.webhookSecret) logger.info({ setting: 'ORCHESTRATOR_WEBHOOK_SECRET' }, 'registry webhooks are refused until ORCHESTRATOR_WEBHOOK_SECRET is set');
       await engine.notifier.start();
       engine.engine.start();
+      indexed = indexMissing();
       return binding.urls[0]!;
     },
     async close() {
       if (closed) return;
       closed = true;
+      indexing.abort();
+      await indexed;
       await engine.engine.stop();
       await engine.notifier.stop();
       await closeTransports(transports);

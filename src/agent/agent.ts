@@ -4,6 +4,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { TargetState } from '../core/index.js';
 import { ProtocolError, type AgentClient } from './client.js';
+import type { DeltaDownloader } from './delta-download.js';
 import { execute, type AgentContext } from './executors.js';
 import type { HandlerTable } from './handlers/handler.js';
 import type { HealthRunner } from './health.js';
@@ -22,6 +23,8 @@ export interface AgentOptions {
   log: AgentLog;
   inventory?: () => Record<string, unknown>;
   onProgress?: (job: AgentJob) => void;
+  /** Delta downloads from releases held on disk; absent: always download whole. */
+  delta?: DeltaDownloader | null;
   /** Poll interval until the server says one, seconds. */
   defaultPollSeconds?: number;
   /** Poll at this interval whatever the server says (simulations). */
@@ -117,6 +120,7 @@ export class Agent {
       log: this.options.log,
       inventory: this.options.inventory,
       onProgress: this.options.onProgress,
+      delta: this.options.delta,
     };
     for (let i = 0; i < MAX_STEPS_PER_ROUND; i++) {
       const [step] = plan(state, this.target);

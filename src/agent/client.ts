@@ -1,6 +1,7 @@
 // The device side of the pull protocol: poll the target state with ETags, report progress, open
 // ranged downloads, enroll. Used by the real agent and by every simulated agent (src/sim).
-import type { DeviceReport, TargetState } from '../core/index.js';
+import { rangeHeader, type ByteRange, type DeviceReport, type TargetState } from '../core/index.js';
+import { readRangedResponse } from './byteranges.js';
 
 /** A failed protocol request; `status` 0 means the server was not reached. */
 export class ProtocolError extends Error {
@@ -107,6 +108,49 @@ export class AgentClient {
     }
     const length = response.headers.get('content-length');
     return { start: 0, total: length === null ? null : Number(length), body: response.body };
+  }
+
+  /**
+   * GETs a chunk index (gzip-compressed on the wire, decoded here), refusing more than `maxBytes`
+   * decoded. `wireBytes` is what crossed the network (Content-Length when the server says it).
+   */
+  async fetchIndex(url: string, maxBytes: number): Promise<{ bytes: Buffer; wireBytes: number }> {
+    const absolute = new URL(url, this.server + '/').toString();
+    const response = await this.call(absolute, { headers: this.headers({ 'accept-encoding': 'gzip' }), signal: AbortSignal.timeout(300_000) }, 'chunk index');
+    if (!response.ok || !response.body) throw await errorOf(response, 'chunk index');
+    const parts: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const part of response.body) {
+        size += part.length;
+        if (size > maxBytes) throw new ProtocolError(`chunk index: larger than ${maxBytes} bytes, more than a file of this size can need`, 502);
+        parts.push(Buffer.from(part));
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error;
+      throw new ProtocolError(`chunk index: the transfer broke (${(error as Error).message})`, 0);
+    }
+    const length = Number(response.headers.get('content-length'));
+    return { bytes: Buffer.concat(parts), wireBytes: Number.isFinite(length) && length > 0 ? length : size };
+  }
+
+  /**
+   * GETs several byte ranges of an artifact in one request (multipart/byteranges, or one range);
+   * `onData(offset, bytes)` gets every byte. `ifRange` (the artifact's ETag) makes a server whose
+   * file changed answer the whole file, which throws RangesNotSupportedError. Answers the body
+   * bytes received (framing included).
+   */
+  async fetchRanges(url: string, ranges: readonly ByteRange[], onData: (offset: number, bytes: Uint8Array) => Promise<void> | void, options: { ifRange?: string; signal?: AbortSignal } = {}): Promise<number> {
+    const absolute = new URL(url, this.server + '/').toString();
+    const headers = this.headers({ range: rangeHeader(ranges), ...(options.ifRange ? { 'if-range': options.ifRange } : {}) });
+    const response = await this.call(absolute, { headers, signal: options.signal ?? AbortSignal.timeout(3_600_000) }, 'download');
+    if (response.status !== 200 && response.status !== 206) throw await errorOf(response, 'download');
+    try {
+      return await readRangedResponse(response, onData);
+    } catch (error) {
+      if (error instanceof Error && error.name === 'RangesNotSupportedError') throw error;
+      throw new ProtocolError(`download: ${(error as Error).message}`, 0);
+    }
   }
 
   /** Registers a device with an enrollment key; answers its token (store it: it is shown once). */

@@ -1,5 +1,6 @@
 // Builds the real on-device agent from its configuration: state and partial downloads under DIR,
-// the file/script/container handlers, health checks, the trusted key, readable or JSON logs.
+// delta downloads from the releases in its slots (chunk indexes cached in DIR/.chunks), the
+// file/script/container handlers, health checks, the trusted key, readable or JSON logs.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,9 @@ import { ContainerHandler } from './handlers/container.handler.js';
 import { FileHandler } from './handlers/file.handler.js';
 import { ScriptHandler } from './handlers/script.handler.js';
 import { HealthChecker } from './health.js';
+import { ChunkCache } from './chunk-cache.js';
+import { DeltaDownloader } from './delta-download.js';
+import { transferReport } from './executors.js';
 import { createAgentLog, type AgentLog } from './log.js';
 import { FilePartialStore } from './partials.js';
 import { FileStateStore, type AgentJob } from './state.js';
@@ -29,6 +33,12 @@ export interface DeviceAgentConfig {
   jsonLogs?: boolean;
   defaultPollSeconds?: number;
   healthDeadlineSeconds?: number;
+  /** Delta downloads (default on): false fetches every artifact whole. */
+  delta?: boolean;
+  /** Smallest share of a new artifact that must be held locally to fetch a delta, 0..1 (default 0.1). */
+  deltaMinReuse?: number;
+  /** Byte ranges per request in a delta download (default 32). */
+  deltaMaxRanges?: number;
 }
 
 /** Reads a config file ({"server", "deviceId", "token", "dir", ...}); flags override it. */
@@ -65,7 +75,7 @@ export function createDeviceAgent(config: DeviceAgentConfig, log: AgentLog = cre
     const now = Date.now();
     if (now - lastProgress < 5000) return;
     lastProgress = now;
-    client.report({ execution: { id: job.update.executionId, state: 'downloading', bytes: job.bytes } }).catch(() => {});
+    client.report({ execution: { id: job.update.executionId, state: 'downloading', bytes: job.bytes, ...transferReport(job) } }).catch(() => {});
   };
   return new Agent({
     client,
@@ -82,5 +92,6 @@ export function createDeviceAgent(config: DeviceAgentConfig, log: AgentLog = cre
     log,
     inventory: basicInventory,
     defaultPollSeconds: config.defaultPollSeconds,
+    delta: config.delta === false ? null : new DeltaDownloader({ dir, cache: new ChunkCache(path.join(dir, '.chunks')), minReuse: config.deltaMinReuse, maxRangesPerRequest: config.deltaMaxRanges }),
   });
 }

@@ -3,6 +3,7 @@
 import type { KeyObject } from 'node:crypto';
 import { verifyArtifactSignature, type DeviceReport, type TargetUpdate } from '../core/index.js';
 import { ProtocolError, type AgentClient } from './client.js';
+import { DeltaFallback, type DeltaDownloader, type DeltaIo } from './delta-download.js';
 import type { HandlerTable } from './handlers/handler.js';
 import type { HealthRunner } from './health.js';
 import type { AgentLog } from './log.js';
@@ -23,6 +24,8 @@ export interface AgentContext {
   inventory?: () => Record<string, unknown>;
   /** Called while downloading, for live progress. */
   onProgress?: (job: AgentJob) => void;
+  /** Delta downloads from the releases held here; absent: always download whole (simulated agents). */
+  delta?: DeltaDownloader | null;
 }
 
 const KEEP_DONE = 100;
@@ -32,6 +35,30 @@ export const partialKey = (update: TargetUpdate) => update.sha256 ?? update.exec
 /** Queues a report, replacing an older undelivered one of the same execution. */
 export function queueReport(state: AgentState, report: ExecutionReport): void {
   state.outbox = [...state.outbox.filter((r) => r.id !== report.id), report];
+}
+
+/** The transfer figures a report carries (bytes fetched over the network, bytes reused). */
+export function transferReport(job: AgentJob): Pick<ExecutionReport, 'bytesFetched' | 'bytesReused'> {
+  return job.transfer ? { bytesFetched: job.transfer.fetched, bytesReused: job.transfer.reused } : {};
+}
+
+function deltaIo(ctx: AgentContext, job: AgentJob): DeltaIo | null {
+  const partialFile = ctx.partials.pathOf(partialKey(job.update));
+  if (!ctx.delta || !partialFile) return null;
+  return { client: ctx.client, trustedKey: ctx.trustedKey, log: ctx.log, partialFile, onProgress: () => ctx.onProgress?.(job) };
+}
+
+/** Gives up a delta: the whole file is downloaded next, whatever was fetched so far stays counted. */
+async function fallBackToFull(ctx: AgentContext, job: AgentJob, reason: string): Promise<void> {
+  ctx.log.warn('the delta download failed; downloading the whole artifact', { version: job.update.version, reason });
+  const key = partialKey(job.update);
+  const partialFile = ctx.partials.pathOf(key);
+  await ctx.partials.remove(key);
+  if (partialFile) await ctx.delta?.discard(partialFile);
+  const fetched = job.transfer?.fetched ?? 0;
+  job.transfer = { mode: 'full', reason: `delta abandoned: ${reason}`, fetched, reused: 0, fetchedBefore: fetched };
+  job.bytes = 0;
+  job.phase = 'download';
 }
 
 function requireJob(state: AgentState): AgentJob {
@@ -65,7 +92,9 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
   async drop({ reason }, ctx) {
     const job = requireJob(ctx.state);
     ctx.log.warn('dropping update', { version: job.update.version, execution: job.update.executionId, reason });
+    const partialFile = ctx.partials.pathOf(partialKey(job.update));
     await ctx.partials.remove(partialKey(job.update));
+    if (partialFile) await ctx.delta?.discard(partialFile);
     ctx.state.job = null;
   },
 
@@ -73,6 +102,27 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
     const job = requireJob(ctx.state);
     const { update } = job;
     const key = partialKey(update);
+    const io = deltaIo(ctx, job);
+    if (!job.transfer) {
+      job.transfer = io && update.index ? await ctx.delta!.prepare(job, ctx.state, io) : { mode: 'full', fetched: 0, reused: 0 };
+      // A delta copied what is held here; the next steps fetch the missing ranges, one batch each.
+      if (job.transfer.mode === 'delta') return;
+      job.transfer.fetchedBefore = job.transfer.fetched;
+    }
+    if (job.transfer.mode === 'delta') {
+      if (!io) return fallBackToFull(ctx, job, 'this agent cannot assemble deltas');
+      try {
+        if (await ctx.delta!.fetchNext(job, io)) {
+          job.phase = 'verify';
+          ctx.log.info('downloaded a delta', { version: update.version, fetched: job.transfer.fetched, reused: job.transfer.reused, size: update.size });
+        }
+      } catch (error) {
+        if (!(error instanceof DeltaFallback)) throw error;
+        await fallBackToFull(ctx, job, error.message);
+      }
+      return;
+    }
+    const transfer = job.transfer;
     let have = await ctx.partials.size(key);
     if (have > update.size) {
       await ctx.partials.remove(key);
@@ -88,8 +138,11 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
         throw error;
       }
       if (have > 0) ctx.log.info(response.start === have ? 'resuming download' : 'server sent the whole file; downloading again', { from: have, size: update.size });
+      // Every byte of the partial file came over the network, even those fetched before a restart.
+      transfer.fetched = Math.max(transfer.fetched, (transfer.fetchedBefore ?? 0) + response.start);
       const total = await ctx.partials.write(key, response.start, response.body, (bytes) => {
         job.bytes = bytes;
+        transfer.fetched = (transfer.fetchedBefore ?? 0) + bytes;
         ctx.onProgress?.(job);
       });
       job.bytes = total;
@@ -106,6 +159,7 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
       if (!update.sha256) return fail(ctx, job, 'the target gives no sha256; refusing to install an unverifiable file');
       const actual = await ctx.partials.sha256(partialKey(update));
       if (actual !== update.sha256.toLowerCase()) {
+        if (job.transfer?.mode === 'delta') return fallBackToFull(ctx, job, `the assembled file hashes to ${actual}, not ${update.sha256}`);
         await ctx.partials.remove(partialKey(update));
         return fail(ctx, job, `sha256 mismatch: expected ${update.sha256}, got ${actual}; the artifact was corrupted or tampered with`);
       }
@@ -117,8 +171,10 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
         return fail(ctx, job, 'bad signature: the artifact is not signed by the trusted key');
       }
     }
+    const partialFile = ctx.partials.pathOf(partialKey(update));
+    if (partialFile && update.downloadUrl) await ctx.delta?.remember(job, ctx.state, partialFile);
     job.phase = 'install';
-    queueReport(ctx.state, { id: update.executionId, state: 'installing', bytes: job.bytes });
+    queueReport(ctx.state, { id: update.executionId, state: 'installing', bytes: job.bytes, ...transferReport(job) });
   },
 
   async install(_step, ctx) {
@@ -135,7 +191,7 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
     }
     job.phase = 'health';
     ctx.log.info('installed', { version: update.version, slot: ctx.state.current?.slot ?? undefined });
-    queueReport(ctx.state, { id: update.executionId, state: 'verifying', bytes: job.bytes });
+    queueReport(ctx.state, { id: update.executionId, state: 'verifying', bytes: job.bytes, ...transferReport(job) });
   },
 
   async health(_step, ctx) {
@@ -165,12 +221,14 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
 
   async finish(_step, ctx) {
     const job = requireJob(ctx.state);
-    const report: ExecutionReport = { id: job.update.executionId, state: job.outcome!, bytes: job.bytes };
+    const report: ExecutionReport = { id: job.update.executionId, state: job.outcome!, bytes: job.bytes, ...transferReport(job) };
     if (job.error) report.error = job.error.slice(0, 4000);
     queueReport(ctx.state, report);
     ctx.state.done = [...ctx.state.done, job.update.executionId].slice(-KEEP_DONE);
     ctx.state.job = null;
+    const partialFile = ctx.partials.pathOf(partialKey(job.update));
     await ctx.partials.remove(partialKey(job.update));
+    if (partialFile) await ctx.delta?.discard(partialFile);
   },
 
   async report(_step, ctx) {

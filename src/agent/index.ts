@@ -1,6 +1,9 @@
 // The device side: the pulling agent (planner, executors, handlers, health, protocol client) and,
 // in receiver.ts, the HTTP receiver for push mode. Imports only src/core.
 export * from './agent.js';
+export * from './byteranges.js';
+export * from './chunk-cache.js';
+export * from './delta-download.js';
 export * from './client.js';
 export * from './device-agent.js';
 export * from './executors.js';

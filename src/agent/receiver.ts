@@ -1,7 +1,9 @@
 // The device-side push receiver (DESIGN.md "Push over HTTP"): accepts POST with the artifact as the
 // body, streams it to a temporary file while hashing, verifies sha256 and (with a trusted key) the
-// signature, then installs it atomically under DIR. Usable as a request listener or a server.
-// With a log, each push is one line: update id, artifact name/version, sha256, result, duration.
+// signature, then installs it atomically under DIR. It also takes delta pushes (receiver-delta.ts):
+// OPTIONS says so, a chunk query answers what it lacks, and only those ranges are sent. Usable as a
+// request listener or a server. With a log, each push is one line: update id, artifact
+// name/version, sha256, result, duration.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -10,9 +12,12 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import path from 'node:path';
 import { artifactFieldProblem, sameSecret, verifyArtifactSignature } from '../core/index.js';
+import { ChunkCache } from './chunk-cache.js';
 import { InstallDir, type InstalledArtifact } from './install-dir.js';
 import type { AgentLog } from './log.js';
+import { DELTA_PROTOCOL, DeltaRefusal, ReceiverDeltas } from './receiver-delta.js';
 
 /** How the receiver is set up. */
 export interface ReceiverOptions {
@@ -30,6 +35,10 @@ export interface ReceiverOptions {
   onInstalled?: (artifact: InstalledArtifact & { updateId: string | null }) => Promise<void> | void;
   /** Where each push is logged (one line per push); none by default. */
   log?: AgentLog;
+  /** Delta pushes (default on): false answers OPTIONS without X-Update-Deltas, so senders push whole. */
+  deltas?: boolean;
+  /** Smallest share of an artifact that must be held here to take a delta push (default 0.1). */
+  deltaMinReuse?: number;
 }
 
 export interface ListenOptions {
@@ -61,9 +70,13 @@ const one = (value: string | string[] | undefined) => (Array.isArray(value) ? va
 
 export class Receiver {
   readonly install: InstallDir;
+  readonly deltas: ReceiverDeltas | null;
+  private readonly chunks: ChunkCache;
 
   constructor(private readonly options: ReceiverOptions) {
     this.install = new InstallDir(options.dir);
+    this.chunks = new ChunkCache(path.join(options.dir, '.chunks'));
+    this.deltas = options.deltas === false ? null : new ReceiverDeltas({ install: this.install, cache: this.chunks, trustedKey: options.trustedKey, minReuse: options.deltaMinReuse });
   }
 
   /** The node:http request listener. */
@@ -128,6 +141,13 @@ export class Receiver {
     };
     let meta: ReturnType<Receiver['headers']>;
     try {
+      if (request.method === 'OPTIONS') {
+        this.checkAuth(request);
+        const headers: Record<string, string> = { allow: 'POST, OPTIONS' };
+        if (this.deltas) headers['x-update-deltas'] = DELTA_PROTOCOL;
+        response.writeHead(204, headers).end();
+        return;
+      }
       if (request.method !== 'POST') throw new Refusal(405, 'method_not_allowed', 'push artifacts with POST');
       this.checkAuth(request);
       meta = this.headers(request);
@@ -143,6 +163,10 @@ export class Receiver {
       return answer(208, { status: 'already-installed', name: meta.name, version: meta.version, sha256: meta.sha256 }, 'already-installed');
     }
     if (installed !== null) return answer(409, { error: { code: 'version_conflict', message: `${meta.name}-${meta.version} is installed with another sha256 (${installed})` } }, 'version_conflict');
+    const query = one(h['x-chunk-query']);
+    const session = one(h['x-chunk-session']);
+    if ((query || session) && !this.deltas) return answer(404, { error: { code: 'deltas_off', message: 'this receiver takes whole artifacts only' } }, 'deltas_off');
+    if (query || session) return this.serveDelta(request, meta, query ? null : session!, answer);
 
     const temp = this.install.tempFile();
     const hash = createHash('sha256');
@@ -181,6 +205,30 @@ export class Receiver {
     return answer(201, { status: 'installed', name: meta.name, version: meta.version, sha256: actual, bytes }, 'installed', bytes);
   }
 
+  /** A chunk query (session null: answers the ranges this device lacks) or the ranges of a session (installs). */
+  private async serveDelta(request: IncomingMessage, meta: ReturnType<Receiver['headers']>, session: string | null, answer: (status: number, body: unknown, result: string, bytes?: number) => void): Promise<void> {
+    const deltas = this.deltas!;
+    try {
+      if (session === null) {
+        const size = Number(one(request.headers['x-artifact-size']) ?? NaN);
+        const plan = await deltas.query(request, meta, one(request.headers['x-artifact-index-signature']) ?? null, Number.isSafeInteger(size) ? size : null);
+        return answer(200, plan, plan.mode === 'delta' ? 'delta-planned' : 'delta-declined');
+      }
+      const done = await deltas.receive(request, session, meta);
+      const result = await this.install.install(done.temp, meta);
+      await this.chunks.save(done.index).catch(() => undefined);
+      try {
+        await this.options.onInstalled?.({ ...result, updateId: meta.updateId });
+      } catch (error) {
+        return answer(500, { error: { code: 'install_failed', message: (error as Error).message } }, 'install_failed', done.received);
+      }
+      return answer(201, { status: 'installed', name: meta.name, version: meta.version, sha256: meta.sha256, bytes: done.received, reusedBytes: done.reused }, 'installed-delta', done.received);
+    } catch (error) {
+      if (error instanceof DeltaRefusal) return answer(error.status, { error: { code: error.code, message: error.message } }, error.code);
+      throw error;
+    }
+  }
+
   /** Starts an HTTP (or HTTPS) server on the port; port 0 picks a free one. */
   async listen(options: ListenOptions): Promise<RunningReceiver> {
     const server = options.tls
@@ -199,6 +247,7 @@ export class Receiver {
       url: `${options.tls ? 'https' : 'http'}://${host}:${port}/`,
       close: () =>
         new Promise<void>((resolve) => {
+          this.deltas?.close();
           server.close(() => resolve());
           server.closeAllConnections();
         }),

@@ -3,7 +3,7 @@
 // kill at any moment leaves either the old or the new state on disk, never a torn one.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DeviceReport, TargetUpdate } from '../core/index.js';
+import type { ByteRange, DeviceReport, TargetUpdate } from '../core/index.js';
 
 /** Something installed on the device: a file in a slot, or a container image. */
 export interface InstalledRelease {
@@ -22,15 +22,39 @@ export interface InstalledRelease {
 export type JobPhase = 'download' | 'verify' | 'install' | 'health' | 'rollback';
 export type JobOutcome = 'succeeded' | 'failed' | 'rolled-back';
 
+/**
+ * How the artifact's bytes are coming: whole, or as a delta (chunks copied from files held here,
+ * the missing ranges fetched a batch per step so the state after each is durable).
+ */
+export interface TransferState {
+  mode: 'full' | 'delta';
+  /** Why the whole file is fetched although a delta was possible (or why a delta fell back). */
+  reason?: string;
+  /** Bytes that crossed the network so far (index, ranges, whole file). */
+  fetched: number;
+  /** Bytes of the file copied from files held here. */
+  reused: number;
+  /** Delta: the ranges to fetch, in file order, and the first not yet fetched. */
+  missing?: ByteRange[];
+  next?: number;
+  /** Delta: retryable failures of the current batch in a row. */
+  failures?: number;
+  /** Full: what had been fetched before the full download began (an index, an abandoned delta). */
+  fetchedBefore?: number;
+}
+
 /** The update being applied. `phase` is the next thing to do; `outcome` set means only reporting is left. */
 export interface AgentJob {
   update: TargetUpdate;
   phase: JobPhase;
   outcome: JobOutcome | null;
   error: string | null;
+  /** Bytes of the artifact held so far. */
   bytes: number;
   /** Set once install switched to the new release (a rollback has something to undo). */
   switched: boolean;
+  /** Set once the download started (absent in states saved before deltas existed). */
+  transfer?: TransferState;
 }
 
 export type ExecutionReport = NonNullable<DeviceReport['execution']>;
@@ -81,7 +105,7 @@ export class MemoryStateStore implements StateStore {
 }
 
 /** Writes a file so that readers see the old or the new content, even across a crash. */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   const handle = await fs.promises.open(tmp, 'w', 0o600);
   try {

@@ -8,6 +8,7 @@ import { BlobTooLargeError, type ArtifactService } from '../artifacts/index.js';
 import { ValidationError } from '../core/index.js';
 import { actorOf } from './auth.js';
 import { sendError } from './errors.js';
+import { sendFileRanges } from './byte-ranges.js';
 import { errorResponses, listOf, PageQuery } from './schemas.js';
 
 export interface ArtifactRouteDeps {
@@ -27,6 +28,19 @@ export const ArtifactSchema = Type.Object(
     signature: Type.Union([Type.String(), Type.Null()]),
     imageRef: Type.Union([Type.String(), Type.Null()]),
     metadata: Type.Record(Type.String(), Type.Unknown()),
+    chunkIndex: Type.Union(
+      [
+        Type.Null(),
+        Type.Object({
+          sha256: Type.String({ description: 'hex sha256 of the encoded chunk index' }),
+          chunks: Type.Integer(),
+          avgSize: Type.Integer({ description: 'average chunk size the index was made with, bytes' }),
+          bytes: Type.Integer({ description: 'size of the encoded index, uncompressed' }),
+          signature: Type.Union([Type.String(), Type.Null()], { description: 'ed25519 index signature by the artifact\'s signer, or null' }),
+        }),
+      ],
+      { description: 'the content-defined chunk index devices use for delta downloads (docs/deltas.md); null for image references' },
+    ),
     createdAt: Type.String({ format: 'date-time' }),
   },
   { $id: 'Artifact' },
@@ -39,6 +53,9 @@ const UploadQuery = Type.Object({
   signature: Type.Optional(Type.String({ maxLength: 200, description: 'base64 ed25519 signature; or header X-Artifact-Signature' })),
   sha256: Type.Optional(Type.String({ maxLength: 64, description: 'claimed hash, checked against the bytes; or header X-Artifact-Sha256' })),
   contentType: Type.Optional(Type.String({ maxLength: 200, description: 'the artifact\'s own media type (default application/octet-stream)' })),
+  chunkAvg: Type.Optional(Type.Integer({ minimum: 1, maximum: 1 << 30, description: 'average chunk size of the chunk index, bytes: a power of two from 8192 to 4194304 (default 65536); or header X-Artifact-Chunk-Avg' })),
+  indexSignature: Type.Optional(Type.String({ maxLength: 200, description: 'base64 ed25519 signature of the chunk index by the artifact\'s signer; or header X-Artifact-Index-Signature' })),
+  indexSha256: Type.Optional(Type.String({ maxLength: 64, description: 'the chunk index digest the uploader computed, checked; or header X-Artifact-Index-Sha256' })),
 });
 const ImageBody = Type.Object(
   {
@@ -89,6 +106,9 @@ async function upload(deps: ArtifactRouteDeps, request: FastifyRequest, reply: F
   const length = Number(header(request, 'content-length') ?? NaN);
   if (Number.isFinite(length) && length > deps.maxBytes) return sendError(reply, 413, 'body_too_large', new BlobTooLargeError(deps.maxBytes).message);
   const publicKeyHeader = header(request, 'x-artifact-public-key');
+  const chunkAvgHeader = header(request, 'x-artifact-chunk-avg');
+  const chunkAvg = query.chunkAvg ?? (chunkAvgHeader === undefined ? undefined : Number(chunkAvgHeader));
+  if (chunkAvg !== undefined && !Number.isSafeInteger(chunkAvg)) throw new ValidationError('X-Artifact-Chunk-Avg must be an integer (bytes)', [{ path: 'chunkAvg', message: 'is not an integer' }]);
   const input = {
     name: query.name ?? header(request, 'x-artifact-name') ?? '',
     version: query.version ?? header(request, 'x-artifact-version') ?? '',
@@ -96,7 +116,11 @@ async function upload(deps: ArtifactRouteDeps, request: FastifyRequest, reply: F
     sha256: query.sha256 ?? header(request, 'x-artifact-sha256'),
     publicKey: publicKeyHeader ? Buffer.from(publicKeyHeader, 'base64').toString('utf8') : undefined,
     contentType: query.contentType,
+    indexSignature: query.indexSignature ?? header(request, 'x-artifact-index-signature'),
+    indexSha256: query.indexSha256 ?? header(request, 'x-artifact-index-sha256'),
+    chunkAvgSize: chunkAvg,
   };
+  if (input.indexSha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(input.indexSha256)) throw new ValidationError('indexSha256 must be 64 hex digits', [{ path: 'indexSha256', message: 'is not a sha256 hex digest' }]);
   const controller = new AbortController();
   request.raw.once('close', () => {
     if (!request.raw.complete) controller.abort();
@@ -124,7 +148,7 @@ export async function artifactRoutes(app: FastifyInstance, deps: ArtifactRouteDe
       tags,
       summary: 'Upload an artifact (raw body) or record a container image reference (JSON)',
       description:
-        'application/octet-stream: the bytes, streamed and hashed; name and version in the query or X-Artifact-Name / X-Artifact-Version; optional signature (X-Artifact-Signature), claimed sha256 (X-Artifact-Sha256) and signer key (X-Artifact-Public-Key, base64 of the PEM). application/json: {name, version, imageRef}. 201 created, 200 when identical content already exists under that name and version, 409 when other content does, 413 over the size limit.',
+        'application/octet-stream: the bytes, streamed, hashed and chunk-indexed; name and version in the query or X-Artifact-Name / X-Artifact-Version; optional signature (X-Artifact-Signature), claimed sha256 (X-Artifact-Sha256), signer key (X-Artifact-Public-Key, base64 of the PEM), index signature (X-Artifact-Index-Signature) and claimed index digest (X-Artifact-Index-Sha256), chunking average (X-Artifact-Chunk-Avg). application/json: {name, version, imageRef}. 201 created, 200 when identical content already exists under that name and version, 409 when other content does, 413 over the size limit.',
       querystring: UploadQuery,
       body: { content: { 'application/json': { schema: ImageBody } } },
       consumes: ['application/octet-stream', 'application/json'],
@@ -159,22 +183,14 @@ export async function artifactRoutes(app: FastifyInstance, deps: ArtifactRouteDe
 
   app.get('/api/v1/artifacts/:id/content', {
     config: { auth: 'viewer' },
-    schema: { tags, summary: 'Download an artifact\'s bytes (Range supported)', params: IdParams },
+    schema: { tags, summary: 'Download an artifact\'s bytes (Range and multi-range supported)', params: IdParams },
     handler: async (request, reply) => {
       const stored = await deps.artifacts.getStored((request.params as { id: string }).id);
       const file = deps.artifacts.filePath(stored);
       if (!file) throw new ValidationError(`artifact '${stored.id}' is an image reference (${stored.imageRef}); it has no bytes to download`);
       const size = (await fs.promises.stat(file)).size;
-      const range = parseRange(header(request, 'range'), size);
-      reply.header('accept-ranges', 'bytes').header('etag', `"${stored.sha256}"`).type(stored.contentType);
       reply.header('content-disposition', `attachment; filename="${stored.name}-${stored.version}"`);
-      if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${size}`).send();
-      if (range) {
-        reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1);
-        return reply.send(fs.createReadStream(file, { start: range.start, end: range.end }));
-      }
-      reply.header('content-length', size);
-      return reply.send(fs.createReadStream(file));
+      return sendFileRanges(request, reply, file, { size, etag: `"${stored.sha256}"`, contentType: stored.contentType });
     },
   });
 }

@@ -1,26 +1,37 @@
 // The device API for pull agents: target state with strong ETags (304 from memory on the hot
-// path), progress/inventory reports, and artifact downloads with Range (token or signed URL).
+// path), progress/inventory reports, artifact downloads with Range and multi-range (token or
+// signed URL), and each artifact's chunk index for delta downloads.
 import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactService } from '../artifacts/index.js';
-import { AuthError, ForbiddenError, NotFoundError, REPORTED_STATES, ValidationError, type Clock, type DeviceReport } from '../core/index.js';
+import { AuthError, CHUNK_INDEX_MEDIA_TYPE, ForbiddenError, NotFoundError, REPORTED_STATES, ValidationError, type Clock, type DeviceReport } from '../core/index.js';
 import type { DeviceSync } from '../engine/device-sync.js';
 import type { DownloadSigner, PresenceService, TargetCache } from '../fleet/index.js';
 import type { Store } from '../store/index.js';
-import { parseRange } from './artifact.routes.js';
 import { actorOf, bearerToken, requireDevice, type Authenticator } from './auth.js';
+import { sendFileRanges } from './byte-ranges.js';
+import { sendError } from './errors.js';
 import { errorResponses } from './schemas.js';
+
+const gunzipAsync = promisify(gunzip);
+
+/** What a served artifact byte count is: the file's bytes (ranges, multipart framing) or its chunk index. */
+export type ServedKind = 'artifact' | 'index';
 
 export interface DeviceApiDeps {
   store: Pick<Store, 'devices' | 'deviceReports'>;
   sync: Pick<DeviceSync, 'applyReport'>;
   targets: TargetCache;
   presence: PresenceService;
-  artifacts: Pick<ArtifactService, 'getStored' | 'filePath'>;
+  artifacts: Pick<ArtifactService, 'getStored' | 'filePath' | 'indexPath'>;
   signer: DownloadSigner;
   auth: Authenticator;
   clock: Clock;
+  /** Counts bytes written to devices, by the rollout they were fetched for (null: an operator's download). */
+  countServed?: (rolloutId: string | null, bytes: number, kind: ServedKind) => void;
 }
 
 const literal = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -50,6 +61,18 @@ export const TargetStateSchema = Type.Object(
         signature: Type.Union([Type.String(), Type.Null()]),
         imageRef: Type.Union([Type.String(), Type.Null()]),
         downloadUrl: Type.Union([Type.String(), Type.Null()]),
+        index: Type.Optional(
+          Type.Union([
+            Type.Null(),
+            Type.Object({
+              url: Type.String({ description: 'GET: the encoded chunk index (gzip where accepted), same authorization as downloadUrl' }),
+              sha256: Type.String({ description: 'hex sha256 of the encoded index' }),
+              signature: Type.Union([Type.String(), Type.Null()], { description: 'ed25519 index signature by the artifact\'s signer (signedIndexMessage)' }),
+              chunks: Type.Integer(),
+              bytes: Type.Integer({ description: 'size of the encoded index, uncompressed' }),
+            }),
+          ]),
+        ),
         install: Type.Object({ handler: literal(['file', 'script', 'container']), settings: Type.Record(Type.String(), Type.Unknown()) }),
         healthChecks: Type.Array(HealthCheckSchema),
         healthDeadlineSeconds: Type.Optional(Type.Number()),
@@ -68,7 +91,9 @@ const ReportSchema = Type.Object(
         {
           id: Type.String({ minLength: 1, maxLength: 128 }),
           state: literal(REPORTED_STATES),
-          bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+          bytes: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+          bytesFetched: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'bytes fetched over the network for this execution so far' })),
+          bytesReused: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'bytes taken from files the device already held (delta transfer)' })),
           error: Type.Optional(Type.String({ maxLength: 4000 })),
         },
         { additionalProperties: false },
@@ -79,6 +104,17 @@ const ReportSchema = Type.Object(
 );
 
 const MAX_INVENTORY_BYTES = 64 * 1024;
+
+/** True when Accept-Encoding allows gzip (a q=0 refuses it). */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return value.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== 'x-gzip' && coding !== '*') return false;
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    return q === undefined || Number(q) > 0;
+  });
+}
 
 /** True when an If-None-Match header names this ETag (or is "*"). */
 export function etagMatches(header: string | undefined, etag: string): boolean {
@@ -145,51 +181,82 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
   /**
    * Who may download: a signed URL, an operator, or a device targeted with this artifact. Runs
    * before validation (RouteCredentials), so the query is read as whatever strings it holds.
+   * Remembers the rollout the download is for (null for operators, or a link whose device moved
+   * on), which the handler counts the bytes served against.
    */
+  const downloadRollout = new WeakMap<FastifyRequest, string | null>();
   async function authorizeDownload(request: FastifyRequest): Promise<void> {
+    downloadRollout.set(request, await downloadRolloutOf(request));
+  }
+  async function downloadRolloutOf(request: FastifyRequest): Promise<string | null> {
     const artifactId = String((request.params as { artifactId?: unknown }).artifactId ?? '');
     const raw = (request.query ?? {}) as Record<string, unknown>;
     const text = (key: string) => (typeof raw[key] === 'string' ? raw[key] : undefined);
     const query = { device: text('device'), expires: text('expires'), sig: text('sig') };
     if (raw.sig !== undefined && raw.sig !== '') {
       if (!deps.signer.verify(artifactId, query, deps.clock.now())) throw new ForbiddenError('the download link is invalid or expired; poll the target state for a new one');
-      return;
+      const update = (await deps.targets.get(query.device!))?.state.update;
+      return update?.artifactId === artifactId ? update.rolloutId : null;
     }
     const token = bearerToken(request);
     if (!token) throw new AuthError();
     const principal = await deps.auth.resolve(token);
     if (!principal) throw new AuthError('the bearer token is unknown, revoked or expired');
     request.principal = principal;
-    if (principal.kind === 'operator') return;
-    const target = await deps.targets.get(principal.deviceId);
-    if (target?.state.update?.artifactId !== artifactId) throw new ForbiddenError(`device '${principal.deviceId}' is not targeted with artifact '${artifactId}'`);
+    if (principal.kind === 'operator') return null;
+    const update = (await deps.targets.get(principal.deviceId))?.state.update;
+    if (update?.artifactId !== artifactId) throw new ForbiddenError(`device '${principal.deviceId}' is not targeted with artifact '${artifactId}'`);
+    return update.rolloutId;
   }
+
+  const served = (rolloutId: string | null, kind: ServedKind) => (bytes: number) => deps.countServed?.(rolloutId, bytes, kind);
+
+  const DownloadQuery = Type.Object({ device: Type.Optional(Type.String({ maxLength: 128 })), expires: Type.Optional(Type.String({ maxLength: 20 })), sig: Type.Optional(Type.String({ maxLength: 100 })) });
 
   app.get('/api/v1/device/artifacts/:artifactId', {
     config: { auth: 'public', credentials: { in: 'headers', check: authorizeDownload } },
     schema: {
       tags,
-      summary: 'Download an artifact the device is targeted with (Range supported); bearer token or signed URL',
+      summary: 'Download an artifact the device is targeted with; bearer token or signed URL',
+      description: 'Range: one range answers 206 with Content-Range; several (bytes=0-99,500-599) answer 206 multipart/byteranges (overlapping and adjacent ranges merged, at most 256 after merging, else 416). If-Range with the ETag.',
       params: Type.Object({ artifactId: Type.String({ maxLength: 128 }) }),
-      querystring: Type.Object({ device: Type.Optional(Type.String()), expires: Type.Optional(Type.String()), sig: Type.Optional(Type.String()) }),
+      querystring: DownloadQuery,
     },
     handler: async (request, reply) => {
       const { artifactId } = request.params as { artifactId: string };
+      const rolloutId = downloadRollout.get(request) ?? null;
       const stored = await deps.artifacts.getStored(artifactId);
       const file = deps.artifacts.filePath(stored);
       if (!file) throw new ValidationError(`artifact '${artifactId}' is an image reference; pull ${stored.imageRef} instead`);
       const size = (await fs.promises.stat(file)).size;
-      const etag = `"${stored.sha256}"`;
-      reply.header('accept-ranges', 'bytes').header('etag', etag).type('application/octet-stream');
-      const ifRange = request.headers['if-range'];
-      const range = ifRange && ifRange !== etag ? null : parseRange(request.headers.range, size);
-      if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${size}`).send();
-      if (range) {
-        reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1);
-        return reply.send(fs.createReadStream(file, { start: range.start, end: range.end }));
-      }
-      reply.header('content-length', size);
-      return reply.send(fs.createReadStream(file));
+      return sendFileRanges(request, reply, file, { size, etag: `"${stored.sha256}"`, contentType: 'application/octet-stream', onBytes: served(rolloutId, 'artifact') });
+    },
+  });
+
+  app.get('/api/v1/device/artifacts/:artifactId/index', {
+    config: { auth: 'public', credentials: { in: 'headers', check: authorizeDownload } },
+    schema: {
+      tags,
+      summary: 'The chunk index of an artifact the device is targeted with (for delta downloads); bearer token or signed URL',
+      description: `The encoded index (${CHUNK_INDEX_MEDIA_TYPE}, see docs/deltas.md), gzip-compressed when Accept-Encoding allows; its sha256 is the target's index.sha256 and the X-Chunk-Index-Sha256 header. Strong ETag per encoding; If-None-Match answers 304. 404 no_chunk_index when the artifact has none (download it whole).`,
+      params: Type.Object({ artifactId: Type.String({ maxLength: 128 }) }),
+      querystring: DownloadQuery,
+    },
+    handler: async (request, reply) => {
+      const { artifactId } = request.params as { artifactId: string };
+      const rolloutId = downloadRollout.get(request) ?? null;
+      const stored = await deps.artifacts.getStored(artifactId);
+      const file = deps.artifacts.indexPath(stored);
+      if (!file || !stored.chunkIndex) return sendError(reply, 404, 'no_chunk_index', `artifact '${artifactId}' has no chunk index${stored.kind === 'image' ? ' (it is an image reference)' : ' yet'}; download it whole`);
+      const gzip = acceptsGzip(request.headers['accept-encoding']);
+      const etag = `"${stored.chunkIndex.sha256}${gzip ? '.gz' : ''}"`;
+      reply.header('etag', etag).header('vary', 'accept-encoding').header('cache-control', 'private, max-age=31536000, immutable').header('x-chunk-index-sha256', stored.chunkIndex.sha256);
+      if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
+      const compressed = await fs.promises.readFile(file);
+      const body = gzip ? compressed : await gunzipAsync(compressed);
+      if (gzip) reply.header('content-encoding', 'gzip');
+      served(rolloutId, 'index')(body.length);
+      return reply.type(CHUNK_INDEX_MEDIA_TYPE).header('content-length', body.length).send(body);
     },
   });
 
@@ -199,7 +266,7 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
       tags,
       summary: 'A short-lived URL that downloads the artifact without a token (for container runtimes, helpers)',
       params: Type.Object({ artifactId: Type.String({ maxLength: 128 }) }),
-      response: { 200: Type.Object({ url: Type.String() }), ...errorResponses },
+      response: { 200: Type.Object({ url: Type.String(), indexUrl: Type.Union([Type.String(), Type.Null()], { description: 'the artifact\'s chunk index, authorized by the same signature; null without one' }) }), ...errorResponses },
     },
     handler: async (request) => {
       const { artifactId } = request.params as { artifactId: string };
@@ -207,7 +274,9 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
       if (p?.kind !== 'device') throw new ForbiddenError('only a device token can ask for a signed download link');
       const target = await deps.targets.get(p.deviceId);
       if (target?.state.update?.artifactId !== artifactId) throw new ForbiddenError(`device '${p.deviceId}' is not targeted with artifact '${artifactId}'`);
-      return { url: `/api/v1/device/artifacts/${encodeURIComponent(artifactId)}?${deps.signer.sign(artifactId, p.deviceId, deps.clock.now())}` };
+      const query = deps.signer.sign(artifactId, p.deviceId, deps.clock.now());
+      const base = `/api/v1/device/artifacts/${encodeURIComponent(artifactId)}`;
+      return { url: `${base}?${query}`, indexUrl: target.state.update.index ? `${base}/index?${query}` : null };
     },
   });
 }

@@ -11,6 +11,9 @@ import type { EventRecord } from '../core/index.js';
 const POLL_ROUTE = '/api/v1/device/:id/state';
 const DOWNLOAD_ROUTE = '/api/v1/device/artifacts/:artifactId';
 
+/** Rollouts whose byte counters are kept (per-rollout series are dropped beyond this, least recent first). */
+export const MAX_ROLLOUT_SERIES = 200;
+
 /** A grouped count read from the database: label value -> count. */
 export type GroupedCount = () => Promise<Record<string, number>>;
 
@@ -27,6 +30,8 @@ export function groupedCount<DB>(db: Kysely<DB>, table: string, column: string):
  * - deliveries: `transport` (push|pull), `result` (succeeded|failed), from execution events
  * - pollRequests: `result` (not_modified|changed)
  * - webhooks: `source` (dockerhub|ghcr|unknown), `result` (accepted|rejected|replay|ignored)
+ * - rolloutBytesServed / deltaBytesSaved: by `rollout` id, the one exception, bounded: only the
+ *   MAX_ROLLOUT_SERIES rollouts served most recently keep their series
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -38,6 +43,10 @@ export class Metrics {
   readonly pollRequests: Counter<'result'>;
   readonly webhooks: Counter<'source' | 'result'>;
   readonly notifications: Counter<'result'>;
+  readonly rolloutBytesServed: Counter<'rollout' | 'kind'>;
+  readonly deltaBytesSaved: Counter<'rollout'>;
+  /** Rollout ids with series, least recently used first. */
+  private readonly rolloutSeries = new Map<string, Set<string>>();
   readonly wsClients: Gauge;
   readonly wsGaps: Counter;
   readonly eventsPublished: Counter;
@@ -66,6 +75,13 @@ export class Metrics {
     this.pollRequests = new Counter({ name: 'orchestrator_poll_requests_total', help: 'Device target-state polls; not_modified/total is the 304 ratio', labelNames: ['result'], registers });
     this.webhooks = new Counter({ name: 'orchestrator_webhooks_total', help: 'Registry webhooks received, by source and result', labelNames: ['source', 'result'], registers });
     this.notifications = new Counter({ name: 'orchestrator_notifications_total', help: 'Outbound notification attempts, by result', labelNames: ['result'], registers });
+    this.rolloutBytesServed = new Counter({
+      name: 'orchestrator_rollout_bytes_served_total',
+      help: 'Bytes sent to devices for a rollout: kind artifact (downloads and ranges, counted as written), index (chunk indexes), push (HTTP/SFTP pushes)',
+      labelNames: ['rollout', 'kind'],
+      registers,
+    });
+    this.deltaBytesSaved = new Counter({ name: 'orchestrator_delta_bytes_saved_total', help: 'Bytes devices did not fetch because they reused chunks of files they held (reported with succeeded executions)', labelNames: ['rollout'], registers });
     this.wsClients = new Gauge({ name: 'orchestrator_ws_clients', help: 'Open WebSocket connections', registers });
     this.wsGaps = new Counter({ name: 'orchestrator_ws_gaps_total', help: 'Times a slow WebSocket client was sent a gap notice instead of events', registers });
     this.eventsPublished = new Counter({ name: 'orchestrator_events_total', help: 'Events appended to the event log (seen by this server)', registers });
@@ -99,6 +115,34 @@ export class Metrics {
     });
   }
 
+  /** Keeps the series of the MAX_ROLLOUT_SERIES most recently active rollouts; older ones are dropped. */
+  private touchRollout(rollout: string, kind: string): void {
+    const kinds = this.rolloutSeries.get(rollout) ?? new Set<string>();
+    this.rolloutSeries.delete(rollout);
+    this.rolloutSeries.set(rollout, kinds.add(kind));
+    if (this.rolloutSeries.size <= MAX_ROLLOUT_SERIES) return;
+    const [oldest, oldKinds] = this.rolloutSeries.entries().next().value!;
+    this.rolloutSeries.delete(oldest);
+    for (const k of oldKinds) {
+      if (k === 'saved') this.deltaBytesSaved.remove({ rollout: oldest });
+      else this.rolloutBytesServed.remove({ rollout: oldest, kind: k });
+    }
+  }
+
+  /** Bytes written to a device for a rollout (the device API calls this as it writes; null: not for a rollout). */
+  countServed(rolloutId: string | null, bytes: number, kind: 'artifact' | 'index' | 'push'): void {
+    if (bytes <= 0) return;
+    const rollout = rolloutId ?? 'none';
+    this.touchRollout(rollout, kind);
+    this.rolloutBytesServed.inc({ rollout, kind }, bytes);
+  }
+
+  private countSaved(rolloutId: string, bytes: number): void {
+    if (bytes <= 0) return;
+    this.touchRollout(rolloutId, 'saved');
+    this.deltaBytesSaved.inc({ rollout: rolloutId }, bytes);
+  }
+
   private readonly deliveryStarts = new Map<string, number>();
 
   /**
@@ -126,7 +170,12 @@ export class Metrics {
         this.deliveryStarts.delete(e.executionId);
       }
       const bytes = e.data.bytes;
-      if (transport === 'push' && typeof bytes === 'number' && bytes > 0) this.bytesSent.inc({ transport }, bytes);
+      const fetched = typeof e.data.bytesFetched === 'number' ? e.data.bytesFetched : bytes;
+      if (transport === 'push' && typeof fetched === 'number' && fetched > 0) {
+        this.bytesSent.inc({ transport }, fetched);
+        if (e.rolloutId) this.countServed(e.rolloutId, fetched, 'push');
+      }
+      if (to === 'succeeded' && e.rolloutId && typeof e.data.bytesReused === 'number') this.countSaved(e.rolloutId, e.data.bytesReused);
     }
   }
 

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConflictError, generateSigningKeyPair, ManualClock, signArtifact, ValidationError } from '../core/index.js';
+import { gunzipSync } from 'node:zlib';
+import { chunkerParams, chunkIndexDigest, ConflictError, decodeChunkIndex, encodeChunkIndex, generateSigningKeyPair, indexBytes, ManualClock, signArtifact, signArtifactIndex, ValidationError } from '../core/index.js';
 import { EventLog, openStore, type Store } from '../store/index.js';
 import { ArtifactService, type ArtifactServiceOptions } from './artifact.service.js';
 import { BlobStore, BlobTooLargeError } from './blob-store.js';
@@ -130,5 +131,71 @@ describe('ArtifactService', () => {
     const second = await service.list({ limit: 3, cursor: first.nextCursor! });
     expect(second.items.map((a) => a.version)).toEqual(['1', '0']);
     expect(second.nextCursor).toBeNull();
+  });
+
+  describe('chunk index', () => {
+    const data = Buffer.alloc(300_000, 7).fill(3, 100_000, 200_000);
+    const big = () => make({ maxBytes: 10 << 20 });
+
+    it('is computed while the upload streams and stored gzip-compressed by its digest', async () => {
+      const { artifact } = await big().upload(body(data), { name: 'fw', version: '1' }, 'test');
+      const expected = encodeChunkIndex(indexBytes(data));
+      expect(artifact.chunkIndex).toEqual({ sha256: chunkIndexDigest(expected), chunks: indexBytes(data).lengths.length, avgSize: 65536, bytes: expected.length, signature: null });
+      const stored = gunzipSync(fs.readFileSync(big().indexPath(artifact)!));
+      expect(stored.equals(expected)).toBe(true);
+      expect(decodeChunkIndex(stored).sha256).toBe(sha(data));
+    });
+
+    it('takes the uploader\'s average size, within bounds', async () => {
+      const { artifact } = await big().upload(body(data), { name: 'fw', version: '1', chunkAvgSize: 16384 }, 'test');
+      expect(artifact.chunkIndex).toMatchObject({ avgSize: 16384, sha256: chunkIndexDigest(encodeChunkIndex(indexBytes(data, chunkerParams(16384)))) });
+      await expect(big().upload(body(data), { name: 'fw', version: '2', chunkAvgSize: 1000 }, 'test')).rejects.toThrow(/power of two/);
+    });
+
+    it('checks an index signature against the key that signed the artifact', async () => {
+      const keys = generateSigningKeyPair();
+      const other = generateSigningKeyPair();
+      const fields = { name: 'fw', version: '1', sha256: sha(data) };
+      const indexSha256 = chunkIndexDigest(encodeChunkIndex(indexBytes(data)));
+      const service = make({ maxBytes: 10 << 20, trustedKeys: [keys.publicKeyPem, other.publicKeyPem] });
+      const signature = signArtifact(fields, keys.privateKeyPem);
+      await expect(service.upload(body(data), { ...fields, signature, indexSignature: signArtifactIndex({ ...fields, indexSha256 }, other.privateKeyPem) }, 'test')).rejects.toThrow(/index signature does not verify/);
+      await expect(service.upload(body(data), { ...fields, signature, indexSignature: signArtifactIndex({ ...fields, indexSha256: 'e'.repeat(64) }, keys.privateKeyPem) }, 'test')).rejects.toThrow(/index signature does not verify/);
+      await expect(service.upload(body(data), { ...fields, indexSignature: signArtifactIndex({ ...fields, indexSha256 }, keys.privateKeyPem) }, 'test')).rejects.toThrow(/comes with the artifact's signature/);
+      await expect(service.upload(body(data), { ...fields, signature, indexSha256: 'f'.repeat(64) }, 'test')).rejects.toThrow(/not the claimed/);
+      expect(await store.artifacts.count()).toBe(0);
+      const indexSignature = signArtifactIndex({ ...fields, indexSha256 }, keys.privateKeyPem);
+      const { artifact } = await service.upload(body(data), { ...fields, signature, indexSignature, indexSha256 }, 'test');
+      expect(artifact.chunkIndex).toMatchObject({ sha256: indexSha256, signature: indexSignature });
+    });
+
+    it('is computed for artifacts stored without one, and removed with the last artifact using it', async () => {
+      const service = big();
+      const { artifact } = await service.upload(body(data), { name: 'fw', version: '1' }, 'test');
+      const file = service.indexPath(artifact)!;
+      // As an artifact stored before indexes existed.
+      await store.handle.db.updateTable('artifacts').set({ index_sha256: null, index_info: null }).execute();
+      fs.rmSync(file);
+      expect((await service.get(artifact.id)).chunkIndex).toBeNull();
+      expect(await service.indexMissing()).toBe(1);
+      expect(await service.indexMissing()).toBe(0);
+      expect((await service.get(artifact.id)).chunkIndex).toEqual(artifact.chunkIndex);
+      expect(fs.existsSync(file)).toBe(true);
+      await service.remove(artifact.id, 'test');
+      expect(fs.existsSync(file)).toBe(false);
+    });
+
+    it('takes a signed index when the same artifact is uploaded again signed', async () => {
+      const keys = generateSigningKeyPair();
+      const service = make({ maxBytes: 10 << 20, trustedKeys: [keys.publicKeyPem] });
+      const fields = { name: 'fw', version: '1', sha256: sha(data) };
+      const signature = signArtifact(fields, keys.privateKeyPem);
+      const unsigned = await service.upload(body(data), { ...fields, signature }, 'test');
+      expect(unsigned.artifact.chunkIndex!.signature).toBeNull();
+      const indexSignature = signArtifactIndex({ ...fields, indexSha256: unsigned.artifact.chunkIndex!.sha256 }, keys.privateKeyPem);
+      const again = await service.upload(body(data), { ...fields, signature, indexSignature }, 'test');
+      expect(again).toMatchObject({ created: false, artifact: { id: unsigned.artifact.id, chunkIndex: { signature: indexSignature } } });
+      expect((await service.get(unsigned.artifact.id)).chunkIndex!.signature).toBe(indexSignature);
+    });
   });
 });

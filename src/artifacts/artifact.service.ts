@@ -1,16 +1,28 @@
-// Artifact use cases: streamed upload with size limit and dedupe, signature checks, image
-// references, listing, and deletion guarded by "is a rollout using it".
+// Artifact use cases: streamed upload with size limit and dedupe, the chunk index computed on the
+// way (and its signature checked), signature checks, image references, listing, and deletion
+// guarded by "is a rollout using it".
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   artifactFieldProblem,
+  chunkerParams,
+  chunkerParamsProblem,
+  ChunkIndexBuilder,
+  chunkIndexDigest,
   ConflictError,
+  DEFAULT_CHUNKER,
+  encodeChunkIndex,
   keyFingerprint,
   NotFoundError,
   parseImageRef,
   ValidationError,
+  verifyArtifactIndexSignature,
   verifyArtifactSignature,
   type Artifact,
+  type ArtifactChunkIndex,
+  type ChunkIndex,
   type Clock,
   type ErrorDetail,
 } from '../core/index.js';
@@ -41,6 +53,12 @@ export interface UploadInput {
   version: string;
   /** base64 ed25519 signature over (name, version, sha256). */
   signature?: string;
+  /** base64 ed25519 signature over the chunk index (signedIndexMessage), by the same key. */
+  indexSignature?: string;
+  /** The index digest the uploader computed; the upload fails if the server's differs. */
+  indexSha256?: string;
+  /** Average chunk size of the index (a power of two, 8 KiB to 4 MiB; default 64 KiB). */
+  chunkAvgSize?: number;
   /** The sha256 the uploader claims; the upload fails if the bytes disagree. */
   sha256?: string;
   /** PEM public key of the signer; used only when the server has no trusted keys configured. */
@@ -84,6 +102,11 @@ export class ArtifactService {
 
   /** Checks a signature against the trusted keys (or the uploader's key); answers the signer's fingerprint. */
   private checkSignature(fields: { name: string; version: string; sha256: string }, signature: string | undefined, publicKey: string | undefined): string | null {
+    return this.signer(fields, signature, publicKey)?.fingerprint ?? null;
+  }
+
+  /** The key that made `signature` (and its fingerprint), or null for an unsigned artifact. */
+  private signer(fields: { name: string; version: string; sha256: string }, signature: string | undefined, publicKey: string | undefined): { key: string; fingerprint: string } | null {
     if (!signature) {
       if (this.options.requireSigned) throw new ValidationError('this server accepts only signed artifacts: sign with --sign KEY (orchestrator keys generate)', [{ path: 'signature', message: 'is required' }]);
       return null;
@@ -97,7 +120,7 @@ export class ArtifactService {
       } catch {
         throw new ValidationError('publicKey is not a PEM ed25519 public key', [{ path: 'publicKey', message: 'is not an ed25519 public key' }]);
       }
-      if (ok) return keyFingerprint(key);
+      if (ok) return { key, fingerprint: keyFingerprint(key) };
     }
     throw new ValidationError(`the signature does not match artifact '${fields.name}' version '${fields.version}' sha256 ${fields.sha256} for ${this.options.trustedKeys.length ? 'any trusted key' : 'the given public key'}`, [{ path: 'signature', message: 'does not verify' }]);
   }
@@ -112,18 +135,28 @@ export class ArtifactService {
     if (claimed !== undefined && !/^[0-9a-f]{64}$/.test(claimed)) throw new ValidationError('sha256 must be 64 hex digits', [{ path: 'sha256', message: 'is not a sha256 hex digest' }]);
     if (claimed) this.checkSignature({ name: input.name, version: input.version, sha256: claimed }, input.signature, input.publicKey);
     else if (!input.signature && this.options.requireSigned) this.checkSignature({ name: input.name, version: input.version, sha256: '' }, undefined, undefined);
+    const chunking = this.chunking(input);
+    if (input.indexSignature && !input.signature) throw new ValidationError('an index signature comes with the artifact\'s signature: sign both with the same key', [{ path: 'indexSignature', message: 'needs signature' }]);
     const existing = await this.options.artifacts.findByNameVersion(input.name, input.version);
     if (existing && claimed && existing.sha256 !== claimed) throw this.versionTaken(existing);
-    const blob = await this.options.blobs.write(source, { maxBytes: this.options.maxBytes, signal });
+    const blob = await this.options.blobs.write(source, { maxBytes: this.options.maxBytes, signal, chunking });
     const discard = async () => {
       if (blob.created && (await this.options.artifacts.countByStorageKey(blob.key)) === 0) await this.options.blobs.remove(blob.key);
     };
     try {
       if (claimed && claimed !== blob.sha256) throw new ValidationError(`the bytes received hash to ${blob.sha256}, not the sha256 claimed (${claimed}); the upload was corrupted or the claim is wrong`, [{ path: 'sha256', message: 'does not match the bytes' }]);
-      const signedBy = this.checkSignature({ name: input.name, version: input.version, sha256: blob.sha256 }, input.signature, input.publicKey);
+      const fields = { name: input.name, version: input.version, sha256: blob.sha256 };
+      const signer = this.signer(fields, input.signature, input.publicKey);
+      const signedBy = signer?.fingerprint ?? null;
+      if (existing && existing.sha256 !== blob.sha256) throw this.versionTaken(existing);
+      const chunkIndex = await this.storeIndex(blob.index!, fields, input, signer?.key ?? null);
       if (existing) {
-        if (existing.sha256 !== blob.sha256) throw this.versionTaken(existing);
-        return { artifact: publicArtifact(existing), created: false };
+        // An artifact stored before indexes existed gets this one; an unsigned index gives way to a signed one.
+        const previous = existing.chunkIndex;
+        const takes = !previous ? await this.options.artifacts.setChunkIndex(existing.id, chunkIndex) : !previous.signature && chunkIndex.signature ? await this.options.artifacts.signChunkIndex(existing.id, chunkIndex) : false;
+        if (!takes) return { artifact: publicArtifact(existing), created: false };
+        if (previous && previous.sha256 !== chunkIndex.sha256 && (await this.options.artifacts.countByIndex(previous.sha256)) === 0) await this.options.blobs.removeIndex(previous.sha256);
+        return { artifact: publicArtifact({ ...existing, chunkIndex }), created: false };
       }
       const inspected = this.options.inspect ? await this.options.inspect(this.options.blobs.pathOf(blob.key)) : {};
       const stored = await this.options.artifacts.create(
@@ -139,6 +172,7 @@ export class ArtifactService {
           imageRef: null,
           storageKey: blob.key,
           metadata: { ...(input.metadata ?? {}), ...inspected, ...(signedBy ? { signedBy } : {}) },
+          chunkIndex,
         },
         this.options.clock.now(),
       );
@@ -148,6 +182,75 @@ export class ArtifactService {
       await discard();
       throw error;
     }
+  }
+
+  /** The chunking an upload asks for (its average size), checked. */
+  private chunking(input: UploadInput) {
+    if (input.chunkAvgSize === undefined) return DEFAULT_CHUNKER;
+    const params = chunkerParams(input.chunkAvgSize);
+    const problem = chunkerParamsProblem(params);
+    if (problem) throw new ValidationError(`chunkAvg: ${problem}`, [{ path: 'chunkAvg', message: problem }]);
+    return params;
+  }
+
+  /**
+   * Encodes and stores the index the upload computed, after checking the uploader's claimed
+   * digest and index signature (by the key that signed the artifact) against it.
+   */
+  private async storeIndex(index: ChunkIndex, fields: { name: string; version: string; sha256: string }, input: UploadInput, signerKey: string | null): Promise<ArtifactChunkIndex> {
+    const encoded = encodeChunkIndex(index);
+    const sha256 = chunkIndexDigest(encoded);
+    const claimed = input.indexSha256?.toLowerCase();
+    const mismatch = `the chunk index of these bytes (average ${index.params.avgSize} bytes) has digest ${sha256}`;
+    if (claimed !== undefined && claimed !== sha256) throw new ValidationError(`${mismatch}, not the claimed ${claimed}: the uploader chunked with other parameters or another chunking version`, [{ path: 'indexSha256', message: 'does not match the bytes' }]);
+    if (input.indexSignature && (!signerKey || !verifyArtifactIndexSignature({ ...fields, indexSha256: sha256 }, input.indexSignature, signerKey))) {
+      throw new ValidationError(`the index signature does not verify: ${mismatch}, signed by the key that signed the artifact? (the CLI computes the same index: orchestrator artifacts upload --sign)`, [{ path: 'indexSignature', message: 'does not verify' }]);
+    }
+    await this.options.blobs.writeIndex(sha256, encoded);
+    return { sha256, chunks: index.lengths.length, avgSize: index.params.avgSize, bytes: encoded.length, signature: input.indexSignature ?? null };
+  }
+
+  /**
+   * Indexes every file artifact stored before chunk indexes existed (unsigned: the server holds no
+   * signing key), a page at a time; answers how many got one. The app runs it in the background
+   * at start; an artifact whose blob is missing is skipped.
+   */
+  async indexMissing(signal?: AbortSignal): Promise<number> {
+    let done = 0;
+    let after: { createdAt: number; id: string } | undefined;
+    for (;;) {
+      const page = await this.options.artifacts.withoutChunkIndex(20, after);
+      for (const artifact of page) {
+        if (signal?.aborted) return done;
+        if (await this.indexStored(artifact, signal)) done++;
+      }
+      const last = page.at(-1);
+      if (page.length < 20 || !last) return done;
+      after = { createdAt: Date.parse(last.createdAt), id: last.id };
+    }
+  }
+
+  private async indexStored(artifact: StoredArtifact, signal?: AbortSignal): Promise<boolean> {
+    const file = this.filePath(artifact);
+    if (!file || !fs.existsSync(file)) return false;
+    const builder = new ChunkIndexBuilder(DEFAULT_CHUNKER);
+    await pipeline(
+      fs.createReadStream(file, { highWaterMark: 1 << 20 }),
+      async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) builder.update(chunk);
+      },
+      { signal },
+    );
+    const index = builder.finish(artifact.sha256!);
+    const encoded = encodeChunkIndex(index);
+    const sha256 = chunkIndexDigest(encoded);
+    await this.options.blobs.writeIndex(sha256, encoded);
+    return this.options.artifacts.setChunkIndex(artifact.id, { sha256, chunks: index.lengths.length, avgSize: index.params.avgSize, bytes: encoded.length, signature: null });
+  }
+
+  /** Path of an artifact's gzip-compressed chunk index, or null when it has none. */
+  indexPath(artifact: Artifact): string | null {
+    return artifact.chunkIndex ? this.options.blobs.indexPathOf(artifact.chunkIndex.sha256) : null;
   }
 
   private versionTaken(existing: StoredArtifact): ConflictError {
@@ -214,6 +317,7 @@ export class ArtifactService {
     if (await this.options.isInUse(id)) throw new ConflictError(`artifact '${artifact.name}' version '${artifact.version}' is used by a rollout; cancel or finish the rollout first`);
     await this.options.artifacts.delete(id);
     if (artifact.storageKey && (await this.options.artifacts.countByStorageKey(artifact.storageKey)) === 0) await this.options.blobs.remove(artifact.storageKey);
+    if (artifact.chunkIndex && (await this.options.artifacts.countByIndex(artifact.chunkIndex.sha256)) === 0) await this.options.blobs.removeIndex(artifact.chunkIndex.sha256);
     await this.options.events.append([{ type: 'artifact.deleted', actor, data: { artifactId: id, name: artifact.name, version: artifact.version } }]);
   }
 }

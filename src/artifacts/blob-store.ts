@@ -1,12 +1,18 @@
 // Content-addressed blob storage on disk: <root>/sha256/ab/abcdef... Bytes stream to a temporary
-// file while being hashed, then rename into place, so a blob is either complete or absent.
+// file while being hashed (and chunk-indexed), then rename into place, so a blob is either
+// complete or absent. Chunk indexes live beside them, gzip-compressed and named by their digest:
+// <root>/index/ab/abcdef....cidx.gz.
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ValidationError } from '../core/index.js';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { ChunkIndexBuilder, ValidationError, type ChunkerParams, type ChunkIndex } from '../core/index.js';
+
+const gzipAsync = promisify(gzip);
 
 /** The result of writing a blob: its hash (also its storage key), size, and whether it was new. */
 export interface StoredBlob {
@@ -16,6 +22,8 @@ export interface StoredBlob {
   key: string;
   /** False when identical bytes were stored already (the upload was deduplicated). */
   created: boolean;
+  /** The chunk index, when asked for with `chunking`. */
+  index?: ChunkIndex;
 }
 
 /** Thrown when a stream exceeds the size limit; the API maps it to 413. */
@@ -27,20 +35,28 @@ export class BlobTooLargeError extends ValidationError {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-/** Counts and hashes bytes on their way through, failing once `limit` is exceeded. */
+/** Counts and hashes bytes on their way through (and chunk-indexes them), failing once `limit` is exceeded. */
 export class HashingCounter extends Transform {
   readonly hash = createHash('sha256');
   bytes = 0;
-  constructor(private readonly limit = Number.POSITIVE_INFINITY) {
+  readonly chunks: ChunkIndexBuilder | null;
+  constructor(
+    private readonly limit = Number.POSITIVE_INFINITY,
+    chunking?: ChunkerParams,
+  ) {
     super();
+    this.chunks = chunking ? new ChunkIndexBuilder(chunking) : null;
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void): void {
     this.bytes += chunk.length;
     if (this.bytes > this.limit) return done(new BlobTooLargeError(this.limit));
     this.hash.update(chunk);
+    this.chunks?.update(chunk);
     done(null, chunk);
   }
 }
+
+const INDEX_NAME = /^[0-9a-f]{64}$/;
 
 export class BlobStore {
   private readonly tmpDir: string;
@@ -75,21 +91,22 @@ export class BlobStore {
    * Streams `source` to disk, hashing on the way; at most `maxBytes` are accepted. Identical bytes
    * already stored are kept and the new copy discarded (dedupe).
    */
-  async write(source: Readable, options: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<StoredBlob> {
+  async write(source: Readable, options: { maxBytes?: number; signal?: AbortSignal; chunking?: ChunkerParams } = {}): Promise<StoredBlob> {
     const tmp = path.join(this.tmpDir, `${randomUUID()}.part`);
-    const counter = new HashingCounter(options.maxBytes);
+    const counter = new HashingCounter(options.maxBytes, options.chunking);
     try {
       await pipeline(source, counter, fs.createWriteStream(tmp, { flags: 'wx' }), { signal: options.signal });
       const sha256 = counter.hash.digest('hex');
+      const index = counter.chunks?.finish(sha256);
       const key = BlobStore.keyFor(sha256);
       const final = this.pathOf(key);
       if (await this.exists(key)) {
         await fsp.rm(tmp, { force: true });
-        return { sha256, size: counter.bytes, key, created: false };
+        return { sha256, size: counter.bytes, key, created: false, index };
       }
       await fsp.mkdir(path.dirname(final), { recursive: true });
       await fsp.rename(tmp, final);
-      return { sha256, size: counter.bytes, key, created: true };
+      return { sha256, size: counter.bytes, key, created: true, index };
     } catch (error) {
       await fsp.rm(tmp, { force: true });
       throw error;
@@ -103,5 +120,30 @@ export class BlobStore {
 
   async remove(key: string): Promise<void> {
     await fsp.rm(this.pathOf(key), { force: true });
+  }
+
+  /** Path of the gzip-compressed chunk index named by its digest (whether or not it exists). */
+  indexPathOf(indexSha256: string): string {
+    if (!INDEX_NAME.test(indexSha256)) throw new ValidationError(`not a chunk index digest: '${indexSha256}'`);
+    return path.join(this.root, 'index', indexSha256.slice(0, 2), `${indexSha256}.cidx.gz`);
+  }
+
+  /** Stores an encoded index (gzip-compressed, written then renamed); the same digest again is a no-op. */
+  async writeIndex(indexSha256: string, encoded: Buffer): Promise<void> {
+    const final = this.indexPathOf(indexSha256);
+    if (await fsp.access(final).then(() => true, () => false)) return;
+    const tmp = path.join(this.tmpDir, `${randomUUID()}.cidx.part`);
+    try {
+      await fsp.writeFile(tmp, await gzipAsync(encoded, { level: 9 }), { flag: 'wx' });
+      await fsp.mkdir(path.dirname(final), { recursive: true });
+      await fsp.rename(tmp, final);
+    } catch (error) {
+      await fsp.rm(tmp, { force: true });
+      throw error;
+    }
+  }
+
+  async removeIndex(indexSha256: string): Promise<void> {
+    await fsp.rm(this.indexPathOf(indexSha256), { force: true });
   }
 }

@@ -16,7 +16,22 @@ export interface Artifact {
   /** `registry/repo:tag[@sha256:...]` for kind 'image'. */
   imageRef: string | null;
   metadata: Record<string, unknown>;
+  /** The content-defined chunk index of a file artifact (for delta downloads), or null. */
+  chunkIndex: ArtifactChunkIndex | null;
   createdAt: string;
+}
+
+/** What the artifact record says of its chunk index (the encoded index is served on the device API). */
+export interface ArtifactChunkIndex {
+  /** Hex sha256 of the encoded index: what the index signature covers and its ETag. */
+  sha256: string;
+  chunks: number;
+  /** The chunking's average size, bytes (min is a quarter, max four times). */
+  avgSize: number;
+  /** Bytes of the encoded index (uncompressed). */
+  bytes: number;
+  /** base64 ed25519 signature over signedIndexMessage() by the artifact's signer, or null. */
+  signature: string | null;
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;

@@ -90,7 +90,12 @@ export interface Execution {
   leaseExpiresAt: string | null;
   /** True for pull devices: the device itself downloads and reports. */
   pull: boolean;
+  /** Bytes of the artifact the device holds so far (progress). */
   bytes: number;
+  /** Bytes that crossed the network for this execution (delta ranges, index, any full download), null until reported. */
+  bytesFetched: number | null;
+  /** Bytes the device took from files it already held instead of fetching them, null until reported. */
+  bytesReused: number | null;
   error: string | null;
   /** What the device ran before this execution started (for rollback). */
   previousArtifactId: string | null;

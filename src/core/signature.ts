@@ -1,5 +1,9 @@
-// Artifact signatures: the exact message an ed25519 signature covers, and sign/verify over it.
+// Artifact signatures: the exact messages an ed25519 signature covers, and sign/verify over them.
 // Pure computation (node:crypto, no I/O) so the server, the CLI and the device agent share it.
+// Two messages, both by the same key: the artifact signature (v1: name, version, sha256), which
+// every device and receiver has always checked and still does, and the index signature, which
+// binds the artifact's chunk index (by its digest) to the same name, version and sha256. Old
+// signatures stay valid; an artifact without an index signature is delivered whole.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 
 /** The fields a signature binds together: replaying a signature under another name or version fails. */
@@ -18,6 +22,38 @@ export function signedMessage(fields: SignedFields): Buffer {
     if (value.includes('\n')) throw new Error(`artifact ${key} must not contain a newline`);
   }
   return Buffer.from(`${DOMAIN}\n${fields.name}\n${fields.version}\n${fields.sha256.toLowerCase()}`, 'utf8');
+}
+
+/** An artifact's fields plus the digest of its chunk index (src/core/chunk-index.ts). */
+export interface SignedIndexFields extends SignedFields {
+  /** Lower-case hex sha256 of the canonical encoding of the chunk index. */
+  indexSha256: string;
+}
+
+const INDEX_DOMAIN = 'update-orchestrator/artifact-index/v1';
+
+/** The bytes an index signature covers: its own domain tag, name, version, sha256, index digest. */
+export function signedIndexMessage(fields: SignedIndexFields): Buffer {
+  const { indexSha256, ...artifact } = fields;
+  if (!/^[0-9a-fA-F]{64}$/.test(indexSha256)) throw new Error('the index digest must be 64 hex digits');
+  const base = signedMessage(artifact).toString('utf8').slice(DOMAIN.length);
+  return Buffer.from(`${INDEX_DOMAIN}${base}\n${indexSha256.toLowerCase()}`, 'utf8');
+}
+
+/** Signs the artifact's chunk index; answers the base64 signature. */
+export function signArtifactIndex(fields: SignedIndexFields, privateKey: string | KeyObject): string {
+  return sign(null, signedIndexMessage(fields), asPrivateKey(privateKey)).toString('base64');
+}
+
+/** True when `signature` (base64) signs this index digest for these artifact fields with this key. */
+export function verifyArtifactIndexSignature(fields: SignedIndexFields, signature: string, publicKey: string | KeyObject): boolean {
+  const raw = Buffer.from(signature, 'base64');
+  if (raw.length !== 64) return false;
+  try {
+    return verify(null, signedIndexMessage(fields), parsePublicKey(publicKey), raw);
+  } catch {
+    return false;
+  }
 }
 
 /** A fresh ed25519 key pair as PEM (PKCS#8 private, SPKI public). */

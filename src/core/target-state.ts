@@ -29,10 +29,25 @@ export interface TargetUpdate {
   signature: string | null;
   imageRef: string | null;
   downloadUrl: string | null;
+  /** The artifact's chunk index, for a delta download from files the device holds; absent or null: download it whole. */
+  index?: TargetChunkIndex | null;
   install: InstallSpec;
   healthChecks: HealthCheck[];
   /** Seconds the health checks may take to pass after install (default 60). */
   healthDeadlineSeconds?: number;
+}
+
+/** Where a device fetches an artifact's chunk index and how it checks it. */
+export interface TargetChunkIndex {
+  /** GET it (gzip-compressed where accepted); same authorization as downloadUrl. */
+  url: string;
+  /** Hex sha256 of the encoded index: the fetched bytes must hash to it. */
+  sha256: string;
+  /** base64 ed25519 signature over signedIndexMessage() by the artifact's signer, or null. */
+  signature: string | null;
+  chunks: number;
+  /** Bytes of the encoded index (uncompressed). */
+  bytes: number;
 }
 
 /** Desired state served at GET /api/v1/device/:id/state. */
@@ -57,7 +72,12 @@ export interface DeviceReport {
   execution?: {
     id: string;
     state: Extract<ExecutionState, ReportedState>;
+    /** Bytes of the artifact held so far. */
     bytes?: number;
+    /** Bytes fetched over the network so far (index, ranges, full download). */
+    bytesFetched?: number;
+    /** Bytes taken from files the device already held. */
+    bytesReused?: number;
     error?: string;
   };
 }

@@ -9,6 +9,8 @@ export interface DeliveryRequest {
   artifact: Artifact;
   /** Absolute path of the artifact's bytes on disk (null for image artifacts). */
   filePath: string | null;
+  /** The artifact's chunk index (gzip-compressed file, digest, index signature): a transport may push only what the device lacks. */
+  chunkIndex?: { file: string; sha256: string; signature: string | null } | null;
   /** Called as bytes go out; `sent` is cumulative. */
   onProgress?: (sent: number, total: number) => void;
   /** Aborts the delivery (cancel, pause, shutdown). */
@@ -23,7 +25,11 @@ export interface DeliveryRequest {
  */
 export const DELIVERY_ANSWER_CHARS = 300;
 
-export type DeliveryResult = { outcome: 'delivered'; bytes: number } | { outcome: 'already-installed'; bytes: number };
+/**
+ * How a delivery ended. `bytes`: what the device holds of the artifact; `bytesSent`: what crossed
+ * the network (when it differs: a delta); `bytesReused`: what the device took from files it held.
+ */
+export type DeliveryResult = { outcome: 'delivered' | 'already-installed'; bytes: number; bytesSent?: number; bytesReused?: number };
 
 /** A delivery that did not succeed; `retryable` says whether trying again may help. */
 export class DeliveryError extends Error {

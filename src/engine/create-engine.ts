@@ -23,6 +23,7 @@ export interface CreateEngineOptions extends Partial<Pick<EngineOptions, 'leaseM
   random?: Random;
   transports: ReadonlyMap<string, Transport>;
   artifactFile?: (artifact: StoredArtifact) => string | null;
+  artifactIndexFile?: (artifact: StoredArtifact) => string | null;
   logger?: EngineLogger;
   concurrency: number;
 }

@@ -22,6 +22,7 @@ export interface RunnerOptions {
   random: Random;
   transports: ReadonlyMap<string, Transport>;
   artifactFile: (artifact: StoredArtifact) => string | null;
+  artifactIndexFile?: (artifact: StoredArtifact) => string | null;
   owner: string;
   /** Called after outcomes are durable (there may be room for more work). */
   onFlushed: () => void;
@@ -91,8 +92,10 @@ export class DeliveryRunner {
       if (!artifact) throw new DeliveryError('artifact_gone', `artifact '${e.artifactId}' no longer exists`, false);
       const transport = this.o.transports.get(device.mode);
       if (!transport) throw new DeliveryError('no_transport', `this server has no transport for devices of mode '${device.mode}'`, false);
-      const result = await transport.deliver({ updateId: e.id, device, artifact, filePath: this.o.artifactFile(artifact), signal: flight.controller.signal });
-      change = { ...base, to: 'succeeded', bytes: result.bytes, error: null };
+      const indexFile = artifact.chunkIndex ? (this.o.artifactIndexFile?.(artifact) ?? null) : null;
+      const chunkIndex = indexFile && artifact.chunkIndex ? { file: indexFile, sha256: artifact.chunkIndex.sha256, signature: artifact.chunkIndex.signature } : null;
+      const result = await transport.deliver({ updateId: e.id, device, artifact, filePath: this.o.artifactFile(artifact), chunkIndex, signal: flight.controller.signal });
+      change = { ...base, to: 'succeeded', bytes: result.bytes, bytesFetched: result.bytesSent ?? result.bytes, bytesReused: result.bytesReused ?? 0, error: null };
       this.installed.push({ deviceId: e.deviceId, version: artifact.version });
     } catch (error) {
       // Stored and shown to operators; its text may come from the device.

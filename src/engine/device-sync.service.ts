@@ -44,7 +44,7 @@ export class DeviceSyncService implements DeviceSync {
       if (!isForward(current.state, report.state)) return current;
       const error = report.state === 'failed' || report.state === 'rolled-back' ? (report.error ?? `device reported ${report.state}`).slice(0, 2000) : undefined;
       const changed = await this.transitions.apply(
-        [{ id: current.id, rolloutId: current.rolloutId, deviceId, attempt: Math.max(1, current.attempts), from: current.state, to: report.state, bytes: report.bytes, error }],
+        [{ id: current.id, rolloutId: current.rolloutId, deviceId, attempt: Math.max(1, current.attempts), from: current.state, to: report.state, bytes: report.bytes, bytesFetched: report.bytesFetched, bytesReused: report.bytesReused, error }],
         actor,
         // Other servers hear of it exactly when it commits (a crash right after cannot lose it).
         async (trx, done) => (done.length && isTerminal(report.state) ? this.notifier.changedIn(trx, [deviceId]) : undefined),

@@ -28,6 +28,8 @@ export interface EngineOptions {
   transports: ReadonlyMap<string, Transport>;
   /** Where an artifact's bytes are on disk (null for images). */
   artifactFile: (artifact: StoredArtifact) => string | null;
+  /** Where an artifact's gzip-compressed chunk index is (null without one): pushes of deltas use it. */
+  artifactIndexFile?: (artifact: StoredArtifact) => string | null;
   logger: EngineLogger;
   /** Deliveries in flight at once on this server. */
   concurrency: number;
@@ -68,6 +70,7 @@ export class Engine {
       random: o.random,
       transports: o.transports,
       artifactFile: o.artifactFile,
+      artifactIndexFile: o.artifactIndexFile,
       owner: this.owner,
       onFlushed: () => this.wake(),
       onError: (error) => o.logger.error({ err: error }, 'engine: recording delivery outcomes failed; retrying'),

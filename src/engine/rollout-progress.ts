@@ -14,6 +14,9 @@ export interface RolloutProgress {
   total: number;
   finished: number;
   bytes: number;
+  /** Bytes devices fetched over the network and bytes they reused from files they held (delta transfers). */
+  bytesFetched: number;
+  bytesReused: number;
   /** Executions finished per second over the last minute (or since the start, if sooner). */
   ratePerSecond: number;
   /** Seconds until every execution is finished at that rate; null when unknown. */
@@ -36,9 +39,9 @@ export async function rolloutProgress(store: Store, rollout: Rollout, now: numbe
   }
   const started = rollout.startedAt ? Date.parse(rollout.startedAt) : now;
   const windowMs = Math.max(1_000, Math.min(RATE_WINDOW_MS, now - started));
-  const { bytes, finishedSince } = await store.executions.stats(rollout.id, now - windowMs);
+  const { bytes, bytesFetched, bytesReused, finishedSince } = await store.executions.stats(rollout.id, now - windowMs);
   const ratePerSecond = finishedSince / (windowMs / 1000);
   const remaining = total - finished;
   const etaSeconds = remaining === 0 ? 0 : ratePerSecond > 0 ? Math.ceil(remaining / ratePerSecond) : null;
-  return { total, finished, bytes, ratePerSecond: Math.round(ratePerSecond * 100) / 100, etaSeconds, phases };
+  return { total, finished, bytes, bytesFetched, bytesReused, ratePerSecond: Math.round(ratePerSecond * 100) / 100, etaSeconds, phases };
 }

@@ -11,15 +11,12 @@ export interface ExecutionChange extends TransitionItem {
   attempt: number;
 }
 
-export function executionEvent(change: { id: string; rolloutId: string; deviceId: string; from: ExecutionState; to: ExecutionState; attempt: number; error?: string | null; bytes?: number }, actor: string): NewEvent {
-  return {
-    type: `execution.${change.to}`,
-    actor,
-    rolloutId: change.rolloutId,
-    deviceId: change.deviceId,
-    executionId: change.id,
-    data: { from: change.from, to: change.to, attempt: change.attempt, error: change.error ?? null, bytes: change.bytes ?? null },
-  };
+export function executionEvent(change: { id: string; rolloutId: string; deviceId: string; from: ExecutionState; to: ExecutionState; attempt: number; error?: string | null; bytes?: number; bytesFetched?: number; bytesReused?: number }, actor: string): NewEvent {
+  const data: Record<string, unknown> = { from: change.from, to: change.to, attempt: change.attempt, error: change.error ?? null, bytes: change.bytes ?? null };
+  // Only where known, so events of transfers without them keep their shape.
+  if (change.bytesFetched !== undefined) data.bytesFetched = change.bytesFetched;
+  if (change.bytesReused !== undefined) data.bytesReused = change.bytesReused;
+  return { type: `execution.${change.to}`, actor, rolloutId: change.rolloutId, deviceId: change.deviceId, executionId: change.id, data };
 }
 
 export function movedEvents(rows: MovedRow[], from: ExecutionState, to: ExecutionState, actor: string, error: string | null = null): NewEvent[] {

@@ -48,6 +48,7 @@ export function toTargetUpdate(target: DeviceTarget, downloadUrl: string | null)
     signature: artifact.signature,
     imageRef: artifact.imageRef,
     downloadUrl: artifact.kind === 'file' ? downloadUrl : null,
+    index: artifact.kind === 'file' && downloadUrl && artifact.chunkIndex ? { url: `${downloadUrl}/index`, sha256: artifact.chunkIndex.sha256, signature: artifact.chunkIndex.signature, chunks: artifact.chunkIndex.chunks, bytes: artifact.chunkIndex.bytes } : null,
     ...installOf(artifact),
   };
 }

@@ -26,6 +26,8 @@ export function toExecution(row: ExecutionRow): Execution {
     leaseExpiresAt: iso(row.lease_expires_at),
     pull: row.pull === 1,
     bytes: Number(row.bytes),
+    bytesFetched: row.bytes_fetched === null || row.bytes_fetched === undefined ? null : Number(row.bytes_fetched),
+    bytesReused: row.bytes_reused === null || row.bytes_reused === undefined ? null : Number(row.bytes_reused),
     error: row.error,
     previousArtifactId: row.previous_artifact_id,
     previousVersion: row.previous_version,
@@ -75,6 +77,8 @@ export interface TransitionItem {
   /** When set, only while this engine still holds the lease. */
   leaseOwner?: string;
   bytes?: number;
+  bytesFetched?: number;
+  bytesReused?: number;
   error?: string | null;
   /** For a retry (-> pending): when it may be attempted again. */
   nextAttemptAt?: number;
@@ -218,7 +222,7 @@ export class ExecutionRepository {
     const groups = new Map<string, { item: TransitionItem; ids: string[] }>();
     for (const item of items) {
       assertTransition(item.from, item.to);
-      const key = JSON.stringify([item.from, item.to, item.leaseOwner, item.bytes, item.error, item.nextAttemptAt]);
+      const key = JSON.stringify([item.from, item.to, item.leaseOwner, item.bytes, item.bytesFetched, item.bytesReused, item.error, item.nextAttemptAt]);
       const group = groups.get(key);
       if (group) group.ids.push(item.id);
       else groups.set(key, { item, ids: [item.id] });
@@ -230,6 +234,8 @@ export class ExecutionRepository {
       if (!keepLease) Object.assign(set, { lease_owner: null, lease_expires_at: null });
       if (isTerminal(item.to)) set.finished_at = now;
       if (item.bytes !== undefined) set.bytes = item.bytes;
+      if (item.bytesFetched !== undefined) set.bytes_fetched = item.bytesFetched;
+      if (item.bytesReused !== undefined) set.bytes_reused = item.bytesReused;
       if (item.error !== undefined) set.error = item.error;
       if (item.nextAttemptAt !== undefined) set.next_attempt_at = item.nextAttemptAt;
       for (const chunk of chunks(ids, this.maxParams - 10)) {
@@ -337,14 +343,19 @@ export class ExecutionRepository {
     return out;
   }
 
-  /** Bytes delivered and executions finished since `since`, for progress rates. */
-  async stats(rolloutId: string, since: number): Promise<{ bytes: number; finishedSince: number }> {
+  /** Bytes delivered, fetched and reused, and executions finished since `since`, for progress rates. */
+  async stats(rolloutId: string, since: number): Promise<{ bytes: number; bytesFetched: number; bytesReused: number; finishedSince: number }> {
     const row = await this.db
       .selectFrom('executions')
-      .select((eb) => [eb.fn.sum<number>('bytes').as('bytes'), eb.fn.sum<number>(eb.case().when('finished_at', '>=', since).then(1).else(0).end()).as('recent')])
+      .select((eb) => [
+        eb.fn.sum<number>('bytes').as('bytes'),
+        eb.fn.sum<number>('bytes_fetched').as('fetched'),
+        eb.fn.sum<number>('bytes_reused').as('reused'),
+        eb.fn.sum<number>(eb.case().when('finished_at', '>=', since).then(1).else(0).end()).as('recent'),
+      ])
       .where('rollout_id', '=', rolloutId)
       .executeTakeFirstOrThrow();
-    return { bytes: Number(row.bytes ?? 0), finishedSince: Number(row.recent ?? 0) };
+    return { bytes: Number(row.bytes ?? 0), bytesFetched: Number(row.fetched ?? 0), bytesReused: Number(row.reused ?? 0), finishedSince: Number(row.recent ?? 0) };
   }
 
   /** The released, unfinished pull execution a device should work on (newest first). */

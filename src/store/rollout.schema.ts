@@ -44,6 +44,8 @@ export interface ExecutionRow {
   pull: number;
   timezone: string;
   bytes: number;
+  bytes_fetched: number | null;
+  bytes_reused: number | null;
   error: string | null;
   previous_artifact_id: string | null;
   previous_version: string | null;

@@ -78,6 +78,10 @@ export interface ArtifactRow {
   storage_key: string | null;
   metadata: string;
   created_at: number;
+  index_sha256: string | null;
+  index_signature: string | null;
+  /** JSON {chunks, avgSize, bytes}. */
+  index_info: string | null;
 }
 
 export interface EnrollmentKeyRow {

@@ -1,5 +1,6 @@
 // Test support: an HTTP proxy on 127.0.0.1 in front of a server that can cut artifact downloads
-// after N bytes (a dropped connection) or slow them down, and records the Range of each download.
+// after N bytes (a dropped connection), corrupt one byte of one, or slow them down, and records
+// the Range of each download.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -9,6 +10,8 @@ export interface CutProxy {
   ranges: (string | null)[];
   /** Cut the next download after this many body bytes (once). */
   cutNextAfter(bytes: number): void;
+  /** Flip one byte, `fromEnd` bytes before the end of the body, of the next download whose Range header `when` accepts (once). */
+  corruptNext(when: (range: string | null) => boolean, fromEnd: number): void;
   /** Delay between 16 KiB chunks of downloads, ms (0 = none). */
   throttleMs: number;
   close(): Promise<void>;
@@ -16,6 +19,7 @@ export interface CutProxy {
 
 export async function startCutProxy(upstream: string): Promise<CutProxy> {
   let cutAfter: number | null = null;
+  let corrupt: { when: (range: string | null) => boolean; fromEnd: number } | null = null;
   const ranges: (string | null)[] = [];
   const target = new URL(upstream);
   const proxy: CutProxy = {
@@ -24,6 +28,9 @@ export async function startCutProxy(upstream: string): Promise<CutProxy> {
     throttleMs: 0,
     cutNextAfter(bytes) {
       cutAfter = bytes;
+    },
+    corruptNext(when, fromEnd) {
+      corrupt = { when, fromEnd };
     },
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
@@ -35,10 +42,18 @@ export async function startCutProxy(upstream: string): Promise<CutProxy> {
     if (isDownload) ranges.push((req.headers.range as string | undefined) ?? null);
     const cut = isDownload ? cutAfter : null;
     if (isDownload) cutAfter = null;
+    const range = (req.headers.range as string | undefined) ?? null;
+    const damage = isDownload && corrupt?.when(range) ? corrupt : null;
+    if (damage) corrupt = null;
     const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, upRes.headers);
       let sent = 0;
+      const flipAt = damage ? Number(upRes.headers['content-length']) - damage.fromEnd : -1;
       upRes.on('data', (chunk: Buffer) => {
+        if (flipAt >= sent && flipAt < sent + chunk.length) {
+          chunk = Buffer.from(chunk);
+          chunk[flipAt - sent] = chunk[flipAt - sent]! ^ 0xff;
+        }
         if (cut !== null && sent + chunk.length >= cut) {
           res.write(chunk.subarray(0, cut - sent));
           sent = cut;

@@ -29,6 +29,7 @@ export function makeArtifactFile(dir: string, options: { name?: string; version?
     signature: options.signWith ? signArtifact({ name, version, sha256 }, options.signWith) : null,
     imageRef: null,
     metadata: {},
+    chunkIndex: null,
     createdAt: new Date().toISOString(),
   };
   return { artifact, filePath, bytes };

@@ -20,7 +20,7 @@ export class ManualTargets implements DeviceSync {
     const now = new Date().toISOString();
     const execution: Execution = {
       id: randomUUID(), rolloutId: 'test-rollout', deviceId, artifactId: artifact.id, phase: 0, state: 'queued', attempts: 1, nextAttemptAt: null, leaseOwner: null, leaseExpiresAt: null,
-      pull: true, bytes: 0, error: null, previousArtifactId: null, previousVersion: null, createdAt: now, updatedAt: now, startedAt: now, finishedAt: null,
+      pull: true, bytes: 0, bytesFetched: null, bytesReused: null, error: null, previousArtifactId: null, previousVersion: null, createdAt: now, updatedAt: now, startedAt: now, finishedAt: null,
     };
     this.targets.set(deviceId, { execution, rollout: { id: 'test-rollout' } as Rollout, artifact });
     this.changed([deviceId]);
@@ -60,6 +60,8 @@ export class ManualTargets implements DeviceSync {
     if (isForward(execution.state, report.state)) {
       execution.state = report.state;
       execution.bytes = report.bytes ?? execution.bytes;
+      execution.bytesFetched = report.bytesFetched ?? execution.bytesFetched;
+      execution.bytesReused = report.bytesReused ?? execution.bytesReused;
       execution.error = report.error ?? execution.error;
     }
     for (const w of [...this.waiters]) {

@@ -135,8 +135,8 @@ describe.skipIf(browserMissing)('rollout device list in chromium', () => {
     const cells = await page.locator('#rollout-device-table tbody tr').first().locator('td').allTextContents();
     expect(cells.slice(0, 4)).toEqual([failed!.deviceId, 'Failed', String(failed!.phase + 1), String(failed!.attempts)]);
     expect(cells[0]).toBe('kiosk-00');
-    expect(cells[5]).toBe("http_422: device 'kiosk-00' answered 422: disk full: 12 MB free, 40 MB needed");
-    expect(cells[6]).toMatch(/^\d+ (s|min)$/);
+    expect(cells[6]).toBe("http_422: device 'kiosk-00' answered 422: disk full: 12 MB free, 40 MB needed");
+    expect(cells[7]).toMatch(/^\d+ (s|min)$/);
     await b.shot(page, 'rollout-devices-failed');
 
     // Rolled back: the health check's reason, in the list and in the failures.
@@ -144,7 +144,7 @@ describe.skipIf(browserMissing)('rollout device list in chromium', () => {
     if (rolledBack) {
       await page.click('#device-state-tabs [data-state=rolled-back]');
       await expect.poll(() => page.locator('#rollout-device-table tbody tr').count()).toBe(rolledBack);
-      expect(await page.locator('#rollout-device-table tbody tr td:nth-child(6)').first().textContent()).toMatch(/^rolled back: simulated health failure of store-fw 5\.0\.0/);
+      expect(await page.locator('#rollout-device-table tbody tr td:nth-child(7)').first().textContent()).toMatch(/^rolled back: simulated health failure of store-fw 5\.0\.0/);
       expect(await page.locator('#failure-table').textContent()).toContain('rolled back: simulated health failure of store-fw 5.0.0');
     }
 

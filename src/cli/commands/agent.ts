@@ -27,6 +27,14 @@ interface AgentFlags {
   containerCommand?: string;
   once?: boolean;
   selfName?: string;
+  delta?: boolean;
+  deltaMinReuse?: number;
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new CliError(`--delta-min-reuse takes a fraction from 0 to 1 (got '${value}')`, 2);
+  return n;
 }
 
 async function runReceiver(flags: AgentFlags): Promise<void> {
@@ -38,8 +46,8 @@ async function runReceiver(flags: AgentFlags): Promise<void> {
   const token = process.env.ORCHESTRATOR_RECEIVER_TOKEN || undefined;
   const log = createAgentLog({ json: flags.jsonLogs });
   // Each push is one log line: update id, artifact, sha256, result, status, bytes, duration.
-  const running = await startReceiver({ port, host, dir: path.resolve(flags.dir), trustedKey, deviceId: flags.device, token, log });
-  log.info('push receiver listening', { url: running.url, host, dir: path.resolve(flags.dir), trustedKey: flags.trustedKey ?? 'none' });
+  const running = await startReceiver({ port, host, dir: path.resolve(flags.dir), trustedKey, deviceId: flags.device, token, log, deltas: flags.delta !== false, deltaMinReuse: flags.deltaMinReuse });
+  log.info('push receiver listening', { url: running.url, host, dir: path.resolve(flags.dir), trustedKey: flags.trustedKey ?? 'none', deltas: flags.delta !== false });
   // The receiver listens on every interface by default (the server must reach it): say what that opens.
   if (!token) log.warn('insecure: no ORCHESTRATOR_RECEIVER_TOKEN, so anyone who can reach this port may push', { host, hint: 'set ORCHESTRATOR_RECEIVER_TOKEN here and metadata.auth.bearerToken on the device in the orchestrator' });
   if (!trustedKey) log.warn('insecure: no --trusted-key, so unsigned artifacts are installed', { hint: 'pass --trusted-key PUBKEY_FILE (orchestrator keys generate)' });
@@ -67,6 +75,9 @@ async function pullConfig(flags: AgentFlags): Promise<DeviceAgentConfig> {
         scriptCommand: flags.scriptCommand,
         rollbackCommand: flags.rollbackCommand,
         containerCommand: flags.containerCommand,
+        // Only the negation is a flag: a config file's "delta": false stays unless --no-delta says it too.
+        delta: flags.delta === false ? false : undefined,
+        deltaMinReuse: flags.deltaMinReuse,
       }).filter(([, v]) => v !== undefined),
     ),
   };
@@ -126,6 +137,8 @@ export function registerAgent(program: Command): void {
     .option('--json-logs', 'log JSON lines instead of readable lines')
     .option('--once', 'run one poll-and-apply round, then exit (0 when nothing failed)')
     .option('--self-name <artifact>', 'artifacts of this name update the agent itself: after installing one, exit 0 so the supervisor (systemd Restart=always) starts the new version from DIR/current')
+    .option('--no-delta', 'always download artifacts whole (by default, with an earlier release in the other slot, only the chunks it lacks are fetched; with --listen, pushes are taken whole only)')
+    .option('--delta-min-reuse <fraction>', 'fetch a delta only when at least this share of the new artifact is already held here (default 0.1)', fraction)
     .option('--mqtt <url>', 'MQTT broker to get wake-ups from (devices/ID/wakeup): poll at once when the target changes (env ORCHESTRATOR_MQTT_URL)')
     .action(async (flags: AgentFlags) => {
       if (flags.listen !== undefined) return runReceiver(flags);

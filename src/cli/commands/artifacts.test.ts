@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../testing/cli.js';
-import { verifyArtifactSignature, type Artifact } from '../../core/index.js';
+import { chunkerParams, chunkIndexDigest, encodeChunkIndex, indexBytes, verifyArtifactIndexSignature, verifyArtifactSignature, type Artifact } from '../../core/index.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 
 
@@ -47,6 +47,19 @@ describe('orchestrator keys / artifacts', () => {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     expect(artifact).toMatchObject({ name: 'fw', version: '1.0.0', sha256, size: bytes.length });
     expect(verifyArtifactSignature({ name: 'fw', version: '1.0.0', sha256 }, artifact.signature!, fs.readFileSync(`${prefix}.pub`, 'utf8'))).toBe(true);
+    // The CLI computed the same chunk index as the server and signed it with the same key.
+    const indexSha256 = chunkIndexDigest(encodeChunkIndex(indexBytes(bytes)));
+    expect(artifact.chunkIndex).toMatchObject({ sha256: indexSha256, avgSize: 65536 });
+    expect(verifyArtifactIndexSignature({ name: 'fw', version: '1.0.0', sha256, indexSha256 }, artifact.chunkIndex!.signature!, fs.readFileSync(`${prefix}.pub`, 'utf8'))).toBe(true);
+
+    const small = await cli(['artifacts', 'upload', file, '--name', 'fw', '--version', '1.0.0-small', '--sign', `${prefix}.key`, '--chunk-avg', '16K', '--json']);
+    expect(small.code, small.stderr).toBe(0);
+    const smallArtifact = JSON.parse(small.stdout) as Artifact;
+    expect(smallArtifact.chunkIndex).toMatchObject({ avgSize: 16384, sha256: chunkIndexDigest(encodeChunkIndex(indexBytes(bytes, chunkerParams(16384)))) });
+    await t.app.artifacts.remove(smallArtifact.id, 'test');
+    const badAvg = await cli(['artifacts', 'upload', file, '--name', 'fw', '--version', '1.0.0-bad', '--chunk-avg', '1000']);
+    expect(badAvg.code).toBe(2);
+    expect(badAvg.stderr).toMatch(/power of two/);
 
     const plain = await cli(['artifacts', 'upload', file, '--name', 'fw', '--version', '1.0.1', '--json']);
     expect(JSON.parse(plain.stdout)).toMatchObject({ sha256, signature: null });

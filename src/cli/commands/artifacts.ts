@@ -1,12 +1,13 @@
 // `orchestrator artifacts`: upload (streamed, optionally signed, with a progress bar), add-image,
-// list, get and rm, through the API.
-import { createHash } from 'node:crypto';
+// list, get and rm, through the API. Signing happens here, where the key is: the CLI hashes the
+// file and computes its chunk index with the server's own chunker (src/core), signs both, and the
+// server checks that its index of the uploaded bytes is the one signed.
 import fs from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { publicKeyOf, signArtifact, type Artifact } from '../../core/index.js';
+import { chunkerParams, chunkerParamsProblem, ChunkIndexBuilder, chunkIndexDigest, DEFAULT_CHUNKER, encodeChunkIndex, publicKeyOf, signArtifact, signArtifactIndex, type Artifact } from '../../core/index.js';
 import { ApiClient, CliError } from '../client.js';
 import { printJson, printRecord, printTable } from '../output.js';
 import { remoteOptions } from './devices.js';
@@ -28,20 +29,32 @@ function readKey(file: string): string {
   }
 }
 
-/** Signature headers for (name, version, sha256) with the private key in `keyFile`. */
-function signatureFor(keyFile: string, fields: { name: string; version: string; sha256: string }) {
+/** Signature headers for (name, version, sha256) with the private key in `keyFile`, and the index signature when given its digest. */
+function signatureFor(keyFile: string, fields: { name: string; version: string; sha256: string }, indexSha256?: string) {
   const pem = readKey(keyFile);
   try {
-    return { signature: signArtifact(fields, pem), publicKey: publicKeyOf(pem) };
+    return { signature: signArtifact(fields, pem), publicKey: publicKeyOf(pem), indexSignature: indexSha256 ? signArtifactIndex({ ...fields, indexSha256 }, pem) : undefined };
   } catch (error) {
     throw new CliError(`cannot sign with '${keyFile}': ${(error as Error).message}`, 2);
   }
 }
 
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(fs.createReadStream(file), hash);
-  return hash.digest('hex');
+/** One read of the file: its sha256 and the digest of its chunk index, as the server will compute them. */
+async function hashAndIndex(file: string, avgSize: number): Promise<{ sha256: string; indexSha256: string }> {
+  const builder = new ChunkIndexBuilder(chunkerParams(avgSize), { hashFile: true });
+  await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) builder.update(chunk);
+  });
+  const index = builder.finish();
+  return { sha256: index.sha256, indexSha256: chunkIndexDigest(encodeChunkIndex(index)) };
+}
+
+function chunkAvgOption(value: string): number {
+  const kib = /^(\d+)\s*(k|kib)?$/i.exec(value.trim());
+  const bytes = kib ? Number(kib[1]) * (kib[2] ? 1024 : 1) : NaN;
+  const problem = Number.isSafeInteger(bytes) ? chunkerParamsProblem(chunkerParams(bytes)) : 'not a number';
+  if (problem) throw new CliError(`--chunk-avg '${value}': ${problem} (e.g. 64K, 16K, 1024K)`, 2);
+  return bytes;
 }
 
 export function registerArtifacts(program: Command): void {
@@ -51,10 +64,11 @@ export function registerArtifacts(program: Command): void {
     .description('upload a file as an artifact (streamed; the server stores it by sha256)')
     .requiredOption('--name <name>', 'artifact name, e.g. pos-firmware')
     .requiredOption('--version <version>', 'artifact version, e.g. 2.4.1')
-    .option('--sign <keyfile>', 'sign with this private key (PREFIX.key from keys generate)')
+    .option('--sign <keyfile>', 'sign with this private key (PREFIX.key from keys generate): the artifact, and its chunk index so devices may fetch deltas')
+    .option('--chunk-avg <size>', `average chunk size of the delta index, a power of two from 8K to 4096K; smaller finds smaller changes, with a larger index (default ${DEFAULT_CHUNKER.avgSize / 1024}K)`, chunkAvgOption)
     .option('--content-type <type>', 'the artifact\'s media type', 'application/octet-stream')
     .option('--no-progress', 'no progress bar')
-    .action(async (file: string, o: Remote & { name: string; version: string; sign?: string; contentType: string; progress: boolean }) => {
+    .action(async (file: string, o: Remote & { name: string; version: string; sign?: string; chunkAvg?: number; contentType: string; progress: boolean }) => {
       let size: number;
       try {
         size = fs.statSync(file).size;
@@ -62,11 +76,14 @@ export function registerArtifacts(program: Command): void {
         throw new CliError(`cannot read '${file}': no such file`, 2);
       }
       const headers: Record<string, string> = {};
+      const avgSize = o.chunkAvg ?? DEFAULT_CHUNKER.avgSize;
+      if (o.chunkAvg !== undefined) headers['x-artifact-chunk-avg'] = String(avgSize);
       if (o.sign) {
-        // The signature covers the hash, so the file is read twice: once to hash, once to send.
-        const sha256 = await sha256Of(file);
-        const { signature, publicKey } = signatureFor(o.sign, { name: o.name, version: o.version, sha256 });
-        Object.assign(headers, { 'x-artifact-sha256': sha256, 'x-artifact-signature': signature, 'x-artifact-public-key': Buffer.from(publicKey).toString('base64') });
+        // The signatures cover the hash and the index, so the file is read twice: once to hash and index, once to send.
+        readKey(o.sign);
+        const { sha256, indexSha256 } = await hashAndIndex(file, avgSize);
+        const { signature, publicKey, indexSignature } = signatureFor(o.sign, { name: o.name, version: o.version, sha256 }, indexSha256);
+        Object.assign(headers, { 'x-artifact-sha256': sha256, 'x-artifact-signature': signature, 'x-artifact-public-key': Buffer.from(publicKey).toString('base64'), 'x-artifact-index-sha256': indexSha256, 'x-artifact-index-signature': indexSignature! });
       }
       const bar = o.progress && !o.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'uploading [{bar}] {percentage}% {value}/{total} bytes', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
       bar?.start(size, 0);
@@ -86,7 +103,10 @@ export function registerArtifacts(program: Command): void {
         });
         bar?.stop();
         if (o.json) printJson(artifact);
-        else process.stdout.write(`uploaded ${artifact.name} ${artifact.version}: id ${artifact.id}, ${artifact.size} bytes, sha256 ${artifact.sha256}${artifact.signature ? ', signed' : ''}\n`);
+        else {
+          const index = artifact.chunkIndex ? `, ${artifact.chunkIndex.chunks} chunks${artifact.chunkIndex.signature ? ' (index signed)' : ''}` : '';
+          process.stdout.write(`uploaded ${artifact.name} ${artifact.version}: id ${artifact.id}, ${artifact.size} bytes, sha256 ${artifact.sha256}${artifact.signature ? ', signed' : ''}${index}\n`);
+        }
       } catch (error) {
         bar?.stop();
         throw error;

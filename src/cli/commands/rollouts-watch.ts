@@ -18,6 +18,9 @@ export interface RolloutView {
   progress?: {
     total: number;
     finished: number;
+    bytes?: number;
+    bytesFetched?: number;
+    bytesReused?: number;
     ratePerSecond: number;
     etaSeconds: number | null;
     phases: { phase: number; devices: number; counts: Record<string, number> }[];

@@ -119,7 +119,50 @@ function printRollout(r: RolloutView): void {
     ['counts', Object.entries(r.counts).map(([k, v]) => `${k}=${v}`).join(' ') || '-'],
   ];
   if (r.progress) lines.push(['progress', `${r.progress.finished}/${r.progress.total} finished, ${r.progress.ratePerSecond}/s, ETA ${r.progress.etaSeconds ?? '?'} s`]);
+  const transfer = transferLine(r.progress?.bytesFetched ?? 0, r.progress?.bytesReused ?? 0);
+  if (transfer) lines.push(['transfer', transfer]);
   for (const [k, v] of lines) process.stdout.write(`${k.padEnd(10)} ${String(v)}\n`);
+}
+
+/** "1.2 MiB" style sizes for people. */
+export function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value >= 100 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** "3.1 MiB fetched, 60.9 MiB reused (95% saved by deltas)", or null when nothing moved yet. */
+function transferLine(fetched: number, reused: number): string | null {
+  if (fetched + reused === 0) return null;
+  const saved = reused > 0 ? ` (${Math.round((reused / (fetched + reused)) * 100)}% saved by deltas)` : '';
+  return `${humanBytes(fetched)} fetched, ${humanBytes(reused)} reused${saved}`;
+}
+
+interface ExecutionView {
+  deviceId: string;
+  state: string;
+  phase: number;
+  bytes: number;
+  bytesFetched: number | null;
+  bytesReused: number | null;
+  error: string | null;
+}
+
+const EXECUTION_COLUMNS = [{ key: 'deviceId', header: 'DEVICE' }, { key: 'state' }, { key: 'phase' }, { key: 'fetched' }, { key: 'reused' }, { key: 'error', width: 60 }];
+
+/** The rollout's executions, one line each, with what each device fetched and reused. */
+async function printExecutions(client: ApiClient, id: string, limit: number): Promise<void> {
+  const page = await client.request<{ items: ExecutionView[]; total: number; nextCursor: string | null }>('GET', `/api/v1/rollouts/${encodeURIComponent(id)}/devices`, { query: { limit } });
+  const rows = page.items.map((e) => ({ ...e, phase: e.phase + 1, fetched: e.bytesFetched === null ? null : humanBytes(e.bytesFetched), reused: e.bytesReused === null ? null : humanBytes(e.bytesReused) }));
+  process.stdout.write('\n');
+  printTable(rows, EXECUTION_COLUMNS);
+  process.stdout.write(`\n${page.items.length} shown of ${page.total}${page.nextCursor ? ' (raise --devices to see more)' : ''}\n`);
 }
 
 export function registerRollouts(program: Command): void {
@@ -177,11 +220,20 @@ export function registerRollouts(program: Command): void {
     });
 
   remoteOptions(rollouts.command('status <id>'))
-    .description('show a rollout with counts per state and phase, rate and ETA')
-    .action(async (id: string, o: Remote) => {
-      const rollout = await new ApiClient(o).request<RolloutView>('GET', `/api/v1/rollouts/${encodeURIComponent(id)}`);
-      if (o.json) printJson(rollout);
-      else printRollout(rollout);
+    .description('show a rollout with counts per state and phase, rate, ETA and bytes fetched/reused; --devices lists its executions')
+    .option('--devices [n]', 'also list the first n executions (default 100): state, bytes fetched and reused, error', (v) => Number.parseInt(v, 10))
+    .action(async (id: string, o: Remote & { devices?: number | true }) => {
+      const client = new ApiClient(o);
+      const rollout = await client.request<RolloutView>('GET', `/api/v1/rollouts/${encodeURIComponent(id)}`);
+      const limit = o.devices === true ? 100 : o.devices;
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) throw new CliError('--devices takes a number from 1 to 1000', 2);
+      if (o.json) {
+        if (limit === undefined) return printJson(rollout);
+        const executions = await client.request('GET', `/api/v1/rollouts/${encodeURIComponent(id)}/devices`, { query: { limit } });
+        return printJson({ ...rollout, executions });
+      }
+      printRollout(rollout);
+      if (limit !== undefined) await printExecutions(client, id, limit);
     });
 
   remoteOptions(rollouts.command('watch <id>'))

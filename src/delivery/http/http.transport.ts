@@ -1,11 +1,13 @@
 // Push over HTTP (DESIGN.md "Push over HTTP"): POST the artifact, streamed from disk, to the
 // device's address. 200/201 delivered, 208 (or 409 "already installed") already-installed,
 // other 4xx permanent, 5xx and broken connections retried with backoff and jitter. Every
-// connection's address is checked against the outbound deny list, in the socket's own lookup.
+// connection's address is checked against the outbound deny list, in the socket's own lookup. A
+// receiver that takes deltas (http-delta.ts) gets only the chunks it lacks; any other gets the whole file.
 import fs from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
 import { outboundDenial, OutboundGuard } from '../../outbound/index.js';
 import { DEFAULT_RETRY, realSleep, withRetries, type RetryPolicy, type Sleep } from '../retry.js';
+import { probeDeltas, pushDelta } from './http-delta.js';
 import { DELIVERY_ANSWER_CHARS, DeliveryError, type DeliveryRequest, type DeliveryResult, type Transport } from '../transport.js';
 
 /**
@@ -31,6 +33,10 @@ export interface HttpTransportOptions {
   responseTimeoutMs?: number;
   /** Addresses deliveries may not reach (default: link-local and cloud metadata). */
   outbound?: OutboundGuard;
+  /** Delta pushes to receivers that offer them (default on). */
+  deltas?: boolean;
+  /** How long a receiver's answer to "do you take deltas?" is remembered, ms (default 10 minutes). */
+  deltaProbeTtlMs?: number;
 }
 
 
@@ -76,6 +82,8 @@ function deviceMessage(text: string): string {
 export class HttpTransport implements Transport {
   readonly name = 'http';
   private readonly agents = new Map<string, Agent>();
+  /** Receiver URL -> whether it takes delta pushes, and when that was asked. */
+  private readonly deltaSupport = new Map<string, { ok: boolean; at: number }>();
   private readonly retry: RetryPolicy;
   private readonly random: () => number;
   private readonly sleep: Sleep;
@@ -137,7 +145,46 @@ export class HttpTransport implements Transport {
       ...(artifact.signature ? { 'x-artifact-signature': artifact.signature } : {}),
       ...(auth.bearerToken ? { authorization: `Bearer ${auth.bearerToken}` } : {}),
     };
-    return withRetries({ policy: this.retry, random: this.random, sleep: this.sleep, now: this.now, signal: req.signal, deadline: req.deadline }, () => this.attempt(req, url, headers, dispatcher));
+    return withRetries({ policy: this.retry, random: this.random, sleep: this.sleep, now: this.now, signal: req.signal, deadline: req.deadline }, () => this.deliverOnce(req, url, headers, dispatcher));
+  }
+
+  /** One try: a delta when the receiver takes them, else (or when the delta falls through) the whole file. */
+  private async deliverOnce(req: DeliveryRequest, url: URL, headers: Record<string, string>, dispatcher: Agent): Promise<DeliveryResult> {
+    let spent = 0;
+    if (req.chunkIndex && this.options.deltas !== false) {
+      const outcome = await this.guarded(req, url, async (signal) => ((await this.takesDeltas(url, headers, dispatcher, signal)) ? pushDelta(req, url, headers, dispatcher, signal) : null));
+      if (outcome?.result) return outcome.result;
+      spent = outcome?.sent ?? 0;
+    }
+    const whole = await this.attempt(req, url, headers, dispatcher);
+    return spent ? { ...whole, bytesSent: spent + (whole.bytesSent ?? whole.bytes), bytesReused: 0 } : whole;
+  }
+
+  private async takesDeltas(url: URL, headers: Record<string, string>, dispatcher: Agent, signal: AbortSignal): Promise<boolean> {
+    const known = this.deltaSupport.get(url.href);
+    if (known && this.now() - known.at < (this.options.deltaProbeTtlMs ?? 600_000)) return known.ok;
+    const ok = await probeDeltas(url, headers, dispatcher, signal);
+    if (this.deltaSupport.size > 100_000) this.deltaSupport.clear();
+    this.deltaSupport.set(url.href, { ok, at: this.now() });
+    return ok;
+  }
+
+  /** Runs `work` with the delivery's abort signal and deadline; errors come out classified. */
+  private async guarded<T>(req: DeliveryRequest, url: URL, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(new DeliveryError('aborted', 'the delivery was aborted', true));
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    if (req.signal?.aborted) onAbort();
+    const remaining = req.deadline === undefined ? undefined : req.deadline - this.now();
+    const timer = remaining === undefined ? undefined : setTimeout(() => controller.abort(new DeliveryError('timeout', `no answer from ${url.host} before the deadline`, true)), Math.max(0, remaining));
+    try {
+      return await work(controller.signal);
+    } catch (error) {
+      throw this.classify(error, controller.signal, url);
+    } finally {
+      clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   private async attempt(req: DeliveryRequest, url: URL, headers: Record<string, string>, dispatcher: Agent): Promise<DeliveryResult> {

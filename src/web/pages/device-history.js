@@ -28,6 +28,13 @@ export function deviceHistory(deviceId) {
   let items = [];
   let newest = null;
 
+  /** Bytes fetched (or delivered, for agents that do not say), and what a delta reused. */
+  const transferText = (e) => {
+    const fetched = typeof e.bytesFetched === 'number' ? e.bytesFetched : e.bytes;
+    if (!fetched && !e.bytesReused) return '—';
+    return e.bytesReused ? `${fmtBytes(fetched ?? 0)} (+${fmtBytes(e.bytesReused)} reused)` : fmtBytes(fetched);
+  };
+
   const row = (e, names) => {
     const since = stateSince(e);
     const final = TERMINAL.includes(e.state);
@@ -39,7 +46,7 @@ export function deviceHistory(deviceId) {
       stateCell(e),
       h('td', null, typeof e.phase === 'number' ? String(e.phase + 1) : '—'),
       h('td', { class: 'num' }, fmtNumber(e.attempts)),
-      h('td', { class: 'num' }, e.bytes ? fmtBytes(e.bytes) : '—'),
+      h('td', { class: 'num', title: e.bytesReused ? `${fmtBytes(e.bytesReused)} reused from what the device held` : '' }, transferText(e)),
       errorCell(e),
       h('td', { class: 'muted nowrap', title: since ? fmtTime(since) : '' }, since ? (final ? fmtAgo(since) : `for ${fmtDuration((Date.now() - Date.parse(since)) / 1000)}`) : '—'),
       h('td', null, logLink(e.rolloutId, deviceId)),
@@ -62,7 +69,7 @@ export function deviceHistory(deviceId) {
       mount(
         body,
         items.length
-          ? h('div', { class: 'table-wrap' }, h('table', { class: 'table table-compact', id: 'history-table' }, h('thead', null, h('tr', null, ['Rollout', 'Artifact', 'State', 'Phase', 'Attempts', 'Bytes', 'Last error', 'When', 'Log'].map((c) => h('th', null, c)))), h('tbody', null, items.map((e) => row(e, names)))))
+          ? h('div', { class: 'table-wrap' }, h('table', { class: 'table table-compact', id: 'history-table' }, h('thead', null, h('tr', null, ['Rollout', 'Artifact', 'State', 'Phase', 'Attempts', 'Data', 'Last error', 'When', 'Log'].map((c) => h('th', null, c)))), h('tbody', null, items.map((e) => row(e, names)))))
           : emptyState(page ? 'No older deployments.' : 'No rollout has targeted this device yet.'),
       );
       mount(

@@ -1,5 +1,5 @@
 // The rollout page's device list: every device of the rollout (not only failures) with its state,
-// phase, attempts, bytes, last error, time in state and a link to its log, filtered by state
+// phase, attempts, bytes fetched and reused, last error, time in state and a link to its log, filtered by state
 // (the tab counts are the rollout's `counts`, the same numbers as every other panel), paged by
 // cursor and refreshed live by the page.
 import { api } from '../api.js';
@@ -59,6 +59,12 @@ export function rolloutDevices(rolloutId, { initial = 'all', onFilter } = {}) {
     );
   }
 
+  /** Bytes fetched over the network when the device says so (delta-aware agents), else the bytes delivered. */
+  function fetchedBytes(e) {
+    const n = typeof e.bytesFetched === 'number' ? e.bytesFetched : e.bytes;
+    return n ? fmtBytes(n) : '—';
+  }
+
   function row(e) {
     const since = stateSince(e);
     return h(
@@ -68,7 +74,8 @@ export function rolloutDevices(rolloutId, { initial = 'all', onFilter } = {}) {
       stateCell(e),
       h('td', null, typeof e.phase === 'number' ? String(e.phase + 1) : '—'),
       h('td', { class: 'num' }, fmtNumber(e.attempts)),
-      h('td', { class: 'num' }, e.bytes ? fmtBytes(e.bytes) : '—'),
+      h('td', { class: 'num', title: e.bytesFetched === null || e.bytesFetched === undefined ? 'bytes delivered' : 'bytes that crossed the network' }, fetchedBytes(e)),
+      h('td', { class: 'num', title: 'bytes the device took from files it held (delta update)' }, e.bytesReused ? fmtBytes(e.bytesReused) : '—'),
       errorCell(e),
       h('td', { class: 'muted nowrap', title: since ? `since ${fmtTime(since)}` : '' }, since ? fmtDuration((Date.now() - Date.parse(since)) / 1000) : '—'),
       h('td', null, logLink(rolloutId, e.deviceId)),
@@ -80,7 +87,7 @@ export function rolloutDevices(rolloutId, { initial = 'all', onFilter } = {}) {
     mount(
       body,
       items.length
-        ? h('div', { class: 'table-wrap' }, h('table', { class: 'table table-compact', id: 'rollout-device-table' }, h('thead', null, h('tr', null, ['Device', 'State', 'Phase', 'Attempts', 'Bytes', 'Last error', 'In state for', 'Log'].map((c) => h('th', null, c)))), h('tbody', null, items.map(row))))
+        ? h('div', { class: 'table-wrap' }, h('table', { class: 'table table-compact', id: 'rollout-device-table' }, h('thead', null, h('tr', null, ['Device', 'State', 'Phase', 'Attempts', 'Fetched', 'Reused', 'Last error', 'In state for', 'Log'].map((c) => h('th', null, c)))), h('tbody', null, items.map(row))))
         : emptyState(group.key === 'all' ? 'This rollout has no devices yet.' : `No device is ${group.key === 'waiting' ? 'waiting' : group.label} now.`),
     );
     const from = page * PAGE + (items.length ? 1 : 0);

@@ -8,6 +8,12 @@ export const FINISHED = ['completed', 'failed', 'cancelled', 'rolled-back'];
 
 const fact = (label, value) => h('div', { class: 'field' }, h('dt', null, label), h('dd', null, value));
 
+/** What crossed the network: the bytes devices reported fetching, or (older agents, reporting none) the bytes delivered. */
+function dataSent(progress) {
+  const sent = progress?.bytesFetched || progress?.bytes;
+  return sent ? h('span', { id: 'rollout-data-sent' }, fmtBytes(sent)) : '—';
+}
+
 function windowText(w) {
   if (!w) return 'any time';
   const when = w.daily ? `daily ${w.daily}` : w.cron ? `${w.cron} for ${w.durationMinutes} min` : 'set';
@@ -53,7 +59,8 @@ export function renderProgress(el, r, progress, artifactName) {
       fact(r.finishedAt ? 'Finished' : 'Stops when', r.finishedAt ? fmtTime(r.finishedAt) : r.errorThreshold ? `failures > ${r.errorThreshold.percent}% of a phase (${r.errorThreshold.action})` : 'never by itself'),
       fact('Pace', paceText(r)),
       fact('Window', windowText(r.window)),
-      fact('Data sent', progress?.bytes ? fmtBytes(progress.bytes) : '—'),
+      fact('Data sent', dataSent(progress)),
+      progress?.bytesReused ? fact('Saved by deltas', h('span', { id: 'rollout-delta-saved' }, `${fmtBytes(progress.bytesReused)} (${Math.round((progress.bytesReused / (progress.bytesReused + (progress.bytesFetched ?? 0))) * 100)}% of the data came from what devices held)`)) : null,
     ),
   );
 }
