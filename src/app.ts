@@ -10,6 +10,7 @@ import { deviceApiRoutes } from './api/device-api.routes.js';
 import { deviceRoutes } from './api/device.routes.js';
 import { enrollmentRoutes } from './api/enrollment.routes.js';
 import { eventRoutes } from './api/event.routes.js';
+import { executionRoutes } from './api/execution.routes.js';
 import { healthRoutes } from './api/health.routes.js';
 import { COMMIT_GRACE_MS, EventFeed } from './api/event-feed.js';
 import { groupedCount, Metrics } from './api/metrics.js';
@@ -242,6 +243,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => webRoutes(app, { db: store.handle.db, reports: store.deviceReports }),
     (app) => tokenRoutes(app, { store, clock, auth }),
     (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store, clock }),
+    (app) => executionRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => eventRoutes(app, { store }),
     (app) => deviceRoutes(app, { devices, store, clock, tmpDir }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),

@@ -32,6 +32,14 @@ const KEEP_DONE = 100;
 
 export const partialKey = (update: TargetUpdate) => update.sha256 ?? update.executionId;
 
+/** True when `release` is the one a revert target names (name, version and, when given, its hashes). */
+function isRelease(release: { name: string; version: string; sha256: string | null; imageRef: string | null }, update: TargetUpdate): boolean {
+  if (release.name !== update.name || release.version !== update.version) return false;
+  const want = update.revert!;
+  if (want.sha256 && release.sha256 && release.sha256 !== want.sha256) return false;
+  return !(want.imageRef && release.imageRef && release.imageRef !== want.imageRef);
+}
+
 /** Queues a report, replacing an older undelivered one of the same execution. */
 export function queueReport(state: AgentState, report: ExecutionReport): void {
   state.outbox = [...state.outbox.filter((r) => r.id !== report.id), report];
@@ -89,6 +97,33 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
     ctx.state.done = [...ctx.state.done, update.executionId].slice(-KEEP_DONE);
   },
 
+  /** A rollback to the release kept in the other slot: switch back to it, nothing to download. */
+  async revert({ update }, ctx) {
+    const { current, previous } = ctx.state;
+    const leaving = current !== null && isRelease(current, update);
+    let report: ExecutionReport;
+    if (!leaving) {
+      ctx.log.info('nothing to revert: the release to leave does not run here', { version: update.version, running: current?.version ?? 'nothing', execution: update.executionId });
+      report = { id: update.executionId, state: 'succeeded' };
+    } else if (!previous) {
+      report = { id: update.executionId, state: 'failed', error: `cannot switch back from ${update.name} ${update.version}: this device keeps no previous release` };
+      ctx.log.error('revert failed', { version: update.version, execution: update.executionId, error: report.error });
+    } else {
+      try {
+        await ctx.handlers[current.handler].rollback(previous, current, ctx.log);
+        ctx.state.current = previous;
+        ctx.state.previous = current;
+        report = { id: update.executionId, state: 'succeeded' };
+        ctx.log.info('switched back to the previous release', { from: current.version, to: previous.version, slot: previous.slot ?? undefined, execution: update.executionId });
+      } catch (error) {
+        report = { id: update.executionId, state: 'failed', error: `switching back to ${previous.name} ${previous.version} failed: ${(error as Error).message}`.slice(0, 4000) };
+        ctx.log.error('revert failed', { version: update.version, execution: update.executionId, error: report.error });
+      }
+    }
+    queueReport(ctx.state, report);
+    ctx.state.done = [...ctx.state.done, update.executionId].slice(-KEEP_DONE);
+  },
+
   async drop({ reason }, ctx) {
     const job = requireJob(ctx.state);
     ctx.log.warn('dropping update', { version: job.update.version, execution: job.update.executionId, reason });
@@ -134,7 +169,9 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
         response = await ctx.client.openDownload(update.downloadUrl!, have);
       } catch (error) {
         if (error instanceof ProtocolError && error.status === 416) await ctx.partials.remove(key);
-        if (error instanceof ProtocolError && !error.retryable && error.status !== 416) return fail(ctx, job, error.message);
+        // 403: not (or no longer) targeted, e.g. its rollout was paused before this download
+        // started; the next poll says whether to go on or drop the job. Never a failure of the update.
+        if (error instanceof ProtocolError && !error.retryable && error.status !== 416 && error.status !== 403) return fail(ctx, job, error.message);
         throw error;
       }
       if (have > 0) ctx.log.info(response.start === have ? 'resuming download' : 'server sent the whole file; downloading again', { from: have, size: update.size });

@@ -7,6 +7,7 @@ import type { AgentState } from './state.js';
 export type Step =
   | { action: 'start'; update: TargetUpdate }
   | { action: 'already-installed'; update: TargetUpdate }
+  | { action: 'revert'; update: TargetUpdate }
   | { action: 'drop'; reason: string }
   | { action: 'download' }
   | { action: 'verify' }
@@ -41,7 +42,8 @@ export function plan(state: AgentState, target: TargetState | null): Step[] {
     } else steps.push({ action: job.phase });
   } else if (target?.update && !state.done.includes(target.update.executionId)) {
     const update = target.update;
-    steps.push(isInstalled(state, update) ? { action: 'already-installed', update } : { action: 'start', update });
+    if (update.revert) steps.push({ action: 'revert', update });
+    else steps.push(isInstalled(state, update) ? { action: 'already-installed', update } : { action: 'start', update });
   }
   if (state.outbox.length > 0) steps.push({ action: 'report' });
   return steps;

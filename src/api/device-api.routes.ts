@@ -23,7 +23,7 @@ export type ServedKind = 'artifact' | 'index';
 
 export interface DeviceApiDeps {
   store: Pick<Store, 'devices' | 'deviceReports'>;
-  sync: Pick<DeviceSync, 'applyReport'>;
+  sync: Pick<DeviceSync, 'applyReport' | 'openDownload'>;
   targets: TargetCache;
   presence: PresenceService;
   artifacts: Pick<ArtifactService, 'getStored' | 'filePath' | 'indexPath'>;
@@ -76,6 +76,12 @@ export const TargetStateSchema = Type.Object(
         install: Type.Object({ handler: literal(['file', 'script', 'container']), settings: Type.Record(Type.String(), Type.Unknown()) }),
         healthChecks: Type.Array(HealthCheckSchema),
         healthDeadlineSeconds: Type.Optional(Type.Number()),
+        revert: Type.Optional(
+          Type.Object(
+            { sha256: Type.Union([Type.String(), Type.Null()]), imageRef: Type.Union([Type.String(), Type.Null()]) },
+            { description: 'a rollback: switch back to the release kept in the other slot, leaving the one named here (name, version, these hashes); nothing to download' },
+          ),
+        ),
       }),
     ]),
   },
@@ -179,8 +185,10 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
   });
 
   /**
-   * Who may download: a signed URL, an operator, or a device targeted with this artifact. Runs
-   * before validation (RouteCredentials), so the query is read as whatever strings it holds.
+   * Who may download: a signed URL, an operator, or a device whose current target or in-flight
+   * execution has this artifact (a paused rollout lets a started download finish). A device's
+   * first request marks its released execution as downloading (see DeviceSync.openDownload).
+   * Runs before validation (RouteCredentials), so the query is read as whatever strings it holds.
    * Remembers the rollout the download is for (null for operators, or a link whose device moved
    * on), which the handler counts the bytes served against.
    */
@@ -195,8 +203,7 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
     const query = { device: text('device'), expires: text('expires'), sig: text('sig') };
     if (raw.sig !== undefined && raw.sig !== '') {
       if (!deps.signer.verify(artifactId, query, deps.clock.now())) throw new ForbiddenError('the download link is invalid or expired; poll the target state for a new one');
-      const update = (await deps.targets.get(query.device!))?.state.update;
-      return update?.artifactId === artifactId ? update.rolloutId : null;
+      return deps.sync.openDownload(query.device!, artifactId);
     }
     const token = bearerToken(request);
     if (!token) throw new AuthError();
@@ -204,9 +211,9 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
     if (!principal) throw new AuthError('the bearer token is unknown, revoked or expired');
     request.principal = principal;
     if (principal.kind === 'operator') return null;
-    const update = (await deps.targets.get(principal.deviceId))?.state.update;
-    if (update?.artifactId !== artifactId) throw new ForbiddenError(`device '${principal.deviceId}' is not targeted with artifact '${artifactId}'`);
-    return update.rolloutId;
+    const rolloutId = await deps.sync.openDownload(principal.deviceId, artifactId);
+    if (rolloutId === null) throw new ForbiddenError(`device '${principal.deviceId}' is not targeted with artifact '${artifactId}'`);
+    return rolloutId;
   }
 
   const served = (rolloutId: string | null, kind: ServedKind) => (bytes: number) => deps.countServed?.(rolloutId, bytes, kind);

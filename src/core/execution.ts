@@ -18,6 +18,13 @@ export type ExecutionState = (typeof EXECUTION_STATES)[number];
 
 export const TERMINAL_STATES: ReadonlySet<ExecutionState> = new Set(['succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped']);
 export const ACTIVE_STATES: ReadonlySet<ExecutionState> = new Set(['delivering', 'downloading', 'installing', 'verifying']);
+/**
+ * Outcomes that count as failures wherever failures are counted (thresholds, progress, the
+ * failures list): a device that rolled itself back after failed health checks did not get the update.
+ */
+export const FAILURE_STATES: readonly ExecutionState[] = ['failed', 'rolled-back'];
+/** Released and not finished: the device (or a push delivery) is working on it, or may start at once. */
+export const IN_FLIGHT_STATES: readonly ExecutionState[] = ['queued', 'delivering', 'downloading', 'installing', 'verifying'];
 
 /**
  * Allowed transitions. `queued` -> `pending` is a retry put back to wait; `failed` is reachable
@@ -50,6 +57,18 @@ export function canTransition(from: ExecutionState, to: ExecutionState): boolean
 /** Throws IllegalTransitionError unless `from` -> `to` is in the table. */
 export function assertTransition(from: ExecutionState, to: ExecutionState): void {
   if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
+}
+
+/**
+ * The one way out of a terminal state, outside the table on purpose: an operator's retry
+ * (`rollouts retry`) re-opens a failed or rolled-back execution as `pending`, with a new id and
+ * fresh attempts, so devices and protocols see a new deployment rather than a repeat of the old one.
+ */
+export const RETRYABLE_STATES: readonly ExecutionState[] = FAILURE_STATES;
+
+/** Throws IllegalTransitionError unless an operator's retry may re-open an execution in `from`. */
+export function assertRetryable(from: ExecutionState): void {
+  if (!RETRYABLE_STATES.includes(from)) throw new IllegalTransitionError(from, 'pending');
 }
 
 /** Progress order, so out-of-order device reports can never move an execution backwards. */
@@ -97,11 +116,21 @@ export interface Execution {
   /** Bytes the device took from files it already held instead of fetching them, null until reported. */
   bytesReused: number | null;
   error: string | null;
+  /** A remark on the outcome that is not an error, e.g. that the device installed it before a cancel reached it. */
+  note: string | null;
+  /**
+   * The execution was cancelled, but the device reported afterwards that it had installed the
+   * update anyway (its install could not be interrupted). The state stays `cancelled`.
+   */
+  installedAfterCancel: boolean;
   /** What the device ran before this execution started (for rollback). */
   previousArtifactId: string | null;
   previousVersion: string | null;
   createdAt: string;
+  /** When the execution last changed state (bytes reported while downloading do not move it). */
   updatedAt: string;
+  /** The same instant as updatedAt, named for what it means: the time of the last state transition. */
+  stateSince: string;
   startedAt: string | null;
   finishedAt: string | null;
 }

@@ -17,6 +17,7 @@ export * from './rollout.js';
 export * from './window.js';
 export * from './planner.js';
 export * from './threshold.js';
+export * from './rollout-summary.js';
 export * from './backoff.js';
 export * from './rate-limit.js';
 export * from './cidr.js';

@@ -1,5 +1,5 @@
 // Pure planning rules: phase sizes and assignment, release budgets (concurrency, rate limits with
-// growth), backoff with jitter, error thresholds and the progress decision of a running rollout.
+// growth), backoff with jitter, and the phase rule (thresholds, soak, approval) of a running rollout.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backoffDelayMs, mayRetry } from './backoff.js';
@@ -8,7 +8,7 @@ import { currentRatePerMinute, startsAllowed } from './rate-limit.js';
 import type { Phase } from './rollout.js';
 import { thresholdBreach, type PhaseCounts } from './threshold.js';
 
-const phase = (p: Partial<Phase>): Phase => ({ successThreshold: 100, soakSeconds: 0, requireApproval: false, ...p });
+const phase = (p: Partial<Phase>): Phase => ({ successThreshold: null, soakSeconds: 0, requireApproval: false, ...p });
 const counts = (total: number, succeeded: number, failed = 0, other = 0): PhaseCounts => ({ total, succeeded, failed, terminal: succeeded + failed + other });
 
 describe('phases', () => {
@@ -71,17 +71,19 @@ describe('backoff', () => {
   });
 });
 
-describe('thresholds and progress decisions', () => {
+describe('the phase rule', () => {
   const base: ProgressInput = {
     phases: [phase({ count: 10, successThreshold: 90, soakSeconds: 60 }), phase({ percent: 50, requireApproval: true }), phase({ percent: 100 })],
     currentPhase: 0,
     approvedPhase: -1,
+    acceptedPhase: -1,
     phaseReachedAt: null,
     errorThreshold: { percent: 2, action: 'pause' },
     failureBaseline: 0,
     open: false,
   };
   const now = Date.parse('2026-01-15T12:00:00Z');
+  const noThreshold = { ...base, errorThreshold: null };
 
   it('says why a phase breaches the error threshold (strictly more than the percent)', () => {
     expect(thresholdBreach({ percent: 2, action: 'pause' }, 1, counts(100, 90, 2))).toBeNull();
@@ -89,32 +91,51 @@ describe('thresholds and progress decisions', () => {
     expect(thresholdBreach(null, 0, counts(1, 0, 1))).toBeNull();
   });
 
-  it('stops on a breach, counting only failures after an operator resumed', () => {
+  it('stops on a breach as soon as it happens, counting only failures after an operator resumed', () => {
     expect(progressStep(base, [counts(10, 5, 1), counts(0, 0), counts(0, 0)], now)).toMatchObject({ kind: 'breach', action: 'pause' });
-    expect(progressStep({ ...base, failureBaseline: 1 }, [counts(10, 5, 1), counts(0, 0), counts(0, 0)], now).kind).toBe('wait');
+    expect(progressStep({ ...base, failureBaseline: 1 }, [counts(10, 5, 1), counts(0, 0), counts(0, 0)], now)).toMatchObject({ kind: 'wait', for: 'delivering' });
   });
 
-  it('waits for the success threshold, records it, soaks, then advances', () => {
-    const phases = [counts(10, 8, 0), counts(40, 0), counts(50, 0)];
-    expect(progressStep({ ...base, errorThreshold: null }, phases, now)).toMatchObject({ kind: 'wait' });
-    const reached = [counts(10, 9, 1), counts(40, 0), counts(50, 0)];
-    expect(progressStep({ ...base, errorThreshold: null }, reached, now)).toEqual({ kind: 'reached' });
-    expect(progressStep({ ...base, errorThreshold: null, phaseReachedAt: now - 30_000 }, reached, now)).toMatchObject({ kind: 'wait', reason: expect.stringContaining('soaking') });
-    expect(progressStep({ ...base, errorThreshold: null, phaseReachedAt: now - 60_000 }, reached, now)).toEqual({ kind: 'advance', to: 1 });
+  it('passes a phase only once all its devices are final, even above its success threshold', () => {
+    expect(progressStep(noThreshold, [counts(10, 9, 0), counts(40, 0), counts(50, 0)], now)).toMatchObject({ kind: 'wait', for: 'delivering' });
+    const final = [counts(10, 9, 1), counts(40, 0), counts(50, 0)];
+    expect(progressStep(noThreshold, final, now)).toEqual({ kind: 'reached' });
+    expect(progressStep({ ...noThreshold, phaseReachedAt: now - 30_000 }, final, now)).toMatchObject({ kind: 'wait', for: 'soak', until: now + 30_000 });
+    expect(progressStep({ ...noThreshold, phaseReachedAt: now - 60_000 }, final, now)).toEqual({ kind: 'advance', to: 1 });
+  });
+
+  it('an error threshold of 30% lets one failure in five through to the next phase; no success threshold is assumed', () => {
+    const r: ProgressInput = { ...base, phases: [phase({ count: 5 }), phase({ percent: 100 })], errorThreshold: { percent: 30, action: 'pause' } };
+    const phases = [counts(5, 4, 1), counts(20, 0)];
+    expect(progressStep(r, phases, now)).toEqual({ kind: 'reached' });
+    expect(progressStep({ ...r, phaseReachedAt: now }, phases, now)).toEqual({ kind: 'advance', to: 1 });
+    // Two of five (40%) is more than the threshold: the rollout pauses (never fails).
+    expect(progressStep(r, [counts(5, 3, 2), counts(20, 0)], now)).toMatchObject({ kind: 'breach', action: 'pause', reason: expect.stringContaining('2 of 5 devices failed (40.0%)') });
+  });
+
+  it('a missed success threshold pauses with the reason; once an operator accepted it by resuming, the phase passes', () => {
+    const missed = [counts(10, 8, 2), counts(40, 0), counts(50, 0)];
+    expect(progressStep(noThreshold, missed, now)).toEqual({ kind: 'missed', reason: 'phase 1 finished with 8 of 10 devices succeeded (80.0%), below its 90% success threshold' });
+    expect(progressStep({ ...noThreshold, acceptedPhase: 0 }, missed, now)).toEqual({ kind: 'reached' });
+    // Cancelled or skipped devices do not count as successes.
+    expect(progressStep(noThreshold, [counts(10, 8, 0, 2), counts(40, 0), counts(50, 0)], now).kind).toBe('missed');
   });
 
   it('holds a phase that requires approval until it is approved', () => {
-    const at1 = { ...base, errorThreshold: null, currentPhase: 1, phaseReachedAt: now };
+    const at1 = { ...noThreshold, currentPhase: 1, phaseReachedAt: now };
     const phases = [counts(10, 10), counts(40, 40), counts(50, 0)];
-    expect(progressStep(at1, phases, now)).toMatchObject({ kind: 'wait', reason: expect.stringContaining('approval') });
+    expect(progressStep(at1, phases, now)).toMatchObject({ kind: 'wait', for: 'approval', reason: expect.stringContaining('approve') });
     expect(progressStep({ ...at1, approvedPhase: 1 }, phases, now)).toEqual({ kind: 'advance', to: 2 });
   });
 
-  it('fails a phase that finished below its threshold, completes when all is done', () => {
-    expect(progressStep({ ...base, errorThreshold: null }, [counts(10, 8, 2), counts(40, 0), counts(50, 0)], now)).toMatchObject({ kind: 'fail', reason: expect.stringContaining('phase 1 finished with 80.0% success') });
-    const last = { ...base, errorThreshold: null, currentPhase: 2 };
-    expect(progressStep(last, [counts(10, 10), counts(40, 40), counts(50, 49)], now).kind).toBe('wait');
+  it('completes when every device of every phase is final; the last phase is judged like the others', () => {
+    const last = { ...noThreshold, currentPhase: 2 };
+    expect(progressStep(last, [counts(10, 10), counts(40, 40), counts(50, 49)], now)).toMatchObject({ kind: 'wait', for: 'delivering' });
     expect(progressStep(last, [counts(10, 10), counts(40, 40), counts(50, 50)], now)).toEqual({ kind: 'complete', reason: '100 succeeded, 0 failed, 0 other' });
-    expect(progressStep({ ...last, open: true }, [counts(10, 10), counts(40, 40), counts(50, 50)], now).kind).toBe('wait');
+    expect(progressStep(last, [counts(10, 9, 1), counts(40, 40), counts(50, 48, 2)], now)).toEqual({ kind: 'complete', reason: '97 succeeded, 3 failed, 0 other' });
+    expect(progressStep({ ...last, phases: [...last.phases.slice(0, 2), phase({ percent: 100, successThreshold: 99 })] }, [counts(10, 10), counts(40, 40), counts(50, 48, 2)], now).kind).toBe('missed');
+    expect(progressStep({ ...last, open: true }, [counts(10, 10), counts(40, 40), counts(50, 50)], now)).toMatchObject({ kind: 'wait', for: 'joins' });
+    // A retried device of an earlier phase holds the completion until it is final again.
+    expect(progressStep(last, [counts(10, 9), counts(40, 40), counts(50, 50)], now)).toMatchObject({ kind: 'wait', for: 'delivering' });
   });
 });

@@ -3,7 +3,7 @@
 import type { Random } from './backoff.js';
 import { currentRatePerMinute } from './rate-limit.js';
 import type { Phase, RateLimit } from './rollout.js';
-import { EMPTY_PHASE, successPercent, thresholdBreach, type PhaseCounts } from './threshold.js';
+import { EMPTY_PHASE, successMiss, thresholdBreach, type PhaseCounts } from './threshold.js';
 import type { ErrorThreshold } from './rollout.js';
 
 /** Cumulative device counts each phase reaches, for a target set of `total` devices. */
@@ -63,7 +63,9 @@ export interface ProgressInput {
   phases: Phase[];
   currentPhase: number;
   approvedPhase: number;
-  /** Epoch ms the current phase reached its success threshold, or null. */
+  /** Highest phase whose missed success threshold an operator accepted by resuming (-1: none). */
+  acceptedPhase: number;
+  /** Epoch ms the current phase passed (its soak starts), or null. */
   phaseReachedAt: number | null;
   errorThreshold: ErrorThreshold | null;
   /** Failures of the current phase already accepted (resume after a threshold stop). */
@@ -72,18 +74,24 @@ export interface ProgressInput {
   open: boolean;
 }
 
+/** What a running rollout waits for when it has nothing to decide yet. */
+export type WaitFor = 'delivering' | 'soak' | 'approval' | 'joins';
+
 export type ProgressStep =
-  | { kind: 'wait'; reason: string }
+  | { kind: 'wait'; for: WaitFor; reason: string; until?: number }
   | { kind: 'reached' }
   | { kind: 'advance'; to: number }
   | { kind: 'complete'; reason: string }
-  | { kind: 'fail'; reason: string }
-  | { kind: 'breach'; action: 'pause' | 'abort'; reason: string };
+  | { kind: 'breach'; action: 'pause' | 'abort'; reason: string }
+  | { kind: 'missed'; reason: string };
 
 /**
- * Decides the next step of a running rollout from its executions' counts per phase: stop on an
- * error-threshold breach, record when a phase reached its success threshold, advance after the
- * soak time and any approval, complete (or fail) when every execution is finished.
+ * Decides the next step of a running rollout from its executions' counts per phase, by the one
+ * phase rule: a phase passes when all its devices are final, its failures do not exceed the error
+ * threshold and, if it has one, its success threshold is met. Failures above the threshold stop
+ * the rollout as soon as they happen (they can only grow); a missed success threshold is judged
+ * once the phase is final. A passed phase soaks, waits for approval if asked, then the next starts;
+ * the last one completes the rollout. A miss never fails the rollout: the engine pauses it.
  */
 export function progressStep(r: ProgressInput, counts: PhaseCounts[], now: number): ProgressStep {
   const i = r.currentPhase;
@@ -92,22 +100,19 @@ export function progressStep(r: ProgressInput, counts: PhaseCounts[], now: numbe
   if (breach && r.errorThreshold) return { kind: 'breach', action: r.errorThreshold.action, reason: breach };
   const phase = r.phases[i]!;
   const isLast = i >= r.phases.length - 1;
+  // This phase and the ones before it (a retried device of an earlier phase counts too).
+  const unfinished = counts.slice(0, isLast ? counts.length : i + 1).some((c) => c.terminal < c.total);
+  if (unfinished) return { kind: 'wait', for: 'delivering', reason: `phase ${i + 1}: ${current.total - current.terminal} of ${current.total} devices not finished` };
+  if (isLast && r.open) return { kind: 'wait', for: 'joins', reason: 'continuous: waiting for devices to join' };
+  const miss = r.acceptedPhase >= i ? null : successMiss(phase, i, current);
+  if (miss) return { kind: 'missed', reason: miss };
   if (isLast) {
-    const unfinished = counts.some((c) => c.terminal < c.total);
-    if (unfinished) return { kind: 'wait', reason: 'delivering' };
-    if (r.open) return { kind: 'wait', reason: 'continuous: waiting for devices to join' };
     const all = counts.reduce((a, c) => ({ total: a.total + c.total, succeeded: a.succeeded + c.succeeded, failed: a.failed + c.failed, terminal: a.terminal + c.terminal }), EMPTY_PHASE);
-    const below = r.phases.findIndex((p, k) => successPercent(counts[k] ?? EMPTY_PHASE) < p.successThreshold);
-    if (below >= 0) return { kind: 'fail', reason: `phase ${below + 1} finished with ${successPercent(counts[below]!).toFixed(1)}% success, below its ${r.phases[below]!.successThreshold}% threshold` };
     return { kind: 'complete', reason: `${all.succeeded} succeeded, ${all.failed} failed, ${all.total - all.succeeded - all.failed} other` };
   }
-  const percent = successPercent(current);
-  if (percent < phase.successThreshold) {
-    if (current.terminal >= current.total) return { kind: 'fail', reason: `phase ${i + 1} finished with ${percent.toFixed(1)}% success, below its ${phase.successThreshold}% threshold` };
-    return { kind: 'wait', reason: `phase ${i + 1} at ${percent.toFixed(1)}% success, needs ${phase.successThreshold}%` };
-  }
   if (r.phaseReachedAt === null) return { kind: 'reached' };
-  if (now < r.phaseReachedAt + phase.soakSeconds * 1000) return { kind: 'wait', reason: `phase ${i + 1} soaking until ${new Date(r.phaseReachedAt + phase.soakSeconds * 1000).toISOString()}` };
-  if (phase.requireApproval && r.approvedPhase < i) return { kind: 'wait', reason: `phase ${i + 1} awaits approval (POST /api/v1/rollouts/:id/approve)` };
+  const soakUntil = r.phaseReachedAt + phase.soakSeconds * 1000;
+  if (now < soakUntil) return { kind: 'wait', for: 'soak', until: soakUntil, reason: `phase ${i + 1} soaking until ${new Date(soakUntil).toISOString()}` };
+  if (phase.requireApproval && r.approvedPhase < i) return { kind: 'wait', for: 'approval', reason: `phase ${i + 1} awaits approval (orchestrator rollouts approve ID)` };
   return { kind: 'advance', to: i + 1 };
 }

@@ -21,7 +21,7 @@ describe('validateRolloutSpec', () => {
     expect(validateRolloutSpec({ artifactId: 'a1' }, now)).toMatchObject({
       strategy: 'immediate',
       filter: {},
-      phases: [{ percent: 100, successThreshold: 0 }],
+      phases: [{ percent: 100, successThreshold: null }],
       errorThreshold: null,
       window: null,
       retry: { maxAttempts: 3 },

@@ -10,15 +10,25 @@ export const ROLLOUT_STRATEGIES = ['immediate', 'scheduled', 'progressive', 'on-
 export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
 
 export const ROLLOUT_STATUSES = ['draft', 'scheduled', 'running', 'paused', 'completed', 'failed', 'cancelled', 'rolled-back'] as const;
+/** Why a paused rollout is paused: an operator asked, or a phase missed its error or success threshold. */
+export const PAUSE_CAUSES = ['operator', 'error-threshold', 'success-threshold'] as const;
+export type PauseCause = (typeof PAUSE_CAUSES)[number];
 export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
 export const FINISHED_ROLLOUT_STATUSES: ReadonlySet<RolloutStatus> = new Set(['completed', 'failed', 'cancelled', 'rolled-back']);
 
-/** A phase reaches `percent` of the target set (cumulative) or `count` devices (cumulative). */
+/**
+ * A phase reaches `percent` of the target set (cumulative) or `count` devices (cumulative).
+ *
+ * The phase rule (docs/rollouts.md): a phase passes when every one of its devices is in a final
+ * state, its failures (failed or rolled back) do not exceed the rollout's error threshold, and, if
+ * the phase has a success threshold, at least that percent of its devices succeeded. A phase that
+ * misses either pauses the rollout with the reason; `resume` goes on, `cancel` stops.
+ */
 export interface Phase {
   percent?: number;
   count?: number;
-  /** Percent of the phase's devices that must succeed before the next phase starts. */
-  successThreshold: number;
+  /** Percent of the phase's devices that must have succeeded for it to pass; null: no such condition. */
+  successThreshold: number | null;
   /** Seconds to wait after the threshold is reached before advancing. */
   soakSeconds: number;
   /** When true, the phase advances only after POST /rollouts/:id/approve. */
@@ -26,8 +36,12 @@ export interface Phase {
 }
 
 export interface ErrorThreshold {
-  /** Failed devices as a percent of the current phase's devices; exceeding it stops the rollout. */
+  /** Failed (or rolled-back) devices as a percent of the current phase's devices; exceeding it stops the rollout. */
   percent: number;
+  /**
+   * pause: the rollout pauses with the reason (in-flight deliveries finish; resume goes on).
+   * abort: the rollout ends `failed`; devices not yet started are cancelled, deliveries in flight aborted.
+   */
   action: 'pause' | 'abort';
 }
 
@@ -77,6 +91,16 @@ export interface Rollout extends RolloutSpec {
   phaseReachedAt: string | null;
   /** Failures of the current phase an operator accepted by resuming after a threshold stop. */
   failureBaseline: number;
+  /** Highest phase whose missed success threshold an operator accepted by resuming (-1: none). */
+  acceptedPhase: number;
+  /** Why the rollout is paused (null unless paused). */
+  pauseCause: PauseCause | null;
+  /**
+   * A rollback that switches devices back to the release they kept in their other slot (agents
+   * with A/B slots whose previous artifact this server never had). `artifactId` is the artifact
+   * being left; nothing is downloaded.
+   */
+  revert: boolean;
   /** The rollout this one rolls back, if any. */
   rollbackOf: string | null;
   /** Continuous rollouts stop taking new devices once closed. */
@@ -108,7 +132,7 @@ function num(raw: unknown, path: string, errors: ErrorDetail[], o: { min: number
 function parsePhases(raw: unknown, strategy: RolloutStrategy, errors: ErrorDetail[]): Phase[] {
   if (raw === undefined || raw === null || (Array.isArray(raw) && raw.length === 0)) {
     if (strategy === 'progressive') errors.push({ path: 'phases', message: 'a progressive rollout needs phases, e.g. [{"percent":1},{"percent":10},{"percent":100}]' });
-    return [{ percent: 100, successThreshold: 0, soakSeconds: 0, requireApproval: false }];
+    return [{ percent: 100, successThreshold: null, soakSeconds: 0, requireApproval: false }];
   }
   if (!Array.isArray(raw)) {
     errors.push({ path: 'phases', message: 'must be a list of phases' });
@@ -125,7 +149,8 @@ function parsePhases(raw: unknown, strategy: RolloutStrategy, errors: ErrorDetai
       if (!['percent', 'count', 'successThreshold', 'soakSeconds', 'requireApproval'].includes(key)) errors.push({ path: `${path}.${key}`, message: 'is not a phase field' });
     }
     const phase: Phase = {
-      successThreshold: num(p.successThreshold, `${path}.successThreshold`, errors, { min: 0, max: 100, fallback: 100 }),
+      // No default: without one, a phase is judged by the error threshold alone.
+      successThreshold: p.successThreshold === undefined || p.successThreshold === null ? null : num(p.successThreshold, `${path}.successThreshold`, errors, { min: 0, max: 100, fallback: 0 }),
       soakSeconds: num(p.soakSeconds, `${path}.soakSeconds`, errors, { min: 0, max: 30 * 86400, int: true, fallback: 0 }),
       requireApproval: false,
     };

@@ -35,6 +35,13 @@ export interface TargetUpdate {
   healthChecks: HealthCheck[];
   /** Seconds the health checks may take to pass after install (default 60). */
   healthDeadlineSeconds?: number;
+  /**
+   * Present on a rollback that switches the device back to the release it kept in its other slot
+   * (A/B): leave the release named by name, version and these hashes; nothing is downloaded. The
+   * top-level sha256, imageRef and downloadUrl are null, so an agent that does not know this field
+   * cannot mistake the target for an installed update and fails it instead.
+   */
+  revert?: { sha256: string | null; imageRef: string | null };
 }
 
 /** Where a device fetches an artifact's chunk index and how it checks it. */

@@ -90,6 +90,7 @@ export class DeliveryRunner {
     try {
       if (!device) throw new DeliveryError('device_gone', `device '${e.deviceId}' no longer exists`, false);
       if (!artifact) throw new DeliveryError('artifact_gone', `artifact '${e.artifactId}' no longer exists`, false);
+      if (rollout.revert) throw new DeliveryError('no_revert', 'a rollback that switches back to the previous slot needs the device\'s agent; a push device has no slot to switch', false);
       const transport = this.o.transports.get(device.mode);
       if (!transport) throw new DeliveryError('no_transport', `this server has no transport for devices of mode '${device.mode}'`, false);
       const indexFile = artifact.chunkIndex ? (this.o.artifactIndexFile?.(artifact) ?? null) : null;

@@ -36,9 +36,17 @@ export class DeviceSyncService implements DeviceSync {
     for (let attempt = 0; attempt < 3; attempt++) {
       const current = await this.store.executions.get(report.id);
       if (!current || current.deviceId !== deviceId) throw new NotFoundError('execution', report.id);
-      if (current.state === report.state) return current;
+      if (current.state === report.state) {
+        // Progress within a state (bytes while downloading) is kept; the state's time does not move.
+        if (report.bytes !== undefined && report.bytes > current.bytes) await this.store.executions.recordBytes(current.id, current.state, report.bytes);
+        return current;
+      }
+      if (current.state === 'cancelled' && report.state === 'succeeded') return this.installedAfterCancel(current, actor);
       if (current.state === 'cancelled' || current.state === 'skipped') {
         throw new ConflictError(`execution '${report.id}' was ${current.state} (its rollout was stopped); drop this update`);
+      }
+      if (current.state === 'pending') {
+        throw new ConflictError(`execution '${report.id}' is not released to this device (its rollout was paused before the device started it, or it waits for a retry); drop it, it will be offered again`);
       }
       // Duplicates and late reports that would move it backwards change nothing.
       if (!isForward(current.state, report.state)) return current;
@@ -56,6 +64,36 @@ export class DeviceSyncService implements DeviceSync {
       // Another writer moved it meanwhile: read again and decide again.
     }
     return (await this.store.executions.get(report.id))!;
+  }
+
+  /**
+   * A device reports success for an execution cancelled meanwhile: its install could not be
+   * interrupted. The execution stays cancelled, with a note; the device's version is what it runs.
+   */
+  private async installedAfterCancel(execution: Execution, actor: string): Promise<Execution> {
+    const artifact = await this.store.artifacts.get(execution.artifactId);
+    const what = artifact ? `${artifact.name} ${artifact.version}` : `artifact '${execution.artifactId}'`;
+    const note = `the device installed ${what} before the cancel reached it`;
+    await this.transitions.atomically(async (trx) => {
+      if (!(await this.store.executions.noteInstalledAfterCancel(execution.id, note, trx))) return { result: undefined, events: [] };
+      if (artifact) await this.store.deviceReports.setVersion(execution.deviceId, artifact.version, this.clock.now(), trx);
+      return {
+        result: undefined,
+        events: [{ type: 'execution.installed-after-cancel', actor, rolloutId: execution.rolloutId, deviceId: execution.deviceId, executionId: execution.id, data: { version: artifact?.version ?? null, note } }],
+      };
+    });
+    return (await this.store.executions.get(execution.id))!;
+  }
+
+  async openDownload(deviceId: string, artifactId: string): Promise<string | null> {
+    const current = await this.store.executions.currentForDevice(deviceId);
+    if (current?.artifactId === artifactId) {
+      if (current.state === 'queued') {
+        await this.transitions.apply([{ id: current.id, rolloutId: current.rolloutId, deviceId, attempt: Math.max(1, current.attempts), from: 'queued', to: 'downloading', bytes: 0 }], `device:${deviceId}`);
+      }
+      return current.rolloutId;
+    }
+    return (await this.store.executions.inFlightFor(deviceId, artifactId))?.rolloutId ?? null;
   }
 
   onTargetChanged(listener: TargetChangedListener): () => void {

@@ -12,7 +12,17 @@
 //   execution unchanged), appends `execution.<state>` events, records bytes/error, and counts
 //   successes/failures for thresholds exactly like push results. Throws NotFoundError when the
 //   execution does not exist or belongs to another device, ConflictError when it was cancelled
-//   (or is otherwise finished with another outcome) so the device should drop it.
+//   (or is otherwise finished with another outcome) so the device should drop it, and when it is
+//   `pending` (not released to the device: its rollout was paused before the device started it).
+//   One exception: a device that reports `succeeded` for a cancelled execution installed it
+//   before the cancel reached it; that is recorded (installedAfterCancel, a note, the device's
+//   version) and answered with the execution, still `cancelled`.
+// - `openDownload(deviceId, artifactId)`: the device is fetching the artifact's bytes. Answers the
+//   rollout the download is for when it may (null when not): the artifact of its current target,
+//   or of an execution of its that is in flight
+//   (downloading, installing, verifying) whatever the rollout's status, so a pause lets a started
+//   download finish. A released (`queued`) execution moves to `downloading` here: the device has
+//   started, and a pause from now on leaves it to finish.
 // - `onTargetChanged(listener)` calls `listener(deviceIds)` whenever those devices' target may
 //   have changed (released, cancelled, paused/resumed, rollout finished, rolled back) so caches
 //   (ETags) can be invalidated. With several servers on PostgreSQL the ids travel over
@@ -38,6 +48,8 @@ export interface DeviceSync {
   currentTarget(deviceId: string): Promise<DeviceTarget | null>;
   /** Applies a device's progress report; answers the execution as stored afterwards. */
   applyReport(deviceId: string, report: ExecutionReport, actor: string): Promise<Execution>;
+  /** The device fetches the artifact's bytes: the rollout it is for, or null when it may not (see the contract above). */
+  openDownload(deviceId: string, artifactId: string): Promise<string | null>;
   /** Subscribes to target changes; answers an unsubscribe function. */
   onTargetChanged(listener: TargetChangedListener): () => void;
   /** The device API saw these devices (poll or heartbeat). */

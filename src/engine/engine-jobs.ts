@@ -1,7 +1,7 @@
 // The engine's periodic jobs, run by one server at a time (store.locks): start scheduled rollouts,
 // reclaim work whose lease expired, apply thresholds and phase steps, let continuous rollouts
 // take in devices that match their filter now.
-import { ConflictError, EMPTY_PHASE, isTerminal, progressStep, rolloutDeviceFilter, type Clock, type PhaseCounts, type Random, type Rollout } from '../core/index.js';
+import { ConflictError, phaseCounts, progressInput, progressStep, rolloutDeviceFilter, type Clock, type Random, type Rollout } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { EngineLogger } from './engine.js';
 import { planExecutions } from './rollout-start.js';
@@ -74,29 +74,10 @@ export class EngineJobs {
     if (reaped.length) this.o.wake();
   }
 
-  /** Applies the planner's next step for a running rollout. */
+  /** Applies the planner's next step for a running rollout (the phase rule, core/planner.ts). */
   private async progress(rollout: Rollout, now: number): Promise<void> {
-    const counts: PhaseCounts[] = rollout.phases.map(() => ({ ...EMPTY_PHASE }));
-    for (const row of await this.o.store.executions.countsByPhase(rollout.id)) {
-      const c = counts[Math.min(row.phase, counts.length - 1)]!;
-      c.total += row.n;
-      if (row.state === 'succeeded') c.succeeded += row.n;
-      if (row.state === 'failed') c.failed += row.n;
-      if (isTerminal(row.state)) c.terminal += row.n;
-    }
-    const step = progressStep(
-      {
-        phases: rollout.phases,
-        currentPhase: rollout.currentPhase,
-        approvedPhase: rollout.approvedPhase,
-        phaseReachedAt: rollout.phaseReachedAt ? Date.parse(rollout.phaseReachedAt) : null,
-        errorThreshold: rollout.errorThreshold,
-        failureBaseline: rollout.failureBaseline,
-        open: rollout.continuous && !rollout.closed,
-      },
-      counts,
-      now,
-    );
+    const counts = phaseCounts(rollout.phases.length, await this.o.store.executions.countsByPhase(rollout.id));
+    const step = progressStep(progressInput(rollout), counts, now);
     const { service, store } = this.o;
     switch (step.kind) {
       case 'wait':
@@ -111,11 +92,11 @@ export class EngineJobs {
       case 'complete':
         await service.change(rollout.id, ['running'], 'completed', { status_reason: step.reason, finished_at: now }, 'rollout.completed', 'engine', { reason: step.reason });
         return;
-      case 'fail':
-        await service.stop(rollout.id, ['running'], 'failed', step.reason, 'rollout.failed', 'engine', 'skipped');
+      case 'missed':
+        await service.pause(rollout.id, 'engine', `${step.reason}; resume to go on, cancel to stop`, 'success-threshold');
         return;
       case 'breach':
-        if (step.action === 'pause') await service.pause(rollout.id, 'engine', step.reason);
+        if (step.action === 'pause') await service.pause(rollout.id, 'engine', `${step.reason}; resume to go on, cancel to stop`, 'error-threshold');
         else await service.stop(rollout.id, ['running'], 'failed', `aborted: ${step.reason}`, 'rollout.failed', 'engine', 'cancelled');
         return;
     }

@@ -4,18 +4,23 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import {
   ConflictError,
+  FAILURE_STATES,
   FINISHED_ROLLOUT_STATUSES,
   NotFoundError,
+  RETRYABLE_STATES,
   ValidationError,
   validateRolloutSpec,
   type Clock,
   type ExecutionState,
   type NewEvent,
+  type PauseCause,
   type Random,
   type Rollout,
   type RolloutStatus,
+  type RolloutView,
 } from '../core/index.js';
 import type { Database, Store } from '../store/index.js';
+import { describeRollout } from './rollout-progress.js';
 import { canStartInDatabase, planExecutions, resolveTargets, startInTransaction } from './rollout-start.js';
 import type { TargetNotifier } from './target-notifier.js';
 import { movedEvents, type Transitions } from './transitions.js';
@@ -49,8 +54,18 @@ export class RolloutService {
     return rollout;
   }
 
-  /** Validates and stores a rollout; starts it at once unless startAt lies ahead. */
-  async create(input: unknown, actor: string, extra: { rollbackOf?: string } = {}): Promise<Rollout> {
+  /** Rollout JSON as the API answers it: counts, progress, ETA and what it waits for (one source). */
+  async describe(id: string): Promise<RolloutView> {
+    const rollout = await this.store.rollouts.find(id);
+    if (!rollout) throw new NotFoundError('rollout', id);
+    return describeRollout(this.store, rollout, this.clock.now());
+  }
+
+  /**
+   * Validates and stores a rollout; starts it at once unless startAt lies ahead. `revert` makes a
+   * rollback that switches devices back to their previous slot (see Rollout.revert).
+   */
+  async create(input: unknown, actor: string, extra: { rollbackOf?: string; revert?: boolean } = {}): Promise<Rollout> {
     const now = this.clock.now();
     const spec = validateRolloutSpec(input, now);
     if (!(await this.store.artifacts.get(spec.artifactId))) {
@@ -67,6 +82,9 @@ export class RolloutService {
       approvedPhase: -1,
       phaseReachedAt: null,
       failureBaseline: 0,
+      acceptedPhase: -1,
+      pauseCause: null,
+      revert: extra.revert ?? false,
       rollbackOf: extra.rollbackOf ?? null,
       closed: false,
       createdBy: actor,
@@ -79,7 +97,7 @@ export class RolloutService {
     const executions = later ? [] : await this.plan(rollout);
     await this.transitions.atomically(async (trx) => {
       await this.store.rollouts.create(rollout, trx);
-      const events: NewEvent[] = [{ type: 'rollout.created', actor, rolloutId: rollout.id, data: { spec, rollbackOf: rollout.rollbackOf } }];
+      const events: NewEvent[] = [{ type: 'rollout.created', actor, rolloutId: rollout.id, data: { spec, rollbackOf: rollout.rollbackOf, revert: rollout.revert } }];
       if (!later) events.push(...((await startInTransaction(trx, this.store, rollout, executions, now, actor)) ?? []));
       return { result: undefined, events };
     });
@@ -105,23 +123,68 @@ export class RolloutService {
     return planExecutions(this.store, rollout, await resolveTargets(this.store, rollout), this.random);
   }
 
-  async pause(id: string, actor: string, reason: string | null = null): Promise<Rollout> {
-    await this.change(id, ['scheduled', 'running'], 'paused', { status_reason: reason ?? `paused by ${actor}` }, 'rollout.paused', actor, { reason }, async (trx, now) => {
-      // Released pull work nobody started goes back to waiting, so devices do not start it.
+  /**
+   * Pause means "start nothing new": released pull work no device has started goes back to
+   * waiting; deliveries in flight (push, a started download, an install) finish and count.
+   */
+  async pause(id: string, actor: string, reason: string | null = null, cause: PauseCause = 'operator'): Promise<Rollout> {
+    await this.change(id, ['scheduled', 'running'], 'paused', { status_reason: reason ?? `paused by ${actor}`, pause_cause: cause }, 'rollout.paused', actor, { reason, cause }, async (trx, now) => {
       const rows = await this.store.executions.moveAll(id, 'queued', 'pending', now, trx, { pullOnly: true });
-      return { events: movedEvents(rows, 'queued', 'pending', actor, 'rollout paused'), devices: rows.map((r) => r.device_id) };
+      return { events: movedEvents(rows, 'queued', 'pending', actor, 'rollout paused before the device started it'), devices: rows.map((r) => r.device_id) };
     });
     return this.get(id);
   }
 
+  /**
+   * Resumes a paused rollout. Failures so far were seen by whoever resumed: only new ones count
+   * against the error threshold; a phase paused for missing its success threshold is accepted.
+   */
   async resume(id: string, actor: string): Promise<Rollout> {
     const rollout = await this.get(id);
-    const phaseFailures = (await this.store.executions.countsByPhase(id)).filter((c) => c.phase === rollout.currentPhase && c.state === 'failed').reduce((n, c) => n + c.n, 0);
+    const phaseFailures = (await this.store.executions.countsByPhase(id)).filter((c) => c.phase === rollout.currentPhase && FAILURE_STATES.includes(c.state)).reduce((n, c) => n + c.n, 0);
     const status: RolloutStatus = rollout.startAt && Date.parse(rollout.startAt) > this.clock.now() && !rollout.startedAt ? 'scheduled' : 'running';
-    // Failures so far were seen by whoever resumed: only new ones count against the threshold.
-    await this.change(id, ['paused'], status, { status_reason: null, failure_baseline: phaseFailures }, 'rollout.resumed', actor, { acceptedFailures: phaseFailures });
+    const accepted = rollout.pauseCause === 'success-threshold' ? Math.max(rollout.acceptedPhase, rollout.currentPhase) : rollout.acceptedPhase;
+    await this.change(id, ['paused'], status, { status_reason: null, failure_baseline: phaseFailures, accepted_phase: accepted }, 'rollout.resumed', actor, { acceptedFailures: phaseFailures, acceptedPhase: accepted >= 0 ? accepted + 1 : null });
     this.hooks.wake();
     return this.get(id);
+  }
+
+  /**
+   * Re-queues the failed and rolled-back devices of a rollout (or one of them) with fresh
+   * attempts; a rollout that ended runs again, a paused one stays paused. Answers how many.
+   */
+  async retry(id: string, actor: string, deviceId: string | null = null): Promise<{ retried: number; reopened: boolean }> {
+    const rollout = await this.get(id);
+    if (rollout.status === 'rolled-back') throw new ConflictError(`rollout '${id}' was rolled back; create a new rollout to install its artifact again`);
+    if (rollout.status === 'draft' || rollout.status === 'scheduled') throw new ConflictError(`rollout '${id}' has not started, so nothing has failed yet`);
+    if (deviceId !== null) {
+      const execution = await this.store.executions.inRollout(id, deviceId);
+      if (!execution) throw new NotFoundError(`device in rollout '${id}'`, deviceId);
+      if (!RETRYABLE_STATES.includes(execution.state)) throw new ConflictError(`device '${deviceId}' is ${execution.state} in rollout '${id}'; only failed or rolled-back devices can be retried`);
+    }
+    const reopened = FINISHED_ROLLOUT_STATUSES.has(rollout.status);
+    let retried = 0;
+    await this.change(id, [rollout.status], reopened ? 'running' : null, reopened ? { status_reason: null, finished_at: null } : {}, 'rollout.retried', actor, { deviceId, reopened, previousStatus: rollout.status }, async (trx, now) => {
+      const rows = await this.store.executions.requeue(id, deviceId, now, trx);
+      if (rows.length === 0) throw new ConflictError(`rollout '${id}' has no failed or rolled-back devices to retry`);
+      // Accepted failures that are retried no longer count as seen: if they fail again, they count.
+      const inPhase = rows.filter((r) => r.phase === rollout.currentPhase).length;
+      if (inPhase > 0 && rollout.failureBaseline > 0) {
+        await this.store.rollouts.update(id, [reopened ? 'running' : rollout.status], { failure_baseline: Math.max(0, rollout.failureBaseline - inPhase) }, now, trx);
+      }
+      retried = rows.length;
+      const events: NewEvent[] = rows.map((r) => ({
+        type: 'execution.pending',
+        actor,
+        rolloutId: id,
+        deviceId: r.deviceId,
+        executionId: r.id,
+        data: { from: r.from, to: 'pending', attempt: 0, error: null, bytes: null, retryOf: r.previousId },
+      }));
+      return { events, devices: [], data: { devices: rows.length } };
+    });
+    this.hooks.wake();
+    return { retried, reopened };
   }
 
   /** Cancels: pending work never starts, in-flight deliveries are aborted. */
@@ -182,15 +245,17 @@ export class RolloutService {
     eventType: string,
     actor: string,
     data: Record<string, unknown>,
-    more?: (trx: Kysely<Database>, now: number) => Promise<{ events: NewEvent[]; devices: string[] }>,
+    more?: (trx: Kysely<Database>, now: number) => Promise<{ events: NewEvent[]; devices: string[]; data?: Record<string, unknown> }>,
   ): Promise<string[] | null> {
     const now = this.clock.now();
+    // Only a paused rollout has a pause cause.
+    const full = to ? { ...(to === 'paused' ? {} : { pause_cause: null }), ...patch, status: to } : patch;
     const devices = await this.transitions.atomically(async (trx) => {
-      const ok = await this.store.rollouts.update(id, from, to ? { ...patch, status: to } : patch, now, trx);
+      const ok = await this.store.rollouts.update(id, from, full, now, trx);
       if (!ok) return { result: null, events: [] };
       const extra = more ? await more(trx, now) : { events: [], devices: [] };
       await this.notifier.changedIn(trx, extra.devices);
-      return { result: extra.devices, events: [{ type: eventType, actor, rolloutId: id, data: { ...data, status: to } }, ...extra.events] };
+      return { result: extra.devices, events: [{ type: eventType, actor, rolloutId: id, data: { ...data, ...extra.data, status: to } }, ...extra.events] };
     });
     if (devices === null) {
       const current = await this.get(id);

@@ -8,6 +8,7 @@ export const noRollouts: DeviceSync = {
   applyReport: async (_deviceId: string, report: ExecutionReport): Promise<Execution> => {
     throw new NotFoundError('execution', report.id);
   },
+  openDownload: async () => null,
   onTargetChanged: () => () => {},
   deviceSeen: async () => {},
 };

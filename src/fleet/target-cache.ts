@@ -37,6 +37,23 @@ export function installOf(artifact: Artifact): { install: InstallSpec; healthChe
 
 export function toTargetUpdate(target: DeviceTarget, downloadUrl: string | null): TargetUpdate {
   const { execution, artifact } = target;
+  if (target.rollout.revert) {
+    return {
+      executionId: execution.id,
+      rolloutId: execution.rolloutId,
+      artifactId: artifact.id,
+      name: artifact.name,
+      version: artifact.version,
+      sha256: null,
+      size: 0,
+      signature: null,
+      imageRef: null,
+      downloadUrl: null,
+      install: installOf(artifact).install,
+      healthChecks: [],
+      revert: { sha256: artifact.sha256, imageRef: artifact.imageRef },
+    };
+  }
   return {
     executionId: execution.id,
     rolloutId: execution.rolloutId,

@@ -32,8 +32,8 @@ export class DeviceReportRepository {
   }
 
   /** Records the version a device says it runs (presence is left to the heartbeat batch). */
-  async setVersion(deviceId: string, version: string, now: number): Promise<void> {
-    await this.db.updateTable('devices').set({ version, version_key: versionKey(version), updated_at: now }).where('id', '=', deviceId).where('version', 'is distinct from', version).execute();
+  async setVersion(deviceId: string, version: string, now: number, trx: Kysely<Database> = this.db): Promise<void> {
+    await trx.updateTable('devices').set({ version, version_key: versionKey(version), updated_at: now }).where('id', '=', deviceId).where('version', 'is distinct from', version).execute();
   }
 
   /** Remembers which enrollment key registered a device (for audits). */

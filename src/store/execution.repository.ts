@@ -1,96 +1,18 @@
 // Execution persistence: one row per (rollout, device). Every state change goes through the core
 // transition table and is a guarded UPDATE (WHERE state = from), so a stale writer changes nothing.
 // Batches are multi-row statements: the engine's hot path writes hundreds of rows per statement.
-import { sql, type Kysely } from 'kysely';
-import { assertTransition, isTerminal, type DeviceFilter, type Execution, type ExecutionState } from '../core/index.js';
+import { randomUUID } from 'node:crypto';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import { assertRetryable, assertTransition, isTerminal, RETRYABLE_STATES, type DeviceFilter, type Execution, type ExecutionState } from '../core/index.js';
 import { claimExecutions } from './claim.sql.js';
 import type { DialectName } from './database.js';
 import { deviceWhere } from './device-filter.sql.js';
 import { chunks } from './device.repository.js';
+import { toExecution, type ClaimOptions, type MovedRow, type NewExecution, type RequeuedRow, type TransitionItem } from './execution-row.js';
 import type { ExecutionRow } from './rollout.schema.js';
 import type { Database } from './schema.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
-
-export function toExecution(row: ExecutionRow): Execution {
-  return {
-    id: row.id,
-    rolloutId: row.rollout_id,
-    deviceId: row.device_id,
-    artifactId: row.artifact_id,
-    phase: row.phase,
-    state: row.state as ExecutionState,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at > 0 ? iso(row.next_attempt_at) : null,
-    leaseOwner: row.lease_owner,
-    leaseExpiresAt: iso(row.lease_expires_at),
-    pull: row.pull === 1,
-    bytes: Number(row.bytes),
-    bytesFetched: row.bytes_fetched === null || row.bytes_fetched === undefined ? null : Number(row.bytes_fetched),
-    bytesReused: row.bytes_reused === null || row.bytes_reused === undefined ? null : Number(row.bytes_reused),
-    error: row.error,
-    previousArtifactId: row.previous_artifact_id,
-    previousVersion: row.previous_version,
-    createdAt: iso(row.created_at)!,
-    updatedAt: iso(row.updated_at)!,
-    startedAt: iso(row.started_at),
-    finishedAt: iso(row.finished_at),
-  };
-}
-
-export interface NewExecution {
-  id: string;
-  rolloutId: string;
-  deviceId: string;
-  artifactId: string;
-  phase: number;
-  pull: boolean;
-  timezone: string;
-  previousArtifactId: string | null;
-  previousVersion: string | null;
-}
-
-/** Which pending executions of one rollout to start now. */
-export interface ClaimOptions {
-  rolloutId: string;
-  /** Only phases up to and including this one. */
-  maxPhase: number;
-  limit: number;
-  now: number;
-  /** Pull devices are released (-> queued); push devices are leased (-> delivering). */
-  pull: boolean;
-  /** Push only: who holds the lease and until when. */
-  lease?: { owner: string; expiresAt: number };
-  /** Only devices in these zones (maintenance windows open there), or null for any. */
-  timezones?: string[] | null;
-  /** Only devices the registry sees online (on-connect). */
-  onlineOnly?: boolean;
-  /** Only these devices. */
-  deviceIds?: string[];
-}
-
-/** One state change of one execution. */
-export interface TransitionItem {
-  id: string;
-  from: ExecutionState;
-  to: ExecutionState;
-  /** When set, only while this engine still holds the lease. */
-  leaseOwner?: string;
-  bytes?: number;
-  bytesFetched?: number;
-  bytesReused?: number;
-  error?: string | null;
-  /** For a retry (-> pending): when it may be attempted again. */
-  nextAttemptAt?: number;
-}
-
-export interface MovedRow {
-  id: string;
-  rollout_id: string;
-  device_id: string;
-  pull: number;
-  attempts: number;
-}
+export * from './execution-row.js';
 
 /** A fresh execution id computed by the database, for executions written by INSERT ... SELECT. */
 function newIdSql(dialect: DialectName) {
@@ -98,6 +20,10 @@ function newIdSql(dialect: DialectName) {
 }
 
 const ACTIVE: ExecutionState[] = ['queued', 'delivering', 'downloading', 'installing', 'verifying'];
+
+/** Executions that left their artifact installed: succeeded, or cancelled but installed anyway. */
+const installedWhere = (eb: ExpressionBuilder<Database, 'executions' | 'rollouts'>) =>
+  eb.or([eb('executions.state', '=', 'succeeded'), eb.and([eb('executions.state', '=', 'cancelled'), eb('executions.installed_after_cancel', '=', 1)])]);
 
 export class ExecutionRepository {
   constructor(
@@ -109,7 +35,7 @@ export class ExecutionRepository {
   /** Inserts executions (pending); a device already in the rollout is left alone. */
   async insertMany(items: NewExecution[], now: number, trx: Kysely<Database> = this.db): Promise<number> {
     let inserted = 0;
-    for (const chunk of chunks(items, Math.floor(this.maxParams / 16))) {
+    for (const chunk of chunks(items, Math.floor(this.maxParams / 18))) {
       const result = await trx
         .insertInto('executions')
         .values(
@@ -127,6 +53,8 @@ export class ExecutionRepository {
             timezone: e.timezone,
             previous_artifact_id: e.previousArtifactId,
             previous_version: e.previousVersion,
+            note: null,
+            installed_after_cancel: 0,
             created_at: now,
             updated_at: now,
           })),
@@ -166,9 +94,11 @@ export class ExecutionRepository {
             'devices.timezone as timezone',
             s
               .selectFrom('executions as prev')
-              .select('prev.artifact_id')
+              .innerJoin('rollouts as prev_rollout', 'prev_rollout.id', 'prev.rollout_id')
+              // A revert left the device on a release that is not ours: no previous artifact.
+              .select((p) => p.case().when('prev_rollout.revert', '=', 1).then(sql<string | null>`NULL`).else(p.ref('prev.artifact_id')).end().as('artifact_id'))
               .whereRef('prev.device_id', '=', 'devices.id')
-              .where('prev.state', '=', 'succeeded')
+              .where((eb) => eb.or([eb('prev.state', '=', 'succeeded'), eb.and([eb('prev.state', '=', 'cancelled'), eb('prev.installed_after_cancel', '=', 1)])]))
               .orderBy('prev.finished_at', 'desc')
               .limit(1)
               .as('previous_artifact_id'),
@@ -304,10 +234,11 @@ export class ExecutionRepository {
     return Number(row.n);
   }
 
-  /** Time zones of a rollout's pending executions (to evaluate maintenance windows per zone). */
-  async pendingTimezones(rolloutId: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('executions').select('timezone').distinct().where('rollout_id', '=', rolloutId).where('state', '=', 'pending').execute();
-    return rows.map((r) => r.timezone);
+  /** Time zones of a rollout's pending executions (to evaluate maintenance windows per zone), optionally only up to a phase. */
+  async pendingTimezones(rolloutId: string, maxPhase?: number): Promise<string[]> {
+    let q = this.db.selectFrom('executions').select('timezone').distinct().where('rollout_id', '=', rolloutId).where('state', '=', 'pending');
+    if (maxPhase !== undefined) q = q.where('phase', '<=', maxPhase);
+    return (await q.execute()).map((r) => r.timezone);
   }
 
   /** A rollout's executions, keyset-paged by device id. */
@@ -343,19 +274,10 @@ export class ExecutionRepository {
     return out;
   }
 
-  /** Bytes delivered, fetched and reused, and executions finished since `since`, for progress rates. */
-  async stats(rolloutId: string, since: number): Promise<{ bytes: number; bytesFetched: number; bytesReused: number; finishedSince: number }> {
-    const row = await this.db
-      .selectFrom('executions')
-      .select((eb) => [
-        eb.fn.sum<number>('bytes').as('bytes'),
-        eb.fn.sum<number>('bytes_fetched').as('fetched'),
-        eb.fn.sum<number>('bytes_reused').as('reused'),
-        eb.fn.sum<number>(eb.case().when('finished_at', '>=', since).then(1).else(0).end()).as('recent'),
-      ])
-      .where('rollout_id', '=', rolloutId)
-      .executeTakeFirstOrThrow();
-    return { bytes: Number(row.bytes ?? 0), bytesFetched: Number(row.fetched ?? 0), bytesReused: Number(row.reused ?? 0), finishedSince: Number(row.recent ?? 0) };
+  /** The execution of one device in one rollout, or null. */
+  async inRollout(rolloutId: string, deviceId: string): Promise<Execution | null> {
+    const row = await this.db.selectFrom('executions').selectAll().where('rollout_id', '=', rolloutId).where('device_id', '=', deviceId).executeTakeFirst();
+    return row ? toExecution(row) : null;
   }
 
   /** The released, unfinished pull execution a device should work on (newest first). */
@@ -372,17 +294,89 @@ export class ExecutionRepository {
     return row ? toExecution(row) : null;
   }
 
-  /** The artifact each device last installed through any rollout (for rollback). */
+  /**
+   * The device's pull execution of this artifact that is in flight (downloading, installing,
+   * verifying), whatever its rollout's status: a pause lets it finish, so its download is served.
+   */
+  async inFlightFor(deviceId: string, artifactId: string): Promise<Execution | null> {
+    const row = await this.db
+      .selectFrom('executions')
+      .selectAll()
+      .where('device_id', '=', deviceId)
+      .where('artifact_id', '=', artifactId)
+      .where('state', 'in', ['downloading', 'installing', 'verifying'])
+      .where('pull', '=', 1)
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toExecution(row) : null;
+  }
+
+  /** Records the bytes a device reports while it stays in `state` (progress; the state's time does not move). */
+  async recordBytes(id: string, state: ExecutionState, bytes: number, trx: Kysely<Database> = this.db): Promise<void> {
+    await trx.updateTable('executions').set({ bytes }).where('id', '=', id).where('state', '=', state).where('bytes', '<', bytes).execute();
+  }
+
+  /**
+   * Marks a cancelled execution as installed anyway (the device reported success after the cancel),
+   * with a note; the state stays `cancelled`. Answers whether it was newly marked.
+   */
+  async noteInstalledAfterCancel(id: string, note: string, trx: Kysely<Database> = this.db): Promise<boolean> {
+    const rows = await trx.updateTable('executions').set({ installed_after_cancel: 1, note }).where('id', '=', id).where('state', '=', 'cancelled').where('installed_after_cancel', '=', 0).returning('id').execute();
+    return rows.length > 0;
+  }
+
+  /**
+   * An operator's retry: re-opens the failed and rolled-back executions of a rollout (or of one
+   * device in it) as `pending`, due now, with fresh attempts and a new id each (a new deployment
+   * for the device). Answers the re-opened rows with their previous id and state.
+   */
+  async requeue(rolloutId: string, deviceId: string | null, now: number, trx: Kysely<Database> = this.db): Promise<RequeuedRow[]> {
+    let q = trx.selectFrom('executions').select(['id', 'device_id', 'state', 'phase']).where('rollout_id', '=', rolloutId).where('state', 'in', [...RETRYABLE_STATES]);
+    if (deviceId !== null) q = q.where('device_id', '=', deviceId);
+    const found = await q.execute();
+    const out: RequeuedRow[] = [];
+    for (const chunk of chunks(found, Math.floor((this.maxParams - 20) / 3))) {
+      const fresh = new Map<string, string>(chunk.map((r) => [r.id, randomUUID()]));
+      for (const r of chunk) assertRetryable(r.state as ExecutionState);
+      const newId = sql<string>`CASE id ${sql.join(chunk.map((r) => sql`WHEN ${r.id} THEN ${fresh.get(r.id)!}`), sql` `)} END`;
+      const rows = await trx
+        .updateTable('executions')
+        .set({ id: newId, state: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_expires_at: null, bytes: 0, error: null, note: null, installed_after_cancel: 0, started_at: null, finished_at: null, updated_at: now })
+        .where('id', 'in', chunk.map((r) => r.id))
+        .where('state', 'in', [...RETRYABLE_STATES])
+        .returning(['id', 'device_id'])
+        .execute();
+      const byNew = new Map(chunk.map((r) => [fresh.get(r.id)!, r]));
+      for (const row of rows) {
+        const before = byNew.get(row.id)!;
+        out.push({ id: row.id, previousId: before.id, deviceId: row.device_id, rolloutId, from: before.state as ExecutionState, phase: before.phase });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The artifact each device last installed through any rollout (for rollback): its latest
+   * success, or a cancel it installed anyway. After a revert (switched back to a release this
+   * server never had) the device runs no artifact of ours, so it has none.
+   */
   async lastSucceeded(deviceIds: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, { artifact: string; at: number }>();
+    const out = new Map<string, { artifact: string | null; at: number }>();
     for (const chunk of chunks(deviceIds, this.maxParams - 10)) {
-      const rows = await this.db.selectFrom('executions').select(['device_id', 'artifact_id', 'finished_at']).where('device_id', 'in', chunk).where('state', '=', 'succeeded').execute();
+      const rows = await this.db
+        .selectFrom('executions')
+        .innerJoin('rollouts', 'rollouts.id', 'executions.rollout_id')
+        .select(['executions.device_id', 'executions.artifact_id', 'executions.finished_at', 'rollouts.revert'])
+        .where('executions.device_id', 'in', chunk)
+        .where(installedWhere)
+        .execute();
       for (const r of rows) {
         const at = Number(r.finished_at ?? 0);
         const seen = out.get(r.device_id);
-        if (!seen || seen.at < at) out.set(r.device_id, { artifact: r.artifact_id, at });
+        if (!seen || seen.at < at) out.set(r.device_id, { artifact: r.revert === 1 ? null : r.artifact_id, at });
       }
     }
-    return new Map([...out].map(([k, v]) => [k, v.artifact]));
+    return new Map([...out].filter(([, v]) => v.artifact !== null).map(([k, v]) => [k, v.artifact!]));
   }
 }

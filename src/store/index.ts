@@ -6,6 +6,7 @@ import { DeviceRepository } from './device.repository.js';
 import { EnrollmentRepository } from './enrollment.repository.js';
 import { EventRepository } from './event.repository.js';
 import { ExecutionRepository } from './execution.repository.js';
+import { ExecutionViewRepository } from './execution-view.repository.js';
 import { LockRepository } from './lock.repository.js';
 import { restoreDeferredIndexes } from './device-import.sqlite.js';
 import { migrate } from './migrator.js';
@@ -25,6 +26,8 @@ export interface Store {
   protocols: ProtocolRepository;
   rollouts: RolloutRepository;
   executions: ExecutionRepository;
+  /** Read models over executions for operators (summaries, device histories). */
+  executionViews: ExecutionViewRepository;
   close(): Promise<void>;
 }
 
@@ -41,6 +44,7 @@ export function createStore(handle: DatabaseHandle): Store {
     protocols: new ProtocolRepository(handle.db),
     rollouts: new RolloutRepository(handle.db),
     executions: new ExecutionRepository(handle.db, handle.dialect, handle.maxParams),
+    executionViews: new ExecutionViewRepository(handle.db),
     close: () => handle.close(),
   };
 }
@@ -75,3 +79,4 @@ export * from './protocol.repository.js';
 export * from './rollout.schema.js';
 export * from './rollout.repository.js';
 export * from './execution.repository.js';
+export * from './execution-view.repository.js';

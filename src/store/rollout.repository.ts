@@ -31,6 +31,9 @@ export function toRollout(row: RolloutRow, counts: Partial<Record<ExecutionState
     approvedPhase: row.approved_phase,
     phaseReachedAt: iso(row.phase_reached_at),
     failureBaseline: row.failure_baseline,
+    acceptedPhase: row.accepted_phase,
+    pauseCause: (row.pause_cause ?? null) as Rollout['pauseCause'],
+    revert: row.revert === 1,
     rollbackOf: row.rollback_of,
     createdBy: row.created_by,
     createdAt: iso(row.created_at)!,
@@ -63,6 +66,9 @@ export function toRolloutRow(r: Rollout): RolloutRow {
     approved_phase: r.approvedPhase,
     phase_reached_at: ms(r.phaseReachedAt),
     failure_baseline: r.failureBaseline,
+    accepted_phase: r.acceptedPhase,
+    pause_cause: r.pauseCause,
+    revert: r.revert ? 1 : 0,
     rollback_of: r.rollbackOf,
     created_by: r.createdBy,
     created_at: ms(r.createdAt)!,
@@ -73,7 +79,7 @@ export function toRolloutRow(r: Rollout): RolloutRow {
 }
 
 /** Columns a status change or progress step may set. */
-export type RolloutPatch = Partial<Pick<RolloutRow, 'status' | 'status_reason' | 'current_phase' | 'approved_phase' | 'phase_reached_at' | 'failure_baseline' | 'closed' | 'started_at' | 'finished_at'>>;
+export type RolloutPatch = Partial<Pick<RolloutRow, 'status' | 'status_reason' | 'current_phase' | 'approved_phase' | 'accepted_phase' | 'pause_cause' | 'phase_reached_at' | 'failure_baseline' | 'closed' | 'started_at' | 'finished_at'>>;
 
 export class RolloutRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -93,14 +99,14 @@ export class RolloutRepository {
     return row ? toRollout(row) : null;
   }
 
-  /** Newest first, keyset-paged by (created_at, id). */
+  /** Newest first, keyset-paged by (created_at, id); without counts (the API summarises each). */
   async list(options: { status?: RolloutStatus[]; limit: number; before?: { createdAt: number; id: string } | null }): Promise<Rollout[]> {
     let q = this.db.selectFrom('rollouts').selectAll();
     if (options.status?.length) q = q.where('status', 'in', options.status);
     const before = options.before;
     if (before) q = q.where((eb) => eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]));
     const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
-    return Promise.all(rows.map(async (row) => toRollout(row, await this.countsByState(row.id))));
+    return rows.map((row) => toRollout(row));
   }
 
   /** Rollouts the engine works on: scheduled, running or paused (no counts). */

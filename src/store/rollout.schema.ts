@@ -1,4 +1,4 @@
-// Row types of migration 0003 (rollouts, executions). JSON columns are TEXT, booleans 0/1,
+// Row types of migrations 0003 and 0010 (rollouts, executions). JSON columns are TEXT, booleans 0/1,
 // timestamps epoch ms, as everywhere in the store.
 
 export interface RolloutRow {
@@ -22,6 +22,9 @@ export interface RolloutRow {
   approved_phase: number;
   phase_reached_at: number | null;
   failure_baseline: number;
+  accepted_phase: number;
+  pause_cause: string | null;
+  revert: number;
   rollback_of: string | null;
   created_by: string;
   created_at: number;
@@ -47,6 +50,8 @@ export interface ExecutionRow {
   bytes_fetched: number | null;
   bytes_reused: number | null;
   error: string | null;
+  note: string | null;
+  installed_after_cancel: number;
   previous_artifact_id: string | null;
   previous_version: string | null;
   created_at: number;

@@ -20,7 +20,7 @@ export class ManualTargets implements DeviceSync {
     const now = new Date().toISOString();
     const execution: Execution = {
       id: randomUUID(), rolloutId: 'test-rollout', deviceId, artifactId: artifact.id, phase: 0, state: 'queued', attempts: 1, nextAttemptAt: null, leaseOwner: null, leaseExpiresAt: null,
-      pull: true, bytes: 0, bytesFetched: null, bytesReused: null, error: null, previousArtifactId: null, previousVersion: null, createdAt: now, updatedAt: now, startedAt: now, finishedAt: null,
+      pull: true, bytes: 0, bytesFetched: null, bytesReused: null, error: null, note: null, installedAfterCancel: false, previousArtifactId: null, previousVersion: null, createdAt: now, updatedAt: now, stateSince: now, startedAt: now, finishedAt: null,
     };
     this.targets.set(deviceId, { execution, rollout: { id: 'test-rollout' } as Rollout, artifact });
     this.changed([deviceId]);
@@ -71,6 +71,11 @@ export class ManualTargets implements DeviceSync {
       }
     }
     return execution;
+  }
+
+  async openDownload(deviceId: string, artifactId: string): Promise<string | null> {
+    const target = await this.currentTarget(deviceId);
+    return target?.artifact.id === artifactId ? target.execution.rolloutId : null;
   }
 
   onTargetChanged(listener: TargetChangedListener): () => void {

@@ -192,6 +192,8 @@ export class HawkbitService {
     if (effect.kind === 'report') {
       const execution = await this.deps.sync.applyReport(deviceId, effect.report, actor(deviceId));
       if (execution.state === 'succeeded' && effect.report.state === 'succeeded') await this.recordVersion(deviceId, execution.artifactId);
+      // Installed before the cancel reached it (recorded by applyReport): the cancel is moot now.
+      if (execution.installedAfterCancel) await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
     } else if (effect.kind === 'cancel-confirmed') await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
     this.polls.delete(deviceId);
   }
@@ -264,11 +266,14 @@ export class HawkbitService {
     return legacyHashes(this.deps.store.protocols, this.deps.artifacts, artifact, this.deps.clock.now());
   }
 
-  /** Which artifact a controller may download: its current target's or its installed one's. */
+  /**
+   * Which artifact a controller may download: its current target's, or one of an action in flight
+   * whatever its rollout's status (a pause lets a started download finish). The first request
+   * marks a released action as downloading.
+   */
   async downloadable(deviceId: string, artifactId: string): Promise<Artifact> {
-    const target = await this.deps.sync.currentTarget(deviceId);
-    if (target?.artifact.id === artifactId) return target.artifact;
-    throw new NotFoundError('artifact for this controller', artifactId);
+    if ((await this.deps.sync.openDownload(deviceId, artifactId)) === null) throw new NotFoundError('artifact for this controller', artifactId);
+    return this.deps.artifacts.get(artifactId);
   }
 }
 

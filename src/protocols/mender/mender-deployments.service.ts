@@ -60,6 +60,10 @@ export class MenderDeploymentService {
     const target = await this.deps.sync.currentTarget(deviceId);
     if (!target) return null;
     const { execution, artifact } = target;
+    if (target.rollout.revert) {
+      await this.deps.sync.applyReport(deviceId, { id: execution.id, state: 'failed', error: 'a Mender device cannot be told to switch back to its other slot; roll it forward with a new rollout' }, 'mender:server');
+      return null;
+    }
     const meta = menderMetaOf(artifact.metadata ?? {});
     if (!meta) {
       await this.deps.sync.applyReport(deviceId, { id: execution.id, state: 'failed', error: `artifact '${artifact.name}' ${artifact.version} is not a Mender artifact (.mender); mender-client cannot install it` }, 'mender:server');

@@ -1,0 +1,70 @@
+// Read models over executions for operators: a rollout's counts, bytes and recent completions per
+// (phase, state) in one statement (the source of every rollout summary), recent starts for rate
+// limits, and a device's deployment history with each rollout's artifact.
+import type { Kysely } from 'kysely';
+import type { Execution, ExecutionState, SummaryRow } from '../core/index.js';
+import { toExecution } from './execution-row.js';
+import type { Database } from './schema.js';
+
+/** One entry of a device's deployment history. */
+export interface DeviceExecution extends Execution {
+  artifact: { id: string; name: string; version: string } | null;
+  rolloutName: string;
+}
+
+export class ExecutionViewRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Executions of one rollout per (phase, state), with bytes and how many finished since `since`. */
+  async summaryRows(rolloutId: string, since: number): Promise<SummaryRow[]> {
+    const rows = await this.db
+      .selectFrom('executions')
+      .select((eb) => [
+        'phase',
+        'state',
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.sum<number>('bytes').as('bytes'),
+        eb.fn.sum<number>(eb.case().when('finished_at', '>=', since).then(1).else(0).end()).as('recent'),
+      ])
+      .where('rollout_id', '=', rolloutId)
+      .groupBy(['phase', 'state'])
+      .execute();
+    return rows.map((r) => ({ phase: r.phase, state: r.state as ExecutionState, n: Number(r.n), bytes: Number(r.bytes ?? 0), finishedRecently: Number(r.recent ?? 0) }));
+  }
+
+  /** Deliveries of a rollout started since `since`, and the oldest of those starts (rate limits). */
+  async startsSince(rolloutId: string, since: number): Promise<{ n: number; oldest: number | null }> {
+    const row = await this.db
+      .selectFrom('executions')
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min<number>('started_at').as('oldest')])
+      .where('rollout_id', '=', rolloutId)
+      .where('started_at', '>=', since)
+      .executeTakeFirstOrThrow();
+    return { n: Number(row.n), oldest: row.oldest === null || row.oldest === undefined ? null : Number(row.oldest) };
+  }
+
+  /** A device's executions, newest first, keyset-paged by (created_at, id). */
+  async history(deviceId: string, o: { limit: number; before?: { createdAt: number; id: string } | null }): Promise<DeviceExecution[]> {
+    let q = this.db
+      .selectFrom('executions')
+      .leftJoin('artifacts', 'artifacts.id', 'executions.artifact_id')
+      .innerJoin('rollouts', 'rollouts.id', 'executions.rollout_id')
+      .selectAll('executions')
+      .select(['artifacts.name as artifact_name', 'artifacts.version as artifact_version', 'rollouts.name as rollout_name'])
+      .where('executions.device_id', '=', deviceId);
+    const before = o.before;
+    if (before) q = q.where((eb) => eb.or([eb('executions.created_at', '<', before.createdAt), eb.and([eb('executions.created_at', '=', before.createdAt), eb('executions.id', '<', before.id)])]));
+    const rows = await q.orderBy('executions.created_at', 'desc').orderBy('executions.id', 'desc').limit(o.limit).execute();
+    return rows.map((row) => ({
+      ...toExecution(row),
+      artifact: row.artifact_name === null || row.artifact_version === null ? null : { id: row.artifact_id, name: row.artifact_name, version: row.artifact_version },
+      rolloutName: row.rollout_name,
+    }));
+  }
+
+  /** How many executions a device has (the history's total). */
+  async countForDevice(deviceId: string): Promise<number> {
+    const row = await this.db.selectFrom('executions').select((eb) => eb.fn.countAll<number>().as('n')).where('device_id', '=', deviceId).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}
