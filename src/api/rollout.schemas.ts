@@ -78,6 +78,7 @@ export const ProgressSchema = Type.Object({
   succeeded: Type.Integer(),
   failed: Type.Integer({ description: 'failed or rolled back (a device that restored its previous version after failed health checks)' }),
   successRate: nullable(Percent('succeeded / finished, one decimal; null while nothing finished')),
+  installedAfterCancel: Type.Integer({ description: 'cancelled devices that reported installing the update anyway (counted as cancelled)' }),
   bytes: Type.Number(),
   bytesFetched: Type.Number({ description: 'bytes devices fetched over the network (delta ranges, indexes, full downloads)' }),
   bytesReused: Type.Number({ description: 'bytes devices reused from files they already held instead of fetching them' }),

@@ -20,6 +20,8 @@ export interface SummaryRow {
   bytes: number;
   /** How many of them finished since the start of the rate window. */
   finishedRecently: number;
+  /** How many of them are cancelled executions the device installed anyway. */
+  installedAfterCancel?: number;
 }
 
 export type StateCounts = Partial<Record<ExecutionState, number>>;
@@ -52,6 +54,8 @@ export interface RolloutProgress {
   failed: number;
   /** succeeded / finished, percent with one decimal; null while nothing finished. */
   successRate: number | null;
+  /** Cancelled devices that installed the update anyway (the cancel reached them too late); counted as cancelled. */
+  installedAfterCancel: number;
   bytes: number;
   /** Executions finished per second over the rate window. */
   ratePerSecond: number;
@@ -178,6 +182,7 @@ export function summarizeRollout(rollout: Rollout, rows: SummaryRow[], ctx: Wait
   const phases: PhaseProgress[] = rollout.phases.map((_, i) => ({ phase: i + 1, devices: 0, counts: {}, finished: 0, succeeded: 0, failed: 0, percentDone: 0, successRate: null }));
   let bytes = 0;
   let finishedRecently = 0;
+  let installedAfterCancel = 0;
   for (const row of rows) {
     if (row.n === 0) continue;
     counts[row.state] = (counts[row.state] ?? 0) + row.n;
@@ -189,6 +194,7 @@ export function summarizeRollout(rollout: Rollout, rows: SummaryRow[], ctx: Wait
     if (FAILURE_STATES.includes(row.state)) p.failed += row.n;
     bytes += row.bytes;
     finishedRecently += row.finishedRecently;
+    installedAfterCancel += row.installedAfterCancel ?? 0;
   }
   for (const p of phases) {
     p.percentDone = p.devices === 0 ? 0 : percent(p.finished, p.devices);
@@ -212,6 +218,7 @@ export function summarizeRollout(rollout: Rollout, rows: SummaryRow[], ctx: Wait
       succeeded,
       failed,
       successRate: finished === 0 ? null : percent(succeeded, finished),
+      installedAfterCancel,
       bytes,
       ratePerSecond: Math.round(ratePerSecond * 100) / 100,
       etaSeconds,

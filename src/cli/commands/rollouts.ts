@@ -1,11 +1,13 @@
-// `orchestrator rollouts`: create, list, status, watch, and the operator actions
+// `orchestrator rollouts`: create, list, status, watch, devices, retry, and the operator actions
 // (pause, resume, cancel, rollback, approve, close) over the HTTP API.
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { ApiClient, CliError } from '../client.js';
 import { printJson, printTable } from '../output.js';
 import { remoteOptions } from './devices.js';
-import { watchRollout, type RolloutView } from './rollouts-watch.js';
+import { printExecutions, registerRolloutDevices } from './rollouts-devices.js';
+import { LIST_COLUMNS, listRow, printRollout, type RolloutView } from './rollouts-view.js';
+import { watchRollout } from './rollouts-watch.js';
 
 interface Remote {
   server?: string;
@@ -19,16 +21,6 @@ const int = (flag: string) => (v: string) => {
   if (!Number.isFinite(n)) throw new CliError(`${flag} must be a number (got '${v}')`, 2);
   return n;
 };
-
-const LIST_COLUMNS = [
-  { key: 'id' },
-  { key: 'name', width: 24 },
-  { key: 'strategy' },
-  { key: 'status' },
-  { key: 'phase' },
-  { key: 'counts', width: 60 },
-  { key: 'createdAt', header: 'CREATED' },
-];
 
 interface CreateFlags extends Remote {
   artifact: string;
@@ -104,69 +96,30 @@ export function buildRolloutBody(o: CreateFlags): Record<string, unknown> {
   });
 }
 
-function summary(r: RolloutView): Record<string, unknown> {
-  return { ...r, phase: `${r.currentPhase + 1}/${r.phases.length}` };
-}
+/** The phase rule and the thresholds, as `rollouts create --help` states them (docs/rollouts.md). */
+export const PHASE_RULE_HELP = `
+How phases advance (the one rule):
+  A phase passes when every one of its devices is final (succeeded, failed, rolled back,
+  cancelled or skipped), its failures (failed or rolled back) are no more than --error-threshold
+  percent of the phase and, if --success-threshold is given, at least that percent of the phase
+  succeeded. Then it soaks (--soak), waits for approval (--approval: orchestrator rollouts
+  approve ID), and the next phase starts; the last one completes the rollout.
+  A phase that misses a threshold pauses the rollout with the reason (failures above the error
+  threshold pause it at once, as they happen). resume goes on (the failures seen so far, or the
+  missed success threshold, are accepted); cancel stops. A miss never fails the rollout or skips
+  the remaining devices. Without either threshold, a phase passes once all its devices are final.
+  --error-action abort instead ends the rollout failed at once: devices not started are
+  cancelled, deliveries in flight are aborted.
+  Pause starts nothing new: deliveries in flight (a push, a started download, an install) finish
+  and count.
 
-function printRollout(r: RolloutView): void {
-  const lines: [string, unknown][] = [
-    ['id', r.id],
-    ['name', r.name || '-'],
-    ['artifact', r.artifactId],
-    ['strategy', r.strategy],
-    ['status', r.status + (r.statusReason ? ` (${r.statusReason})` : '')],
-    ['phase', `${r.currentPhase + 1} of ${r.phases.length}`],
-    ['counts', Object.entries(r.counts).map(([k, v]) => `${k}=${v}`).join(' ') || '-'],
-  ];
-  if (r.progress) lines.push(['progress', `${r.progress.finished}/${r.progress.total} finished, ${r.progress.ratePerSecond}/s, ETA ${r.progress.etaSeconds ?? '?'} s`]);
-  const transfer = transferLine(r.progress?.bytesFetched ?? 0, r.progress?.bytesReused ?? 0);
-  if (transfer) lines.push(['transfer', transfer]);
-  for (const [k, v] of lines) process.stdout.write(`${k.padEnd(10)} ${String(v)}\n`);
-}
-
-/** "1.2 MiB" style sizes for people. */
-export function humanBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 100 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
-}
-
-/** "3.1 MiB fetched, 60.9 MiB reused (95% saved by deltas)", or null when nothing moved yet. */
-function transferLine(fetched: number, reused: number): string | null {
-  if (fetched + reused === 0) return null;
-  const saved = reused > 0 ? ` (${Math.round((reused / (fetched + reused)) * 100)}% saved by deltas)` : '';
-  return `${humanBytes(fetched)} fetched, ${humanBytes(reused)} reused${saved}`;
-}
-
-interface ExecutionView {
-  deviceId: string;
-  state: string;
-  phase: number;
-  bytes: number;
-  bytesFetched: number | null;
-  bytesReused: number | null;
-  error: string | null;
-}
-
-const EXECUTION_COLUMNS = [{ key: 'deviceId', header: 'DEVICE' }, { key: 'state' }, { key: 'phase' }, { key: 'fetched' }, { key: 'reused' }, { key: 'error', width: 60 }];
-
-/** The rollout's executions, one line each, with what each device fetched and reused. */
-async function printExecutions(client: ApiClient, id: string, limit: number): Promise<void> {
-  const page = await client.request<{ items: ExecutionView[]; total: number; nextCursor: string | null }>('GET', `/api/v1/rollouts/${encodeURIComponent(id)}/devices`, { query: { limit } });
-  const rows = page.items.map((e) => ({ ...e, phase: e.phase + 1, fetched: e.bytesFetched === null ? null : humanBytes(e.bytesFetched), reused: e.bytesReused === null ? null : humanBytes(e.bytesReused) }));
-  process.stdout.write('\n');
-  printTable(rows, EXECUTION_COLUMNS);
-  process.stdout.write(`\n${page.items.length} shown of ${page.total}${page.nextCursor ? ' (raise --devices to see more)' : ''}\n`);
-}
+Examples:
+  orchestrator rollouts create --artifact A1 --strategy progressive --phases 10,50,100 --error-threshold 20
+  orchestrator rollouts create --artifact A1 --strategy progressive --phases c5,100 --approval --success-threshold 95
+`;
 
 export function registerRollouts(program: Command): void {
-  const rollouts = program.command('rollouts').description('rollouts: create, list, status, watch, pause, resume, cancel, rollback, approve, close');
+  const rollouts = program.command('rollouts').description('rollouts: create, list, status, watch, devices, retry, pause, resume, cancel, rollback, approve, close');
 
   remoteOptions(rollouts.command('create'))
     .description('create a rollout of an artifact to the devices a filter matches (starts at once unless --start-at lies ahead)')
@@ -183,10 +136,10 @@ export function registerRollouts(program: Command): void {
     .option('--ids <a,b,c>', 'filter: explicit device ids')
     .option('--phases <list>', 'progressive phases, cumulative: "1,10,50,100" percents, "c5" for a count')
     .option('--approval', 'every phase but the last waits for `rollouts approve`')
-    .option('--success-threshold <percent>', 'percent of a phase that must succeed to advance (default 100)', int('--success-threshold'))
+    .option('--success-threshold <percent>', 'percent of each phase that must have succeeded, once all its devices are final, for it to pass (default: none)', int('--success-threshold'))
     .option('--soak <seconds>', 'wait after a phase reaches its threshold', int('--soak'))
-    .option('--error-threshold <percent>', 'stop when more than this percent of a phase failed', int('--error-threshold'))
-    .option('--error-action <action>', 'pause or abort when the error threshold is exceeded', 'pause')
+    .option('--error-threshold <percent>', 'pause when more than this percent of a phase failed or rolled back', int('--error-threshold'))
+    .option('--error-action <action>', 'pause (resume goes on) or abort (the rollout ends failed) when the error threshold is exceeded', 'pause')
     .option('--window <HH:MM-HH:MM>', 'daily maintenance window, in each device\'s time zone')
     .option('--window-cron <cron>', 'maintenance window opening as cron, with --window-minutes')
     .option('--window-minutes <minutes>', 'how long a cron window stays open', int('--window-minutes'))
@@ -200,6 +153,7 @@ export function registerRollouts(program: Command): void {
     .option('--rate-growth <factor>', 'multiply the rate by this after every --rate-every successes', int('--rate-growth'))
     .option('--rate-every <n>', 'successes between rate increases', int('--rate-every'))
     .option('--continuous', 'devices that match the filter later join until the rollout is closed')
+    .addHelpText('after', PHASE_RULE_HELP)
     .action(async (o: CreateFlags) => {
       const rollout = await new ApiClient(o).request<RolloutView>('POST', '/api/v1/rollouts', { body: buildRolloutBody(o) });
       if (o.json) printJson(rollout);
@@ -214,14 +168,14 @@ export function registerRollouts(program: Command): void {
       const page = await new ApiClient(o).request<{ items: RolloutView[]; total: number; nextCursor: string | null }>('GET', '/api/v1/rollouts', { query: { status: o.status, limit: o.limit } });
       if (o.json) printJson(page);
       else {
-        printTable(page.items.map(summary), LIST_COLUMNS);
+        printTable(page.items.map(listRow), LIST_COLUMNS);
         process.stdout.write(`\n${page.items.length} shown of ${page.total}\n`);
       }
     });
 
   remoteOptions(rollouts.command('status <id>'))
-    .description('show a rollout with counts per state and phase, rate, ETA and bytes fetched/reused; --devices lists its executions')
-    .option('--devices [n]', 'also list the first n executions (default 100): state, bytes fetched and reused, error', (v) => Number.parseInt(v, 10))
+    .description('show a rollout: status and what it waits for (and the command that ends the wait), counts per state and phase, progress, rate, ETA and bytes fetched/reused; --devices lists its executions')
+    .option('--devices [n]', 'also list the first n executions (default 100): state, bytes fetched and reused, error (or: rollouts devices ID)', (v) => Number.parseInt(v, 10))
     .action(async (id: string, o: Remote & { devices?: number | true }) => {
       const client = new ApiClient(o);
       const rollout = await client.request<RolloutView>('GET', `/api/v1/rollouts/${encodeURIComponent(id)}`);
@@ -237,7 +191,7 @@ export function registerRollouts(program: Command): void {
     });
 
   remoteOptions(rollouts.command('watch <id>'))
-    .description('live progress bars per phase until the rollout ends')
+    .description('live progress bars per phase until the rollout ends, with what it waits for and the command that ends the wait')
     .option('--interval <ms>', 'poll interval', int('--interval'), 1000)
     .action(async (id: string, o: Remote & { interval: number }) => {
       const final = await watchRollout(new ApiClient(o), id, { intervalMs: o.interval, json: o.json ?? false });
@@ -246,24 +200,43 @@ export function registerRollouts(program: Command): void {
     });
 
   const actions: [string, string][] = [
-    ['pause', 'pause: nothing new starts; deliveries in flight finish'],
-    ['resume', 'resume a paused rollout'],
-    ['cancel', 'cancel: pending work never starts, in-flight deliveries are aborted'],
+    ['pause', 'pause: nothing new starts; deliveries in flight (a push, a started download, an install) finish and count'],
+    ['resume', 'resume a paused rollout: failures seen so far, or a missed success threshold, are accepted'],
+    ['cancel', 'cancel: pending work never starts, in-flight deliveries are aborted (a device that installs anyway is recorded as such)'],
     ['approve', 'approve the current phase so the rollout may advance'],
     ['close', 'close a continuous rollout: no more devices join'],
-    ['rollback', "roll back: a new rollout of each device's previous artifact to the devices this one changed"],
+    ['rollback', "roll back: a new rollout of each device's previous artifact to the devices this one changed; agents whose previous release this server never had switch back to their other slot"],
   ];
   for (const [action, description] of actions) {
     remoteOptions(rollouts.command(`${action} <id>`))
       .description(description)
       .action(async (id: string, o: Remote) => {
-        const answer = await new ApiClient(o).request<RolloutView | { rollout: RolloutView; rollbacks: RolloutView[]; withoutPrevious: string[] }>('POST', `/api/v1/rollouts/${encodeURIComponent(id)}/${action}`);
+        const answer = await new ApiClient(o).request<RolloutView | RollbackAnswer>('POST', `/api/v1/rollouts/${encodeURIComponent(id)}/${action}`);
         if (o.json) return printJson(answer);
-        if ('rollbacks' in answer) {
-          printRollout(answer.rollout);
-          for (const r of answer.rollbacks) process.stdout.write(`rollback rollout ${r.id}: artifact ${r.artifactId}, ${Object.values(r.counts).reduce((a, b) => a + b, 0)} devices\n`);
-          if (answer.withoutPrevious.length) process.stdout.write(`${answer.withoutPrevious.length} devices have no previous artifact and were left as they are\n`);
-        } else printRollout(answer);
+        if ('rollbacks' in answer) printRollback(answer);
+        else printRollout(answer);
       });
+  }
+  registerRolloutDevices(rollouts);
+}
+
+interface RollbackAnswer {
+  rollout: RolloutView;
+  rollbacks: RolloutView[];
+  notRolledBack?: { deviceId: string; reason: string }[];
+  withoutPrevious: string[];
+}
+
+function printRollback(answer: RollbackAnswer): void {
+  printRollout(answer.rollout);
+  for (const r of answer.rollbacks) {
+    const what = r.revert ? 'switch back to the previous slot' : `artifact ${r.artifactId}`;
+    process.stdout.write(`rollback rollout ${r.id}: ${what}, ${r.progress?.total ?? Object.values(r.counts).reduce((a, b) => a + b, 0)} devices\n`);
+  }
+  const left = answer.notRolledBack ?? answer.withoutPrevious.map((deviceId) => ({ deviceId, reason: 'no previous artifact' }));
+  if (left.length) {
+    process.stdout.write(`${left.length} devices cannot be rolled back and were left as they are:\n`);
+    for (const n of left.slice(0, 20)) process.stdout.write(`  ${n.deviceId}: ${n.reason}\n`);
+    if (left.length > 20) process.stdout.write(`  ... and ${left.length - 20} more (--json lists them all)\n`);
   }
 }
