@@ -2,8 +2,9 @@
 // UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING is already exclusive. On PostgreSQL the
 // candidates are locked with FOR UPDATE SKIP LOCKED, so concurrent engines claim disjoint batches
 // without waiting, inside a MATERIALIZED CTE: an IN (subquery with LIMIT) may be re-evaluated by
-// the planner and then claim more rows than the limit.
-import type { Kysely, SelectQueryBuilder, UpdateObject } from 'kysely';
+// the planner and then claim more rows than the limit. A claim also re-checks, in the same
+// statement, that its rollout still runs (rolloutStillRunning).
+import { sql, type Kysely, type SelectQueryBuilder, type UpdateObject } from 'kysely';
 import type { DialectName } from './database.js';
 import type { ExecutionRow } from './rollout.schema.js';
 import type { Database } from './schema.js';
@@ -29,4 +30,15 @@ export async function claimExecutions(
   // No outer state check here: the subquery already selects by state inside the same statement,
   // and an outer "state = ?" makes SQLite scan every row in that state instead of the ids.
   return trx.updateTable('executions').set(set).where('id', 'in', candidates).returningAll().execute();
+}
+
+/**
+ * The rollout row while it is running, for an EXISTS inside a claim. On PostgreSQL it is read
+ * FOR SHARE: a pause (an UPDATE of that row) either commits first, and the claim then sees it
+ * paused and claims nothing, or waits until the claim committed and then takes back what it
+ * released. SQLite's single writer makes the statement atomic anyway.
+ */
+export function rolloutStillRunning(trx: Kysely<Database>, dialect: DialectName, rolloutId: string) {
+  const q = trx.selectFrom('rollouts').select(sql.lit(1).as('one')).where('rollouts.id', '=', rolloutId).where('rollouts.status', '=', 'running');
+  return dialect === 'postgres' ? q.forShare() : q;
 }

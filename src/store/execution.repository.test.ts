@@ -142,7 +142,7 @@ for (const target of storeTargets) {
     });
 
     it('summarises a rollout per (phase, state) with bytes and recent completions', async () => {
-      const { rollout: r, executions } = await seed(['succeeded', 'succeeded', 'failed', 'pending']);
+      const { rollout: r } = await seed(['succeeded', 'succeeded', 'failed', 'pending']);
       const rows = await store.executionViews.summaryRows(r.id, T0);
       const by = Object.fromEntries(rows.map((x) => [x.state, x]));
       expect(by.succeeded).toMatchObject({ phase: 0, n: 2, finishedRecently: 2 });

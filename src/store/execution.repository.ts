@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { assertRetryable, assertTransition, isTerminal, RETRYABLE_STATES, type DeviceFilter, type Execution, type ExecutionState } from '../core/index.js';
-import { claimExecutions } from './claim.sql.js';
+import { claimExecutions, rolloutStillRunning } from './claim.sql.js';
 import type { DialectName } from './database.js';
 import { deviceWhere } from './device-filter.sql.js';
 import { chunks } from './device.repository.js';
@@ -132,7 +132,10 @@ export class ExecutionRepository {
       .where('state', '=', 'pending')
       .where('next_attempt_at', '<=', o.now)
       .where('phase', '<=', o.maxPhase)
-      .where('pull', '=', o.pull ? 1 : 0);
+      .where('pull', '=', o.pull ? 1 : 0)
+      // Checked in the same statement: an engine that read the rollout as running a moment
+      // before an operator paused it must not start its work afterwards.
+      .where((eb) => eb.exists(rolloutStillRunning(trx, this.dialect, o.rolloutId)));
     if (o.timezones) ids = ids.where('timezone', 'in', o.timezones);
     if (o.deviceIds) ids = ids.where('device_id', 'in', o.deviceIds);
     if (o.onlineOnly) ids = ids.where('device_id', 'in', (eb) => eb.selectFrom('devices').select('devices.id').where('devices.status', '=', 'online'));
