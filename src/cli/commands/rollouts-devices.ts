@@ -29,7 +29,7 @@ export interface ExecutionView {
 
 const COLUMNS = [
   { key: 'deviceId', header: 'DEVICE' },
-  { key: 'state', width: 24 },
+  { key: 'state', width: 30 },
   { key: 'phase' },
   { key: 'attempts' },
   { key: 'bytes' },

@@ -130,7 +130,8 @@ export function printRollout(r: RolloutView, out: (text: string) => void = (t) =
   lines.push(['counts', countsText(r.counts)]);
   if (r.progress) {
     lines.push(['progress', progressText(r.progress)]);
-    if (r.progress.installedAfterCancel) lines.push(['note', `${r.progress.installedAfterCancel} cancelled devices installed it anyway (the cancel reached them too late): orchestrator rollouts devices ${r.id} --state cancelled`]);
+    const late = r.progress.installedAfterCancel ?? 0;
+    if (late) lines.push(['note', `${late} cancelled device${late === 1 ? '' : 's'} installed it anyway (the cancel reached ${late === 1 ? 'it' : 'them'} too late): orchestrator rollouts devices ${r.id} --state cancelled`]);
     lines.push(['eta', etaText(r)]);
     const transfer = transferLine(r.progress.bytesFetched ?? 0, r.progress.bytesReused ?? 0);
     if (transfer) lines.push(['transfer', transfer]);
