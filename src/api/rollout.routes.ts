@@ -83,12 +83,17 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRouteDeps
       tags,
       summary: 'Retry: re-queue the failed and rolled-back devices (or one, with deviceId) with fresh attempts; an ended rollout runs again',
       params: IdParams,
-      body: Type.Optional(RetryInputSchema),
+      body: RetryInputSchema,
       response: { 200: RetryResultSchema, ...errorResponses },
+    },
+    // The body is optional: none at all means {} (every failed device).
+    preValidation: (request, _reply, done) => {
+      request.body ??= {};
+      done();
     },
     handler: async (request) => {
       const { id } = request.params as { id: string };
-      const body = (request.body ?? {}) as { deviceId?: string };
+      const body = request.body as { deviceId?: string };
       const result = await rollouts.retry(id, actorOf(request), body.deviceId ?? null);
       return { rollout: await view(id), ...result };
     },
