@@ -16,7 +16,7 @@ describe.each([['sqlite'], ['postgres']] as const)('rollout operations, attacker
   let t: TestApp;
   let rolloutId: string;
   let artifactId: string;
-  const tokens: Record<string, string> = {};
+  const tokens = { victim: '', intruder: '' };
   beforeAll(async () => {
     if (skip) return;
     t = await startTestApp({ db });

@@ -1,29 +1,22 @@
 // Execution persistence: one row per (rollout, device). Every state change goes through the core
 // transition table and is a guarded UPDATE (WHERE state = from), so a stale writer changes nothing.
 // Batches are multi-row statements: the engine's hot path writes hundreds of rows per statement.
-import { randomUUID } from 'node:crypto';
-import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
-import { assertRetryable, assertTransition, isTerminal, RETRYABLE_STATES, type DeviceFilter, type Execution, type ExecutionState } from '../core/index.js';
+import { sql, type Kysely } from 'kysely';
+import { assertTransition, isTerminal, type DeviceFilter, type Execution, type ExecutionState } from '../core/index.js';
 import { claimExecutions, rolloutStillRunning } from './claim.sql.js';
 import type { DialectName } from './database.js';
 import { deviceWhere } from './device-filter.sql.js';
 import { chunks } from './device.repository.js';
+import { insertExecutions, insertExecutionsForFilter } from './execution-insert.sql.js';
+import { lastInstalled, requeueFailures } from './execution-outcome.sql.js';
 import { toExecution, type ClaimOptions, type MovedRow, type NewExecution, type RequeuedRow, type TransitionItem } from './execution-row.js';
 import type { ExecutionRow } from './rollout.schema.js';
 import type { Database } from './schema.js';
 
 export * from './execution-row.js';
 
-/** A fresh execution id computed by the database, for executions written by INSERT ... SELECT. */
-function newIdSql(dialect: DialectName) {
-  return dialect === 'postgres' ? sql<string>`gen_random_uuid()::text` : sql<string>`lower(hex(randomblob(16)))`;
-}
-
 const ACTIVE: ExecutionState[] = ['queued', 'delivering', 'downloading', 'installing', 'verifying'];
 
-/** Executions that left their artifact installed: succeeded, or cancelled but installed anyway. */
-const installedWhere = (eb: ExpressionBuilder<Database, 'executions' | 'rollouts'>) =>
-  eb.or([eb('executions.state', '=', 'succeeded'), eb.and([eb('executions.state', '=', 'cancelled'), eb('executions.installed_after_cancel', '=', 1)])]);
 
 export class ExecutionRepository {
   constructor(
@@ -33,37 +26,8 @@ export class ExecutionRepository {
   ) {}
 
   /** Inserts executions (pending); a device already in the rollout is left alone. */
-  async insertMany(items: NewExecution[], now: number, trx: Kysely<Database> = this.db): Promise<number> {
-    let inserted = 0;
-    for (const chunk of chunks(items, Math.floor(this.maxParams / 18))) {
-      const result = await trx
-        .insertInto('executions')
-        .values(
-          chunk.map((e) => ({
-            id: e.id,
-            rollout_id: e.rolloutId,
-            device_id: e.deviceId,
-            artifact_id: e.artifactId,
-            phase: e.phase,
-            state: 'pending',
-            attempts: 0,
-            next_attempt_at: 0,
-            bytes: 0,
-            pull: e.pull ? 1 : 0,
-            timezone: e.timezone,
-            previous_artifact_id: e.previousArtifactId,
-            previous_version: e.previousVersion,
-            note: null,
-            installed_after_cancel: 0,
-            created_at: now,
-            updated_at: now,
-          })),
-        )
-        .onConflict((oc) => oc.columns(['rollout_id', 'device_id']).doNothing())
-        .executeTakeFirst();
-      inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
-    }
-    return inserted;
+  insertMany(items: NewExecution[], now: number, trx: Kysely<Database> = this.db): Promise<number> {
+    return insertExecutions(trx, this.maxParams, items, now);
   }
 
   /**
@@ -71,45 +35,8 @@ export class ExecutionRepository {
    * (single-phase rollouts need no shuffle), recording each device's version and last installed
    * artifact as what it ran before. Answers how many were inserted.
    */
-  async insertForFilter(r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number, trx: Kysely<Database> = this.db): Promise<number> {
-    const text = (value: string) => sql<string>`CAST(${value} AS TEXT)`;
-    const result = await trx
-      .insertInto('executions')
-      .columns(['id', 'rollout_id', 'device_id', 'artifact_id', 'phase', 'state', 'attempts', 'next_attempt_at', 'bytes', 'pull', 'timezone', 'previous_artifact_id', 'previous_version', 'created_at', 'updated_at'])
-      .expression((eb) =>
-        eb
-          .selectFrom('devices')
-          .where(deviceWhere(filter))
-          .select((s) => [
-            newIdSql(this.dialect).as('id'),
-            text(r.rolloutId).as('rollout_id'),
-            'devices.id as device_id',
-            text(r.artifactId).as('artifact_id'),
-            sql.lit(0).as('phase'),
-            sql.lit('pending').as('state'),
-            sql.lit(0).as('attempts'),
-            sql.lit(0).as('next_attempt_at'),
-            sql.lit(0).as('bytes'),
-            s.case().when('devices.mode', '=', 'pull').then(sql.lit(1)).else(sql.lit(0)).end().as('pull'),
-            'devices.timezone as timezone',
-            s
-              .selectFrom('executions as prev')
-              .innerJoin('rollouts as prev_rollout', 'prev_rollout.id', 'prev.rollout_id')
-              // A revert left the device on a release that is not ours: no previous artifact.
-              .select((p) => p.case().when('prev_rollout.revert', '=', 1).then(sql<string | null>`NULL`).else(p.ref('prev.artifact_id')).end().as('artifact_id'))
-              .whereRef('prev.device_id', '=', 'devices.id')
-              .where((eb) => eb.or([eb('prev.state', '=', 'succeeded'), eb.and([eb('prev.state', '=', 'cancelled'), eb('prev.installed_after_cancel', '=', 1)])]))
-              .orderBy('prev.finished_at', 'desc')
-              .limit(1)
-              .as('previous_artifact_id'),
-            'devices.version as previous_version',
-            sql.lit(now).as('created_at'),
-            sql.lit(now).as('updated_at'),
-          ]),
-      )
-      .onConflict((oc) => oc.columns(['rollout_id', 'device_id']).doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0);
+  insertForFilter(r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number, trx: Kysely<Database> = this.db): Promise<number> {
+    return insertExecutionsForFilter(trx, this.dialect, r, filter, now);
   }
 
   async get(id: string): Promise<Execution | null> {
@@ -334,29 +261,8 @@ export class ExecutionRepository {
    * device in it) as `pending`, due now, with fresh attempts and a new id each (a new deployment
    * for the device). Answers the re-opened rows with their previous id and state.
    */
-  async requeue(rolloutId: string, deviceId: string | null, now: number, trx: Kysely<Database> = this.db): Promise<RequeuedRow[]> {
-    let q = trx.selectFrom('executions').select(['id', 'device_id', 'state', 'phase']).where('rollout_id', '=', rolloutId).where('state', 'in', [...RETRYABLE_STATES]);
-    if (deviceId !== null) q = q.where('device_id', '=', deviceId);
-    const found = await q.execute();
-    const out: RequeuedRow[] = [];
-    for (const chunk of chunks(found, Math.floor((this.maxParams - 20) / 3))) {
-      const fresh = new Map<string, string>(chunk.map((r) => [r.id, randomUUID()]));
-      for (const r of chunk) assertRetryable(r.state as ExecutionState);
-      const newId = sql<string>`CASE id ${sql.join(chunk.map((r) => sql`WHEN ${r.id} THEN ${fresh.get(r.id)!}`), sql` `)} END`;
-      const rows = await trx
-        .updateTable('executions')
-        .set({ id: newId, state: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_expires_at: null, bytes: 0, error: null, note: null, installed_after_cancel: 0, started_at: null, finished_at: null, updated_at: now })
-        .where('id', 'in', chunk.map((r) => r.id))
-        .where('state', 'in', [...RETRYABLE_STATES])
-        .returning(['id', 'device_id'])
-        .execute();
-      const byNew = new Map(chunk.map((r) => [fresh.get(r.id)!, r]));
-      for (const row of rows) {
-        const before = byNew.get(row.id)!;
-        out.push({ id: row.id, previousId: before.id, deviceId: row.device_id, rolloutId, from: before.state as ExecutionState, phase: before.phase });
-      }
-    }
-    return out;
+  requeue(rolloutId: string, deviceId: string | null, now: number, trx: Kysely<Database> = this.db): Promise<RequeuedRow[]> {
+    return requeueFailures(trx, this.maxParams, rolloutId, deviceId, now);
   }
 
   /**
@@ -364,22 +270,7 @@ export class ExecutionRepository {
    * success, or a cancel it installed anyway. After a revert (switched back to a release this
    * server never had) the device runs no artifact of ours, so it has none.
    */
-  async lastSucceeded(deviceIds: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, { artifact: string | null; at: number }>();
-    for (const chunk of chunks(deviceIds, this.maxParams - 10)) {
-      const rows = await this.db
-        .selectFrom('executions')
-        .innerJoin('rollouts', 'rollouts.id', 'executions.rollout_id')
-        .select(['executions.device_id', 'executions.artifact_id', 'executions.finished_at', 'rollouts.revert'])
-        .where('executions.device_id', 'in', chunk)
-        .where(installedWhere)
-        .execute();
-      for (const r of rows) {
-        const at = Number(r.finished_at ?? 0);
-        const seen = out.get(r.device_id);
-        if (!seen || seen.at < at) out.set(r.device_id, { artifact: r.revert === 1 ? null : r.artifact_id, at });
-      }
-    }
-    return new Map([...out].filter(([, v]) => v.artifact !== null).map(([k, v]) => [k, v.artifact!]));
+  lastSucceeded(deviceIds: string[]): Promise<Map<string, string>> {
+    return lastInstalled(this.db, this.maxParams, deviceIds);
   }
 }

@@ -1,0 +1,86 @@
+// Writing a rollout's executions when it starts (or devices join): a batch of planned ones, or one
+// INSERT ... SELECT over the devices a filter matches, each recording what the device ran before.
+import { sql, type Kysely } from 'kysely';
+import type { DeviceFilter } from '../core/index.js';
+import type { DialectName } from './database.js';
+import { deviceWhere } from './device-filter.sql.js';
+import { chunks } from './device.repository.js';
+import { previousArtifactOf } from './execution-outcome.sql.js';
+import type { NewExecution } from './execution-row.js';
+import type { Database } from './schema.js';
+
+/** A fresh execution id computed by the database, for executions written by INSERT ... SELECT. */
+function newIdSql(dialect: DialectName) {
+  return dialect === 'postgres' ? sql<string>`gen_random_uuid()::text` : sql<string>`lower(hex(randomblob(16)))`;
+}
+
+/** Inserts executions (pending); a device already in the rollout is left alone. */
+export async function insertExecutions(trx: Kysely<Database>, maxParams: number, items: NewExecution[], now: number): Promise<number> {
+  let inserted = 0;
+  for (const chunk of chunks(items, Math.floor(maxParams / 18))) {
+    const result = await trx
+      .insertInto('executions')
+      .values(
+        chunk.map((e) => ({
+          id: e.id,
+          rollout_id: e.rolloutId,
+          device_id: e.deviceId,
+          artifact_id: e.artifactId,
+          phase: e.phase,
+          state: 'pending',
+          attempts: 0,
+          next_attempt_at: 0,
+          bytes: 0,
+          pull: e.pull ? 1 : 0,
+          timezone: e.timezone,
+          previous_artifact_id: e.previousArtifactId,
+          previous_version: e.previousVersion,
+          note: null,
+          installed_after_cancel: 0,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .onConflict((oc) => oc.columns(['rollout_id', 'device_id']).doNothing())
+      .executeTakeFirst();
+    inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
+  }
+  return inserted;
+}
+
+/**
+ * Inserts a pending phase-0 execution for every device the filter matches, in one statement
+ * (single-phase rollouts need no shuffle), recording each device's version and last installed
+ * artifact as what it ran before. Answers how many were inserted.
+ */
+export async function insertExecutionsForFilter(trx: Kysely<Database>, dialect: DialectName, r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number): Promise<number> {
+  const text = (value: string) => sql<string>`CAST(${value} AS TEXT)`;
+  const result = await trx
+    .insertInto('executions')
+    .columns(['id', 'rollout_id', 'device_id', 'artifact_id', 'phase', 'state', 'attempts', 'next_attempt_at', 'bytes', 'pull', 'timezone', 'previous_artifact_id', 'previous_version', 'created_at', 'updated_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('devices')
+        .where(deviceWhere(filter))
+        .select((s) => [
+          newIdSql(dialect).as('id'),
+          text(r.rolloutId).as('rollout_id'),
+          'devices.id as device_id',
+          text(r.artifactId).as('artifact_id'),
+          sql.lit(0).as('phase'),
+          sql.lit('pending').as('state'),
+          sql.lit(0).as('attempts'),
+          sql.lit(0).as('next_attempt_at'),
+          sql.lit(0).as('bytes'),
+          s.case().when('devices.mode', '=', 'pull').then(sql.lit(1)).else(sql.lit(0)).end().as('pull'),
+          'devices.timezone as timezone',
+          previousArtifactOf(s).as('previous_artifact_id'),
+          'devices.version as previous_version',
+          sql.lit(now).as('created_at'),
+          sql.lit(now).as('updated_at'),
+        ]),
+    )
+    .onConflict((oc) => oc.columns(['rollout_id', 'device_id']).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0);
+}
