@@ -32,6 +32,9 @@ describe.each([['sqlite'], ['postgres']] as const)('rollout operations, attacker
   it.skipIf(skip !== null)('retry needs an operator token: none is 401, a viewer or a device token is 403, and nothing is re-queued', async () => {
     const before = (await t.request('GET', `/api/v1/rollouts/${rolloutId}`)).json();
     expect((await t.request('POST', `/api/v1/rollouts/${rolloutId}/retry`, { token: null, body: {} })).status).toBe(401);
+    // Authentication comes before validation: a malformed body without a token is still a 401.
+    expect((await t.request('POST', `/api/v1/rollouts/${rolloutId}/retry`, { token: null, body: { deviceId: ['x'], everything: true } })).status).toBe(401);
+    expect((await t.request('GET', `/api/v1/rollouts/${rolloutId}/devices?state=nonsense&limit=0`, { token: null })).status).toBe(401);
     expect((await t.request('POST', `/api/v1/rollouts/${rolloutId}/retry`, { token: t.tokens.viewer, body: {} })).status).toBe(403);
     expect((await t.request('POST', `/api/v1/rollouts/${rolloutId}/retry`, { token: tokens.victim, body: {} })).status).toBe(403);
     expect((await t.request('GET', `/api/v1/rollouts/${rolloutId}`)).json()).toEqual(before);
