@@ -63,7 +63,8 @@ describe('a device that installs after the cancel', () => {
     const cli = (args: string[]) => runCli(['rollouts', ...args, '--server', t.url, '--token', t.tokens.viewer]);
     const devices = await cli(['devices', id]);
     expect(devices.code).toBe(0);
-    expect(devices.stdout).toMatch(/late-kiosk\s+cancelled \(installed anyway\)\s+1\s+0\s+\d+\s+\S+ s\s+the device installed firmware 2\.0\.0 before the cancel reached it/);
+    // DEVICE, STATE, PHASE, ATTEMPTS, BYTES, FETCHED, REUSED, IN STATE, ERROR / NOTE
+    expect(devices.stdout).toMatch(/late-kiosk\s+cancelled \(installed anyway\)\s+1\s+0\s+12\s.*\s\d+ s\s+the device installed firmware 2\.0\.0 before the cancel reached it/);
     const status = await cli(['status', id]);
     expect(status.stdout).toMatch(/note\s+1 cancelled device installed it anyway \(the cancel reached it too late\)/);
   });

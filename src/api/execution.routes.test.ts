@@ -39,8 +39,8 @@ describe.each([['sqlite'], ['postgres']] as const)('execution API (%s)', (db) =>
     const upload = await t.request('POST', '/api/v1/artifacts?name=fw&version=4.0.0', { headers: { 'content-type': 'application/octet-stream' }, raw: 'firmware 4' });
     const artifactId = (upload.json() as { id: string }).id;
     for (let i = 0; i < 5; i++) await t.request('POST', '/api/v1/devices', { body: { id: `exec-${i}`, mode: 'http', address: `${receiver.url}/update`, status: 'online', tags: { ring: 'exec' } } });
-    // Two devices' deliveries fail (503 to each of the transport's 4 tries) and, with one attempt allowed, end failed.
-    receiver.failNext(8);
+    // Two devices refuse the update (422, a permanent failure) until the retry.
+    receiver.refused.add('exec-1').add('exec-3');
     const done = nextEvent(t.app.events, (e) => e.type === 'rollout.completed');
     const created = await t.request('POST', '/api/v1/rollouts', { token: t.tokens.operator, body: { artifactId, filter: { tag: 'ring:exec' }, retry: { maxAttempts: 1 }, maxConcurrency: 1 } });
     rolloutId = (created.json() as { id: string }).id;
@@ -63,7 +63,8 @@ describe.each([['sqlite'], ['postgres']] as const)('execution API (%s)', (db) =>
     expect([...first.items, ...second.items, ...third.items].map((e) => e.deviceId)).toEqual(['exec-0', 'exec-1', 'exec-2', 'exec-3', 'exec-4']);
     const failed = (await t.request('GET', `/api/v1/rollouts/${rolloutId}/devices?state=failed,rolled-back`)).json() as Page<ExecutionJson>;
     expect(failed.total).toBe(rollout.progress.failed);
-    expect(failed.items.every((e) => e.state === 'failed' && e.attempts === 1 && /503/.test(e.error ?? '') && Date.parse(e.stateSince) > 0 && e.note === null && !e.installedAfterCancel)).toBe(true);
+    expect(failed.items.map((e) => e.deviceId)).toEqual(['exec-1', 'exec-3']);
+    expect(failed.items.every((e) => e.state === 'failed' && e.attempts === 1 && /422/.test(e.error ?? '') && Date.parse(e.stateSince) > 0 && e.note === null && !e.installedAfterCancel)).toBe(true);
     expect(((await t.request('GET', `/api/v1/rollouts/${rolloutId}/devices?phase=1&state=succeeded`)).json() as Page<ExecutionJson>).total).toBe(3);
     expect(((await t.request('GET', `/api/v1/rollouts/${rolloutId}/devices?phase=2`)).json() as Page<ExecutionJson>).total).toBe(0);
     expect((await t.request('GET', `/api/v1/rollouts/${rolloutId}/devices?state=broken`)).status).toBe(400);
@@ -85,6 +86,7 @@ describe.each([['sqlite'], ['postgres']] as const)('execution API (%s)', (db) =>
     expect(refused.text).toMatch(/only failed or rolled-back devices can be retried/);
     expect((await t.request('POST', `/api/v1/rollouts/${rolloutId}/retry`, { token: t.tokens.operator, body: { deviceId: 'not-in-it' } })).status).toBe(404);
 
+    receiver.refused.clear();
     let done = nextEvent(t.app.events, (e) => e.rolloutId === rolloutId && e.type === 'rollout.completed');
     const one = await t.request('POST', `/api/v1/rollouts/${rolloutId}/retry`, { token: t.tokens.operator, body: { deviceId: failed[0]!.deviceId } });
     expect(one.status).toBe(200);

@@ -22,6 +22,9 @@ export interface SummaryRow {
   finishedRecently: number;
   /** How many of them are cancelled executions the device installed anyway. */
   installedAfterCancel?: number;
+  /** Bytes fetched over the network and reused from files the devices held (delta transfers). */
+  bytesFetched?: number;
+  bytesReused?: number;
 }
 
 export type StateCounts = Partial<Record<ExecutionState, number>>;
@@ -57,6 +60,9 @@ export interface RolloutProgress {
   /** Cancelled devices that installed the update anyway (the cancel reached them too late); counted as cancelled. */
   installedAfterCancel: number;
   bytes: number;
+  /** Bytes devices fetched over the network and bytes they reused from files they held (delta transfers). */
+  bytesFetched: number;
+  bytesReused: number;
   /** Executions finished per second over the rate window. */
   ratePerSecond: number;
   /** Seconds until every device is finished at that rate; null while paused or waiting, or when unknown. */
@@ -183,6 +189,8 @@ export function summarizeRollout(rollout: Rollout, rows: SummaryRow[], ctx: Wait
   let bytes = 0;
   let finishedRecently = 0;
   let installedAfterCancel = 0;
+  let bytesFetched = 0;
+  let bytesReused = 0;
   for (const row of rows) {
     if (row.n === 0) continue;
     counts[row.state] = (counts[row.state] ?? 0) + row.n;
@@ -195,6 +203,8 @@ export function summarizeRollout(rollout: Rollout, rows: SummaryRow[], ctx: Wait
     bytes += row.bytes;
     finishedRecently += row.finishedRecently;
     installedAfterCancel += row.installedAfterCancel ?? 0;
+    bytesFetched += row.bytesFetched ?? 0;
+    bytesReused += row.bytesReused ?? 0;
   }
   for (const p of phases) {
     p.percentDone = p.devices === 0 ? 0 : percent(p.finished, p.devices);
@@ -220,6 +230,8 @@ export function summarizeRollout(rollout: Rollout, rows: SummaryRow[], ctx: Wait
       successRate: finished === 0 ? null : percent(succeeded, finished),
       installedAfterCancel,
       bytes,
+      bytesFetched,
+      bytesReused,
       ratePerSecond: Math.round(ratePerSecond * 100) / 100,
       etaSeconds,
       phases,

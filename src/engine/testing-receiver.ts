@@ -12,12 +12,15 @@ export interface CountingReceiver {
   requests: number;
   /** Answer 503 to the next `n` requests (retry tests). */
   failNext(n: number): void;
+  /** Devices refused for good (422) until taken out of this set (permanent failures, retries). */
+  refused: Set<string>;
   close(): Promise<void>;
 }
 
 /** `delayMs` holds each answer back, like a device that takes a moment to install. */
 export async function startCountingReceiver(options: { delayMs?: number } = {}): Promise<CountingReceiver> {
   const installs = new Map<string, number>();
+  const refused = new Set<string>();
   let failures = 0;
   const state = { requests: 0 };
   const server = http.createServer((req, res) => {
@@ -32,6 +35,10 @@ export async function startCountingReceiver(options: { delayMs?: number } = {}):
       if (failures > 0) {
         failures--;
         res.writeHead(503).end('busy');
+        return;
+      }
+      if (refused.has(device)) {
+        res.writeHead(422).end('this device refuses the update');
         return;
       }
       if (!device || (expected && hash.digest('hex') !== expected)) {
@@ -52,6 +59,7 @@ export async function startCountingReceiver(options: { delayMs?: number } = {}):
   return {
     url: `http://127.0.0.1:${port}`,
     installs,
+    refused,
     get requests() {
       return state.requests;
     },

@@ -26,11 +26,13 @@ export class ExecutionViewRepository {
         eb.fn.sum<number>('bytes').as('bytes'),
         eb.fn.sum<number>(eb.case().when('finished_at', '>=', since).then(1).else(0).end()).as('recent'),
         eb.fn.sum<number>('installed_after_cancel').as('installed'),
+        eb.fn.sum<number>('bytes_fetched').as('fetched'),
+        eb.fn.sum<number>('bytes_reused').as('reused'),
       ])
       .where('rollout_id', '=', rolloutId)
       .groupBy(['phase', 'state'])
       .execute();
-    return rows.map((r) => ({ phase: r.phase, state: r.state as ExecutionState, n: Number(r.n), bytes: Number(r.bytes ?? 0), finishedRecently: Number(r.recent ?? 0), installedAfterCancel: Number(r.installed ?? 0) }));
+    return rows.map((r) => ({ phase: r.phase, state: r.state as ExecutionState, n: Number(r.n), bytes: Number(r.bytes ?? 0), finishedRecently: Number(r.recent ?? 0), installedAfterCancel: Number(r.installed ?? 0), bytesFetched: Number(r.fetched ?? 0), bytesReused: Number(r.reused ?? 0) }));
   }
 
   /** Deliveries of a rollout started since `since`, and the oldest of those starts (rate limits). */

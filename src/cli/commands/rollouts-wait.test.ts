@@ -97,7 +97,7 @@ describe('rollouts CLI: waits and counts', () => {
     expect(status).toContain(`progress   ${rollout.progress.percentDone}% done (2/3), 1 succeeded, 1 failed, 50% success`);
 
     const failures = await cli(['devices', id, '--state', 'failed,rolled-back']);
-    expect(failures.stdout).toMatch(/till-2\s+rolled-back\s+1\s+0\s+0\s+\S+ s\s+health check http:\/\/127\.0\.0\.1\/health failed: 503/);
+    expect(failures.stdout).toMatch(/till-2\s+rolled-back\s+1\s+0\s+0\s.*\s\d+ s\s+health check http:\/\/127\.0\.0\.1\/health failed: 503/);
     expect(failures.stdout).toContain('1 shown of 1');
     const retried = await cli(['retry', id, '--device', 'till-2']);
     expect(retried.code).toBe(0);
