@@ -51,11 +51,20 @@ export class Authenticator {
     private readonly options: { deviceTtlMs?: number } = {},
   ) {}
 
+  /**
+   * The cached answer for this token without a query: the principal, null for a token known to be
+   * bad, undefined when only `resolve` can tell (not cached, or cached too long ago).
+   */
+  cached(token: string, now = this.clock.now()): Principal | null | undefined {
+    const hit = this.cache.get(hashToken(token));
+    return hit && hit.until > now ? hit.principal : undefined;
+  }
+
   async resolve(token: string): Promise<Principal | null> {
-    const key = hashToken(token);
     const now = this.clock.now();
-    const hit = this.cache.get(key);
-    if (hit && hit.until > now) return hit.principal;
+    const hit = this.cached(token, now);
+    if (hit !== undefined) return hit;
+    const key = hashToken(token);
     const record = await this.tokens.findActive(token, now);
     let principal: Principal | null = null;
     if (record?.kind === 'operator' && record.role) principal = { kind: 'operator', tokenId: record.id, role: record.role, name: record.name };
@@ -86,11 +95,15 @@ export class Authenticator {
   }
 }
 
-export function bearerToken(request: FastifyRequest): string | null {
-  const header = request.headers.authorization;
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function parseBearer(header: string | undefined): string | null {
   if (!header) return null;
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   return match ? match[1]! : null;
+}
+
+export function bearerToken(request: FastifyRequest): string | null {
+  return parseBearer(request.headers.authorization);
 }
 
 /** The onRequest hook: a blocked address gets 429, then the route's credentials are checked. */

@@ -8,11 +8,20 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { EventRecord } from '../core/index.js';
 
 /** Routes of the device API counted here so the device capability needs no metrics code. */
-const POLL_ROUTE = '/api/v1/device/:id/state';
+const POLL_ROUTES: Record<string, PollProtocol> = { '/api/v1/device/:id/state': 'native', '/:tenant/controller/v1/:controllerId': 'hawkbit' };
 const DOWNLOAD_ROUTE = '/api/v1/device/artifacts/:artifactId';
 
 /** Rollouts whose byte counters are kept (per-rollout series are dropped beyond this, least recent first). */
 export const MAX_ROLLOUT_SERIES = 200;
+/** The poll protocols counted: the native device API and the hawkBit DDI base poll. */
+export type PollProtocol = 'native' | 'hawkbit';
+
+/** One protocol's poll counters, bound to their labels (the poll path pays no label lookup). */
+export interface PollCounters {
+  notModified: { inc(): void };
+  changed: { inc(): void };
+  error: { inc(): void };
+}
 
 /** A grouped count read from the database: label value -> count. */
 export type GroupedCount = () => Promise<Record<string, number>>;
@@ -28,7 +37,7 @@ export function groupedCount<DB>(db: Kysely<DB>, table: string, column: string):
 /**
  * The counters other capabilities bump. Label values are small closed sets (never ids).
  * - deliveries: `transport` (push|pull), `result` (succeeded|failed), from execution events
- * - pollRequests: `result` (not_modified|changed)
+ * - pollRequests: `protocol` (native|hawkbit), `result` (not_modified|changed|error)
  * - webhooks: `source` (dockerhub|ghcr|unknown), `result` (accepted|rejected|replay|ignored)
  * - rolloutBytesServed / deltaBytesSaved: by `rollout` id, the one exception, bounded: only the
  *   MAX_ROLLOUT_SERIES rollouts served most recently keep their series
@@ -40,7 +49,8 @@ export class Metrics {
   readonly deliveries: Counter<'transport' | 'result'>;
   readonly deliveryDuration: Histogram<'transport'>;
   readonly bytesSent: Counter<'transport'>;
-  readonly pollRequests: Counter<'result'>;
+  readonly pollRequests: Counter<'protocol' | 'result'>;
+  readonly polls: Record<PollProtocol, PollCounters>;
   readonly webhooks: Counter<'source' | 'result'>;
   readonly notifications: Counter<'result'>;
   readonly rolloutBytesServed: Counter<'rollout' | 'kind'>;
@@ -72,7 +82,13 @@ export class Metrics {
       registers,
     });
     this.bytesSent = new Counter({ name: 'orchestrator_bytes_sent_total', help: 'Artifact bytes sent to devices', labelNames: ['transport'], registers });
-    this.pollRequests = new Counter({ name: 'orchestrator_poll_requests_total', help: 'Device target-state polls; not_modified/total is the 304 ratio', labelNames: ['result'], registers });
+    this.pollRequests = new Counter({ name: 'orchestrator_poll_requests_total', help: 'Device target-state polls by protocol and answer; not_modified/total is the 304 ratio', labelNames: ['protocol', 'result'], registers });
+    const pollsOf = (protocol: PollProtocol): PollCounters => ({
+      notModified: this.pollRequests.labels(protocol, 'not_modified'),
+      changed: this.pollRequests.labels(protocol, 'changed'),
+      error: this.pollRequests.labels(protocol, 'error'),
+    });
+    this.polls = { native: pollsOf('native'), hawkbit: pollsOf('hawkbit') };
     this.webhooks = new Counter({ name: 'orchestrator_webhooks_total', help: 'Registry webhooks received, by source and result', labelNames: ['source', 'result'], registers });
     this.notifications = new Counter({ name: 'orchestrator_notifications_total', help: 'Outbound notification attempts, by result', labelNames: ['result'], registers });
     this.rolloutBytesServed = new Counter({
@@ -181,13 +197,15 @@ export class Metrics {
 
   /** GET /metrics, and the request counter/timer hooks for every route. */
   routes(app: FastifyInstance): void {
-    // The device poll path is the hottest route: pre-bound children, no histogram.
-    const polls = { 304: this.pollRequests.labels('not_modified'), 200: this.pollRequests.labels('changed'), other: this.pollRequests.labels('error') };
+    // The device polls are the hottest routes: pre-bound children, no histogram (their fast
+    // paths in front of the framework count their 304s into the same children).
     const pulled = this.bytesSent.labels('pull');
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url ?? 'unmatched';
-      if (route === POLL_ROUTE) {
-        (reply.statusCode === 304 ? polls[304] : reply.statusCode === 200 ? polls[200] : polls.other).inc();
+      const poll = POLL_ROUTES[route];
+      if (poll) {
+        const polls = this.polls[poll];
+        (reply.statusCode === 304 ? polls.notModified : reply.statusCode === 200 ? polls.changed : polls.error).inc();
         return;
       }
       if (route === '/metrics') return;

@@ -30,7 +30,10 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-bench-server-'));
   const port = await freePort();
   // With the V8 flag the `orchestrator` command's first line and `npm start` give it (src/cli/main.ts).
-  const child = spawn(process.execPath, ['--min-semi-space-size=16', MAIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
+  // BENCH_SERVER_NODE_ARGS adds node flags to the server only, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'
+  // (NODE_OPTIONS refuses --cpu-prof, and would profile every process of the bench).
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, ['--min-semi-space-size=16', ...extra, MAIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
     env: { ...process.env, ORCHESTRATOR_LOG_LEVEL: 'warn', ORCHESTRATOR_DATABASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
