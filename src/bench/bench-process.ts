@@ -13,6 +13,8 @@ export interface ServerProcess {
   url: string;
   adminToken: string;
   child: ChildProcess;
+  /** The server's data directory (its SQLite database is orchestrator.db there). */
+  dataDir: string;
   /** Peak resident set of the server process so far, MiB (VmHWM). */
   peakRssMb(): number;
   stop(): Promise<void>;
@@ -51,6 +53,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     url: `http://127.0.0.1:${port}`,
     adminToken,
     child,
+    dataDir,
     peakRssMb() {
       try {
         const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
@@ -75,4 +78,15 @@ export async function api<T>(base: string, token: string, method: string, urlPat
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${urlPath}: ${response.status} ${text.slice(0, 300)}`);
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; NaN when unknown. */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 counted from field 3), in clock ticks of 1/100 s.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }

@@ -5,10 +5,9 @@
 // rates, each server's CPU time per answered request (user + system, from /proc), which other
 // work on a loaded machine disturbs less than the rates: `cpu_ratio` is bare / orchestrator.
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import autocannon from 'autocannon';
-import { api, freePort, startServerProcess } from './bench-process.js';
+import { api, cpuSeconds, freePort, startServerProcess } from './bench-process.js';
 
 function arg(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);
@@ -22,17 +21,6 @@ http.createServer((req, res) => {
   res.end();
 }).listen(Number(process.argv[1]), '127.0.0.1', () => process.stdout.write('ready\\n'));
 `;
-
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-export function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // Fields 14 and 15 of stat (utime, stime), here 0-based from field 3 on, in clock ticks (100/s on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 async function load(url: string, requests: { method: 'GET'; path: string; headers: Record<string, string> }[], connections: number, duration: number) {
   const result = await autocannon({ url, connections, duration, pipelining: 1, requests });
