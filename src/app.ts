@@ -121,7 +121,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const events = new EventLog(store.events, clock);
   const devices = new DeviceService(store, events, clock);
   // Device tokens stay cached longer than a poll interval; their revocations reach every server (below).
-  const auth = new Authenticator(store.tokens, clock, { deviceTtlMs: 10 * 60_000 });
+  // Room for every token of a fleet of two million devices, so a large fleet's polls stay query-free.
+  const auth = new Authenticator(store.tokens, clock, { deviceTtlMs: 10 * 60_000, maxEntries: 2_000_000 });
   const artifacts = new ArtifactService({
     artifacts: store.artifacts,
     blobs: new BlobStore(path.join(config.dataDir, 'artifacts')),
@@ -192,6 +193,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     enrollmentOf: (id) => store.enrollment.enrollmentOf(id),
     downloadUrl: (_deviceId, artifact) => `/api/v1/device/artifacts/${encodeURIComponent(artifact.id)}`,
     pollIntervalSeconds: config.pollIntervalSeconds,
+    maxEntries: 2_000_000,
   });
   // Registry, enrollment and token changes made on any server (the feed crosses servers on PostgreSQL).
   syncCachesWithFeed({ feed, targets, auth });

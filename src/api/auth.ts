@@ -44,11 +44,13 @@ export class Authenticator {
   /**
    * `deviceTtlMs` keeps device tokens longer than the poll interval (so polls cost no query);
    * revocations of device tokens then travel to every server through `invalidateDevices`.
+   * `maxEntries` bounds the cache (it starts over when full): above the fleet's size, or every
+   * poll of a large fleet pays a query now and then (about 250 bytes per cached token).
    */
   constructor(
     private readonly tokens: TokenRepository,
     private readonly clock: Clock,
-    private readonly options: { deviceTtlMs?: number } = {},
+    private readonly options: { deviceTtlMs?: number; maxEntries?: number } = {},
   ) {}
 
   /**
@@ -69,7 +71,7 @@ export class Authenticator {
     let principal: Principal | null = null;
     if (record?.kind === 'operator' && record.role) principal = { kind: 'operator', tokenId: record.id, role: record.role, name: record.name };
     else if (record?.kind === 'device' && record.deviceId) principal = { kind: 'device', tokenId: record.id, deviceId: record.deviceId };
-    if (this.cache.size > 200_000) this.invalidate();
+    if (this.cache.size >= (this.options.maxEntries ?? 200_000)) this.invalidate();
     const ttl = principal?.kind === 'device' ? (this.options.deviceTtlMs ?? CACHE_TTL_MS) : CACHE_TTL_MS;
     this.cache.set(key, { principal, until: now + ttl });
     if (principal?.kind === 'device') {

@@ -118,8 +118,11 @@ export async function run(args: string[]): Promise<void> {
       await new Promise((r) => setTimeout(r, 2000));
       s = await ask('stats');
       if (s.stats.seconds - warmLog >= 30 && (warmLog = s.stats.seconds)) log(`warm-up: ${s.stats.polled} devices polled, ${s.stats.polls} polls, p99 ${s.stats.pollP99Ms} ms, ${s.stats.errors} errors`);
-      if (s.stats.seconds > interval * 3) throw new Error(`only ${s.stats.polled} of ${devices} devices polled within ${interval * 3} s`);
+      // A server too slow to answer every device within two intervals: the rollout starts anyway,
+      // and warmup_polled says how far it got.
+      if (s.stats.seconds > interval * 2) break;
     }
+    const warmupPolled = s.stats.polled;
 
     log('every device polled; creating the rollout');
     t = performance.now();
@@ -159,6 +162,7 @@ export async function run(args: string[]): Promise<void> {
       rollout_status: status.status,
       rollout_s: round(rolloutS),
       rollout_bound_s: round(boundS),
+      warmup_polled: warmupPolled,
       succeeded,
       errors,
       ...(final.stats.errors ? { error_kinds: final.stats.errorKinds } : {}),
@@ -170,6 +174,7 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write(JSON.stringify(result) + '\n');
     const missed = [
       ...(errors > 0 ? [`errors ${errors} (target 0)`] : []),
+      ...(warmupPolled < devices ? [`only ${warmupPolled} devices polled within two intervals`] : []),
       ...(status.status !== 'completed' ? [`rollout ${status.status}`] : []),
       ...(result.poll_p99_ms >= 50 ? [`poll_p99_ms ${result.poll_p99_ms} (target < 50)`] : []),
       ...(result.server_peak_rss_mb >= 2048 ? [`server_peak_rss_mb ${result.server_peak_rss_mb} (target < 2048)`] : []),
