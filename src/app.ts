@@ -140,6 +140,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   metrics.addGroupedGauge('orchestrator_devices', 'Devices by status', 'status', groupedCount(store.handle.db, 'devices', 'status'));
   events.subscribe((records) => metrics.observeEvents(records));
   const feed = new EventFeed(events, store, logger);
+  feed.subscribe((records) => metrics.observeFeed(records));
   await feed.start();
   metrics.addGroupedGauge('orchestrator_executions', 'Rollout executions by state', 'state', groupedCount(store.handle.db, 'executions', 'state'));
   metrics.addGroupedGauge('orchestrator_rollouts', 'Rollouts by status', 'status', groupedCount(store.handle.db, 'rollouts', 'status'));
@@ -158,6 +159,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     concurrency: config.engineConcurrency,
     leaseMs: config.engineLeaseMs,
   });
+  metrics.addEngineGauges(engine.engine);
   // Registry webhook policies (seed 004) and outbound notifications.
   const createRollout: RolloutCreator | undefined = (input, actor) => engine.rollouts.create(input, actor);
   const policies = new PolicyService({ policies: new PolicyRepository(store.handle.db), events, clock, artifacts, createRollout });

@@ -60,6 +60,7 @@ export class Metrics {
   readonly wsClients: Gauge;
   readonly wsGaps: Counter;
   readonly eventsPublished: Counter;
+  readonly feedLag: Histogram;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -101,6 +102,61 @@ export class Metrics {
     this.wsClients = new Gauge({ name: 'orchestrator_ws_clients', help: 'Open WebSocket connections', registers });
     this.wsGaps = new Counter({ name: 'orchestrator_ws_gaps_total', help: 'Times a slow WebSocket client was sent a gap notice instead of events', registers });
     this.eventsPublished = new Counter({ name: 'orchestrator_events_total', help: 'Events appended to the event log (seen by this server)', registers });
+    this.feedLag = new Histogram({
+      name: 'orchestrator_event_feed_lag_seconds',
+      help: 'Age of the oldest event of each batch the live feed delivers (WebSocket, notifications, caches); other servers\' events included',
+      buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+  }
+
+  /** Observes one batch the live event feed delivered (EventFeed.subscribe). */
+  observeFeed(records: EventRecord[], now = Date.now()): void {
+    let oldest = Infinity;
+    for (const r of records) oldest = Math.min(oldest, Date.parse(r.ts));
+    if (Number.isFinite(oldest)) this.feedLag.observe(Math.max(0, now - oldest) / 1000);
+  }
+
+  /**
+   * The engine loop's health, read at scrape time: seconds since its last finished round (the lag:
+   * about its idle tick of 0.25 s while it keeps up, growing while a round is stuck), the last
+   * round's duration, rounds run and deliveries in flight.
+   */
+  addEngineGauges(engine: { rounds: { count: number; lastEndedAt: number; lastMs: number }; inFlight: number }, now: () => number = Date.now): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'orchestrator_engine_lag_seconds',
+      help: 'Seconds since the engine loop last finished a round (0 before its first)',
+      registers,
+      collect() {
+        this.set(engine.rounds.lastEndedAt ? Math.max(0, now() - engine.rounds.lastEndedAt) / 1000 : 0);
+      },
+    });
+    new Gauge({
+      name: 'orchestrator_engine_round_seconds',
+      help: "Duration of the engine loop's last round (claims, releases, periodic jobs)",
+      registers,
+      collect() {
+        this.set(engine.rounds.lastMs / 1000);
+      },
+    });
+    new Counter({
+      name: 'orchestrator_engine_rounds_total',
+      help: 'Rounds of the engine loop',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(engine.rounds.count);
+      },
+    });
+    new Gauge({
+      name: 'orchestrator_engine_deliveries_in_flight',
+      help: 'Push deliveries this server is running',
+      registers,
+      collect() {
+        this.set(engine.inFlight);
+      },
+    });
   }
 
   /**
