@@ -33,21 +33,23 @@ export interface DevicePollFastDeps {
 
 export function devicePollFastRoute(deps: DevicePollFastDeps): FastRoute {
   const { limiter } = deps;
+  const family = authFamilyOf(POLL_ROUTE);
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (!plainGet(req, PREFIX)) return false;
     const url = req.url!;
     const ifNoneMatch = req.headers['if-none-match'];
-    if (ifNoneMatch === undefined || !url.endsWith(SUFFIX)) return false;
-    const id = url.slice(PREFIX.length, url.length - SUFFIX.length);
-    // Escapes, more segments or an empty id: the router decides what they mean.
-    if (id.length === 0 || id.length > MAX_ID || id.indexOf('/') >= 0 || id.indexOf('%') >= 0) return false;
+    if (ifNoneMatch === undefined || url.length > PREFIX.length + MAX_ID + SUFFIX.length || !url.endsWith(SUFFIX)) return false;
     const token = parseBearer(req.headers.authorization);
     if (token === null) return false;
     const now = deps.clock.now();
-    // A known-bad or unknown token, another device's id, an operator: the route answers (and counts) it.
+    // A known-bad or unknown token, an operator: the route answers (and counts) it.
     const principal = deps.auth.cached(token, now);
-    if (!principal || principal.kind !== 'device' || principal.deviceId !== id) return false;
-    if (limiter && limiter.blocked(authFamilyOf(POLL_ROUTE), clientAddress(req, deps.trust)) !== null) return false;
+    if (!principal || principal.kind !== 'device') return false;
+    // The path must name exactly this device (its id has no '/' or '%', so no escape or extra
+    // segment can match); another device's id goes to the route, which answers 403.
+    const id = principal.deviceId;
+    if (url.length !== PREFIX.length + id.length + SUFFIX.length || !url.startsWith(id, PREFIX.length)) return false;
+    if (limiter && limiter.blocked(family, clientAddress(req, deps.trust)) !== null) return false;
     const cached = deps.targets.peek(id);
     if (!cached || !etagMatches(ifNoneMatch, cached.etag)) return false;
     deps.presence.seenNow(id);
