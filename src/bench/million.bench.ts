@@ -117,7 +117,7 @@ export async function run(args: string[]): Promise<void> {
     while (s.stats.polled < devices) {
       await new Promise((r) => setTimeout(r, 2000));
       s = await ask('stats');
-      if (s.stats.seconds - warmLog >= 30 && (warmLog = s.stats.seconds)) log(`warm-up: ${s.stats.polled} devices polled, ${s.stats.polls} polls, p99 ${s.stats.pollP99Ms} ms, ${s.stats.errors} errors`);
+      if (s.stats.seconds - warmLog >= 30 && (warmLog = s.stats.seconds)) log(`warm-up: ${s.stats.polled} devices polled, ${s.stats.polls} polls, p99 ${s.stats.pollP99Ms} ms, ${s.stats.waiting} waiting, ${s.stats.errors} errors; server RSS ${server.peakRssMb()} MiB`);
       // A server too slow to answer every device within two intervals: the rollout starts anyway,
       // and warmup_polled says how far it got.
       if (s.stats.seconds > interval * 2) break;
@@ -137,7 +137,7 @@ export async function run(args: string[]): Promise<void> {
       if (elapsed - lastLog >= 30) {
         lastLog = elapsed;
         s = await ask('stats');
-        log(`rollout ${elapsed.toFixed(0)} s: ${status.status}, phase ${(status.currentPhase ?? 0) + 1}, ${JSON.stringify(status.counts)}; ${s.stats.polls} polls, p99 ${s.stats.pollP99Ms} ms, ${s.stats.errors} errors; server RSS ${server.peakRssMb()} MiB`);
+        log(`rollout ${elapsed.toFixed(0)} s: ${status.status}, phase ${(status.currentPhase ?? 0) + 1}, ${JSON.stringify(status.counts)}; ${s.stats.polls} polls, p99 ${s.stats.pollP99Ms} ms, ${s.stats.waiting} waiting, ${s.stats.errors} errors; server RSS ${server.peakRssMb()} MiB`);
       }
       if (elapsed > boundS * 4) throw new Error(`rollout still ${status.status} after ${elapsed.toFixed(0)} s: ${JSON.stringify(status.counts)}`);
     }

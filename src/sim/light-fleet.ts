@@ -24,9 +24,14 @@ export interface LightFleetOptions {
   random?: () => number;
   /** A poll or report taking longer counts as an error. */
   timeoutMs?: number;
+  /** Requests in flight at most (default: twice the connections); due devices wait their turn in a queue. */
+  maxInflight?: number;
 }
 
-/** What the fleet saw so far. Latencies are the devices' own (from sending to the last byte). */
+/**
+ * What the fleet saw so far. Latencies are the devices' own: from the moment a poll was due (a
+ * device waiting for a free connection waits as it would for a slow server) to its last byte.
+ */
 export interface LightFleetStats {
   devices: number;
   /** Devices that polled at least once. */
@@ -36,6 +41,8 @@ export interface LightFleetStats {
   changed: number;
   reports: number;
   errors: number;
+  /** Devices due now but waiting for a request in flight to end (the server is behind). */
+  waiting: number;
   /** Requests answered with something else than expected, by status ("timeout", "ECONNRESET", ...). */
   errorKinds: Record<string, number>;
   pollP50Ms: number;
@@ -61,6 +68,12 @@ export class LightFleet {
   /** Timer wheel: head of each slot's list, and each device's successor in its slot. */
   private readonly heads: Int32Array;
   private readonly next: Int32Array;
+  /** Devices due while `maxInflight` requests were out, oldest first (a ring), and when each was due. */
+  private readonly waiting: Int32Array;
+  private waitingHead = 0;
+  private waitingCount = 0;
+  private readonly dueAt: Float64Array;
+  private readonly maxInflight: number;
   private readonly pool: Pool;
   private readonly random: () => number;
   private readonly latency = createHistogram({ lowest: 1, highest: 600_000_000, figures: 3 });
@@ -81,6 +94,9 @@ export class LightFleet {
     // Slots enough for the longest wait, plus a lap's margin.
     this.heads = new Int32Array(Math.ceil((o.intervalMs * (1 + o.jitter)) / SLOT_MS) + 64).fill(-1);
     this.next = new Int32Array(o.devices).fill(-1);
+    this.waiting = new Int32Array(o.devices);
+    this.dueAt = new Float64Array(o.devices);
+    this.maxInflight = o.maxInflight ?? o.connections * 2;
     this.random = o.random ?? Math.random;
     const timeout = o.timeoutMs ?? 30_000;
     this.pool = new Pool(o.url, { connections: o.connections, pipelining: 1, keepAliveTimeout: 120_000, headersTimeout: timeout, bodyTimeout: timeout });
@@ -98,6 +114,7 @@ export class LightFleet {
     return {
       devices: this.o.devices,
       ...this.counts,
+      waiting: this.waitingCount,
       errorKinds: { ...this.errorKinds },
       pollP50Ms: this.latency.count ? ms(this.latency.percentile(50)) : 0,
       pollP99Ms: this.latency.count ? ms(this.latency.percentile(99)) : 0,
@@ -131,10 +148,23 @@ export class LightFleet {
       while (i >= 0) {
         const following = this.next[i]!;
         this.next[i] = -1;
-        void this.poll(i);
+        this.due(i);
         i = following;
       }
     }
+  }
+
+  /** Device i's poll is due now: sent at once, or queued until a request in flight ends. */
+  private due(i: number): void {
+    if (this.flags[i]! & BUSY) return;
+    this.flags[i]! |= BUSY;
+    this.dueAt[i] = performance.now();
+    if (this.inflight < this.maxInflight) {
+      void this.poll(i);
+      return;
+    }
+    this.waiting[(this.waitingHead + this.waitingCount) % this.waiting.length] = i;
+    this.waitingCount++;
   }
 
   private token(i: number): string {
@@ -151,13 +181,11 @@ export class LightFleet {
   }
 
   private async poll(i: number): Promise<void> {
-    if (this.flags[i]! & BUSY) return;
-    this.flags[i]! |= BUSY;
     this.inflight++;
     const headers: Record<string, string> = { authorization: this.token(i) };
     const etagLength = this.etagLength[i]!;
     if (etagLength) headers['if-none-match'] = Buffer.from(this.etags.buffer, i * ETAG_BYTES, etagLength).toString('latin1');
-    const started = performance.now();
+    const started = this.dueAt[i]!;
     try {
       const response = await this.pool.request({ method: 'GET', path: `/api/v1/device/${encodeURIComponent(this.o.idOf(i))}/state`, headers });
       if (response.statusCode === 304) {
@@ -187,7 +215,15 @@ export class LightFleet {
     } finally {
       this.flags[i]! &= ~BUSY;
       if (!this.stopped) this.schedule(i, this.wait());
-      if (--this.inflight === 0 && this.drained) this.drained();
+      this.inflight--;
+      if (this.stopped) this.waitingCount = 0;
+      while (this.waitingCount > 0 && this.inflight < this.maxInflight) {
+        const j = this.waiting[this.waitingHead]!;
+        this.waitingHead = (this.waitingHead + 1) % this.waiting.length;
+        this.waitingCount--;
+        void this.poll(j);
+      }
+      if (this.inflight === 0 && this.drained) this.drained();
     }
   }
 
