@@ -124,7 +124,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const warmupPolled = s.stats.polled;
 
-    log('every device polled; creating the rollout');
+    log(`${warmupPolled} of ${devices} devices polled; creating the rollout`);
     t = performance.now();
     const rollout = await api<{ id: string }>(server.url, server.adminToken, 'POST', '/api/v1/rollouts', { name: 'million', artifactId: artifact.id, strategy: 'progressive', phases: PHASES });
     const boundS = PHASES.length * interval * (1 + jitter) + Math.max(30, interval * 0.2);

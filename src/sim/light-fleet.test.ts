@@ -19,7 +19,10 @@ describe('light fleet', () => {
     t = await startTestApp({ config: { pollIntervalSeconds: 1 } });
     t.app.events.subscribe((records) => {
       events.push(...records);
-      for (const w of waiters.splice(0)) (w.done() ? w.resolve() : waiters.push(w));
+      for (const w of waiters.splice(0)) {
+        if (w.done()) w.resolve();
+        else waiters.push(w);
+      }
     });
     const ids = Array.from({ length: DEVICES }, (_, i) => fleetDeviceId('lf-', i));
     const csv = `id,mode\n${ids.map((id) => `${id},pull`).join('\n')}\n`;
