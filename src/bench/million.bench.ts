@@ -88,14 +88,27 @@ async function createRollout(server: ServerProcess, body: unknown): Promise<{ id
   return JSON.parse(text) as { id: string };
 }
 
+const USAGE = `usage: npm run bench -- million [--devices N (1000000)] [--interval S (300)] [--jitter 0..1 (0.1)] [--connections N (64)] [--db sqlite|postgres]
+  Imports N pull devices, issues their tokens, lets a light fleet of N devices poll every S s +- jitter,
+  runs a progressive rollout (1 %, 10 %, 100 %) of a container image through all of them and prints one
+  JSON line. Exit code 1 when errors > 0, poll_p99_ms >= 50, server_peak_rss_mb >= 2048 or rollout_s
+  exceeds its bound (phases x S x (1 + jitter) + slack). CI: --devices 20000 --interval 20.
+`;
+
 export async function run(args: string[]): Promise<void> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const devices = Number(arg(args, 'devices', '1000000'));
   const interval = Number(arg(args, 'interval', '300'));
   const jitter = Number(arg(args, 'jitter', '0.1'));
   const connections = Number(arg(args, 'connections', '64'));
   const db = arg(args, 'db', 'sqlite');
   if (!(devices > 0 && interval > 0 && jitter >= 0 && jitter < 1 && connections > 0) || !['sqlite', 'postgres'].includes(db)) {
-    throw new Error('usage: npm run bench -- million [--devices N] [--interval S] [--jitter 0..1] [--connections N] [--db sqlite|postgres]');
+    process.stderr.write(USAGE);
+    process.exitCode = 2;
+    return;
   }
   const pg = db === 'postgres' ? await createTestDatabase('uo_bench') : null;
   const server = await startServerProcess({ ORCHESTRATOR_POLL_INTERVAL: String(interval), ...(pg ? { ORCHESTRATOR_DATABASE_URL: pg.url } : {}) });
