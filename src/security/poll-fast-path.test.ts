@@ -13,7 +13,8 @@ for (const db of ['sqlite', 'postgres'] as const) {
   describe.skipIf(db === 'postgres' && (await postgresUnavailable()) !== null)(`poll fast path cannot bypass auth or limits (${db})`, () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp({ db, config: { authRateLimitPerMinute: LIMIT } });
+      // Loopback is a trusted proxy here, so each test's requests come from their own address.
+      t = await startTestApp({ db, config: { deviceAuthRateLimitPerMinute: LIMIT, trustedProxies: ['127.0.0.1/32', '::1/128'] } });
     });
     afterAll(async () => t.close());
 
