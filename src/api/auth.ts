@@ -38,8 +38,12 @@ const CACHE_TTL_MS = 10_000;
  */
 export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
-  /** Cache keys of device tokens by device, so one device's entries can be dropped. */
-  private readonly byDevice = new Map<string, Set<string>>();
+  /**
+   * Cache keys of device tokens by device, so one device's entries can be dropped: the one key
+   * most devices have, or the list of several (a Set per device cost a million-device fleet
+   * about 150 MiB).
+   */
+  private readonly byDevice = new Map<string, string | string[]>();
 
   /**
    * `deviceTtlMs` keeps device tokens longer than the poll interval (so polls cost no query);
@@ -75,9 +79,11 @@ export class Authenticator {
     const ttl = principal?.kind === 'device' ? (this.options.deviceTtlMs ?? CACHE_TTL_MS) : CACHE_TTL_MS;
     this.cache.set(key, { principal, until: now + ttl });
     if (principal?.kind === 'device') {
-      let keys = this.byDevice.get(principal.deviceId);
-      if (!keys) this.byDevice.set(principal.deviceId, (keys = new Set()));
-      keys.add(key);
+      const keys = this.byDevice.get(principal.deviceId);
+      if (keys === undefined) this.byDevice.set(principal.deviceId, key);
+      else if (typeof keys === 'string') {
+        if (keys !== key) this.byDevice.set(principal.deviceId, [keys, key]);
+      } else if (!keys.includes(key)) keys.push(key);
     }
     return principal;
   }
@@ -91,7 +97,8 @@ export class Authenticator {
   /** Forgets the cached tokens of these devices (their tokens were revoked or replaced). */
   invalidateDevices(deviceIds: string[]): void {
     for (const id of deviceIds) {
-      for (const key of this.byDevice.get(id) ?? []) this.cache.delete(key);
+      const keys = this.byDevice.get(id);
+      for (const key of typeof keys === 'string' ? [keys] : (keys ?? [])) this.cache.delete(key);
       this.byDevice.delete(id);
     }
   }
