@@ -17,6 +17,9 @@ import { groupedCount, Metrics } from './api/metrics.js';
 import { policyRoutes } from './api/policy.routes.js';
 import { bindServer, type Binding } from './api/listen.js';
 import { AuthFailureLimiter, authFailureLimits, rateLimitRoutes } from './api/rate-limits.js';
+import { requestIds, trustOf } from './api/client-address.js';
+import { devicePollFastRoute } from './api/device-poll.fast.js';
+import type { FastRoutes } from './api/fast-routes.js';
 import { rolloutRoutes } from './api/rollout.routes.js';
 import { buildServer, type RouteModule } from './api/server.js';
 import { subscriptionRoutes } from './api/subscription.routes.js';
@@ -27,6 +30,7 @@ import { wsRoutes, type WsDeps } from './api/ws.js';
 import { ArtifactService, BlobStore } from './artifacts/index.js';
 import { syncCachesWithFeed } from './cluster/cache-sync.js';
 import { inspectBundle } from './protocols/artifact-inspector.js';
+import { ddiPollFastRoute } from './protocols/hawkbit/ddi-poll.fast.js';
 import { HawkbitService } from './protocols/hawkbit/hawkbit.service.js';
 import { hawkbitRoutes } from './protocols/hawkbit/hawkbit.routes.js';
 import { MenderAuthService } from './protocols/mender/mender-auth.service.js';
@@ -76,6 +80,8 @@ export interface App {
   enrollment: EnrollmentService;
   presence: PresenceService;
   targets: TargetCache;
+  /** The poll fast paths in front of the framework: on/off (tests compare both) and how many they answered. */
+  fastRoutes: FastRoutes;
   /** Starts listening; answers the base URL. */
   listen(): Promise<string>;
   /** Every URL the server listens on (after listen): 127.0.0.1 and [::1] by default. */
@@ -116,7 +122,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const events = new EventLog(store.events, clock);
   const devices = new DeviceService(store, events, clock);
   // Device tokens stay cached longer than a poll interval; their revocations reach every server (below).
-  const auth = new Authenticator(store.tokens, clock, { deviceTtlMs: 10 * 60_000 });
+  // Room for every token of a fleet of two million devices, so a large fleet's polls stay query-free.
+  const auth = new Authenticator(store.tokens, clock, { deviceTtlMs: 10 * 60_000, maxEntries: 2_000_000 });
   const artifacts = new ArtifactService({
     artifacts: store.artifacts,
     blobs: new BlobStore(path.join(config.dataDir, 'artifacts')),
@@ -134,6 +141,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   metrics.addGroupedGauge('orchestrator_devices', 'Devices by status', 'status', groupedCount(store.handle.db, 'devices', 'status'));
   events.subscribe((records) => metrics.observeEvents(records));
   const feed = new EventFeed(events, store, logger);
+  feed.subscribe((records) => metrics.observeFeed(records));
   await feed.start();
   metrics.addGroupedGauge('orchestrator_executions', 'Rollout executions by state', 'state', groupedCount(store.handle.db, 'executions', 'state'));
   metrics.addGroupedGauge('orchestrator_rollouts', 'Rollouts by status', 'status', groupedCount(store.handle.db, 'rollouts', 'status'));
@@ -152,6 +160,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     concurrency: config.engineConcurrency,
     leaseMs: config.engineLeaseMs,
   });
+  metrics.addEngineGauges(engine.engine);
   // Registry webhook policies (seed 004) and outbound notifications.
   const createRollout: RolloutCreator | undefined = (input, actor) => engine.rollouts.create(input, actor);
   const policies = new PolicyService({ policies: new PolicyRepository(store.handle.db), events, clock, artifacts, createRollout });
@@ -187,6 +196,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     enrollmentOf: (id) => store.enrollment.enrollmentOf(id),
     downloadUrl: (_deviceId, artifact) => `/api/v1/device/artifacts/${encodeURIComponent(artifact.id)}`,
     pollIntervalSeconds: config.pollIntervalSeconds,
+    maxEntries: 2_000_000,
   });
   // Registry, enrollment and token changes made on any server (the feed crosses servers on PostgreSQL).
   syncCachesWithFeed({ feed, targets, auth });
@@ -232,6 +242,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Failed authentications per client address, per route family (src/api/rate-limits.ts).
   const limiter = new AuthFailureLimiter(authFailureLimits(config.authRateLimitPerMinute, config.deviceAuthRateLimitPerMinute), () => clock.now());
   const trustedProxies = CidrList.parse(config.trustedProxies);
+  // Polls whose answer is an unchanged, cached target: 304 before the framework (src/api/fast-routes.ts),
+  // with the framework's checks: the same limiter, the same rule for the client's address, one id sequence.
+  const trust = trustOf(trustedProxies);
+  const requestId = requestIds();
+  const fastRoutes: FastRoutes = {
+    enabled: config.fastPolls,
+    answered: 0,
+    routes: [
+      devicePollFastRoute({ auth, targets, presence, limiter, trust, requestId, notModified: () => metrics.polls.native.notModified.inc(), clock }),
+      ddiPollFastRoute({ hawkbit, publicUrl: config.publicUrl, trust, limiter, requestId, seen, notModified: () => metrics.polls.hawkbit.notModified.inc(), clock }),
+    ],
+  };
   const routes: RouteModule[] = [
     (app) => rateLimitRoutes(app, { '/api/v1/webhooks/': config.webhookRateLimitPerMinute }),
     (app) => healthRoutes(app, { store, ready: () => ready }),
@@ -249,11 +271,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
     (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
-    (app) => hawkbitRoutes(app, { hawkbit, artifacts, publicUrl: config.publicUrl }),
+    (app) => hawkbitRoutes(app, { hawkbit, artifacts, publicUrl: config.publicUrl, trust }),
     (app) => menderRoutes(app, { auth: menderAuth, deployments: menderDeployments, publicUrl: config.publicUrl }),
     (app) => protocolAdminRoutes(app, { menderAuth, protocols: store.protocols, clock }),
   ];
-  const server = await buildServer({ auth, bodyLimit: config.bodyLimit, logger, routes, version: VERSION, limiter, trustedProxies });
+  const server = await buildServer({ auth, bodyLimit: config.bodyLimit, logger, routes, version: VERSION, limiter, trustedProxies, fastRoutes, requestId });
 
   // Artifacts stored before chunk indexes existed get one (unsigned) in the background, in batches.
   const indexing = new AbortController();
@@ -286,6 +308,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     get urls() {
       return binding?.urls ?? [];
     },
+    fastRoutes,
     async listen() {
       binding = await bindServer(server, config.host, config.port);
       for (const note of binding.notes) logger.warn(note);

@@ -67,6 +67,8 @@ export interface Config {
   trustedProxies: string[];
   /** CIDRs outbound connections (push deliveries, notifications) may not reach. */
   outboundDeny: string[];
+  /** Unchanged device polls (native and hawkBit DDI) answered 304 in front of the framework (ORCHESTRATOR_FAST_POLL=false turns it off). */
+  fastPolls: boolean;
 }
 
 function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -125,6 +127,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     deviceAuthRateLimitPerMinute: envNumber(env, 'ORCHESTRATOR_DEVICE_AUTH_RATE_LIMIT', 300),
     trustedProxies: cidrs('ORCHESTRATOR_TRUSTED_PROXIES', list(env.ORCHESTRATOR_TRUSTED_PROXIES)),
     outboundDeny: cidrs('ORCHESTRATOR_OUTBOUND_DENY', outboundDenyEntries(env.ORCHESTRATOR_OUTBOUND_DENY)),
+    fastPolls: !/^(0|false|no|off)$/i.test(env.ORCHESTRATOR_FAST_POLL ?? ''),
   };
   const merged: Config = { ...config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)), dataDir };
   if (overrides.trustedProxies) cidrs('trustedProxies', overrides.trustedProxies);

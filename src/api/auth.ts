@@ -38,35 +38,52 @@ const CACHE_TTL_MS = 10_000;
  */
 export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
-  /** Cache keys of device tokens by device, so one device's entries can be dropped. */
-  private readonly byDevice = new Map<string, Set<string>>();
+  /**
+   * Cache keys of device tokens by device, so one device's entries can be dropped: the one key
+   * most devices have, or the list of several (a Set per device cost a million-device fleet
+   * about 150 MiB).
+   */
+  private readonly byDevice = new Map<string, string | string[]>();
 
   /**
    * `deviceTtlMs` keeps device tokens longer than the poll interval (so polls cost no query);
    * revocations of device tokens then travel to every server through `invalidateDevices`.
+   * `maxEntries` bounds the cache (it starts over when full): above the fleet's size, or every
+   * poll of a large fleet pays a query now and then (about 250 bytes per cached token).
    */
   constructor(
     private readonly tokens: TokenRepository,
     private readonly clock: Clock,
-    private readonly options: { deviceTtlMs?: number } = {},
+    private readonly options: { deviceTtlMs?: number; maxEntries?: number } = {},
   ) {}
 
+  /**
+   * The cached answer for this token without a query: the principal, null for a token known to be
+   * bad, undefined when only `resolve` can tell (not cached, or cached too long ago).
+   */
+  cached(token: string, now = this.clock.now()): Principal | null | undefined {
+    const hit = this.cache.get(hashToken(token));
+    return hit && hit.until > now ? hit.principal : undefined;
+  }
+
   async resolve(token: string): Promise<Principal | null> {
-    const key = hashToken(token);
     const now = this.clock.now();
-    const hit = this.cache.get(key);
-    if (hit && hit.until > now) return hit.principal;
+    const hit = this.cached(token, now);
+    if (hit !== undefined) return hit;
+    const key = hashToken(token);
     const record = await this.tokens.findActive(token, now);
     let principal: Principal | null = null;
     if (record?.kind === 'operator' && record.role) principal = { kind: 'operator', tokenId: record.id, role: record.role, name: record.name };
     else if (record?.kind === 'device' && record.deviceId) principal = { kind: 'device', tokenId: record.id, deviceId: record.deviceId };
-    if (this.cache.size > 200_000) this.invalidate();
+    if (this.cache.size >= (this.options.maxEntries ?? 200_000)) this.invalidate();
     const ttl = principal?.kind === 'device' ? (this.options.deviceTtlMs ?? CACHE_TTL_MS) : CACHE_TTL_MS;
     this.cache.set(key, { principal, until: now + ttl });
     if (principal?.kind === 'device') {
-      let keys = this.byDevice.get(principal.deviceId);
-      if (!keys) this.byDevice.set(principal.deviceId, (keys = new Set()));
-      keys.add(key);
+      const keys = this.byDevice.get(principal.deviceId);
+      if (keys === undefined) this.byDevice.set(principal.deviceId, key);
+      else if (typeof keys === 'string') {
+        if (keys !== key) this.byDevice.set(principal.deviceId, [keys, key]);
+      } else if (!keys.includes(key)) keys.push(key);
     }
     return principal;
   }
@@ -80,17 +97,22 @@ export class Authenticator {
   /** Forgets the cached tokens of these devices (their tokens were revoked or replaced). */
   invalidateDevices(deviceIds: string[]): void {
     for (const id of deviceIds) {
-      for (const key of this.byDevice.get(id) ?? []) this.cache.delete(key);
+      const keys = this.byDevice.get(id);
+      for (const key of typeof keys === 'string' ? [keys] : (keys ?? [])) this.cache.delete(key);
       this.byDevice.delete(id);
     }
   }
 }
 
-export function bearerToken(request: FastifyRequest): string | null {
-  const header = request.headers.authorization;
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function parseBearer(header: string | undefined): string | null {
   if (!header) return null;
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   return match ? match[1]! : null;
+}
+
+export function bearerToken(request: FastifyRequest): string | null {
+  return parseBearer(request.headers.authorization);
 }
 
 /** The onRequest hook: a blocked address gets 429, then the route's credentials are checked. */

@@ -45,6 +45,12 @@ describe('/metrics', () => {
     expect(sampleValue(families, 'orchestrator_http_requests_total', { method: 'POST', route: '/api/v1/devices', status: '201' })).toBe(3);
     expect(families.get('nodejs_eventloop_lag_seconds')?.type).toBe('gauge');
     expect(sampleValue(families, 'orchestrator_events_total')).toBeGreaterThanOrEqual(3);
+    // The live feed delivered those events; the engine loop has run (its lag is since its last round).
+    expect(sampleValue(families, 'orchestrator_event_feed_lag_seconds_count')).toBeGreaterThanOrEqual(3);
+    expect(families.get('orchestrator_engine_lag_seconds')?.type).toBe('gauge');
+    expect(sampleValue(families, 'orchestrator_engine_rounds_total')).toBeGreaterThan(0);
+    expect(sampleValue(families, 'orchestrator_engine_lag_seconds')).toBeLessThan(60);
+    expect(sampleValue(families, 'orchestrator_engine_deliveries_in_flight')).toBe(0);
   });
 
   it('the parser refuses malformed exposition', () => {

@@ -8,11 +8,20 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { EventRecord } from '../core/index.js';
 
 /** Routes of the device API counted here so the device capability needs no metrics code. */
-const POLL_ROUTE = '/api/v1/device/:id/state';
+const POLL_ROUTES: Record<string, PollProtocol> = { '/api/v1/device/:id/state': 'native', '/:tenant/controller/v1/:controllerId': 'hawkbit' };
 const DOWNLOAD_ROUTE = '/api/v1/device/artifacts/:artifactId';
 
 /** Rollouts whose byte counters are kept (per-rollout series are dropped beyond this, least recent first). */
 export const MAX_ROLLOUT_SERIES = 200;
+/** The poll protocols counted: the native device API and the hawkBit DDI base poll. */
+export type PollProtocol = 'native' | 'hawkbit';
+
+/** One protocol's poll counters, bound to their labels (the poll path pays no label lookup). */
+export interface PollCounters {
+  notModified: { inc(): void };
+  changed: { inc(): void };
+  error: { inc(): void };
+}
 
 /** A grouped count read from the database: label value -> count. */
 export type GroupedCount = () => Promise<Record<string, number>>;
@@ -28,7 +37,7 @@ export function groupedCount<DB>(db: Kysely<DB>, table: string, column: string):
 /**
  * The counters other capabilities bump. Label values are small closed sets (never ids).
  * - deliveries: `transport` (push|pull), `result` (succeeded|failed), from execution events
- * - pollRequests: `result` (not_modified|changed)
+ * - pollRequests: `protocol` (native|hawkbit), `result` (not_modified|changed|error)
  * - webhooks: `source` (dockerhub|ghcr|unknown), `result` (accepted|rejected|replay|ignored)
  * - rolloutBytesServed / deltaBytesSaved: by `rollout` id, the one exception, bounded: only the
  *   MAX_ROLLOUT_SERIES rollouts served most recently keep their series
@@ -40,7 +49,8 @@ export class Metrics {
   readonly deliveries: Counter<'transport' | 'result'>;
   readonly deliveryDuration: Histogram<'transport'>;
   readonly bytesSent: Counter<'transport'>;
-  readonly pollRequests: Counter<'result'>;
+  readonly pollRequests: Counter<'protocol' | 'result'>;
+  readonly polls: Record<PollProtocol, PollCounters>;
   readonly webhooks: Counter<'source' | 'result'>;
   readonly notifications: Counter<'result'>;
   readonly rolloutBytesServed: Counter<'rollout' | 'kind'>;
@@ -50,6 +60,7 @@ export class Metrics {
   readonly wsClients: Gauge;
   readonly wsGaps: Counter;
   readonly eventsPublished: Counter;
+  readonly feedLag: Histogram;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -72,7 +83,13 @@ export class Metrics {
       registers,
     });
     this.bytesSent = new Counter({ name: 'orchestrator_bytes_sent_total', help: 'Artifact bytes sent to devices', labelNames: ['transport'], registers });
-    this.pollRequests = new Counter({ name: 'orchestrator_poll_requests_total', help: 'Device target-state polls; not_modified/total is the 304 ratio', labelNames: ['result'], registers });
+    this.pollRequests = new Counter({ name: 'orchestrator_poll_requests_total', help: 'Device target-state polls by protocol and answer; not_modified/total is the 304 ratio', labelNames: ['protocol', 'result'], registers });
+    const pollsOf = (protocol: PollProtocol): PollCounters => ({
+      notModified: this.pollRequests.labels(protocol, 'not_modified'),
+      changed: this.pollRequests.labels(protocol, 'changed'),
+      error: this.pollRequests.labels(protocol, 'error'),
+    });
+    this.polls = { native: pollsOf('native'), hawkbit: pollsOf('hawkbit') };
     this.webhooks = new Counter({ name: 'orchestrator_webhooks_total', help: 'Registry webhooks received, by source and result', labelNames: ['source', 'result'], registers });
     this.notifications = new Counter({ name: 'orchestrator_notifications_total', help: 'Outbound notification attempts, by result', labelNames: ['result'], registers });
     this.rolloutBytesServed = new Counter({
@@ -85,6 +102,61 @@ export class Metrics {
     this.wsClients = new Gauge({ name: 'orchestrator_ws_clients', help: 'Open WebSocket connections', registers });
     this.wsGaps = new Counter({ name: 'orchestrator_ws_gaps_total', help: 'Times a slow WebSocket client was sent a gap notice instead of events', registers });
     this.eventsPublished = new Counter({ name: 'orchestrator_events_total', help: 'Events appended to the event log (seen by this server)', registers });
+    this.feedLag = new Histogram({
+      name: 'orchestrator_event_feed_lag_seconds',
+      help: 'Age of the oldest event of each batch the live feed delivers (WebSocket, notifications, caches); other servers\' events included',
+      buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+  }
+
+  /** Observes one batch the live event feed delivered (EventFeed.subscribe). */
+  observeFeed(records: EventRecord[], now = Date.now()): void {
+    let oldest = Infinity;
+    for (const r of records) oldest = Math.min(oldest, Date.parse(r.ts));
+    if (Number.isFinite(oldest)) this.feedLag.observe(Math.max(0, now - oldest) / 1000);
+  }
+
+  /**
+   * The engine loop's health, read at scrape time: seconds since its last finished round (the lag:
+   * about its idle tick of 0.25 s while it keeps up, growing while a round is stuck), the last
+   * round's duration, rounds run and deliveries in flight.
+   */
+  addEngineGauges(engine: { rounds: { count: number; lastEndedAt: number; lastMs: number }; inFlight: number }, now: () => number = Date.now): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'orchestrator_engine_lag_seconds',
+      help: 'Seconds since the engine loop last finished a round (0 before its first)',
+      registers,
+      collect() {
+        this.set(engine.rounds.lastEndedAt ? Math.max(0, now() - engine.rounds.lastEndedAt) / 1000 : 0);
+      },
+    });
+    new Gauge({
+      name: 'orchestrator_engine_round_seconds',
+      help: "Duration of the engine loop's last round (claims, releases, periodic jobs)",
+      registers,
+      collect() {
+        this.set(engine.rounds.lastMs / 1000);
+      },
+    });
+    new Counter({
+      name: 'orchestrator_engine_rounds_total',
+      help: 'Rounds of the engine loop',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(engine.rounds.count);
+      },
+    });
+    new Gauge({
+      name: 'orchestrator_engine_deliveries_in_flight',
+      help: 'Push deliveries this server is running',
+      registers,
+      collect() {
+        this.set(engine.inFlight);
+      },
+    });
   }
 
   /**
@@ -181,13 +253,15 @@ export class Metrics {
 
   /** GET /metrics, and the request counter/timer hooks for every route. */
   routes(app: FastifyInstance): void {
-    // The device poll path is the hottest route: pre-bound children, no histogram.
-    const polls = { 304: this.pollRequests.labels('not_modified'), 200: this.pollRequests.labels('changed'), other: this.pollRequests.labels('error') };
+    // The device polls are the hottest routes: pre-bound children, no histogram (their fast
+    // paths in front of the framework count their 304s into the same children).
     const pulled = this.bytesSent.labels('pull');
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url ?? 'unmatched';
-      if (route === POLL_ROUTE) {
-        (reply.statusCode === 304 ? polls[304] : reply.statusCode === 200 ? polls[200] : polls.other).inc();
+      const poll = POLL_ROUTES[route];
+      if (poll) {
+        const polls = this.polls[poll];
+        (reply.statusCode === 304 ? polls.notModified : reply.statusCode === 200 ? polls.changed : polls.error).inc();
         return;
       }
       if (route === '/metrics') return;

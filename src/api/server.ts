@@ -1,12 +1,15 @@
 // Builds the Fastify server: error mapping, auth, OpenAPI, and every capability's routes.
 // Capabilities register through `RouteModule`s handed in by the composition root (src/app.ts).
+import type { IncomingMessage } from 'node:http';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest, type preParsingAsyncHookHandler } from 'fastify';
 import { AuthError, type CidrList } from '../core/index.js';
 import { authHook, type Authenticator, type RouteCredentials } from './auth.js';
+import { requestIds, trustOf } from './client-address.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
+import { fastServerFactory, type FastRoutes } from './fast-routes.js';
 import { finiteNumbersOnly } from './finite-numbers.js';
 import { refuseJsonProblems } from './json-problems.js';
 import { authFamilyOf, type AuthFailureLimiter } from './rate-limits.js';
@@ -31,10 +34,16 @@ export interface ServerOptions {
   limiter: AuthFailureLimiter | null;
   /** Peers whose X-Forwarded-For and X-Forwarded-Proto are believed; empty: none. */
   trustedProxies: CidrList;
+  /** Requests answered before Fastify (the device polls), tried in order; the rest go to Fastify. */
+  fastRoutes?: FastRoutes;
+  /** Request ids for requests without X-Request-Id; share it with the fast routes so ids stay unique. */
+  requestId?: (req: IncomingMessage) => string;
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  let open = true;
   const app = Fastify({
+    ...(options.fastRoutes ? { serverFactory: fastServerFactory(options.fastRoutes, () => open) } : {}),
     // Closing ends every connection, including downloads a device left hanging (it resumes by Range).
     forceCloseConnections: true,
     loggerInstance: options.logger,
@@ -43,8 +52,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     logController: new LogController({ disableRequestLogging: true }),
     // X-Forwarded-* only from the proxies named in ORCHESTRATOR_TRUSTED_PROXIES: from anyone else
     // the header would let a client pick the address its rate limits see.
-    trustProxy: options.trustedProxies.empty ? false : (address: string) => options.trustedProxies.match(address) !== null,
+    // The fast poll paths read the client's address by the same rule (client-address.ts).
+    trustProxy: options.trustedProxies.empty ? false : trustOf(options.trustedProxies),
     requestIdHeader: 'x-request-id',
+    genReqId: options.requestId ?? requestIds(),
     routerOptions: { maxParamLength: 500 },
     // Router errors (a broken %-escape, a path parameter over maxParamLength) get our error shape too.
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
@@ -73,6 +84,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       };
       route.preParsing = [...(route.preParsing === undefined ? [] : [route.preParsing].flat()), check];
     }
+  });
+  // While closing, Fastify answers 503 with Connection: close; the fast routes must not keep answering.
+  app.addHook('preClose', (done) => {
+    open = false;
+    done();
   });
   const limiter = options.limiter;
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {

@@ -13,6 +13,8 @@ export interface ServerProcess {
   url: string;
   adminToken: string;
   child: ChildProcess;
+  /** The server's data directory (its SQLite database is orchestrator.db there). */
+  dataDir: string;
   /** Peak resident set of the server process so far, MiB (VmHWM). */
   peakRssMb(): number;
   stop(): Promise<void>;
@@ -30,7 +32,10 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-bench-server-'));
   const port = await freePort();
   // With the V8 flag the `orchestrator` command's first line and `npm start` give it (src/cli/main.ts).
-  const child = spawn(process.execPath, ['--min-semi-space-size=16', MAIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
+  // BENCH_SERVER_NODE_ARGS adds node flags to the server only, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'
+  // (NODE_OPTIONS refuses --cpu-prof, and would profile every process of the bench).
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, ['--min-semi-space-size=16', ...extra, MAIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir], {
     env: { ...process.env, ORCHESTRATOR_LOG_LEVEL: 'warn', ORCHESTRATOR_DATABASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -48,6 +53,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     url: `http://127.0.0.1:${port}`,
     adminToken,
     child,
+    dataDir,
     peakRssMb() {
       try {
         const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
@@ -72,4 +78,15 @@ export async function api<T>(base: string, token: string, method: string, urlPat
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${urlPath}: ${response.status} ${text.slice(0, 300)}`);
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; NaN when unknown. */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 counted from field 3), in clock ticks of 1/100 s.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }

@@ -59,6 +59,8 @@ export class Engine {
   private readonly artifacts = new Map<string, { artifact: StoredArtifact | null; at: number }>();
   private readonly zones = new Map<string, { zones: string[]; at: number }>();
   private idleWaiters: (() => void)[] = [];
+  /** How the loop is doing, for /metrics: rounds run, when the last one ended and how long it took. */
+  readonly rounds = { count: 0, lastEndedAt: 0, lastMs: 0 };
 
   constructor(private readonly o: EngineOptions) {
     this.leaseMs = o.leaseMs ?? 60_000;
@@ -114,6 +116,11 @@ export class Engine {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Deliveries this server is running now. */
+  get inFlight(): number {
+    return this.runner.size;
+  }
+
   /** Running on-connect rollouts (the device API's deviceSeen is a no-op without them). */
   onConnectRollouts(): Rollout[] {
     return this.live.filter((r) => r.status === 'running' && r.strategy === 'on-connect');
@@ -128,11 +135,15 @@ export class Engine {
   private async loop(): Promise<void> {
     while (this.running) {
       let busy = false;
+      const started = this.o.clock.now();
       try {
         busy = await this.tick();
       } catch (error) {
         this.o.logger.error({ err: error }, 'engine: tick failed');
       }
+      this.rounds.count++;
+      this.rounds.lastEndedAt = this.o.clock.now();
+      this.rounds.lastMs = this.rounds.lastEndedAt - started;
       if (!this.running) break;
       if (!busy && this.runner.isQuiet() && this.idleWaiters.length) {
         for (const resolve of this.idleWaiters.splice(0)) resolve();

@@ -86,6 +86,13 @@ export class TargetCache {
     this.unsubscribe = deps.sync.onTargetChanged((ids) => this.invalidate(ids));
   }
 
+  /** The cached target state, if there is one (no computation, no promise: the fast poll path). */
+  peek(deviceId: string): CachedTarget | undefined {
+    const hit = this.entries.get(deviceId);
+    if (hit) this.hits++;
+    return hit;
+  }
+
   /** The device's current target state; null when the device does not exist. */
   async get(deviceId: string): Promise<CachedTarget | null> {
     const hit = this.entries.get(deviceId);

@@ -115,6 +115,21 @@ for (const target of storeTargets) {
       expect(await store.tokens.findActive(token, 400)).toBeNull();
     });
 
+    it('issues device tokens in bulk, one per device in order, stored hashed', async (ctx) => {
+      if (skip) return ctx.skip();
+      const ids = Array.from({ length: 5 }, (_, i) => `bulk-tok-${i}`);
+      for (const id of ids) await store.devices.create({ id, name: id, address: null, mode: 'pull', status: 'unknown', lastSeen: null, version: null, location: null, timezone: 'UTC', tags: {}, metadata: {} }, 400);
+      await expect(store.tokens.createDeviceTokens(['bulk-tok-missing'], 500)).rejects.toThrow();
+      const tokens = await store.tokens.createDeviceTokens(ids, 500, 2);
+      expect(tokens).toHaveLength(5);
+      expect(new Set(tokens).size).toBe(5);
+      for (const [i, token] of tokens.entries()) {
+        expect(token).toMatch(/^uo_dev_[A-Za-z0-9_-]{43}$/);
+        expect(await store.tokens.findActive(token, 600)).toMatchObject({ kind: 'device', deviceId: ids[i], role: null });
+      }
+      expect(JSON.stringify(await store.tokens.list('device'))).not.toContain(tokens[0]);
+    });
+
     it('appends events and reads them by rollout, device, type and id', async (ctx) => {
       if (skip) return ctx.skip();
       const appended = await store.events.append([

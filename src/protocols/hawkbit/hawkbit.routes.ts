@@ -3,6 +3,7 @@
 // handlers decode and call HawkbitService; errors map like every other route.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { clientProtocol, type TrustProxy } from '../../api/client-address.js';
 import type { ArtifactService } from '../../artifacts/index.js';
 import { artifactFile, sendFile } from '../artifact-files.js';
 import type { HawkbitService } from './hawkbit.service.js';
@@ -12,10 +13,15 @@ export interface HawkbitRouteDeps {
   artifacts: ArtifactService;
   /** Public base URL for links; derived from the request when unset. */
   publicUrl: string | undefined;
+  /** Which proxies' X-Forwarded-Proto counts for links derived from the request. */
+  trust: TrustProxy;
 }
 
-const NAME = { maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$' };
-const TENANT = { maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' };
+export const DDI_POLL_ROUTE = '/:tenant/controller/v1/:controllerId';
+/** The path parameters' rules (the fast poll path checks the same ones). */
+export const CONTROLLER_ID = { maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$' };
+export const TENANT = { maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' };
+const NAME = CONTROLLER_ID;
 const Controller = { tenant: Type.String(TENANT), controllerId: Type.String(NAME) };
 const wellFormed = (value: unknown, shape: { maxLength: number; pattern: string }) => typeof value === 'string' && value.length <= shape.maxLength && new RegExp(shape.pattern).test(value);
 const ControllerParams = Type.Object(Controller);
@@ -27,7 +33,7 @@ type Params = { tenant: string; controllerId: string; actionId?: number };
 export async function hawkbitRoutes(app: FastifyInstance, deps: HawkbitRouteDeps) {
   const { hawkbit } = deps;
   const tags = ['hawkbit'];
-  const prefix = '/:tenant/controller/v1/:controllerId';
+  const prefix = DDI_POLL_ROUTE;
   /** The controller each authenticated request speaks for. */
   const authenticated = new WeakMap<FastifyRequest, string>();
   const config = {
@@ -43,8 +49,7 @@ export async function hawkbitRoutes(app: FastifyInstance, deps: HawkbitRouteDeps
     },
   };
 
-  const base = (request: FastifyRequest, p: Params) =>
-    `${deps.publicUrl?.replace(/\/$/, '') ?? `${request.protocol}://${request.headers.host}`}/${encodeURIComponent(p.tenant)}/controller/v1/${encodeURIComponent(p.controllerId)}`;
+  const base = (request: FastifyRequest, p: Params) => controllerBase(linkOrigin(deps.publicUrl, request.raw, deps.trust), p.tenant, p.controllerId);
 
   async function device(request: FastifyRequest): Promise<{ p: Params; deviceId: string }> {
     const p = request.params as Params;
@@ -135,4 +140,19 @@ export async function hawkbitRoutes(app: FastifyInstance, deps: HawkbitRouteDeps
       return sendFile(request, reply, await artifactFile(deps.artifacts, artifact.id), `"${artifact.sha256}"`);
     },
   });
+}
+
+/** The origin of the links a controller is sent: the public URL, else the one it reached us by. */
+export function linkOrigin(publicUrl: string | undefined, req: import('node:http').IncomingMessage, trust: TrustProxy): string {
+  return publicOrigin(publicUrl) ?? `${clientProtocol(req, trust)}://${req.headers.host}`;
+}
+
+/** The configured public URL without its trailing slash. */
+export function publicOrigin(publicUrl: string | undefined): string | undefined {
+  return publicUrl?.replace(/\/$/, '');
+}
+
+/** {origin}/{tenant}/controller/v1/{controllerId}: the prefix of every link of one controller. */
+export function controllerBase(origin: string, tenant: string, controllerId: string): string {
+  return `${origin}/${encodeURIComponent(tenant)}/controller/v1/${encodeURIComponent(controllerId)}`;
 }

@@ -13,6 +13,14 @@ import { basePollBody, cancelBody, deploymentBody, feedbackEffect, isFailureFeed
 /** Resolves a device token to its device id (the API's cached Authenticator fits). */
 export interface TokenResolver {
   resolve(token: string): Promise<{ kind: string; deviceId?: string } | null>;
+  /** The answer from memory only: undefined when only `resolve` can tell. */
+  cached?(token: string, now: number): { kind: string; deviceId?: string } | null | undefined;
+}
+
+/** The scheme and token of a DDI Authorization header, or null when it is neither kind. */
+export function parseDdiAuthorization(header: string | undefined): { scheme: 'TargetToken' | 'GatewayToken'; token: string } | null {
+  const match = /^(TargetToken|GatewayToken)\s+(\S+)$/.exec(header ?? '');
+  return match ? { scheme: match[1] as 'TargetToken' | 'GatewayToken', token: match[2]! } : null;
 }
 
 export interface HawkbitDeps {
@@ -55,14 +63,14 @@ export class HawkbitService {
 
   /** Answers the device id the Authorization header speaks for, or throws AuthError. */
   async authenticate(tenant: string, controllerId: string, authorization: string | undefined): Promise<string> {
-    const match = /^(TargetToken|GatewayToken)\s+(\S+)$/.exec(authorization ?? '');
-    if (!match) throw new AuthError('send Authorization: TargetToken <device token> or GatewayToken <tenant gateway token>');
-    if (match[1] === 'TargetToken') {
-      const principal = await this.deps.tokens.resolve(match[2]!);
+    const auth = parseDdiAuthorization(authorization);
+    if (!auth) throw new AuthError('send Authorization: TargetToken <device token> or GatewayToken <tenant gateway token>');
+    if (auth.scheme === 'TargetToken') {
+      const principal = await this.deps.tokens.resolve(auth.token);
       if (principal?.kind !== 'device' || principal.deviceId !== controllerId) throw new AuthError(`the target token is not valid for controller '${controllerId}'`);
     } else {
       const expected = await this.deps.store.protocols.gatewayTokenHash(tenant);
-      const given = hashToken(match[2]!);
+      const given = hashToken(auth.token);
       if (!expected || expected.length !== given.length || !timingSafeEqual(Buffer.from(expected), Buffer.from(given))) {
         throw new AuthError(`the gateway token is not valid for tenant '${tenant}'`);
       }
@@ -87,7 +95,21 @@ export class HawkbitService {
     this.known.add(deviceId);
   }
 
-  /** The base poll body. */
+  /**
+   * The base poll a controller polling with its own TargetToken would get, from memory only (the
+   * fast path): null when only authenticate() and poll() can tell (token not cached or not this
+   * controller's, controller not seen yet, nothing cached, expired, or cached for another base URL,
+   * which holds the tenant). No heartbeat: the caller records one when it answers.
+   */
+  cachedPoll(controllerId: string, authorization: string | undefined, base: ControllerBase, now: number): { body: string; etag: string } | null {
+    const auth = parseDdiAuthorization(authorization);
+    if (auth?.scheme !== 'TargetToken' || !this.deps.tokens.cached) return null;
+    const principal = this.deps.tokens.cached(auth.token, now);
+    if (principal?.kind !== 'device' || principal.deviceId !== controllerId || !this.known.has(controllerId)) return null;
+    const cached = this.polls.get(controllerId);
+    return cached && cached.until > now && cached.base === base ? cached : null;
+  }
+
   /** The base poll, serialized, with its strong ETag. */
   async poll(deviceId: string, base: ControllerBase): Promise<{ body: string; etag: string }> {
     this.deps.seen(deviceId);
