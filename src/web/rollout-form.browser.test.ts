@@ -22,6 +22,24 @@ interface RolloutJson {
   continuous: boolean;
 }
 
+/**
+ * Submits the form and answers the created rollout's id, once the POST has answered and the page
+ * moved to the rollout. (The form's own URL, #/rollouts/new, already looks like a rollout page's:
+ * waiting for the URL alone raced the POST.)
+ */
+async function submitCreated(page: Page): Promise<string> {
+  const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/api/v1/rollouts'), page.click('#rollout-start')]);
+  expect(response.status(), await response.text()).toBe(201);
+  const { id } = (await response.json()) as { id: string };
+  await page.waitForURL((url) => url.hash === `#/rollouts/${encodeURIComponent(id)}`);
+  return id;
+}
+
+/** Changes a filter field and waits for the live count's answer to that filter (not the one before). */
+async function countAfter(page: Page, change: () => Promise<unknown>, param: string): Promise<void> {
+  await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/devices/count' && new URL(r.url()).searchParams.has(param)), change()]);
+}
+
 /** The message box an input points at (aria-describedby), as a person reads it. */
 async function messageOf(page: Page, selector: string): Promise<string> {
   const input = page.locator(selector).first();
@@ -54,9 +72,11 @@ describe.skipIf(browserMissing)('create-rollout form in chromium', () => {
     const page = await b.signIn(t.tokens.operator, { path: '/rollouts/new' });
     await page.waitForSelector(`#rollout-artifact option[value="${artifactId}"]`, { state: 'attached' });
     await expect.poll(() => page.locator('#match-count').getAttribute('data-total')).toBe('6');
-    await page.getByLabel('Location', { exact: true }).fill('mall-north');
+    await countAfter(page, () => page.getByLabel('Location', { exact: true }).fill('mall-north'), 'location');
     await expect.poll(() => page.locator('#match-count').textContent()).toBe('4 devices match');
-    await page.getByLabel('Delivery mode', { exact: true }).selectOption('http');
+    await countAfter(page, () => page.getByLabel('Delivery mode', { exact: true }).selectOption('ssh'), 'mode');
+    await expect.poll(() => page.locator('#match-count').textContent()).toBe('0 devices match');
+    await countAfter(page, () => page.getByLabel('Delivery mode', { exact: true }).selectOption('http'), 'mode');
     await expect.poll(() => page.locator('#match-count').getAttribute('data-total')).toBe('4');
 
     await page.fill('#rollout-name', 'Every field');
@@ -88,9 +108,7 @@ describe.skipIf(browserMissing)('create-rollout form in chromium', () => {
     await page.fill('#rollout-retry-backoff', '2');
     await page.fill('#rollout-retry-max-backoff', '60');
     await b.shot(page, 'rollout-new-filled');
-    await page.click('#rollout-start');
-    await page.waitForURL(/#\/rollouts\/[^/?]+$/);
-    const id = decodeURIComponent(page.url().split('#/rollouts/')[1]!);
+    const id = await submitCreated(page);
 
     const r = (await t.request('GET', `/api/v1/rollouts/${id}`)).json() as RolloutJson;
     expect(r).toMatchObject({
@@ -157,8 +175,7 @@ describe.skipIf(browserMissing)('create-rollout form in chromium', () => {
     await page.selectOption('#rollout-window', '');
     await page.fill('#rollout-rate-growth', '');
     await page.getByLabel('Version or range', { exact: true }).fill('');
-    await page.click('#rollout-start');
-    await page.waitForURL(/#\/rollouts\/[^/?]+$/);
+    await submitCreated(page);
     expect(((await t.request('GET', '/api/v1/rollouts')).json() as { total: number }).total).toBe(before + 1);
     await page.close();
   });

@@ -33,13 +33,18 @@ export function render(main) {
   const summary = h('div', { id: 'rollout-form-errors' });
   const submit = h('button', { class: 'btn btn-primary', type: 'submit', id: 'rollout-start' }, 'Start rollout');
 
+  // Only the newest count is shown: an answer to an older filter that arrives late is dropped.
+  let counting = 0;
   const countMatches = debounce(async (filter) => {
+    const mine = ++counting;
     try {
       const { total } = await api('GET', '/api/v1/devices/count', { query: filter });
+      if (mine !== counting) return;
       mount(matchCount, h('strong', null, fmtNumber(total)), ` device${total === 1 ? '' : 's'} match`);
       matchCount.dataset.total = String(total);
       matchCount.classList.remove('match-count-error');
     } catch (error) {
+      if (mine !== counting) return;
       delete matchCount.dataset.total;
       matchCount.classList.add('match-count-error');
       mount(matchCount, `No count: ${error.message}`);
