@@ -43,7 +43,7 @@ export function deviceHistory(deviceId) {
       { dataset: { rollout: e.rolloutId, state: e.state } },
       h('td', null, h('a', { href: `#/rollouts/${encodeURIComponent(e.rolloutId)}`, title: e.rolloutId }, names.rollouts.get(e.rolloutId) ?? e.rolloutId.slice(0, 8))),
       h('td', null, names.artifacts.get(e.artifactId) ?? e.artifactId?.slice(0, 8) ?? '—'),
-      stateCell(e),
+      stateCell(e, e.artifact?.version),
       h('td', null, typeof e.phase === 'number' ? String(e.phase + 1) : '—'),
       h('td', { class: 'num' }, fmtNumber(e.attempts)),
       h('td', { class: 'num', title: e.bytesReused ? `${fmtBytes(e.bytesReused)} reused from what the device held` : '' }, transferText(e)),

@@ -11,6 +11,18 @@ const TRANSPORTS = { http: 'HTTP POST', ssh: 'SFTP over SSH' };
 const FINAL = ['succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'];
 const field = (label, value) => h('div', { class: 'field' }, h('dt', null, label), h('dd', null, value ?? '—'));
 
+/**
+ * Where the device's reported version and the newest rollout disagree: it was cancelled, but the
+ * device installed its artifact anyway (it could not interrupt the install).
+ */
+function installedAnyway(device, executions) {
+  const newest = executions?.[0];
+  if (!newest?.installedAfterCancel) return null;
+  const target = newest.artifact ? `${newest.artifact.name} ${newest.artifact.version}` : 'its artifact';
+  const rollout = h('a', { href: `#/rollouts/${encodeURIComponent(newest.rolloutId)}` }, newest.rolloutName || newest.rolloutId.slice(0, 8));
+  return h('div', { class: 'small text-warn version-mismatch', id: 'version-mismatch' }, 'Rollout ', rollout, ` (${target}) was cancelled, but this device installed it anyway and reports ${device.version ?? 'no version'}.`);
+}
+
 function deliveryFacts(executions) {
   if (!executions) return [field('Last delivery', h('span', { id: 'last-delivery', class: 'muted' }, 'unknown: the deployment history did not load'))];
   const last = executions?.find((e) => FINAL.includes(e.state) && e.state !== 'skipped');
@@ -44,7 +56,7 @@ export function render(main, [id], { setTitle }) {
           'dl',
           { class: 'fields' },
           field('Status', pill(d.status)),
-          field('Version', d.version),
+          field('Version', h('span', { id: 'device-version' }, d.version ?? '—')),
           field('Location', d.location),
           field('Time zone', d.timezone),
           field('Delivery', d.mode === 'pull' ? 'pull (the device polls)' : `push (${TRANSPORTS[d.mode] ?? d.mode})`),
@@ -129,6 +141,9 @@ export function render(main, [id], { setTitle }) {
     mount(lower, push ? null : card('Last report', report), card('Events', events));
     lower.className = push ? '' : 'grid grid-2';
     const [executions] = await Promise.all([history.load(), push ? null : loadReport(), loadEvents()]);
+    const note = installedAnyway(device, executions);
+    // Beside the version it explains.
+    if (note) details.querySelector('#device-version')?.after(note);
     if (push) renderPush(executions);
     else await loadPullTarget(executions);
   }

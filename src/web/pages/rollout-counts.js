@@ -1,7 +1,8 @@
-// The one mapping from a rollout's `counts` (executions per state, adding up to its device count)
-// to what the pages show: the state groups of the device list's tabs, the stacked bars and their
+// The one mapping from a rollout's `counts` (executions per state, adding up to its device count,
+// progress.total) to what the pages show: the state groups of the device list's tabs, the stacked bars and their
 // legends, and the short "12 succeeded · 1 failed" texts. Every rollout panel uses these, so the
-// list, the overview, the progress panel, the phases, the chart legend and the tabs agree.
+// list, the overview, the progress panel, the phases, the chart legend and the tabs agree. Totals,
+// finished, succeeded and failed are the API's `progress` figures; nothing here adds them up again.
 
 export const STATE_GROUPS = [
   { key: 'succeeded', label: 'succeeded', states: ['succeeded'], cls: 'c-ok', final: true },
@@ -15,19 +16,19 @@ export const STATE_GROUPS = [
 
 export const FAILED_STATES = ['failed', 'rolled-back'];
 
+/** Rollout statuses that end it. */
+export const FINISHED = ['completed', 'failed', 'cancelled', 'rolled-back'];
+
 const sum = (counts, states) => states.reduce((n, s) => n + (counts?.[s] ?? 0), 0);
 
-/** Every device counted once: the sum of `counts`. */
-export const totalOf = (counts) => Object.values(counts ?? {}).reduce((n, c) => n + (c ?? 0), 0);
-
-/** Stacked-bar parts, one per state group, and their total (the device count). */
-export function partsOf(counts) {
+/** Stacked-bar parts, one per state group of `counts`, over `total` (the API's device count, progress.total). */
+export function partsOf(counts, total) {
   const parts = STATE_GROUPS.map((g) => ({ key: g.key, label: g.label, value: sum(counts, g.states), cls: g.cls, done: g.final }));
-  return { parts, total: totalOf(counts) };
+  return { parts, total: total ?? 0 };
 }
 
-export const failedOf = (counts) => sum(counts, FAILED_STATES);
-export const finishedOf = (counts) => sum(counts, STATE_GROUPS.filter((g) => g.final).flatMap((g) => g.states));
+/** Devices of a state group ("active": delivering + downloading + ...), from `counts`. */
+export const groupCount = (group, counts) => sum(counts, group.states);
 
 /** "12 succeeded · 1 failed · 30 skipped": the groups that have devices (succeeded always). */
 export function countsText(counts) {
@@ -35,4 +36,10 @@ export function countsText(counts) {
     .parts.filter((p) => p.value > 0 || p.key === 'succeeded')
     .map((p) => `${p.value.toLocaleString()} ${p.label}`)
     .join(' · ');
+}
+
+/** "100% done · 29 succeeded · 1 failed · 30 skipped": the API's percentDone, then countsText. */
+export function progressText(r) {
+  const pct = r.progress?.percentDone;
+  return `${typeof pct === 'number' ? `${Math.floor(pct)}% done · ` : ''}${countsText(r.counts)}`;
 }

@@ -4,21 +4,24 @@
 // cursor and refreshed live by the page.
 import { api } from '../api.js';
 import { emptyState, errorBox, fmtBytes, fmtDuration, fmtNumber, fmtTime, h, mount, pill } from '../util.js';
-import { STATE_GROUPS as GROUPS } from './rollout-counts.js';
+import { STATE_GROUPS as GROUPS, groupCount } from './rollout-counts.js';
 
 /** The tabs: every device, then the state groups every rollout panel uses. */
 const TABS = [{ key: 'all', label: 'all', states: [] }, ...GROUPS];
 
 const PAGE = 50;
 
-const groupCount = (group, counts) => (group.states.length ? group.states : Object.keys(counts ?? {})).reduce((n, s) => n + (counts?.[s] ?? 0), 0);
-
 /** Since when the execution is in its state: the API's stateSince (updatedAt from older servers). */
 export const stateSince = (e) => e.stateSince ?? e.updatedAt ?? null;
 
-/** The state pill and, for a device that installed after a cancel, what it really runs. */
-export function stateCell(e) {
-  return h('td', null, pill(e.state), e.note ? h('div', { class: 'small text-warn note' }, e.note) : null);
+/**
+ * The state pill and, for a device that installed after the cancel, what it really runs:
+ * "Cancelled · installed anyway (2.0.1)", with the note. `version`: the version the execution
+ * delivered (the rollout's artifact).
+ */
+export function stateCell(e, version) {
+  const anyway = e.installedAfterCancel ? h('span', { class: 'installed-anyway', title: 'The cancel reached the device after its install had started; it runs this version now.' }, `installed anyway${version ? ` (${version})` : ''}`) : null;
+  return h('td', { class: 'state-cell' }, pill(e.state), anyway, e.note ? h('div', { class: 'small text-warn note' }, e.note) : null);
 }
 
 /** The last error; a device that rolled itself back shows why (its health check's message). */
@@ -31,7 +34,8 @@ export function logLink(rolloutId, deviceId) {
   return h('a', { href: `#/events?rolloutId=${encodeURIComponent(rolloutId)}&deviceId=${encodeURIComponent(deviceId)}`, class: 'small', 'aria-label': `Events of ${deviceId} in this rollout` }, 'log');
 }
 
-export function rolloutDevices(rolloutId, { initial = 'all', onFilter } = {}) {
+/** `version()`: the version the rollout delivers, once known (its artifact's). */
+export function rolloutDevices(rolloutId, { initial = 'all', onFilter, version = () => null } = {}) {
   const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Filter devices by state', id: 'device-state-tabs' });
   const body = h('div', { id: 'rollout-devices' });
   const pager = h('div', { class: 'pager' });
@@ -39,6 +43,7 @@ export function rolloutDevices(rolloutId, { initial = 'all', onFilter } = {}) {
   let cursors = [undefined];
   let page = 0;
   let counts = {};
+  let devicesInRollout = 0;
   let items = [];
   let nextCursor = null;
   let total = 0;
@@ -48,7 +53,7 @@ export function rolloutDevices(rolloutId, { initial = 'all', onFilter } = {}) {
     mount(
       tabs,
       TABS.map((g) => {
-        const n = groupCount(g, counts);
+        const n = g.key === 'all' ? devicesInRollout : groupCount(g, counts);
         return h(
           'button',
           { type: 'button', role: 'tab', class: `tab${g === group ? ' tab-active' : ''}`, 'aria-selected': g === group ? 'true' : 'false', dataset: { state: g.key }, disabled: n === 0 && g !== group && g.key !== 'all', onclick: () => select(g) },
@@ -71,7 +76,7 @@ export function rolloutDevices(rolloutId, { initial = 'all', onFilter } = {}) {
       'tr',
       { dataset: { device: e.deviceId, state: e.state } },
       h('td', { class: 'nowrap' }, h('a', { href: `#/devices/${encodeURIComponent(e.deviceId)}` }, e.deviceId)),
-      stateCell(e),
+      stateCell(e, version()),
       h('td', null, typeof e.phase === 'number' ? String(e.phase + 1) : '—'),
       h('td', { class: 'num' }, fmtNumber(e.attempts)),
       h('td', { class: 'num', title: e.bytesFetched === null || e.bytesFetched === undefined ? 'bytes delivered' : 'bytes that crossed the network' }, fetchedBytes(e)),
@@ -134,9 +139,10 @@ export function rolloutDevices(rolloutId, { initial = 'all', onFilter } = {}) {
 
   return {
     el: h('div', { class: 'rollout-devices' }, tabs, body, pager),
-    /** New counts from the rollout (the tabs) and a reload of the page shown. */
-    update(nextCounts) {
+    /** New counts and device count (progress.total) from the rollout (the tabs), and a reload of the page shown. */
+    update(nextCounts, deviceCount) {
       counts = nextCounts ?? {};
+      devicesInRollout = deviceCount ?? 0;
       drawTabs();
       return load();
     },

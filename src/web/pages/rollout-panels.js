@@ -2,9 +2,8 @@
 // (per phase: progress.phases[].counts) and `progress`; nothing is counted from events here.
 import { stacked } from '../charts.js';
 import { fmtBytes, fmtDuration, fmtNumber, fmtTime, h, mount } from '../util.js';
-import { countsText, finishedOf, partsOf } from './rollout-counts.js';
-
-export const FINISHED = ['completed', 'failed', 'cancelled', 'rolled-back'];
+import { countsText, FINISHED, partsOf } from './rollout-counts.js';
+import { etaText, waitBadge } from './rollout-wait.js';
 
 const fact = (label, value) => h('div', { class: 'field' }, h('dt', null, label), h('dd', null, value));
 
@@ -26,31 +25,35 @@ function paceText(r) {
   return bits.join(' · ');
 }
 
-/** Percent of devices in a final state: the API's progress.percentDone. */
-function percentDone(r, progress) {
-  if (typeof progress?.percentDone === 'number') return progress.percentDone;
-  const { total } = partsOf(r.counts);
-  return total ? (finishedOf(r.counts) / total) * 100 : null;
-}
-
-export function renderProgress(el, r, progress, artifactName) {
-  const { parts, total } = partsOf(r.counts);
-  const pct = percentDone(r, progress);
-  const finished = finishedOf(r.counts);
+export function renderProgress(el, r, artifactName) {
+  const progress = r.progress;
+  const { parts, total } = partsOf(r.counts, progress.total);
+  const pct = progress.percentDone;
   const shown = parts.filter((p) => p.value > 0 || p.key === 'succeeded' || p.key === 'failed');
-  const eta = progress?.etaSeconds;
+  const eta = etaText(r);
+  const wait = waitBadge(r);
   mount(
     el,
     h(
       'div',
       { class: 'big-progress' },
-      h('span', { class: 'big-number', id: 'rollout-percent' }, pct === null ? '—' : `${Math.floor(pct)}%`),
-      h('span', { class: 'muted' }, ` ${fmtNumber(finished)} of ${fmtNumber(total)} devices finished`),
-      typeof progress?.successRate === 'number' ? h('span', { class: 'muted', id: 'rollout-success-rate' }, ` · ${Math.round(progress.successRate * 10) / 10}% of them succeeded`) : null,
+      h('span', { class: 'big-number', id: 'rollout-percent', title: 'devices in a final state (succeeded, failed, rolled back, cancelled or skipped)' }, typeof pct === 'number' ? `${Math.floor(pct)}%` : '—'),
+      h('span', { class: 'muted', id: 'rollout-finished', dataset: { finished: String(progress.finished), total: String(progress.total) } }, ` done: ${fmtNumber(progress.finished)} of ${fmtNumber(progress.total)} devices finished`),
+    ),
+    h(
+      'div',
+      { class: 'outcome', id: 'rollout-outcome', dataset: { succeeded: String(progress.succeeded), failed: String(progress.failed) } },
+      h('strong', { class: 'text-ok' }, `${fmtNumber(progress.succeeded)} succeeded`),
+      ' · ',
+      h('strong', { class: progress.failed ? 'text-bad' : '' }, `${fmtNumber(progress.failed)} failed or rolled back`),
+      typeof progress.successRate === 'number' ? h('span', { class: 'muted', id: 'rollout-success-rate' }, ` · ${Math.round(progress.successRate * 10) / 10}% of the finished succeeded`) : null,
     ),
     stacked(parts, total),
     h('ul', { class: 'legend legend-inline', id: 'progress-legend' }, shown.map((p) => h('li', { dataset: { group: p.key, count: String(p.value) } }, h('span', { class: `swatch ${p.cls}` }), `${p.label} `, h('strong', null, fmtNumber(p.value))))),
-    h('div', { class: 'muted small', id: 'rollout-rate' }, progress?.ratePerSecond ? `${progress.ratePerSecond.toFixed(1)} devices/s` : '', typeof eta === 'number' && eta > 0 && !FINISHED.includes(r.status) ? ` · about ${fmtDuration(eta)} left` : ''),
+    progress.installedAfterCancel ? h('div', { class: 'small text-warn', id: 'rollout-installed-after-cancel' }, `${fmtNumber(progress.installedAfterCancel)} cancelled device${progress.installedAfterCancel === 1 ? '' : 's'} installed it anyway (the cancel reached ${progress.installedAfterCancel === 1 ? 'it' : 'them'} too late); counted as cancelled.`) : null,
+    eta === null
+      ? null
+      : h('div', { class: 'muted small', id: 'rollout-rate' }, progress.ratePerSecond ? `${progress.ratePerSecond.toFixed(1)} devices/s · ` : '', 'time left: ', wait ?? h('span', { id: 'rollout-eta' }, eta)),
     h(
       'dl',
       { class: 'facts' },
@@ -65,8 +68,8 @@ export function renderProgress(el, r, progress, artifactName) {
   );
 }
 
-export function renderPhases(el, r, progress) {
-  const phaseList = progress?.phases ?? (r.phases ?? []).map((_, i) => ({ phase: i + 1, devices: i === 0 ? partsOf(r.counts).total : 0, counts: i === 0 ? r.counts : {} }));
+export function renderPhases(el, r) {
+  const phaseList = r.progress.phases;
   mount(
     el,
     h(
@@ -74,7 +77,7 @@ export function renderPhases(el, r, progress) {
       { class: 'phases' },
       phaseList.map((p, i) => {
         const spec = r.phases?.[i] ?? {};
-        const { parts, total } = partsOf(p.counts);
+        const { parts, total } = partsOf(p.counts, p.devices);
         const state = i < r.currentPhase ? 'done' : i === r.currentPhase && !FINISHED.includes(r.status) ? 'current' : FINISHED.includes(r.status) && i <= r.currentPhase ? 'done' : 'waiting';
         const rules = [spec.percent !== undefined ? `${spec.percent}%` : `${spec.count} devices`];
         if (spec.successThreshold) rules.push(`needs ${spec.successThreshold}% success`);

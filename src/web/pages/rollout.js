@@ -1,14 +1,16 @@
 // One rollout, live: status and actions (pause, resume, approve, cancel, rollback; hidden for
 // viewers), progress per phase, completions over time, failures with their reasons and every
-// device with its state. Counts come from the rollout's `counts`; events only draw the chart's lines.
+// device with its state; what it waits for (a badge, and Approve when it waits for approval).
+// Counts come from the rollout's `counts` and `progress`; events only draw the chart's lines.
 import { api, canOperate } from '../api.js';
 import { lineChart } from '../charts.js';
 import { live } from '../live.js';
 import { card, errorBox, fmtAgo, fmtNumber, h, mount, pill, throttle } from '../util.js';
 import { rolloutDevices } from './rollout-devices.js';
-import { failedOf } from './rollout-counts.js';
+import { FINISHED } from './rollout-counts.js';
 import { rolloutFailures } from './rollout-failures.js';
-import { FINISHED, renderPhases, renderProgress } from './rollout-panels.js';
+import { renderPhases, renderProgress } from './rollout-panels.js';
+import { approveButton, waitBadge } from './rollout-wait.js';
 
 const MAX_HISTORY_PAGES = 20;
 
@@ -18,13 +20,14 @@ export function render(main, [id], { setTitle, query, setQuery }) {
   const phases = h('div');
   const chart = h('div');
   const notice = h('div');
-  const failures = rolloutFailures(id);
-  const devices = rolloutDevices(id, { initial: query.get('state') ?? 'all', onFilter: (state) => setQuery({ state: state === 'all' ? '' : state }) });
-  const failuresCard = card('Failures', failures.el);
+  const version = () => artifact?.version ?? null;
+  const failures = rolloutFailures(id, { onRetried: () => loadRollout(), version });
+  const devices = rolloutDevices(id, { initial: query.get('state') ?? 'all', onFilter: (state) => setQuery({ state: state === 'all' ? '' : state }), version });
+  const failuresCard = card('Failures', failures.el, failures.actions);
   mount(main, notice, head, h('div', { class: 'grid grid-2' }, card('Progress', overall), card('Phases', phases)), card('Completions over time', chart), failuresCard, card('Devices', devices.el));
 
   let rollout = null;
-  let artifactName = null;
+  let artifact = null;
   const succeeded = [];
   const failed = [];
   const seen = new Set();
@@ -41,33 +44,32 @@ export function render(main, [id], { setTitle, query, setQuery }) {
 
   function actions(r) {
     if (!canOperate()) return h('span', { class: 'muted small', id: 'read-only' }, 'Read-only: your role cannot change rollouts');
-    const phase = r.phases?.[r.currentPhase];
     const buttons = [];
     if (['running', 'scheduled'].includes(r.status)) buttons.push(h('button', { class: 'btn', id: 'btn-pause', onclick: () => act('pause', 'Pause') }, 'Pause'));
     if (r.status === 'paused') buttons.push(h('button', { class: 'btn btn-primary', id: 'btn-resume', onclick: () => act('resume', 'Resume') }, 'Resume'));
-    if (r.status === 'running' && phase?.requireApproval && r.approvedPhase < r.currentPhase) buttons.push(h('button', { class: 'btn btn-primary', id: 'btn-approve', onclick: () => act('approve', 'Approve') }, `Approve phase ${r.currentPhase + 1}`));
-    if (!FINISHED.includes(r.status)) buttons.push(h('button', { class: 'btn btn-danger-ghost', id: 'btn-cancel', onclick: () => window.confirm('Cancel this rollout? Devices not yet updated are skipped.') && act('cancel', 'Cancel') }, 'Cancel'));
+    buttons.push(approveButton(r, (error) => (error ? mount(notice, errorBox(new Error(`Approve failed: ${error.message}`))) : (mount(notice), loadRollout()))));
+    if (!FINISHED.includes(r.status)) buttons.push(h('button', { class: 'btn btn-danger-ghost', id: 'btn-cancel', onclick: () => window.confirm('Cancel this rollout? Devices not yet updated are cancelled.') && act('cancel', 'Cancel') }, 'Cancel'));
     if (r.status !== 'rolled-back' && !r.rollbackOf) buttons.push(h('button', { class: 'btn btn-danger', id: 'btn-rollback', onclick: () => window.confirm('Roll back every updated device to its previous version?') && act('rollback', 'Rollback') }, 'Roll back'));
     return h('div', { class: 'btn-group' }, buttons);
   }
 
-  function renderRollout(r, progress) {
+  function renderRollout(r) {
     setTitle(r.name || `Rollout ${r.id.slice(0, 8)}`);
     mount(
       head,
-      h('div', { class: 'rollout-title' }, pill(r.status), h('span', { class: 'muted', id: 'rollout-status' }, r.statusReason ?? ''), h('span', { class: 'muted small' }, `${r.strategy} · created ${fmtAgo(r.createdAt)} by ${r.createdBy ?? '?'}`)),
+      h('div', { class: 'rollout-title' }, pill(r.status), waitBadge(r), h('span', { class: 'muted', id: 'rollout-status' }, r.statusReason ?? ''), h('span', { class: 'muted small' }, `${r.strategy} · created ${fmtAgo(r.createdAt)} by ${r.createdBy ?? '?'}`)),
       actions(r),
     );
-    renderProgress(overall, r, progress, artifactName);
-    renderPhases(phases, r, progress);
+    renderProgress(overall, r, artifact ? `${artifact.name} ${artifact.version}` : null);
+    renderPhases(phases, r);
   }
 
   function renderChart() {
     const from = rollout?.startedAt ? Date.parse(rollout.startedAt) : undefined;
     const to = rollout?.finishedAt ? Date.parse(rollout.finishedAt) : Date.now();
     // The lines are the event history; the legend is the rollout's counts, like every other panel.
-    const counts = rollout?.counts ?? {};
-    mount(chart, lineChart([{ name: 'succeeded', cls: 'c-ok', points: succeeded, total: counts.succeeded ?? 0 }, { name: 'failed or rolled back', cls: 'c-bad', points: failed, total: failedOf(counts) }], { from, to }));
+    const progress = rollout?.progress;
+    mount(chart, lineChart([{ name: 'succeeded', cls: 'c-ok', points: succeeded, total: progress?.succeeded ?? 0 }, { name: 'failed or rolled back', cls: 'c-bad', points: failed, total: progress?.failed ?? 0 }], { from, to }));
   }
 
   function addEvents(events) {
@@ -83,17 +85,12 @@ export function render(main, [id], { setTitle, query, setQuery }) {
   async function loadRollout() {
     try {
       rollout = await api('GET', `/api/v1/rollouts/${encodeURIComponent(id)}`);
-      if (!artifactName) {
-        const artifact = await api('GET', `/api/v1/artifacts/${encodeURIComponent(rollout.artifactId)}`).catch(() => null);
-        artifactName = artifact ? `${artifact.name} ${artifact.version}` : null;
-      }
-      let progress = rollout.progress ?? null;
-      if (!progress) progress = await api('GET', `/api/v1/rollouts/${encodeURIComponent(id)}/progress`).catch(() => null);
-      renderRollout(rollout, progress);
+      artifact ??= await api('GET', `/api/v1/artifacts/${encodeURIComponent(rollout.artifactId)}`).catch(() => null);
+      renderRollout(rollout);
       renderChart();
-      const failedNow = failedOf(rollout.counts);
+      const failedNow = rollout.progress.failed;
       failuresCard.querySelector('h2').textContent = failedNow ? `Failures (${fmtNumber(failedNow)})` : 'Failures';
-      await Promise.all([failures.load(), devices.update(rollout.counts)]);
+      await Promise.all([failures.load(rollout), devices.update(rollout.counts, rollout.progress.total)]);
     } catch (error) {
       mount(head, errorBox(error));
     }
