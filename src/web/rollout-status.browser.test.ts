@@ -1,0 +1,239 @@
+// What a rollout waits for, honest counts, retry from the failures list and a cancelled device that
+// installed anyway, in headless Chromium against a real server (push devices on a counting
+// receiver, a pull device speaking the device API):
+// - a rollout waiting for approval shows the badge and no ETA on the list, the overview and its
+//   page; an operator's Approve on the list makes it go on, a viewer gets no button;
+// - every count on the rollout page (progress, outcome, legend, chart legend, failures header,
+//   tabs) agrees with GET /api/v1/rollouts/:id, and the counts add up to the device count;
+// - a rollout aborted on its error threshold reads done and failed apart, and Retry on the
+//   failures list re-queues one failed device, then every failed one;
+// - a cancelled device that installed anyway reads so on the rollout page and its device page.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startCountingReceiver, type CountingReceiver } from '../engine/testing-receiver.js';
+import { nextEvent } from '../engine/testing.js';
+import { browserMissing, openDashboardBrowser, type DashboardBrowser } from '../testing/browser.js';
+import { startTestApp, type TestApp } from '../testing/app.js';
+import { addPullDevice } from '../testing/pull.js';
+
+interface RolloutJson {
+  id: string;
+  status: string;
+  waiting: string | null;
+  counts: Record<string, number>;
+  progress: { total: number; finished: number; succeeded: number; failed: number; percentDone: number; etaSeconds: number | null; installedAfterCancel: number };
+}
+
+const GROUPS: Record<string, string[]> = {
+  succeeded: ['succeeded'],
+  failed: ['failed'],
+  'rolled-back': ['rolled-back'],
+  active: ['delivering', 'downloading', 'installing', 'verifying'],
+  waiting: ['pending', 'queued'],
+  cancelled: ['cancelled'],
+  skipped: ['skipped'],
+};
+const groupCounts = (counts: Record<string, number>) => Object.fromEntries(Object.entries(GROUPS).map(([k, states]) => [k, states.reduce((n, s) => n + (counts[s] ?? 0), 0)]));
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((n, c) => n + c, 0);
+const numberIn = (text: string | null) => Number((text ?? '').replace(/\D/g, ''));
+
+describe.skipIf(browserMissing)('rollout waits, counts, retry and installed-anyway in chromium', () => {
+  let t: TestApp;
+  let b: DashboardBrowser;
+  let receiver: CountingReceiver;
+  let artifactId: string;
+
+  const get = async (id: string) => (await t.request('GET', `/api/v1/rollouts/${id}`)).json() as RolloutJson;
+
+  async function pushDevices(prefix: string, n: number): Promise<string[]> {
+    const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+    for (const id of ids) expect((await t.request('POST', '/api/v1/devices', { body: { id, mode: 'http', address: `${receiver.url}/update`, location: 'store' } })).status).toBe(201);
+    return ids;
+  }
+
+  async function create(body: Record<string, unknown>): Promise<string> {
+    const created = await t.request('POST', '/api/v1/rollouts', { token: t.tokens.operator, body: { artifactId, ...body } });
+    expect(created.status, created.text).toBe(201);
+    return (created.json() as { id: string }).id;
+  }
+
+  /** Every number the rollout page shows, read from the DOM as a person reads it, against the API. */
+  async function countsAgree(page: Page, id: string): Promise<RolloutJson> {
+    const r = await get(id);
+    const groups = groupCounts(r.counts);
+    // The counts add up to the device count.
+    expect(sum(r.counts)).toBe(r.progress.total);
+    await expect.poll(async () => numberIn(await page.locator('#device-state-tabs [data-state=all] .tab-count').textContent())).toBe(r.progress.total);
+    const tabs = await page.locator('#device-state-tabs .tab:not([data-state=all])').evaluateAll((els) => Object.fromEntries(els.map((t) => [(t as HTMLElement).dataset.state, Number(t.querySelector('.tab-count')!.textContent!.replace(/\D/g, ''))])));
+    expect(tabs).toEqual(groups);
+    expect(await page.locator('#rollout-percent').textContent()).toBe(`${Math.floor(r.progress.percentDone)}%`);
+    expect(await page.locator('#rollout-finished').textContent()).toBe(` done: ${r.progress.finished} of ${r.progress.total} devices finished`);
+    expect(await page.locator('#rollout-outcome').textContent()).toMatch(new RegExp(`^${r.progress.succeeded} succeeded · ${r.progress.failed} failed or rolled back`));
+    const legend = await page.locator('#progress-legend li').evaluateAll((items) => items.map((li) => [(li as HTMLElement).dataset.group!, Number(li.querySelector('strong')!.textContent!.replace(/\D/g, ''))] as const));
+    for (const [group, n] of legend) expect(n, group).toBe(groups[group]);
+    expect(await page.locator('.chart-legend').textContent()).toBe(`succeeded (${r.progress.succeeded})failed or rolled back (${r.progress.failed})`);
+    expect(await page.locator('.card h2', { hasText: 'Failures' }).textContent()).toBe(r.progress.failed ? `Failures (${r.progress.failed})` : 'Failures');
+    await expect.poll(() => page.locator('#failure-table tbody tr').count()).toBe(r.progress.failed);
+    return r;
+  }
+
+  beforeAll(async () => {
+    t = await startTestApp({ config: { pollIntervalSeconds: 1 } });
+    receiver = await startCountingReceiver();
+    const upload = await t.request('POST', '/api/v1/artifacts?name=store-fw&version=2.0.1', { raw: 'store firmware 2.0.1 '.repeat(50), headers: { 'content-type': 'application/octet-stream' } });
+    artifactId = (upload.json() as { id: string }).id;
+    b = await openDashboardBrowser(t.url);
+  });
+  afterAll(async () => {
+    await b?.close();
+    await receiver?.close();
+    await t?.close();
+  });
+
+  it('shows a rollout waiting for approval with its badge and no ETA on the list, the overview and its page; Approve on the list makes it go on', async () => {
+    const ids = await pushDevices('wait', 4);
+    const id = await create({ name: 'Held for approval', filter: { ids }, strategy: 'progressive', phases: [{ count: 2, requireApproval: true }, { percent: 100 }] });
+    await expect.poll(async () => (await get(id)).waiting, { timeout: 30_000 }).toBe('approval');
+    expect((await get(id)).progress.etaSeconds).toBeNull();
+
+    // The list: badge, counts from the API, no time left, Approve for an operator.
+    const page = await b.signIn(t.tokens.operator, { path: '/rollouts' });
+    const row = page.locator(`#rollout-table tr[data-rollout="${id}"]`);
+    await expect.poll(() => row.locator('.wait-badge').textContent()).toBe('waiting for approval');
+    expect(await row.locator('.wait-badge').getAttribute('title')).toBe(`Phase 1 passed; phase 2 starts when an operator approves (orchestrator rollouts approve ${id}).`);
+    expect(await row.locator('.progress-text').textContent()).toBe('50% done · 2 succeeded · 2 waiting');
+    expect(await row.locator('.eta-text').count()).toBe(0);
+    expect(await row.textContent()).not.toMatch(/left/);
+    expect(await row.getByRole('button', { name: 'Approve' }).count()).toBe(1);
+    await b.shot(page, 'rollouts-waiting');
+
+    // The overview.
+    await page.goto(`${t.url}/#/`);
+    const item = page.locator(`.rollout-list li[data-rollout="${id}"]`);
+    await expect.poll(() => item.locator('.wait-badge').textContent()).toBe('waiting for approval');
+    expect(await item.locator('.progress-text').textContent()).toMatch(/^50% done · 2 succeeded · 2 waiting of 4 · started /);
+    expect(await item.textContent()).not.toMatch(/left/);
+    expect(await page.locator('.kpi', { hasText: 'Active rollouts' }).textContent()).toContain('1 waiting for approval');
+    await b.shot(page, 'overview-waiting');
+
+    // Its page: the badge in the head and where the ETA would be, the Approve button, counts that agree.
+    await page.goto(`${t.url}/#/rollouts/${id}`);
+    await expect.poll(() => page.locator('.rollout-head .wait-badge').textContent()).toBe('waiting for approval');
+    expect(await page.locator('#rollout-rate').textContent()).toMatch(/time left: waiting for approval$/);
+    expect(await page.locator('#rollout-eta').count()).toBe(0);
+    expect(await page.locator('#btn-approve').textContent()).toBe('Approve phase 1');
+    await countsAgree(page, id);
+    await b.shot(page, 'rollout-waiting');
+
+    // A viewer sees the wait but gets no button.
+    const viewer = await b.signIn(t.tokens.viewer, { path: '/rollouts' });
+    await expect.poll(() => viewer.locator(`#rollout-table tr[data-rollout="${id}"] .wait-badge`).count()).toBe(1);
+    expect(await viewer.locator(`#rollout-table tr[data-rollout="${id}"] button`).count()).toBe(0);
+    await viewer.goto(`${t.url}/#/rollouts/${id}`);
+    await viewer.waitForSelector('.rollout-head .wait-badge');
+    expect(await viewer.locator('#btn-approve').count()).toBe(0);
+    await viewer.close();
+
+    // Approve from the list (the row's button, not the row's link): the rollout goes on and completes.
+    await page.goto(`${t.url}/#/rollouts`);
+    await row.getByRole('button', { name: 'Approve' }).click();
+    expect(page.url()).toMatch(/#\/rollouts$/);
+    await expect.poll(() => row.locator('.pill').first().textContent(), { timeout: 30_000 }).toBe('Completed');
+    expect(await row.locator('.wait-badge').count()).toBe(0);
+    expect(await row.getByRole('button').count()).toBe(0);
+    expect(await row.locator('.progress-text').textContent()).toBe('100% done · 4 succeeded');
+    await page.goto(`${t.url}/#/rollouts/${id}`);
+    await page.waitForSelector('.rollout-head .pill-completed');
+    expect((await countsAgree(page, id)).progress.succeeded).toBe(4);
+    await page.close();
+  });
+
+  it('reads an aborted rollout honestly, and retries one failed device, then every failed one, from the failures list', async () => {
+    const ids = await pushDevices('shop', 6);
+    for (const d of ids.slice(0, 3)) receiver.refused.add(d);
+    // No retries: the refusals exceed 30% of six and abort the rollout (failed).
+    const id = await create({ name: 'Aborts on failures', filter: { ids }, maxConcurrency: 1, retry: { maxAttempts: 1 }, errorThreshold: { percent: 30, action: 'abort' } });
+    await expect.poll(async () => (await get(id)).status, { timeout: 30_000 }).toBe('failed');
+
+    const page = await b.signIn(t.tokens.operator, { path: `/rollouts/${id}` });
+    await page.waitForSelector('.rollout-head .pill-failed');
+    const r = await countsAgree(page, id);
+    // Done is not success: every device is final, and the outcome says how many failed.
+    expect(r.progress.percentDone).toBe(100);
+    // At least the two refusals that crossed the threshold (a third may have been delivered by then).
+    expect(r.progress.failed).toBeGreaterThanOrEqual(2);
+    expect(await page.locator('#rollout-rate').count()).toBe(0);
+    expect(await page.locator('#rollout-percent').textContent()).toBe('100%');
+    expect(await page.locator('#rollout-outcome').textContent()).toBe(`${r.progress.succeeded} succeeded · ${r.progress.failed} failed or rolled back · ${Math.round((r.progress.succeeded / 6) * 1000) / 10}% of the finished succeeded`);
+    await b.shot(page, 'rollout-failed');
+
+    // Retry one device: it is re-queued and succeeds; the rollout ran again.
+    const failed = ((await t.request('GET', `/api/v1/rollouts/${id}/devices?state=failed`)).json() as { items: { deviceId: string; attempts: number }[] }).items;
+    const [first, ...rest] = failed.map((e) => e.deviceId);
+    const firstRow = page.locator(`#failure-table tr[data-device="${first}"]`);
+    expect(await firstRow.locator('td').nth(2).textContent()).toMatch(/422: this device refuses the update/);
+    expect(numberIn(await firstRow.locator('td').nth(3).textContent())).toBe(1);
+    receiver.refused.delete(first!);
+    await firstRow.getByRole('button', { name: `Retry ${first}` }).click();
+    await expect.poll(() => page.locator('#retry-result').textContent()).toBe(`${first} was re-queued with fresh attempts; the rollout runs again.`);
+    await expect.poll(async () => ((await t.request('GET', `/api/v1/rollouts/${id}/devices?state=succeeded`)).json() as { items: { deviceId: string }[] }).items.map((e) => e.deviceId), { timeout: 30_000 }).toContain(first);
+    await expect.poll(() => page.locator('#failure-table tbody tr').count()).toBe(rest.length);
+
+    // Retry all failed: the rest are re-queued and succeed.
+    receiver.refused.clear();
+    await expect.poll(() => page.locator('#btn-retry-all').textContent()).toBe(rest.length === 1 ? 'Retry failed' : `Retry all ${rest.length} failed`);
+    await page.click('#btn-retry-all');
+    const requeued = rest.length === 1 ? '1 failed device was' : `${rest.length} failed devices were`;
+    await expect.poll(() => page.locator('#retry-result').textContent()).toMatch(new RegExp(`^${requeued} re-queued with fresh attempts(; the rollout runs again)?\\.$`));
+    await expect.poll(async () => ((await t.request('GET', `/api/v1/rollouts/${id}/devices?state=succeeded`)).json() as { items: { deviceId: string }[] }).items.map((e) => e.deviceId), { timeout: 30_000 }).toEqual(ids);
+    await expect.poll(() => page.locator('.rollout-head .pill').first().textContent(), { timeout: 30_000 }).toBe('Completed');
+    await expect.poll(() => page.locator('#failures').textContent()).toBe('No failures.');
+    expect(await page.locator('#btn-retry-all').isHidden()).toBe(true);
+    await countsAgree(page, id);
+
+    // Nothing left to retry: the API's refusal is shown as it is.
+    const refused = await t.request('POST', `/api/v1/rollouts/${id}/retry`, { token: t.tokens.operator, body: {} });
+    expect(refused.status).toBe(409);
+    await page.close();
+
+    // A viewer gets no retry buttons.
+    const viewer = await b.signIn(t.tokens.viewer, { path: `/rollouts/${id}` });
+    await viewer.waitForSelector('#failures');
+    expect(await viewer.locator('#btn-retry-all').count()).toBe(0);
+    await viewer.close();
+  });
+
+  it('shows a cancelled device that installed anyway on the rollout page and its device page', async () => {
+    const token = await addPullDevice(t.app, 'late-kiosk');
+    const device = (method: string, path: string, body?: unknown) => t.request(method, path, { token, ...(body === undefined ? {} : { body }) });
+    const released = nextEvent(t.app.events, (e) => e.deviceId === 'late-kiosk' && e.type === 'execution.queued');
+    const id = await create({ name: 'Cancelled too late', filter: { ids: ['late-kiosk'] } });
+    await released;
+    const update = ((await device('GET', '/api/v1/device/late-kiosk/state')).json() as { update: { executionId: string } }).update;
+    expect((await device('PATCH', '/api/v1/device/state', { execution: { id: update.executionId, state: 'installing' } })).status).toBe(200);
+    expect((await t.request('POST', `/api/v1/rollouts/${id}/cancel`, { token: t.tokens.operator })).status).toBe(200);
+    // The install could not be interrupted: the device reports it succeeded, and the version it runs.
+    const late = await device('PATCH', '/api/v1/device/state', { version: '2.0.1', execution: { id: update.executionId, state: 'succeeded' } });
+    expect(late.status, late.text).toBe(200);
+    expect((await get(id)).progress.installedAfterCancel).toBe(1);
+
+    const page = await b.signIn(t.tokens.viewer, { path: `/rollouts/${id}?state=cancelled` });
+    await page.waitForSelector('.rollout-head .pill-cancelled');
+    const row = page.locator('#rollout-device-table tr[data-device="late-kiosk"]');
+    await expect.poll(() => row.locator('.state-cell').textContent()).toBe('Cancelledinstalled anyway (2.0.1)the device installed store-fw 2.0.1 before the cancel reached it');
+    expect(await page.locator('#rollout-installed-after-cancel').textContent()).toBe('1 cancelled device installed it anyway (the cancel reached it too late); counted as cancelled.');
+    await countsAgree(page, id);
+    await b.shot(page, 'rollout-cancelled');
+
+    await page.goto(`${t.url}/#/devices/late-kiosk`);
+    await expect.poll(() => page.locator('#version-mismatch').textContent()).toBe('Rollout Cancelled too late (store-fw 2.0.1) was cancelled, but this device installed it anyway and reports 2.0.1.');
+    expect(await page.locator('#device-version').textContent()).toBe('2.0.1');
+    expect(await page.locator(`#history-table tr[data-rollout="${id}"] .state-cell`).textContent()).toContain('installed anyway (2.0.1)');
+    await b.shot(page, 'device-installed-anyway');
+    await page.close();
+  });
+
+  it('raised no script errors and no Content-Security-Policy violations', () => {
+    expect(b.problems).toEqual([]);
+  });
+});
