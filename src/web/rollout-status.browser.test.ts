@@ -119,8 +119,7 @@ describe.skipIf(browserMissing)('rollout waits, counts, retry and installed-anyw
     // Its page: the badge in the head and where the ETA would be, the Approve button, counts that agree.
     await page.goto(`${t.url}/#/rollouts/${id}`);
     await expect.poll(() => page.locator('.rollout-head .wait-badge').textContent()).toBe('waiting for approval');
-    expect(await page.locator('#rollout-rate').textContent()).toMatch(/time left: waiting for approval$/);
-    expect(await page.locator('#rollout-eta').count()).toBe(0);
+    expect(await page.locator('#rollout-rate').textContent()).toBe('time left: — (waiting for approval)');
     expect(await page.locator('#btn-approve').textContent()).toBe('Approve phase 1');
     await countsAgree(page, id);
     await b.shot(page, 'rollout-waiting');
@@ -146,6 +145,39 @@ describe.skipIf(browserMissing)('rollout waits, counts, retry and installed-anyw
     await page.waitForSelector('.rollout-head .pill-completed');
     expect((await countsAgree(page, id)).progress.succeeded).toBe(4);
     await page.close();
+  });
+
+  it('names every other wait on the list and the rollout page: soak, window, rate limit, start', async () => {
+    const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+    const closedNow = `${hhmm(Date.now() + 2 * 3600_000)}-${hhmm(Date.now() + 3 * 3600_000)}`;
+    const waits = {
+      soak: await create({ name: 'Soaking', filter: { ids: await pushDevices('soak', 2) }, strategy: 'progressive', phases: [{ count: 1, soakSeconds: 3600 }, { percent: 100 }] }),
+      window: await create({ name: 'Outside its window', filter: { ids: await pushDevices('win', 1) }, window: { daily: closedNow, timezone: 'UTC' } }),
+      'rate-limit': await create({ name: 'Rate limited', filter: { ids: await pushDevices('rate', 2) }, rateLimit: { perMinute: 1 } }),
+      start: await create({ name: 'Starts tomorrow', filter: { ids: await pushDevices('later', 1) }, strategy: 'scheduled', startAt: new Date(Date.now() + 86400_000).toISOString() }),
+    };
+    for (const [waiting, id] of Object.entries(waits)) await expect.poll(async () => (await get(id)).waiting, { timeout: 30_000, message: waiting }).toBe(waiting);
+    // In the browser's locale: "14:05" or "02:05 PM", with the day ("Dec 3, ") when it is not today.
+    const day = '(\\w+ \\d+, |\\d+ \\w+, )?';
+    const ampm = '( [AP]M)?';
+    const when = `${day}\\d{2}:\\d{2}${ampm}`;
+    const texts = { soak: new RegExp(`^soak until ${when}$`), window: new RegExp(`^window opens ${when}$`), 'rate-limit': new RegExp(`^rate limit until ${day}\\d{2}:\\d{2}:\\d{2}${ampm}$`), start: new RegExp(`^starts at ${when}$`) };
+
+    const page = await b.signIn(t.tokens.operator, { path: '/rollouts' });
+    for (const [waiting, id] of Object.entries(waits)) {
+      const row = page.locator(`#rollout-table tr[data-rollout="${id}"]`);
+      await expect.poll(() => row.locator('.wait-badge').getAttribute('data-waiting')).toBe(waiting);
+      expect(await row.locator('.wait-badge').textContent()).toMatch(texts[waiting as keyof typeof texts]);
+      // Nothing to approve, and no time left while it waits.
+      expect(await row.getByRole('button').count(), waiting).toBe(0);
+      expect(await row.locator('.eta-text').count(), waiting).toBe(0);
+    }
+    await b.shot(page, 'rollouts-waits');
+    await page.goto(`${t.url}/#/rollouts/${waits.window}`);
+    await expect.poll(() => page.locator('.rollout-head .wait-badge').textContent()).toMatch(texts.window);
+    expect(await page.locator('#rollout-eta').textContent()).toMatch(new RegExp(`^— \\(window opens ${when}\\)$`));
+    await page.close();
+    for (const id of Object.values(waits)) expect((await t.request('POST', `/api/v1/rollouts/${id}/cancel`, { token: t.tokens.operator })).status).toBe(200);
   });
 
   it('reads an aborted rollout honestly, and retries one failed device, then every failed one, from the failures list', async () => {

@@ -3,7 +3,7 @@
 import { stacked } from '../charts.js';
 import { fmtBytes, fmtDuration, fmtNumber, fmtTime, h, mount } from '../util.js';
 import { countsText, FINISHED, partsOf } from './rollout-counts.js';
-import { etaText, waitBadge } from './rollout-wait.js';
+import { etaText } from './rollout-wait.js';
 
 const fact = (label, value) => h('div', { class: 'field' }, h('dt', null, label), h('dd', null, value));
 
@@ -31,7 +31,6 @@ export function renderProgress(el, r, artifactName) {
   const pct = progress.percentDone;
   const shown = parts.filter((p) => p.value > 0 || p.key === 'succeeded' || p.key === 'failed');
   const eta = etaText(r);
-  const wait = waitBadge(r);
   mount(
     el,
     h(
@@ -51,9 +50,8 @@ export function renderProgress(el, r, artifactName) {
     stacked(parts, total),
     h('ul', { class: 'legend legend-inline', id: 'progress-legend' }, shown.map((p) => h('li', { dataset: { group: p.key, count: String(p.value) } }, h('span', { class: `swatch ${p.cls}` }), `${p.label} `, h('strong', null, fmtNumber(p.value))))),
     progress.installedAfterCancel ? h('div', { class: 'small text-warn', id: 'rollout-installed-after-cancel' }, `${fmtNumber(progress.installedAfterCancel)} cancelled device${progress.installedAfterCancel === 1 ? '' : 's'} installed it anyway (the cancel reached ${progress.installedAfterCancel === 1 ? 'it' : 'them'} too late); counted as cancelled.`) : null,
-    eta === null
-      ? null
-      : h('div', { class: 'muted small', id: 'rollout-rate' }, progress.ratePerSecond ? `${progress.ratePerSecond.toFixed(1)} devices/s · ` : '', 'time left: ', wait ?? h('span', { id: 'rollout-eta' }, eta)),
+    // No rate or ETA while it waits or is paused: the last minute's rate says nothing about when it goes on.
+    eta === null ? null : h('div', { class: 'muted small', id: 'rollout-rate' }, progress.ratePerSecond && typeof progress.etaSeconds === 'number' ? `${progress.ratePerSecond.toFixed(1)} devices/s · ` : '', 'time left: ', h('span', { id: 'rollout-eta' }, eta)),
     h(
       'dl',
       { class: 'facts' },

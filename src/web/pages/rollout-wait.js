@@ -39,11 +39,11 @@ export function waitBadge(r) {
   return wait ? h('span', { class: `wait-badge wait-${r.waiting}`, dataset: { waiting: r.waiting }, title: wait.hint }, wait.text) : null;
 }
 
-/** Time left: the API's ETA while it delivers; the wait, "paused" or "—" otherwise; null once finished. */
+/** Time left: the API's ETA while it delivers; "— (the wait)", "— (paused)" or "—" otherwise; null once finished. */
 export function etaText(r) {
   if (FINISHED.includes(r.status)) return null;
   const wait = waitOf(r);
-  if (wait) return wait.text;
+  if (wait) return `— (${wait.text})`;
   if (r.status === 'paused') return '— (paused)';
   const eta = r.progress?.etaSeconds;
   return typeof eta === 'number' ? `about ${fmtDuration(eta)} left` : '—';
