@@ -5,8 +5,8 @@
 //   page; an operator's Approve on the list makes it go on, a viewer gets no button;
 // - every count on the rollout page (progress, outcome, legend, chart legend, failures header,
 //   tabs) agrees with GET /api/v1/rollouts/:id, and the counts add up to the device count;
-// - a rollout aborted on its error threshold reads done and failed apart, and Retry on the
-//   failures list re-queues one failed device, then every failed one;
+// - a rollout aborted on its error threshold reads done and failed apart; Retry on the failures
+//   list shows the API's refusal, re-queues one failed device, then every failed one;
 // - a cancelled device that installed anyway reads so on the rollout page and its device page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -57,24 +57,56 @@ describe.skipIf(browserMissing)('rollout waits, counts, retry and installed-anyw
     return (created.json() as { id: string }).id;
   }
 
-  /** Every number the rollout page shows, read from the DOM as a person reads it, against the API. */
-  async function countsAgree(page: Page, id: string): Promise<RolloutJson> {
-    const r = await get(id);
+  /** Every number the rollout page shows, read from the DOM as a person reads it. */
+  async function shown(page: Page) {
+    const text = (selector: string) => page.locator(selector).first().textContent();
+    const numbers = (selector: string, attribute: string, inner: string) =>
+      page.locator(selector).evaluateAll((els, [attr, sel]) => Object.fromEntries(els.map((el) => [(el as HTMLElement).getAttribute(attr!), Number(el.querySelector(sel!)!.textContent!.replace(/\D/g, ''))])), [attribute, inner]);
+    return {
+      tabs: await numbers('#device-state-tabs .tab', 'data-state', '.tab-count'),
+      percent: await text('#rollout-percent'),
+      finished: await text('#rollout-finished'),
+      outcome: ((await text('#rollout-outcome')) ?? '').split(' · ').slice(0, 2).join(' · '),
+      legend: await numbers('#progress-legend li', 'data-group', 'strong'),
+      chart: await text('.chart-legend'),
+      failuresHeader: await page.locator('.card h2', { hasText: 'Failures' }).textContent(),
+      failureRows: await page.locator('#failure-table tbody tr').count(),
+    };
+  }
+
+  /** What the page must show for the API's rollout JSON. */
+  function expected(r: RolloutJson, legendGroups: string[]) {
     const groups = groupCounts(r.counts);
-    // The counts add up to the device count.
-    expect(sum(r.counts)).toBe(r.progress.total);
-    await expect.poll(async () => numberIn(await page.locator('#device-state-tabs [data-state=all] .tab-count').textContent())).toBe(r.progress.total);
-    const tabs = await page.locator('#device-state-tabs .tab:not([data-state=all])').evaluateAll((els) => Object.fromEntries(els.map((t) => [(t as HTMLElement).dataset.state, Number(t.querySelector('.tab-count')!.textContent!.replace(/\D/g, ''))])));
-    expect(tabs).toEqual(groups);
-    expect(await page.locator('#rollout-percent').textContent()).toBe(`${Math.floor(r.progress.percentDone)}%`);
-    expect(await page.locator('#rollout-finished').textContent()).toBe(` done: ${r.progress.finished} of ${r.progress.total} devices finished`);
-    expect(await page.locator('#rollout-outcome').textContent()).toMatch(new RegExp(`^${r.progress.succeeded} succeeded · ${r.progress.failed} failed or rolled back`));
-    const legend = await page.locator('#progress-legend li').evaluateAll((items) => items.map((li) => [(li as HTMLElement).dataset.group!, Number(li.querySelector('strong')!.textContent!.replace(/\D/g, ''))] as const));
-    for (const [group, n] of legend) expect(n, group).toBe(groups[group]);
-    expect(await page.locator('.chart-legend').textContent()).toBe(`succeeded (${r.progress.succeeded})failed or rolled back (${r.progress.failed})`);
-    expect(await page.locator('.card h2', { hasText: 'Failures' }).textContent()).toBe(r.progress.failed ? `Failures (${r.progress.failed})` : 'Failures');
-    await expect.poll(() => page.locator('#failure-table tbody tr').count()).toBe(r.progress.failed);
-    return r;
+    const p = r.progress;
+    return {
+      tabs: { all: p.total, ...groups },
+      percent: `${Math.floor(p.percentDone)}%`,
+      finished: ` done: ${p.finished} of ${p.total} devices finished`,
+      outcome: `${p.succeeded} succeeded · ${p.failed} failed or rolled back`,
+      legend: Object.fromEntries(legendGroups.map((g) => [g, groups[g]])),
+      chart: `succeeded (${p.succeeded})failed or rolled back (${p.failed})`,
+      failuresHeader: p.failed ? `Failures (${p.failed})` : 'Failures',
+      failureRows: p.failed,
+    };
+  }
+
+  /**
+   * Every count on the rollout page agrees with GET /api/v1/rollouts/:id (once the live page has
+   * caught up with it), and the API's counts add up to the device count.
+   */
+  async function countsAgree(page: Page, id: string): Promise<RolloutJson> {
+    let r: RolloutJson | null = null;
+    await expect
+      .poll(async () => {
+        r = await get(id);
+        const got = await shown(page);
+        const want = expected(r, Object.keys(got.legend));
+        return JSON.stringify(got) === JSON.stringify(want) ? 'agree' : { got, want };
+      })
+      .toBe('agree');
+    const agreed = r as unknown as RolloutJson;
+    expect(sum(agreed.counts)).toBe(agreed.progress.total);
+    return agreed;
   }
 
   beforeAll(async () => {
@@ -180,58 +212,66 @@ describe.skipIf(browserMissing)('rollout waits, counts, retry and installed-anyw
     for (const id of Object.values(waits)) expect((await t.request('POST', `/api/v1/rollouts/${id}/cancel`, { token: t.tokens.operator })).status).toBe(200);
   });
 
-  it('reads an aborted rollout honestly, and retries one failed device, then every failed one, from the failures list', async () => {
+  it('reads an aborted rollout honestly, shows a retry the API refuses, and retries one failed device, then every failed one, from the failures list', async () => {
     const ids = await pushDevices('shop', 6);
-    for (const d of ids.slice(0, 3)) receiver.refused.add(d);
-    // No retries: the refusals exceed 30% of six and abort the rollout (failed).
-    const id = await create({ name: 'Aborts on failures', filter: { ids }, maxConcurrency: 1, retry: { maxAttempts: 1 }, errorThreshold: { percent: 30, action: 'abort' } });
+    const refusing = ids.slice(0, 3);
+    for (const d of refusing) receiver.refused.add(d);
+    // No retries; failures above 40% of six (the third) abort the rollout: exactly the three refusing devices fail.
+    const id = await create({ name: 'Aborts on failures', filter: { ids }, maxConcurrency: 1, retry: { maxAttempts: 1 }, errorThreshold: { percent: 40, action: 'abort' } });
     await expect.poll(async () => (await get(id)).status, { timeout: 30_000 }).toBe('failed');
 
     const page = await b.signIn(t.tokens.operator, { path: `/rollouts/${id}` });
     await page.waitForSelector('.rollout-head .pill-failed');
     const r = await countsAgree(page, id);
-    // Done is not success: every device is final, and the outcome says how many failed.
-    expect(r.progress.percentDone).toBe(100);
-    // At least the two refusals that crossed the threshold (a third may have been delivered by then).
-    expect(r.progress.failed).toBeGreaterThanOrEqual(2);
-    expect(await page.locator('#rollout-rate').count()).toBe(0);
+    // Done is not success: every device is final, and the outcome says how many succeeded and failed.
+    expect(r.progress).toMatchObject({ percentDone: 100, failed: 3 });
     expect(await page.locator('#rollout-percent').textContent()).toBe('100%');
-    expect(await page.locator('#rollout-outcome').textContent()).toBe(`${r.progress.succeeded} succeeded · ${r.progress.failed} failed or rolled back · ${Math.round((r.progress.succeeded / 6) * 1000) / 10}% of the finished succeeded`);
+    expect(await page.locator('#rollout-outcome').textContent()).toBe(`${r.progress.succeeded} succeeded · 3 failed or rolled back · ${Math.round((r.progress.succeeded / 6) * 1000) / 10}% of the finished succeeded`);
+    expect(await page.locator('#rollout-rate').count()).toBe(0);
     await b.shot(page, 'rollout-failed');
 
-    // Retry one device: it is re-queued and succeeds; the rollout ran again.
-    const failed = ((await t.request('GET', `/api/v1/rollouts/${id}/devices?state=failed`)).json() as { items: { deviceId: string; attempts: number }[] }).items;
-    const [first, ...rest] = failed.map((e) => e.deviceId);
-    const firstRow = page.locator(`#failure-table tr[data-device="${first}"]`);
-    expect(await firstRow.locator('td').nth(2).textContent()).toMatch(/422: this device refuses the update/);
-    expect(numberIn(await firstRow.locator('td').nth(3).textContent())).toBe(1);
-    receiver.refused.delete(first!);
-    await firstRow.getByRole('button', { name: `Retry ${first}` }).click();
-    await expect.poll(() => page.locator('#retry-result').textContent()).toBe(`${first} was re-queued with fresh attempts; the rollout runs again.`);
-    await expect.poll(async () => ((await t.request('GET', `/api/v1/rollouts/${id}/devices?state=succeeded`)).json() as { items: { deviceId: string }[] }).items.map((e) => e.deviceId), { timeout: 30_000 }).toContain(first);
-    await expect.poll(() => page.locator('#failure-table tbody tr').count()).toBe(rest.length);
+    // The dead-letter view: each failure with its last error and attempts, and its Retry.
+    const [first, second, third] = refusing as [string, string, string];
+    const row = (d: string) => page.locator(`#failure-table tr[data-device="${d}"]`);
+    for (const d of refusing) {
+      expect(await row(d).locator('td').nth(2).textContent()).toBe(`http_422: device '${d}' answered 422: this device refuses the update`);
+      expect(numberIn(await row(d).locator('td').nth(3).textContent())).toBe(1);
+    }
+    expect(await page.locator('#btn-retry-all').textContent()).toBe('Retry all 3 failed');
+    for (const d of refusing) receiver.refused.delete(d);
 
-    // Retry all failed: the rest are re-queued and succeed.
-    receiver.refused.clear();
-    await expect.poll(() => page.locator('#btn-retry-all').textContent()).toBe(rest.length === 1 ? 'Retry failed' : `Retry all ${rest.length} failed`);
+    // A retry the API refuses says why: someone else retried the device just before this click.
+    await page.route(`**/api/v1/rollouts/${id}/retry`, async (route) => {
+      expect((await t.request('POST', `/api/v1/rollouts/${id}/retry`, { token: t.tokens.operator, body: { deviceId: first } })).status).toBe(200);
+      await route.continue();
+    }, { times: 1 });
+    await row(first).getByRole('button', { name: `Retry ${first}` }).click();
+    await expect.poll(() => page.locator('#retry-result').textContent()).toMatch(new RegExp(`^Retry of ${first} failed: .*${first}.*`));
+    await expect.poll(() => page.locator('#failure-table tbody tr').count()).toBe(2);
+    await b.shot(page, 'rollout-retry-refused');
+
+    // Retry one device from its row: it is re-queued and succeeds. (Whether the rollout ended again
+    // after the other retry, and runs again now, is the engine's timing.)
+    await row(second).getByRole('button', { name: `Retry ${second}` }).click();
+    await expect.poll(() => page.locator('#retry-result').textContent()).toMatch(new RegExp(`^${second} was re-queued with fresh attempts(; the rollout runs again)?\\.$`));
+    await expect.poll(() => page.locator('#failure-table tbody tr').count()).toBe(1);
+
+    // Retry all failed: the last one is re-queued too.
+    await expect.poll(() => page.locator('#btn-retry-all').textContent()).toBe('Retry failed');
     await page.click('#btn-retry-all');
-    const requeued = rest.length === 1 ? '1 failed device was' : `${rest.length} failed devices were`;
-    await expect.poll(() => page.locator('#retry-result').textContent()).toMatch(new RegExp(`^${requeued} re-queued with fresh attempts(; the rollout runs again)?\\.$`));
-    await expect.poll(async () => ((await t.request('GET', `/api/v1/rollouts/${id}/devices?state=succeeded`)).json() as { items: { deviceId: string }[] }).items.map((e) => e.deviceId), { timeout: 30_000 }).toEqual(ids);
-    await expect.poll(() => page.locator('.rollout-head .pill').first().textContent(), { timeout: 30_000 }).toBe('Completed');
+    await expect.poll(() => page.locator('#retry-result').textContent()).toMatch(/^1 failed device was re-queued with fresh attempts(; the rollout runs again)?\.$/);
+    await expect.poll(async () => ((await t.request('GET', `/api/v1/rollouts/${id}/devices?state=succeeded`)).json() as { items: { deviceId: string }[] }).items.map((e) => e.deviceId), { timeout: 30_000 }).toEqual(expect.arrayContaining([first, second, third]));
     await expect.poll(() => page.locator('#failures').textContent()).toBe('No failures.');
     expect(await page.locator('#btn-retry-all').isHidden()).toBe(true);
+    await expect.poll(async () => groupCounts((await get(id)).counts), { timeout: 30_000 }).toMatchObject({ active: 0, waiting: 0 });
     await countsAgree(page, id);
-
-    // Nothing left to retry: the API's refusal is shown as it is.
-    const refused = await t.request('POST', `/api/v1/rollouts/${id}/retry`, { token: t.tokens.operator, body: {} });
-    expect(refused.status).toBe(409);
     await page.close();
 
     // A viewer gets no retry buttons.
     const viewer = await b.signIn(t.tokens.viewer, { path: `/rollouts/${id}` });
     await viewer.waitForSelector('#failures');
     expect(await viewer.locator('#btn-retry-all').count()).toBe(0);
+    expect(await viewer.locator('#failure-table button').count()).toBe(0);
     await viewer.close();
   });
 
