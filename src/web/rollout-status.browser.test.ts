@@ -151,7 +151,7 @@ describe.skipIf(browserMissing)('rollout waits, counts, retry and installed-anyw
     // Its page: the badge in the head and where the ETA would be, the Approve button, counts that agree.
     await page.goto(`${t.url}/#/rollouts/${id}`);
     await expect.poll(() => page.locator('.rollout-head .wait-badge').textContent()).toBe('waiting for approval');
-    expect(await page.locator('#rollout-rate').textContent()).toBe('time left: — (waiting for approval)');
+    expect(await page.locator('#rollout-rate').textContent()).toBe('no ETA: waiting for approval');
     expect(await page.locator('#btn-approve').textContent()).toBe('Approve phase 1');
     await countsAgree(page, id);
     await b.shot(page, 'rollout-waiting');
@@ -207,7 +207,14 @@ describe.skipIf(browserMissing)('rollout waits, counts, retry and installed-anyw
     await b.shot(page, 'rollouts-waits');
     await page.goto(`${t.url}/#/rollouts/${waits.window}`);
     await expect.poll(() => page.locator('.rollout-head .wait-badge').textContent()).toMatch(texts.window);
-    expect(await page.locator('#rollout-eta').textContent()).toMatch(new RegExp(`^— \\(window opens ${when}\\)$`));
+    expect(await page.locator('#rollout-eta').textContent()).toMatch(new RegExp(`^no ETA: window opens ${when}$`));
+    // Paused: no wait, no ETA.
+    expect((await t.request('POST', `/api/v1/rollouts/${waits['rate-limit']}/pause`, { token: t.tokens.operator })).status).toBe(200);
+    expect((await get(waits['rate-limit'])).progress.etaSeconds).toBeNull();
+    await page.goto(`${t.url}/#/rollouts/${waits['rate-limit']}`);
+    await page.waitForSelector('.rollout-head .pill-paused');
+    expect(await page.locator('#rollout-eta').textContent()).toBe('no ETA: paused');
+    expect(await page.locator('#rollout-rate').textContent()).toBe('no ETA: paused');
     await page.close();
     for (const id of Object.values(waits)) expect((await t.request('POST', `/api/v1/rollouts/${id}/cancel`, { token: t.tokens.operator })).status).toBe(200);
   });

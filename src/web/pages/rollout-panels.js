@@ -51,7 +51,7 @@ export function renderProgress(el, r, artifactName) {
     h('ul', { class: 'legend legend-inline', id: 'progress-legend' }, shown.map((p) => h('li', { dataset: { group: p.key, count: String(p.value) } }, h('span', { class: `swatch ${p.cls}` }), `${p.label} `, h('strong', null, fmtNumber(p.value))))),
     progress.installedAfterCancel ? h('div', { class: 'small text-warn', id: 'rollout-installed-after-cancel' }, `${fmtNumber(progress.installedAfterCancel)} cancelled device${progress.installedAfterCancel === 1 ? '' : 's'} installed it anyway (the cancel reached ${progress.installedAfterCancel === 1 ? 'it' : 'them'} too late); counted as cancelled.`) : null,
     // No rate or ETA while it waits or is paused: the last minute's rate says nothing about when it goes on.
-    eta === null ? null : h('div', { class: 'muted small', id: 'rollout-rate' }, progress.ratePerSecond && typeof progress.etaSeconds === 'number' ? `${progress.ratePerSecond.toFixed(1)} devices/s · ` : '', 'time left: ', h('span', { id: 'rollout-eta' }, eta)),
+    eta === null ? null : h('div', { class: 'muted small', id: 'rollout-rate' }, progress.ratePerSecond && typeof progress.etaSeconds === 'number' ? `${progress.ratePerSecond.toFixed(1)} devices/s · ` : '', h('span', { id: 'rollout-eta' }, eta)),
     h(
       'dl',
       { class: 'facts' },

@@ -1,7 +1,7 @@
 // What a rollout waits for, from the API's `waiting` and `waitingUntil`: a badge ("waiting for
 // approval", "soak until 14:05", "window opens 02:00", "rate limit until 14:05:30", "starts at
 // 3 Dec, 09:00"), the Approve button that ends an approval wait (operators and admins only), and
-// the time left, which is the API's etaSeconds and never a guess: "—" while paused or waiting.
+// the time left, which is the API's etaSeconds and never a guess: none while paused or waiting.
 import { api, canOperate } from '../api.js';
 import { fmtDuration, h } from '../util.js';
 import { FINISHED } from './rollout-counts.js';
@@ -39,14 +39,17 @@ export function waitBadge(r) {
   return wait ? h('span', { class: `wait-badge wait-${r.waiting}`, dataset: { waiting: r.waiting }, title: wait.hint }, wait.text) : null;
 }
 
-/** Time left: the API's ETA while it delivers; "— (the wait)", "— (paused)" or "—" otherwise; null once finished. */
+/**
+ * Time left: "about 3 min left" from the API's etaSeconds while it delivers; "no ETA: waiting for
+ * approval" (or the other wait, or "paused") otherwise, never a guess; null once finished.
+ */
 export function etaText(r) {
   if (FINISHED.includes(r.status)) return null;
   const wait = waitOf(r);
-  if (wait) return `— (${wait.text})`;
-  if (r.status === 'paused') return '— (paused)';
+  if (wait) return `no ETA: ${wait.text}`;
+  if (r.status === 'paused') return 'no ETA: paused';
   const eta = r.progress?.etaSeconds;
-  return typeof eta === 'number' ? `about ${fmtDuration(eta)} left` : '—';
+  return typeof eta === 'number' ? `about ${fmtDuration(eta)} left` : 'no ETA yet';
 }
 
 /** Waiting for approval, or (approval given ahead) a running phase that will need it. */
