@@ -1,8 +1,9 @@
 // The one mapping from a rollout's `counts` (executions per state, adding up to its device count,
-// progress.total) to what the pages show: the state groups of the device list's tabs, the stacked bars and their
-// legends, and the short "12 succeeded · 1 failed" texts. Every rollout panel uses these, so the
-// list, the overview, the progress panel, the phases, the chart legend and the tabs agree. Totals,
-// finished, succeeded and failed are the API's `progress` figures; nothing here adds them up again.
+// progress.total) to what the pages show: the state groups of the device list's tabs, the stacked
+// bars and their legends, and the short "12 succeeded · 1 failed" texts. Every rollout panel uses
+// these, so the list, the overview, the progress panel, the phases, the chart legend and the tabs
+// agree. Totals, finished, succeeded and failed are the API's `progress` figures; nothing here
+// adds them up again.
 
 export const STATE_GROUPS = [
   { key: 'succeeded', label: 'succeeded', states: ['succeeded'], cls: 'c-ok', final: true },

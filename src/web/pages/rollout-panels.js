@@ -37,11 +37,11 @@ export function renderProgress(el, r, artifactName) {
       'div',
       { class: 'big-progress' },
       h('span', { class: 'big-number', id: 'rollout-percent', title: 'devices in a final state (succeeded, failed, rolled back, cancelled or skipped)' }, typeof pct === 'number' ? `${Math.floor(pct)}%` : '—'),
-      h('span', { class: 'muted', id: 'rollout-finished', dataset: { finished: String(progress.finished), total: String(progress.total) } }, ` done: ${fmtNumber(progress.finished)} of ${fmtNumber(progress.total)} devices finished`),
+      h('span', { class: 'muted', id: 'rollout-finished' }, ` done: ${fmtNumber(progress.finished)} of ${fmtNumber(progress.total)} devices finished`),
     ),
     h(
       'div',
-      { class: 'outcome', id: 'rollout-outcome', dataset: { succeeded: String(progress.succeeded), failed: String(progress.failed) } },
+      { class: 'outcome', id: 'rollout-outcome' },
       h('strong', { class: 'text-ok' }, `${fmtNumber(progress.succeeded)} succeeded`),
       ' · ',
       h('strong', { class: progress.failed ? 'text-bad' : '' }, `${fmtNumber(progress.failed)} failed or rolled back`),

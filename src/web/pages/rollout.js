@@ -67,7 +67,7 @@ export function render(main, [id], { setTitle, query, setQuery }) {
   function renderChart() {
     const from = rollout?.startedAt ? Date.parse(rollout.startedAt) : undefined;
     const to = rollout?.finishedAt ? Date.parse(rollout.finishedAt) : Date.now();
-    // The lines are the event history; the legend is the rollout's counts, like every other panel.
+    // The lines are the event history; the legend is the rollout's progress, like every other panel.
     const progress = rollout?.progress;
     mount(chart, lineChart([{ name: 'succeeded', cls: 'c-ok', points: succeeded, total: progress?.succeeded ?? 0 }, { name: 'failed or rolled back', cls: 'c-bad', points: failed, total: progress?.failed ?? 0 }], { from, to }));
   }
