@@ -49,7 +49,8 @@ import { DeviceService } from './registry/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyRepository, PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
 import { OutboundGuard } from './outbound/index.js';
-import { EventLog, openStore, type Store } from './store/index.js';
+import { openSecretsKey } from './secrets/index.js';
+import { EventLog, openStore, SecretsKeyError, type Store } from './store/index.js';
 import { VERSION } from './version.js';
 
 export interface AppOptions {
@@ -117,7 +118,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   fs.mkdirSync(tmpDir, { recursive: true });
 
   let ready = false;
-  const store = await openStore({ url: config.databaseUrl, sqliteFile: sqliteFileFor(config) });
+  // Device credentials are sealed under the secrets key; the database is bound to one key.
+  const secretsKey = openSecretsKey(config.secretsKeyFile);
+  const store = await openStore({ url: config.databaseUrl, sqliteFile: sqliteFileFor(config), secrets: secretsKey.box });
+  try {
+    await store.deviceSecrets.bind(clock.now(), (devices) => logger.info({ devices }, 'device credentials moved out of metadata into device_secrets, encrypted'));
+  } catch (error) {
+    await store.close();
+    if (!(error instanceof SecretsKeyError)) throw error;
+    // A key made just now is not the one wanted: leave no file that would be mistaken for it.
+    if (secretsKey.created) fs.rmSync(secretsKey.file, { force: true });
+    throw new SecretsKeyError(`${secretsKey.created ? `there was no secrets key file at ${secretsKey.file}` : `the secrets key file ${secretsKey.file} holds another key`}: ${error.message}`);
+  }
+  if (secretsKey.created) logger.info({ file: secretsKey.file }, 'created the secrets key that encrypts device credentials: back it up apart from the database (docs/operations.md#backups)');
+  if (secretsKey.readableByOthers) logger.warn({ file: secretsKey.file }, 'the secrets key file is readable by group or others: chmod 600 it');
   ready = true;
   const events = new EventLog(store.events, clock);
   const devices = new DeviceService(store, events, clock);

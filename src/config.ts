@@ -10,6 +10,8 @@ export interface Config {
   port: number;
   /** Directory for the SQLite database, artifacts and first-start secrets. */
   dataDir: string;
+  /** The key file that seals device credentials at rest (ORCHESTRATOR_SECRETS_KEY_FILE, default <dataDir>/secrets.key). */
+  secretsKeyFile: string;
   /** postgres://... switches the store to PostgreSQL. */
   databaseUrl: string | undefined;
   /** URL devices and the CLI use to reach this server (download links); derived from host/port when unset. */
@@ -99,6 +101,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     host: env.ORCHESTRATOR_HOST || undefined,
     port: envNumber(env, 'ORCHESTRATOR_PORT', 8080),
     dataDir,
+    secretsKeyFile: path.resolve(env.ORCHESTRATOR_SECRETS_KEY_FILE || path.join(dataDir, 'secrets.key')),
     databaseUrl: env.ORCHESTRATOR_DATABASE_URL || undefined,
     publicUrl: env.ORCHESTRATOR_PUBLIC_URL || undefined,
     logLevel: env.ORCHESTRATOR_LOG_LEVEL ?? 'info',

@@ -107,6 +107,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
         skipInvalid: query.skipInvalid ?? false,
         tmpDir: deps.tmpDir,
         stage: (dir) => deps.store.devices.importStaging(dir, deps.clock.now()),
+        check: (device) => deps.store.devices.keptProblem(device),
       });
       devices.invalidate();
       if (result.created + result.updated > 0) await deps.store.devices.analyze();

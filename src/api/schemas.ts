@@ -28,7 +28,7 @@ export const DeviceSchema = Type.Object(
     location: Type.Union([Type.String(), Type.Null()]),
     timezone: Type.String(),
     tags: Type.Record(Type.String(), Type.String()),
-    metadata: Type.Record(Type.String(), Type.Unknown()),
+    metadata: Type.Record(Type.String(), Type.Unknown(), { description: 'free JSON; metadata.auth holds push credentials, shown as "[set]" (write-only, stored encrypted)' }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
@@ -48,7 +48,7 @@ export const DeviceInputSchema = Type.Object(
     location: Type.Optional(Type.Union([Type.String(), Type.Null()])),
     timezone: Type.Optional(Type.String({ description: 'IANA time zone, default UTC' })),
     tags: Type.Optional(Type.Record(Type.String(), Type.String())),
-    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'free JSON; metadata.auth: push credentials (bearerToken, password, passphrase, privateKey, privateKeyFile, certFile, keyFile, caFile, knownHostsFile), strings, write-only; "[set]" keeps a stored value' })),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
 // The device as the registry keeps it, and the pure rules that decide whether an input is one.
+import { authProblems } from './device-secrets.js';
 import { ValidationError, type ErrorDetail } from './errors.js';
 import { jsonProblem } from './storable.js';
 import { isValidTimeZone } from './timezone.js';
@@ -164,7 +165,11 @@ export function parseDeviceInput(raw: unknown, options: { idFromPath?: string } 
       const problem = jsonProblem(input.metadata, 'metadata');
       if (problem) errors.push(problem);
       else if (JSON.stringify(input.metadata).length > MAX_METADATA_BYTES) errors.push({ path: 'metadata', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON` });
-      else metadata = input.metadata;
+      else {
+        const credentialErrors = authProblems(input.metadata);
+        if (credentialErrors.length) errors.push(...credentialErrors);
+        else metadata = input.metadata;
+      }
     }
   }
   const lastSeen = parseLastSeen(input.lastSeen, errors);

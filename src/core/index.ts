@@ -4,6 +4,8 @@ export * from './storable.js';
 export * from './device-log.js';
 export * from './clock.js';
 export * from './device.js';
+export * from './device-secrets.js';
+export * from './secret-box.js';
 export * from './import-staging.js';
 export * from './device-filter.js';
 export * from './version.js';

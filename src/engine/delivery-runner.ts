@@ -3,7 +3,7 @@
 import type { Kysely } from 'kysely';
 import { backoffDelayMs, mayRetry, storableText, versionKey, type Clock, type Device, type Execution, type Random, type Rollout } from '../core/index.js';
 import { DeliveryError, type Transport } from '../delivery/transport.js';
-import { chunks, type Database, type StoredArtifact } from '../store/index.js';
+import { chunks, SecretsKeyError, type Database, type StoredArtifact } from '../store/index.js';
 import type { ExecutionChange, Transitions } from './transitions.js';
 
 /** Why an in-flight delivery was aborted. */
@@ -23,6 +23,8 @@ export interface RunnerOptions {
   transports: ReadonlyMap<string, Transport>;
   artifactFile: (artifact: StoredArtifact) => string | null;
   artifactIndexFile?: (artifact: StoredArtifact) => string | null;
+  /** The device with its metadata.auth opened (stored sealed, shown as "[set]" everywhere else). */
+  credentials: (device: Device) => Promise<Device>;
   owner: string;
   /** Called after outcomes are durable (there may be room for more work). */
   onFlushed: () => void;
@@ -95,7 +97,10 @@ export class DeliveryRunner {
       if (!transport) throw new DeliveryError('no_transport', `this server has no transport for devices of mode '${device.mode}'`, false);
       const indexFile = artifact.chunkIndex ? (this.o.artifactIndexFile?.(artifact) ?? null) : null;
       const chunkIndex = indexFile && artifact.chunkIndex ? { file: indexFile, sha256: artifact.chunkIndex.sha256, signature: artifact.chunkIndex.signature } : null;
-      const result = await transport.deliver({ updateId: e.id, device, artifact, filePath: this.o.artifactFile(artifact), chunkIndex, signal: flight.controller.signal });
+      const pushed = await this.o.credentials(device).catch((error: unknown) => {
+        throw error instanceof SecretsKeyError ? new DeliveryError('bad_credentials', error.message, false) : error;
+      });
+      const result = await transport.deliver({ updateId: e.id, device: pushed, artifact, filePath: this.o.artifactFile(artifact), chunkIndex, signal: flight.controller.signal });
       change = { ...base, to: 'succeeded', bytes: result.bytes, bytesFetched: result.bytesSent ?? result.bytes, bytesReused: result.bytesReused ?? 0, error: null };
       this.installed.push({ deviceId: e.deviceId, version: artifact.version });
     } catch (error) {

@@ -73,6 +73,8 @@ export class Engine {
       transports: o.transports,
       artifactFile: o.artifactFile,
       artifactIndexFile: o.artifactIndexFile,
+      // The one reader of device credentials: what a transport needs to authenticate a push.
+      credentials: (device) => o.store.devices.withCredentials(device),
       owner: this.owner,
       onFlushed: () => this.wake(),
       onError: (error) => o.logger.error({ err: error }, 'engine: recording delivery outcomes failed; retrying'),

@@ -34,6 +34,8 @@ export interface ImportOptions {
   skipInvalid: boolean;
   /** Where validated rows wait until every row is checked; `dir` is the import's temporary directory. */
   stage(dir: string): ImportStaging;
+  /** A problem with a valid row that only the store can see (a "[set]" credential with no stored value), or null. */
+  check?(device: DeviceInput): string | null | Promise<string | null>;
   /** Called after each written batch with the rows written so far. */
   onProgress?(written: number): void;
   tmpDir?: string;
@@ -222,6 +224,7 @@ export async function importDevices(source: Readable, options: ImportOptions): P
         if (parsed.errors.length) problem = describe(parsed.errors);
         else device = parsed.device;
       }
+      if (!problem && device && options.check) problem = await options.check(device);
       if (problem || !device) {
         bad++;
         if (result.invalid.length < MAX_LISTED) result.invalid.push({ line: row.line, message: problem ?? 'invalid row' });

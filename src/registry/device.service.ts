@@ -3,6 +3,7 @@ import {
   NotFoundError,
   ValidationError,
   mergeDevicePatch,
+  redactSecrets,
   parseDeviceFilter,
   validateDevice,
   type Clock,
@@ -66,7 +67,7 @@ export class DeviceService {
     const updated = await this.store.devices.update(mergeDevicePatch(current, patch), this.clock.now());
     if (!updated) throw new NotFoundError('device', id);
     this.invalidate();
-    await this.events.append([{ type: 'device.updated', actor, deviceId: id, data: { changes: patch as Record<string, unknown> } }]);
+    await this.events.append([{ type: 'device.updated', actor, deviceId: id, data: { changes: redactSecrets(patch as Record<string, unknown>) } }]);
     return updated;
   }
 

@@ -1,7 +1,9 @@
 // The device registry's persistence: CRUD, filtered keyset pages, counts and batched upserts.
 import type { Database as SQLiteDatabase } from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { ConflictError, versionKey, type Device, type DeviceFilter, type DeviceInput, type ImportStaging } from '../core/index.js';
+import { AUTH_FIELD, ConflictError, splitSecrets, versionKey, type Device, type DeviceFilter, type DeviceInput, type ImportStaging, type SplitSecrets } from '../core/index.js';
+import type { DeviceSecretRepository } from './device-secret.repository.js';
+import { SecretStaging } from './device-secret.staging.js';
 import { deviceWhere } from './device-filter.sql.js';
 import { ROW_COLUMNS, toDevice, toRow } from './device-row.js';
 import type { Database, DeviceRow } from './schema.js';
@@ -29,6 +31,8 @@ export class DeviceRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly maxParams: number,
+    /** Where metadata.auth values go: every write below splits them off (the row keeps "[set]"). */
+    readonly secrets: DeviceSecretRepository,
     /** SQLite only: bulk imports use prepared statements on the raw connection (see upsertMany). */
     private readonly sqlite?: SQLiteDatabase,
   ) {}
@@ -46,11 +50,13 @@ export class DeviceRepository {
 
   /** Inserts a new device; a ConflictError when the id is taken. */
   async create(device: DeviceInput, now: number): Promise<Device> {
-    const row = toRow(device, now);
+    const split = splitSecrets(device.metadata);
+    const row = toRow({ ...device, metadata: split.metadata }, now);
     try {
       await this.db.transaction().execute(async (trx) => {
         await trx.insertInto('devices').values(row).execute();
         await this.writeTags(trx, [device]);
+        await this.secrets.write(trx, device.id, split, now);
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new ConflictError(`device '${device.id}' already exists; use PUT or PATCH /api/v1/devices/${device.id} to change it`);
@@ -61,12 +67,14 @@ export class DeviceRepository {
 
   /** Replaces a stored device's fields, keeping its creation time. */
   async update(device: DeviceInput, now: number): Promise<Device | null> {
-    const { created_at: _c, id: _id, ...fields } = toRow(device, now);
+    const split = splitSecrets(device.metadata);
+    const { created_at: _c, id: _id, ...fields } = toRow({ ...device, metadata: split.metadata }, now);
     const changed = await this.db.transaction().execute(async (trx) => {
       const result = await trx.updateTable('devices').set(fields).where('id', '=', device.id).executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
       await trx.deleteFrom('device_tags').where('device_id', '=', device.id).execute();
       await this.writeTags(trx, [device]);
+      await this.secrets.write(trx, device.id, split, now);
       return true;
     });
     return changed ? this.get(device.id) : null;
@@ -75,6 +83,7 @@ export class DeviceRepository {
   async delete(id: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('device_tags').where('device_id', '=', id).execute();
+      await trx.deleteFrom('device_secrets').where('device_id', '=', id).execute();
       await trx.deleteFrom('tokens').where('device_id', '=', id).execute();
       const result = await trx.deleteFrom('devices').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
@@ -135,13 +144,17 @@ export class DeviceRepository {
   /** Inserts or replaces many devices in one transaction; answers how many were new. */
   async upsertMany(devices: DeviceInput[], now: number): Promise<{ created: number; updated: number }> {
     if (devices.length === 0) return { created: 0, updated: 0 };
+    const splits = devices.map((d) => splitSecrets(d.metadata));
+    devices = devices.map((d, i) => ({ ...d, metadata: splits[i]!.metadata }));
     // Dialect difference, named: on SQLite one synchronous transaction of prepared single-row
     // statements is several times cheaper than building and preparing huge multi-row statements.
     // It must not run inside a transaction Kysely has open on the same connection (it would
     // become part of it), so then the portable path below waits its turn instead.
     if (this.sqlite && !this.sqlite.inTransaction) {
       this.bulk ??= new SqliteBulkUpsert(this.sqlite);
-      return this.bulk.run(devices.map((d) => toRow(d, now)), devices);
+      const counts = await this.bulk.run(devices.map((d) => toRow(d, now)), devices);
+      await this.db.transaction().execute((trx) => this.writeSecrets(trx, devices, splits, now));
+      return counts;
     }
     return this.db.transaction().execute(async (trx) => {
       const ids = devices.map((d) => d.id);
@@ -174,6 +187,7 @@ export class DeviceRepository {
       const replaced = ids.filter((id) => existing.has(id));
       for (const chunk of chunks(replaced, this.maxParams)) await trx.deleteFrom('device_tags').where('device_id', 'in', chunk).execute();
       await this.writeTags(trx, devices);
+      await this.writeSecrets(trx, devices, splits, now);
       return { created: devices.length - existing.size, updated: existing.size };
     });
   }
@@ -184,7 +198,24 @@ export class DeviceRepository {
    * connection (PostgresImportStaging). Both move the rows in with INSERT ... SELECT.
    */
   importStaging(dir: string, now: number): ImportStaging {
-    return this.sqlite ? new SqliteImportStaging(this.sqlite, dir, now) : new PostgresImportStaging(this.db, now);
+    const rows = this.sqlite ? new SqliteImportStaging(this.sqlite, dir, now) : new PostgresImportStaging(this.db, now);
+    return new SecretStaging(rows, this.db, this.secrets, dir, now);
+  }
+
+  /** For an import row: why its "[set]" credentials cannot be kept (no stored value), or null. */
+  keptProblem(device: DeviceInput): Promise<string | null> | null {
+    const { kept } = splitSecrets(device.metadata);
+    if (kept.length === 0) return null;
+    return this.secrets.missingKept(device.id, kept).then((missing) => (missing.length ? `${missing.map((k) => `metadata.${AUTH_FIELD}.${k}`).join(', ')} is "[set]" but device '${device.id}' has no stored value to keep: send the value itself` : null));
+  }
+
+  /** The device with its credentials opened, for a push transport; nothing else may call this. */
+  async withCredentials(device: Device): Promise<Device> {
+    const auth = device.metadata[AUTH_FIELD];
+    if (typeof auth !== 'object' || auth === null || Array.isArray(auth)) return device;
+    const keys = Object.keys(auth);
+    if (keys.length === 0) return device;
+    return { ...device, metadata: { ...device.metadata, [AUTH_FIELD]: await this.secrets.credentials(device.id, keys) } };
   }
 
   /**
@@ -216,6 +247,16 @@ export class DeviceRepository {
       .returning('id')
       .execute();
     return rows.map((r) => r.id);
+  }
+
+  /** Each device's credentials after a batch write: stored as given, or removed when it names none. */
+  private async writeSecrets(trx: Kysely<Database>, devices: DeviceInput[], splits: SplitSecrets[], now: number): Promise<void> {
+    const none: string[] = [];
+    for (let i = 0; i < devices.length; i++) {
+      if (splits[i]!.keys.length > 0) await this.secrets.write(trx, devices[i]!.id, splits[i]!, now);
+      else none.push(devices[i]!.id);
+    }
+    for (const chunk of chunks(none, this.maxParams)) await trx.deleteFrom('device_secrets').where('device_id', 'in', chunk).execute();
   }
 
   private async writeTags(trx: Transaction<Database>, devices: DeviceInput[]): Promise<void> {

@@ -1,8 +1,10 @@
 // The store: one SQL database behind narrow repositories split by capability.
+import { SecretBox } from '../core/index.js';
 import { openDatabase, type DatabaseHandle, type OpenOptions } from './database.js';
 import { ArtifactRepository } from './artifact.repository.js';
 import { DeviceReportRepository } from './device-report.repository.js';
 import { DeviceRepository } from './device.repository.js';
+import { DeviceSecretRepository } from './device-secret.repository.js';
 import { EnrollmentRepository } from './enrollment.repository.js';
 import { EventRepository } from './event.repository.js';
 import { ExecutionRepository } from './execution.repository.js';
@@ -17,6 +19,8 @@ import { TokenRepository } from './token.repository.js';
 export interface Store {
   handle: DatabaseHandle;
   devices: DeviceRepository;
+  /** Device credentials, sealed (also reached as devices.secrets, which every device write uses). */
+  deviceSecrets: DeviceSecretRepository;
   tokens: TokenRepository;
   events: EventRepository;
   locks: LockRepository;
@@ -31,10 +35,20 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export function createStore(handle: DatabaseHandle): Store {
+export interface StoreOptions {
+  /**
+   * The key device credentials are sealed under (the server's secrets key file). Without one the
+   * store has a key of its own that ends with it: for tests and tools that keep no credentials.
+   */
+  secrets?: SecretBox;
+}
+
+export function createStore(handle: DatabaseHandle, options: StoreOptions = {}): Store {
+  const deviceSecrets = new DeviceSecretRepository(handle.db, options.secrets ?? SecretBox.ephemeral(), handle.sqlite);
   return {
     handle,
-    devices: new DeviceRepository(handle.db, handle.maxParams, handle.sqlite),
+    devices: new DeviceRepository(handle.db, handle.maxParams, deviceSecrets, handle.sqlite),
+    deviceSecrets,
     tokens: new TokenRepository(handle.db),
     events: new EventRepository(handle.db, handle.maxParams),
     locks: new LockRepository(handle.db),
@@ -50,7 +64,7 @@ export function createStore(handle: DatabaseHandle): Store {
 }
 
 /** Opens the database, applies pending migrations and returns the store. */
-export async function openStore(options: OpenOptions): Promise<Store> {
+export async function openStore(options: OpenOptions & StoreOptions): Promise<Store> {
   const handle = openDatabase(options);
   try {
     await migrate(handle);
@@ -60,13 +74,14 @@ export async function openStore(options: OpenOptions): Promise<Store> {
     await handle.close();
     throw error;
   }
-  return createStore(handle);
+  return createStore(handle, options);
 }
 
 export * from './database.js';
 export * from './migrator.js';
 export * from './schema.js';
 export * from './device.repository.js';
+export * from './device-secret.repository.js';
 export * from './token.repository.js';
 export * from './event.repository.js';
 export * from './lock.repository.js';

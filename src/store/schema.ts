@@ -25,6 +25,23 @@ export interface DeviceRow {
   protocol?: string;
 }
 
+/** One device credential, sealed (migration 0009). */
+export interface DeviceSecretRow {
+  device_id: string;
+  key: string;
+  sealed: string;
+  key_id: string;
+  updated_at: number;
+}
+
+/** The one key the database's credentials are sealed under (migration 0009). */
+export interface SecretsKeyRow {
+  id: number;
+  key_id: string;
+  bound_at: number;
+  sealed_at: number | null;
+}
+
 export interface DeviceTagRow {
   device_id: string;
   key: string;
@@ -156,6 +173,8 @@ export interface SubscriptionRow {
 export interface Database {
   devices: DeviceRow;
   device_tags: DeviceTagRow;
+  device_secrets: DeviceSecretRow;
+  secrets_key: SecretsKeyRow;
   tokens: TokenRow;
   events: EventRow;
   locks: LockRow;

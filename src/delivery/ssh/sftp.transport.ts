@@ -13,11 +13,13 @@ import { SshConnectionPool, type PoolOptions, type SshEndpoint } from './connect
 import { call, exec, mkdirp, putFile, remoteSize, renameOver, shellQuote } from './sftp-ops.js';
 
 /**
- * Per-device SSH settings in device.metadata: `auth: { privateKeyFile?, passphrase?, password?,
- * knownHostsFile? }` overrides the server's key and known_hosts; `verifyCommand` runs on the
+ * Per-device SSH settings in device.metadata: `auth: { privateKey? (PEM/OpenSSH text), privateKeyFile?,
+ * passphrase?, password?, knownHostsFile? }` overrides the server's key and known_hosts (stored
+ * encrypted, opened only for the push: src/core/device-secrets.ts); `verifyCommand` runs on the
  * device after upload with {file}, {sha256}, {name}, {version} replaced (shell-quoted).
  */
 export interface SshDeviceSettings {
+  privateKey?: string;
   privateKeyFile?: string;
   passphrase?: string;
   password?: string;
@@ -60,7 +62,7 @@ function settingsOf(metadata: Record<string, unknown>): SshDeviceSettings {
   const auth = (metadata.auth ?? {}) as Record<string, unknown>;
   if (typeof auth !== 'object' || Array.isArray(auth)) throw new DeliveryError('bad_credentials', 'device metadata.auth must be an object', false);
   const out: SshDeviceSettings = {};
-  for (const key of ['privateKeyFile', 'passphrase', 'password', 'knownHostsFile'] as const) {
+  for (const key of ['privateKey', 'privateKeyFile', 'passphrase', 'password', 'knownHostsFile'] as const) {
     const value = auth[key];
     if (value === undefined) continue;
     if (typeof value !== 'string') throw new DeliveryError('bad_credentials', `device metadata.auth.${key} must be a string`, false);
@@ -84,10 +86,15 @@ export class SftpTransport implements Transport {
   }
 
   private endpoint(req: DeliveryRequest, address: ReturnType<typeof parseAddress>, settings: SshDeviceSettings): SshEndpoint {
-    const keyFile = settings.privateKeyFile ?? this.options.keyPath;
-    const passphrase = settings.passphrase ?? (settings.privateKeyFile ? undefined : this.options.keyPassphrase);
+    const ownKey = settings.privateKey !== undefined || settings.privateKeyFile !== undefined;
+    const keyFile = settings.privateKey !== undefined ? undefined : (settings.privateKeyFile ?? this.options.keyPath);
+    const passphrase = settings.passphrase ?? (ownKey ? undefined : this.options.keyPassphrase);
     let privateKey: Buffer | undefined;
-    if (keyFile) {
+    if (settings.privateKey !== undefined) {
+      privateKey = Buffer.from(settings.privateKey, 'utf8');
+      const parsed = ssh2.utils.parseKey(privateKey, passphrase);
+      if (parsed instanceof Error) throw new DeliveryError('bad_credentials', `cannot use metadata.auth.privateKey of device '${req.device.id}': ${parsed.message}${/encrypt|passphrase/i.test(parsed.message) ? ' (set metadata.auth.passphrase)' : ''}`, false);
+    } else if (keyFile) {
       try {
         privateKey = fs.readFileSync(keyFile);
       } catch (error) {
@@ -101,7 +108,7 @@ export class SftpTransport implements Transport {
     if (!privateKey && !password && !agent) throw new DeliveryError('bad_credentials', `no SSH credentials for device '${req.device.id}': set ORCHESTRATOR_SSH_KEY, run an ssh-agent (SSH_AUTH_SOCK), or give metadata.auth`, false);
     const serverKnownHosts = this.options.knownHostsPath ?? path.join(os.homedir(), '.ssh', 'known_hosts');
     const knownHostsFile = settings.knownHostsFile ?? serverKnownHosts;
-    const credentialId = createHash('sha256').update(`${keyFile ?? ''}\0${password ?? ''}\0${agent ?? ''}\0${knownHostsFile}`).digest('hex').slice(0, 16);
+    const credentialId = createHash('sha256').update(`${keyFile ?? ''}\0${settings.privateKey ?? ''}\0${password ?? ''}\0${agent ?? ''}\0${knownHostsFile}`).digest('hex').slice(0, 16);
     return { user: address.user, host: address.host, port: address.port, privateKey, passphrase, password, agent, knownHostsFile, learnInto: this.options.trustOnFirstUse ? serverKnownHosts : null, credentialId };
   }
 
