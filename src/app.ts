@@ -94,7 +94,8 @@ export interface App {
 export function createLogger(level: string, destination?: { write(line: string): void }): Logger {
   const options = {
     level,
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.secret', '*.password', '*.privateKey'], censor: '[redacted]' },
+    // Device credentials never reach a log line: metadata.auth values wherever a device or patch is logged.
+    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.secret', '*.password', '*.privateKey', '*.passphrase', '*.bearerToken', 'metadata.auth.*', '*.metadata.auth.*', '*.*.metadata.auth.*'], censor: '[redacted]' },
   };
   return destination ? pino(options, destination) : pino(options);
 }
