@@ -4,7 +4,8 @@
 // the database file looks for the token in it. Each shows "[set]" where a credential is, never
 // its value, and the database holds it only encrypted under the secrets key. The push itself still
 // authenticates with the stored token (a real receiver that requires it), also after an export
-// re-imported with "[set]" in it; a server with another key refuses to start and says why.
+// re-imported with "[set]" in it; the dashboard (headless Chromium) shows "[set]" too; a server
+// with another key refuses to start and says why.
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,7 @@ import { createApp, createLogger } from '../app.js';
 import { loadConfig } from '../config.js';
 import { nextEvent } from '../engine/testing.js';
 import { appDatabases, startTestApp, type TestApp } from '../testing/app.js';
+import { browserMissing, openDashboardBrowser } from '../testing/browser.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
 import { connectWs, type TestWsClient } from '../testing/ws-client.js';
 
@@ -114,6 +116,21 @@ for (const { db, skip } of await appDatabases()) {
         answers.push(events.text);
         for (const id of ['push-1', 'ssh-1']) answers.push((await t.request('GET', `/api/v1/events?deviceId=${id}&limit=50`, { token })).text);
         expect(leaked(answers.join('\n'))).toEqual([]);
+      }
+    });
+
+    it.skipIf(browserMissing !== null)('shows "[set]" on the dashboard\'s device page, to a viewer in a real browser', async () => {
+      const b = await openDashboardBrowser(t.url);
+      try {
+        const page = await b.signIn(t.tokens.viewer, { path: '/devices/ssh-1' });
+        await page.waitForSelector('pre.json');
+        const shown = await page.textContent('pre.json');
+        expect(shown).toContain('"privateKey": "[set]"');
+        expect(leaked(await page.content())).toEqual([]);
+        await b.shot(page, `device-secrets-${db}`);
+        expect(b.problems).toEqual([]);
+      } finally {
+        await b.close();
       }
     });
 

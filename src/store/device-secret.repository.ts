@@ -125,7 +125,7 @@ export class DeviceSecretRepository {
     if (bound.key_id !== this.box.keyId) {
       const sealed = await this.db.selectFrom('device_secrets').select((eb) => eb.fn.countAll<number>().as('n')).where('key_id', '=', bound.key_id).executeTakeFirstOrThrow();
       if (Number(sealed.n) > 0) {
-        throw new SecretsKeyError(`this database holds ${Number(sealed.n)} device credential(s) sealed under secrets key ${bound.key_id}, but this server's key is ${this.box.keyId}; it does not start, so that nothing is pushed without its credentials. ${HOW_TO_FIX}. If that key is lost for good, see "lost key" there`);
+        throw new SecretsKeyError(`this database holds ${Number(sealed.n)} device credential(s) sealed under secrets key ${bound.key_id}, but this server's key is ${this.box.keyId}; it does not start, so that nothing is pushed without its credentials. E${HOW_TO_FIX.slice(1)}. If that key is lost for good, see "Lost key" there`);
       }
       await this.db.updateTable('secrets_key').set({ key_id: this.box.keyId, bound_at: now }).where('id', '=', 1).where('key_id', '=', bound.key_id).execute();
     }

@@ -77,7 +77,7 @@ export function registerDevices(program: Command): void {
     .option('--location <location>', 'where it is')
     .option('--timezone <tz>', 'IANA time zone for maintenance windows', 'UTC')
     .option('--tag <key=value>', 'a tag, repeatable', collect)
-    .option('--metadata <json>', 'a JSON object of extra data')
+    .option('--metadata <json>', 'a JSON object of extra data; push credentials go under "auth" ({"auth":{"bearerToken":"..."}}), are stored encrypted and shown as "[set]"')
     .action(async (id: string, o: Remote & { name?: string; mode: string; address?: string; status?: string; deviceVersion?: string; location?: string; timezone: string; tag?: string[]; metadata?: string }) => {
       let metadata: unknown;
       if (o.metadata) {
