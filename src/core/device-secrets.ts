@@ -71,9 +71,25 @@ export function hasSecretValues(metadata: Json): boolean {
  */
 export function redactSecrets<T>(value: T): T {
   if (!isObject(value)) return value;
+  let out: Json = value;
+  if (typeof value.address === 'string') out = { ...out, address: withoutPassword(value.address) };
   const metadata = value.metadata;
-  if (!isObject(metadata) || !(AUTH_FIELD in metadata)) return value;
-  const auth = metadata[AUTH_FIELD];
-  const shown = isObject(auth) ? Object.fromEntries(Object.keys(auth).map((key) => [key, SECRET_SET])) : SECRET_SET;
-  return { ...value, metadata: { ...metadata, [AUTH_FIELD]: shown } };
+  if (isObject(metadata) && AUTH_FIELD in metadata) {
+    const auth = metadata[AUTH_FIELD];
+    const shown = isObject(auth) ? Object.fromEntries(Object.keys(auth).map((key) => [key, SECRET_SET])) : SECRET_SET;
+    out = { ...out, metadata: { ...metadata, [AUTH_FIELD]: shown } };
+  }
+  return out as T;
+}
+
+/** An address without the password that earlier versions accepted in it (ssh://user:password@host). */
+function withoutPassword(address: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(address)) return address;
+  try {
+    const url = new URL(address);
+    url.password = '';
+    return url.toString();
+  } catch {
+    return address;
+  }
 }

@@ -72,6 +72,8 @@ export function addressProblem(mode: DeviceMode, address: string | null): string
     return mode === 'http' ? 'must be a full URL such as http://10.0.0.5:8080/update' : 'must look like ssh://user@host:22/remote/dir';
   }
   if (mode === 'http' && url.protocol !== 'http:' && url.protocol !== 'https:') return `must be an http:// or https:// URL for mode 'http' (got ${url.protocol})`;
+  // Every viewer reads addresses; a password belongs in the write-only credentials.
+  if (url.password) return `must not hold a password (every viewer reads addresses): put it in metadata.auth.password, which is write-only and stored encrypted`;
   if (mode === 'ssh') {
     if (url.protocol !== 'ssh:') return `must be an ssh:// URL for mode 'ssh' (got ${url.protocol})`;
     if (!url.username) return 'must name the user, as in ssh://user@host:22/remote/dir';

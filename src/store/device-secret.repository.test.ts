@@ -77,30 +77,35 @@ for (const target of storeTargets) {
       expect(await store.deviceSecrets.boundKeyId()).toBe(store.deviceSecrets.keyId);
     });
 
-    it('moves plaintext credentials of earlier versions in at first start, once, and scrubs them from device events', async (ctx) => {
+    it('moves plaintext credentials of earlier versions (metadata.auth, SSH address passwords) in at first start, once, and scrubs them from device events', async (ctx) => {
       if (skip) return ctx.skip();
       // What an earlier version wrote: the credential in the row and in the event that recorded it.
       const old = { id: 'old-1', name: 'old-1', address: 'http://127.0.0.1:9/old', mode: 'http', status: 'unknown', last_seen: null, version: null, version_key: null, location: null, timezone: 'UTC', tags: '{}', metadata: JSON.stringify({ site: 'b', auth: { bearerToken: 'plain-old-token' } }), created_at: 1, updated_at: 1 };
-      await store.handle.db.insertInto('devices').values(old).execute();
+      await store.handle.db.insertInto('devices').values([old, { ...old, id: 'old-ssh', mode: 'ssh', address: 'ssh://deploy:plain-ssh-pw@127.0.0.1:22/srv', metadata: '{}' }]).execute();
       await store.handle.db.insertInto('events').values([
         { ts: 1, type: 'device.created', actor: 'token:x', rollout_id: null, device_id: 'old-1', execution_id: null, data: JSON.stringify({ device: { id: 'old-1', metadata: { auth: { bearerToken: 'plain-old-token' } } } }) },
+        { ts: 2, type: 'device.created', actor: 'token:x', rollout_id: null, device_id: 'old-ssh', execution_id: null, data: JSON.stringify({ device: { id: 'old-ssh', address: 'ssh://deploy:plain-ssh-pw@127.0.0.1:22/srv', metadata: {} } }) },
         { ts: 2, type: 'device.updated', actor: 'token:x', rollout_id: null, device_id: 'old-1', execution_id: null, data: JSON.stringify({ changes: { metadata: { auth: { bearerToken: 'plain-old-token' } } } }) },
       ]).execute();
       await store.handle.db.updateTable('secrets_key').set({ sealed_at: null }).execute();
       const sealed: number[] = [];
       await store.deviceSecrets.bind(10, (n) => sealed.push(n));
-      expect(sealed).toEqual([1]);
+      expect(sealed).toEqual([2]);
+      // An SSH password in the address (which every viewer reads) becomes a credential.
+      const ssh = (await store.devices.get('old-ssh'))!;
+      expect(ssh).toMatchObject({ address: 'ssh://deploy@127.0.0.1:22/srv', metadata: { auth: { password: '[set]' } } });
+      expect((await store.devices.withCredentials(ssh)).metadata.auth).toEqual({ password: 'plain-ssh-pw' });
       const moved = (await store.devices.get('old-1'))!;
       expect(moved.metadata).toEqual({ site: 'b', auth: { bearerToken: '[set]' } });
       expect((await store.devices.withCredentials(moved)).metadata.auth).toEqual({ bearerToken: 'plain-old-token' });
-      const events = await store.handle.db.selectFrom('events').select('data').where('device_id', '=', 'old-1').execute();
-      expect(events.map((e) => e.data).join('\n')).not.toContain('plain-old-token');
+      const events = await store.handle.db.selectFrom('events').select('data').where('device_id', 'in', ['old-1', 'old-ssh']).execute();
+      expect(events.map((e) => e.data).join('\n')).not.toMatch(/plain-old-token|plain-ssh-pw/);
       expect(events.map((e) => e.data).join('\n')).toContain('"bearerToken":"[set]"');
       // Once: a second start (and a second run of the step itself) changes nothing.
       const before = await store.handle.db.selectFrom('device_secrets').selectAll().where('device_id', '=', 'old-1').execute();
       await store.deviceSecrets.bind(11, (n) => sealed.push(n));
       expect(await store.deviceSecrets.sealPlaintext(12)).toBe(0);
-      expect(sealed).toEqual([1]);
+      expect(sealed).toEqual([2]);
       expect(await store.handle.db.selectFrom('device_secrets').selectAll().where('device_id', '=', 'old-1').execute()).toEqual(before);
     });
   });

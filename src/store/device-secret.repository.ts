@@ -142,9 +142,10 @@ export class DeviceSecretRepository {
   }
 
   /**
-   * Moves credentials that earlier versions kept in plaintext in devices.metadata into
-   * device_secrets, and scrubs them from the device events that recorded them. Idempotent: a
-   * device that shows only "[set]" is left alone. Answers how many devices it sealed.
+   * Moves credentials that earlier versions kept in plaintext in devices.metadata (and SSH
+   * passwords in addresses) into device_secrets, and scrubs them from the device events that
+   * recorded them. Idempotent: a device that shows only "[set]" is left alone. Answers how many
+   * devices it sealed.
    */
   async sealPlaintext(now: number): Promise<number> {
     // On SQLite the old page contents would stay in the file's free space and the WAL: zero them.
@@ -161,15 +162,22 @@ export class DeviceSecretRepository {
     let sealed = 0;
     let after = '';
     for (;;) {
-      const page = await this.db.selectFrom('devices').select(['id', 'metadata']).where('id', '>', after).where('metadata', 'like', `%"${AUTH_FIELD}"%`).orderBy('id').limit(500).execute();
+      const page = await this.db
+        .selectFrom('devices')
+        .select(['id', 'mode', 'address', 'metadata'])
+        .where('id', '>', after)
+        .where((eb) => eb.or([eb('metadata', 'like', `%"${AUTH_FIELD}"%`), eb.and([eb('mode', '=', 'ssh'), eb('address', 'like', 'ssh://%:%@%')])]))
+        .orderBy('id')
+        .limit(500)
+        .execute();
       if (page.length === 0) break;
       after = page.at(-1)!.id;
       for (const row of page) {
-        const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
+        const { metadata, address } = passwordOutOfAddress(row.mode, row.address, JSON.parse(row.metadata) as Record<string, unknown>);
         if (!hasSecretValues(metadata)) continue;
         const split = splitSecrets(metadata);
         await this.db.transaction().execute(async (trx) => {
-          await trx.updateTable('devices').set({ metadata: JSON.stringify(split.metadata) }).where('id', '=', row.id).execute();
+          await trx.updateTable('devices').set({ metadata: JSON.stringify(split.metadata), address }).where('id', '=', row.id).execute();
           // Values that earlier versions stored; a "[set]" among them has nothing to keep.
           await this.apply(trx, [this.seal(row.id, { ...split, kept: [], keys: Object.keys(split.values) })], now);
         });
@@ -184,7 +192,10 @@ export class DeviceSecretRepository {
   private async scrubEvents(): Promise<void> {
     let after = 0;
     for (;;) {
-      const page = await this.db.selectFrom('events').select(['id', 'data']).where('id', '>', after).where('type', 'like', 'device.%').where('data', 'like', `%"${AUTH_FIELD}"%`).orderBy('id').limit(500).execute();
+      const page = await this.db.selectFrom('events').select(['id', 'data']).where('id', '>', after)
+        .where('type', 'like', 'device.%')
+        .where((eb) => eb.or([eb('data', 'like', `%"${AUTH_FIELD}"%`), eb('data', 'like', '%ssh://%:%@%')]))
+        .orderBy('id').limit(500).execute();
       if (page.length === 0) return;
       after = Number(page.at(-1)!.id);
       for (const row of page) {
@@ -195,6 +206,25 @@ export class DeviceSecretRepository {
       }
     }
   }
+}
+
+/**
+ * Earlier versions took an SSH password in the address (ssh://user:password@host/dir), which every
+ * viewer reads: it moves to metadata.auth.password (unless one is set there already, which wins).
+ */
+function passwordOutOfAddress(mode: string, address: string | null, metadata: Record<string, unknown>): { address: string | null; metadata: Record<string, unknown> } {
+  if (mode !== 'ssh' || !address) return { address, metadata };
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return { address, metadata };
+  }
+  if (!url.password) return { address, metadata };
+  const password = decodeURIComponent(url.password);
+  url.password = '';
+  const auth = typeof metadata[AUTH_FIELD] === 'object' && metadata[AUTH_FIELD] !== null ? (metadata[AUTH_FIELD] as Record<string, unknown>) : {};
+  return { address: url.toString(), metadata: { ...metadata, [AUTH_FIELD]: { password, ...auth } } };
 }
 
 function missingMessage(deviceId: string, keys: string[]): string {
