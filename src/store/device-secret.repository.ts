@@ -72,6 +72,12 @@ export class DeviceSecretRepository {
     }
   }
 
+  /** Why `kept` ("[set]" credentials) cannot be kept for the device, or null when each has a stored value. */
+  async keptProblem(deviceId: string, kept: string[]): Promise<string | null> {
+    const missing = await this.missingKept(deviceId, kept);
+    return missing.length > 0 ? missingMessage(deviceId, missing) : null;
+  }
+
   /** Of `keys`, those the device has no stored value for. */
   async missingKept(deviceId: string, keys: string[], db: Kysely<Database> = this.db): Promise<string[]> {
     if (keys.length === 0) return [];

@@ -142,10 +142,10 @@ export class DeviceRepository {
   }
 
   /** Inserts or replaces many devices in one transaction; answers how many were new. */
-  async upsertMany(devices: DeviceInput[], now: number): Promise<{ created: number; updated: number }> {
-    if (devices.length === 0) return { created: 0, updated: 0 };
-    const splits = devices.map((d) => splitSecrets(d.metadata));
-    devices = devices.map((d, i) => ({ ...d, metadata: splits[i]!.metadata }));
+  async upsertMany(inputs: DeviceInput[], now: number): Promise<{ created: number; updated: number }> {
+    if (inputs.length === 0) return { created: 0, updated: 0 };
+    const splits = inputs.map((d) => splitSecrets(d.metadata));
+    const devices = inputs.map((d, i) => ({ ...d, metadata: splits[i]!.metadata }));
     // Dialect difference, named: on SQLite one synchronous transaction of prepared single-row
     // statements is several times cheaper than building and preparing huge multi-row statements.
     // It must not run inside a transaction Kysely has open on the same connection (it would
@@ -205,8 +205,7 @@ export class DeviceRepository {
   /** For an import row: why its "[set]" credentials cannot be kept (no stored value), or null. */
   keptProblem(device: DeviceInput): Promise<string | null> | null {
     const { kept } = splitSecrets(device.metadata);
-    if (kept.length === 0) return null;
-    return this.secrets.missingKept(device.id, kept).then((missing) => (missing.length ? `${missing.map((k) => `metadata.${AUTH_FIELD}.${k}`).join(', ')} is "[set]" but device '${device.id}' has no stored value to keep: send the value itself` : null));
+    return kept.length === 0 ? null : this.secrets.keptProblem(device.id, kept);
   }
 
   /** The device with its credentials opened, for a push transport; nothing else may call this. */
