@@ -123,7 +123,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const secretsKey = openSecretsKey(config.secretsKeyFile);
   const store = await openStore({ url: config.databaseUrl, sqliteFile: sqliteFileFor(config), secrets: secretsKey.box });
   try {
-    await store.deviceSecrets.bind(clock.now(), (devices) => logger.info({ devices }, 'device credentials moved out of metadata into device_secrets, encrypted'));
+    await store.deviceSecrets.bind(clock.now(), {
+      sealed: (devices) => logger.info({ devices }, 'device credentials moved out of metadata into device_secrets, encrypted'),
+      // Harmless only while no other server runs with the old key: it could not open what this one seals.
+      rebound: (from) => logger.warn({ from, to: secretsKey.box.keyId, file: secretsKey.file }, 'the database was bound to another secrets key, which sealed no credential; it is bound to this server\'s key now: give every server of this database this key file'),
+    });
   } catch (error) {
     await store.close();
     if (!(error instanceof SecretsKeyError)) throw error;

@@ -69,7 +69,9 @@ for (const target of storeTargets) {
       expect(await store.deviceSecrets.boundKeyId()).toBe(store.deviceSecrets.keyId);
       // Nothing sealed yet: another key may take over (nothing is lost).
       const other = new DeviceSecretRepository(store.handle.db, SecretBox.ephemeral());
-      await other.bind(2);
+      const rebound: string[] = [];
+      await other.bind(2, { rebound: (from) => rebound.push(from) });
+      expect(rebound).toEqual([store.deviceSecrets.keyId]);
       expect(await store.deviceSecrets.boundKeyId()).toBe(other.keyId);
       await store.deviceSecrets.bind(3);
       await store.devices.create(device('sec-6', { auth: { bearerToken: 'tok-6' } }), 4);
@@ -89,7 +91,7 @@ for (const target of storeTargets) {
       ]).execute();
       await store.handle.db.updateTable('secrets_key').set({ sealed_at: null }).execute();
       const sealed: number[] = [];
-      await store.deviceSecrets.bind(10, (n) => sealed.push(n));
+      await store.deviceSecrets.bind(10, { sealed: (n) => sealed.push(n) });
       expect(sealed).toEqual([2]);
       // An SSH password in the address (which every viewer reads) becomes a credential.
       const ssh = (await store.devices.get('old-ssh'))!;
@@ -103,7 +105,7 @@ for (const target of storeTargets) {
       expect(events.map((e) => e.data).join('\n')).toContain('"bearerToken":"[set]"');
       // Once: a second start (and a second run of the step itself) changes nothing.
       const before = await store.handle.db.selectFrom('device_secrets').selectAll().where('device_id', '=', 'old-1').execute();
-      await store.deviceSecrets.bind(11, (n) => sealed.push(n));
+      await store.deviceSecrets.bind(11, { sealed: (n) => sealed.push(n) });
       expect(await store.deviceSecrets.sealPlaintext(12)).toBe(0);
       expect(sealed).toEqual([2]);
       expect(await store.handle.db.selectFrom('device_secrets').selectAll().where('device_id', '=', 'old-1').execute()).toEqual(before);

@@ -125,7 +125,7 @@ export class DeviceSecretRepository {
    * database holds credentials sealed under another key. A database bound to a key that sealed
    * nothing is rebound. The first time, moves the plaintext metadata.auth of earlier versions in.
    */
-  async bind(now: number, onSealed?: (devices: number) => void): Promise<void> {
+  async bind(now: number, on: { sealed?: (devices: number) => void; rebound?: (from: string) => void } = {}): Promise<void> {
     await this.db.insertInto('secrets_key').values({ id: 1, key_id: this.box.keyId, bound_at: now, sealed_at: null }).onConflict((oc) => oc.column('id').doNothing()).execute();
     const bound = await this.db.selectFrom('secrets_key').selectAll().where('id', '=', 1).executeTakeFirstOrThrow();
     if (bound.key_id !== this.box.keyId) {
@@ -134,11 +134,12 @@ export class DeviceSecretRepository {
         throw new SecretsKeyError(`this database holds ${Number(sealed.n)} device credential(s) sealed under secrets key ${bound.key_id}, but this server's key is ${this.box.keyId}; it does not start, so that nothing is pushed without its credentials. E${HOW_TO_FIX.slice(1)}. If that key is lost for good, see "Lost key" there`);
       }
       await this.db.updateTable('secrets_key').set({ key_id: this.box.keyId, bound_at: now }).where('id', '=', 1).where('key_id', '=', bound.key_id).execute();
+      on.rebound?.(bound.key_id);
     }
     if (bound.sealed_at === null) {
       const devices = await this.sealPlaintext(now);
       await this.db.updateTable('secrets_key').set({ sealed_at: now }).where('id', '=', 1).execute();
-      if (devices > 0) onSealed?.(devices);
+      if (devices > 0) on.sealed?.(devices);
     }
   }
 
