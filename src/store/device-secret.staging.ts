@@ -3,7 +3,9 @@
 // temporary directory (never in plaintext, never in memory all together); the rows go on with
 // "[set]" in their place. After the rows are committed the credentials are written in file order
 // (a later row of an id replaces an earlier one), and credentials that the imported rows no longer
-// name are removed.
+// name are removed. A crash between the two leaves devices that show "[set]" for a credential not
+// yet stored; a push to one fails naming that credential (never pushes without it) until the
+// import is run again.
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
