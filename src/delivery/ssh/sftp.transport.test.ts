@@ -109,6 +109,17 @@ describe.skipIf(skip)('SSH/SFTP transport against OpenSSH sshd', () => {
       expect(error).toMatchObject({ code: 'bad_credentials', retryable: false });
     });
 
+    it('uses a key given inline as metadata.auth.privateKey (with its passphrase), and says so when it is not a key', async () => {
+      const inline = makeSshKey(work, 'inline', 'inline pass');
+      sshd.authorize(inline.publicKey);
+      // No server key: only the inline one can authenticate.
+      const t = newTransport({ keyPath: undefined });
+      expect((await deliver(t, 'inline-dir', '1', { auth: { privateKey: fs.readFileSync(inline.privateKey, 'utf8'), passphrase: 'inline pass' } })).outcome).toBe('delivered');
+      const error = (await deliver(t, 'inline-dir', '2', { auth: { privateKey: 'not a key' } }).catch((e: unknown) => e)) as DeliveryError;
+      await t.close();
+      expect(error).toMatchObject({ code: 'bad_credentials', retryable: false, message: expect.stringContaining('metadata.auth.privateKey') });
+    });
+
     it('authenticates through ssh-agent (SSH_AUTH_SOCK)', async () => {
       const agentKey = makeSshKey(work, 'agent-key');
       sshd.authorize(agentKey.publicKey);
