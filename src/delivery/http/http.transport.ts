@@ -108,7 +108,8 @@ export class HttpTransport implements Transport {
         const cas = [...(this.options.ca ? [this.options.ca] : []), ...(auth.caFile ? [fs.readFileSync(auth.caFile)] : [])];
         tls = { cert: auth.certFile ? fs.readFileSync(auth.certFile) : undefined, key: auth.keyFile ? fs.readFileSync(auth.keyFile) : undefined, ca: cas.length ? cas : undefined };
       } catch (error) {
-        throw new DeliveryError('bad_credentials', `cannot read the device's TLS files: ${(error as Error).message}`, false);
+        // The paths are the device's write-only credentials: named by field, not shown.
+        throw new DeliveryError('bad_credentials', `cannot read the device's TLS files (metadata.auth certFile, keyFile, caFile): ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`, false);
       }
       agent = new Agent({ connect: { ...tls, timeout: this.options.connectTimeoutMs ?? 10_000, lookup: this.outbound.lookup }, keepAliveTimeout: 10_000, headersTimeout: this.options.responseTimeoutMs ?? 120_000, bodyTimeout: this.options.responseTimeoutMs ?? 120_000 });
       this.agents.set(key, agent);

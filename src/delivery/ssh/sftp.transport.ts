@@ -95,13 +95,15 @@ export class SftpTransport implements Transport {
       const parsed = ssh2.utils.parseKey(privateKey, passphrase);
       if (parsed instanceof Error) throw new DeliveryError('bad_credentials', `cannot use metadata.auth.privateKey of device '${req.device.id}': ${parsed.message}${/encrypt|passphrase/i.test(parsed.message) ? ' (set metadata.auth.passphrase)' : ''}`, false);
     } else if (keyFile) {
+      // A device's own key file is one of its write-only credentials: named by field, not shown.
+      const keyName = settings.privateKeyFile !== undefined ? 'metadata.auth.privateKeyFile' : `'${keyFile}'`;
       try {
         privateKey = fs.readFileSync(keyFile);
       } catch (error) {
-        throw new DeliveryError('bad_credentials', `cannot read the SSH key '${keyFile}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, false);
+        throw new DeliveryError('bad_credentials', `cannot read the SSH key ${keyName}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, false);
       }
       const parsed = ssh2.utils.parseKey(privateKey, passphrase);
-      if (parsed instanceof Error) throw new DeliveryError('bad_credentials', `cannot use the SSH key '${keyFile}': ${parsed.message}${/encrypt|passphrase/i.test(parsed.message) ? ' (set the passphrase: ORCHESTRATOR_SSH_KEY_PASSPHRASE or metadata.auth.passphrase)' : ''}`, false);
+      if (parsed instanceof Error) throw new DeliveryError('bad_credentials', `cannot use the SSH key ${keyName}: ${parsed.message}${/encrypt|passphrase/i.test(parsed.message) ? ' (set the passphrase: ORCHESTRATOR_SSH_KEY_PASSPHRASE or metadata.auth.passphrase)' : ''}`, false);
     }
     const password = settings.password ?? address.password;
     const agent = this.options.agentSocket ?? process.env.SSH_AUTH_SOCK;
