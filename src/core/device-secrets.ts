@@ -15,10 +15,11 @@ const MAX_KEYS = 32;
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Problems with `metadata.auth` (absent is fine): an object of at most 32 non-empty strings (their size is bounded by metadata's). */
+/** Problems with `metadata.auth` (absent or null is fine): an object of at most 32 non-empty strings (their size is bounded by metadata's). */
 export function authProblems(metadata: Json): ErrorDetail[] {
-  if (!(AUTH_FIELD in metadata)) return [];
   const auth = metadata[AUTH_FIELD];
+  // Absent or null: no credentials (null clears them, like leaving the key out).
+  if (auth === undefined || auth === null) return [];
   const path = `metadata.${AUTH_FIELD}`;
   if (!isObject(auth)) return [{ path, message: 'must be an object of credentials such as {"bearerToken": "..."} or {"password": "..."}' }];
   const keys = Object.keys(auth);

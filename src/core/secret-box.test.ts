@@ -41,6 +41,7 @@ describe('device credentials in metadata', () => {
   });
 
   it('refuses credentials that are not named strings, without echoing them', () => {
+    expect(authProblems({ auth: null })).toEqual([]);
     expect(authProblems({ auth: 'x' })).toEqual([{ path: 'metadata.auth', message: expect.stringContaining('must be an object') }]);
     const problems = authProblems({ auth: { bearerToken: 42, ok: 'fine', '1bad': 'hidden-value', empty: '' } });
     expect(problems.map((p) => p.path)).toEqual(['metadata.auth.bearerToken', 'metadata.auth.1bad', 'metadata.auth.empty']);
