@@ -32,13 +32,19 @@ export function openSecretsKey(file: string): SecretsKey {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read the secrets key file '${file}' (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     text = SecretBox.generateKey().toString('base64');
+    // Written whole under a temporary name, then linked into place: a server starting beside this
+    // one never reads a half-written key, and link() fails if the other one made it first.
+    const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
     try {
-      fs.writeFileSync(file, `${text}\n`, { mode: 0o600, flag: 'wx' });
+      fs.writeFileSync(temp, `${text}\n`, { mode: 0o600, flag: 'wx' });
+      fs.linkSync(temp, file);
       created = true;
     } catch (writeError) {
       // Another process sharing the data directory made it first: use that one.
       if ((writeError as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create the secrets key file '${file}' (${(writeError as NodeJS.ErrnoException).code ?? (writeError as Error).message})`);
       text = fs.readFileSync(file, 'utf8');
+    } finally {
+      fs.rmSync(temp, { force: true });
     }
   }
   const readableByOthers = process.platform !== 'win32' && (fs.statSync(file).mode & 0o077) !== 0;
