@@ -13,6 +13,8 @@ export interface DeviceRouteDeps {
   store: Store;
   clock: { now(): number };
   tmpDir: string;
+  /** Largest row of an import, bytes (ORCHESTRATOR_IMPORT_MAX_ROW_BYTES). */
+  maxRowBytes: number;
 }
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 128 }) });
@@ -92,22 +94,32 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
     schema: {
       tags,
       summary: 'Bulk import (upsert) devices from CSV or NDJSON, streamed',
-      description: 'Rows are validated one by one. By default nothing is written when any row is bad (400 lists the lines); with skipInvalid=true the good rows are written and the bad ones listed.',
+      description:
+        'Rows are validated one by one. By default nothing is written when any row is bad (400 lists the lines); with skipInvalid=true the good rows are written and the bad ones listed. A row longer than ORCHESTRATOR_IMPORT_MAX_ROW_BYTES (1 MiB by default) stops the import at once, whatever skipInvalid says: 400 naming its line, nothing written, the rest of the upload not read (the connection is closed).',
       querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('ndjson')])), skipInvalid: Type.Optional(Type.Boolean({ default: false })) }),
       consumes: ['text/csv', 'application/x-ndjson'],
       response: { 200: ImportResult, ...errorResponses },
     },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const query = request.query as { format?: string; skipInvalid?: boolean };
       const format = formatOf(query, request.headers['content-type']);
       const body = request.body as NodeJS.ReadableStream | undefined;
       if (!body || typeof (body as { pipe?: unknown }).pipe !== 'function') throw new ValidationError('send the file as the request body with Content-Type text/csv or application/x-ndjson');
-      const result = await importDevices(body as import('node:stream').Readable, {
-        format,
-        skipInvalid: query.skipInvalid ?? false,
-        tmpDir: deps.tmpDir,
-        stage: (dir) => deps.store.devices.importStaging(dir, deps.clock.now()),
-      });
+      let result;
+      try {
+        result = await importDevices(body as import('node:stream').Readable, {
+          format,
+          skipInvalid: query.skipInvalid ?? false,
+          tmpDir: deps.tmpDir,
+          maxRowBytes: deps.maxRowBytes,
+          stage: (dir) => deps.store.devices.importStaging(dir, deps.clock.now()),
+        });
+      } catch (error) {
+        // Refused before the end of the upload (a row too long, a bad header): the rest is not
+        // read, and the connection closes after the answer instead of waiting for it.
+        if (!request.raw.complete) reply.header('connection', 'close');
+        throw error;
+      }
       devices.invalidate();
       if (result.created + result.updated > 0) await deps.store.devices.analyze();
       await devices.logImport(result, format, actorOf(request));

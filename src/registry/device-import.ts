@@ -5,11 +5,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import Papa from 'papaparse';
 import { ValidationError, parseDeviceInput, type DeviceInput, type ErrorDetail, type ImportStaging } from '../core/index.js';
 import { csvRecordToInput, CSV_COLUMNS } from './device-csv.js';
+import { boundedLines, CsvRowLimit, DEFAULT_MAX_ROW_BYTES } from './row-limit.js';
 
 export type DeviceFormat = 'csv' | 'ndjson';
 
@@ -37,6 +37,11 @@ export interface ImportOptions {
   /** Called after each written batch with the rows written so far. */
   onProgress?(written: number): void;
   tmpDir?: string;
+  /**
+   * Largest row in bytes (a CSV record, quoted line breaks included; an NDJSON line): a longer one
+   * stops the import with RowTooLongError, whatever skipInvalid says. Default 1 MiB.
+   */
+  maxRowBytes?: number;
 }
 
 const MAX_LISTED = 1000;
@@ -58,14 +63,17 @@ const QUOTE_ERRORS: Record<string, string> = {
 };
 
 /**
- * Reads up to the end of the header line to learn the line ending (papaparse would guess from its
+ * Reads up to the end of the first line to learn the line ending (papaparse would guess from its
  * first chunk, which may end before the first line does); answers it and the whole stream again.
+ * Reads at most `maxRowBytes` characters (a first line without a line break that long is too long
+ * a row anyway: the row limit refuses it). Leaves `source` undestroyed, so that an HTTP request
+ * whose import stops early can still be answered.
  */
-async function detectNewline(source: Readable): Promise<{ newline: '\n' | '\r\n' | '\r'; stream: Readable }> {
+async function detectNewline(source: Readable, maxRowBytes: number): Promise<{ newline: '\n' | '\r\n' | '\r'; stream: Readable }> {
   let head = '';
-  const chunks = source[Symbol.asyncIterator]();
+  const chunks = source.iterator({ destroyOnReturn: false });
   let ended = false;
-  while (!/[\r\n]/.test(head.slice(0, -1)) && head.length < 1 << 20) {
+  while (!/[\r\n]/.test(head.slice(0, -1)) && head.length <= maxRowBytes) {
     const next = await chunks.next();
     if (next.done) {
       ended = true;
@@ -77,19 +85,27 @@ async function detectNewline(source: Readable): Promise<{ newline: '\n' | '\r\n'
   const cr = head.indexOf('\r');
   const newline = cr >= 0 && (lf < 0 || cr < lf) ? (head[cr + 1] === '\n' ? '\r\n' : '\r') : '\n';
   async function* rest(): AsyncGenerator<string> {
-    if (head) yield head;
-    if (ended) return;
-    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as string;
+    try {
+      if (head) yield head;
+      if (ended) return;
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as string;
+    } finally {
+      await chunks.return?.();
+    }
   }
   return { newline, stream: Readable.from(rest(), { objectMode: false, encoding: 'utf8' }) };
 }
 
-async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
+async function* csvRows(source: Readable, maxRowBytes: number): AsyncGenerator<SourceRow> {
   // papaparse in step mode: rows arrive one by one as the stream is read; the parser is paused
-  // while QUEUE_MAX rows wait, so a fast upload never piles up in memory. Empty lines come as
-  // [''] and are counted, which with the line breaks inside quoted cells gives exact line numbers.
+  // while QUEUE_MAX rows or QUEUE_MAX_CHARS characters of them wait, so a fast upload never piles
+  // up in memory. In front of it, CsvRowLimit cuts off a record longer than maxRowBytes (an
+  // unterminated quote) before papaparse buffers it. Empty lines come as [''] and are counted,
+  // which with the line breaks inside quoted cells gives exact line numbers.
   const QUEUE_MAX = 2000;
+  const QUEUE_MAX_CHARS = 8 * 1024 * 1024;
   let queue: string[][] = [];
+  let queuedChars = 0;
   let next = 0;
   let finished = false;
   // Set from papaparse's callbacks: a quoting error (the row it is on follows the rows queued) or a stream error.
@@ -103,8 +119,9 @@ async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
     w?.();
   };
   source.setEncoding('utf8');
-  const { newline, stream } = await detectNewline(source);
-  Papa.parse<string[]>(stream as unknown as NodeJS.ReadableStream, {
+  const { newline, stream } = await detectNewline(source, maxRowBytes);
+  const limited = stream.pipe(new CsvRowLimit(newline, maxRowBytes));
+  Papa.parse<string[]>(limited as unknown as NodeJS.ReadableStream, {
     delimiter: ',',
     newline,
     step: (results, parser) => {
@@ -116,7 +133,8 @@ async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
         parser.abort();
       } else {
         queue.push(results.data);
-        if (queue.length - next >= QUEUE_MAX && !paused) {
+        for (const cell of results.data) queuedChars += cell.length;
+        if ((queue.length - next >= QUEUE_MAX || queuedChars >= QUEUE_MAX_CHARS) && !paused) {
           paused = parser;
           parser.pause();
         }
@@ -144,7 +162,10 @@ async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
           next = 0;
         }
         let breaks = 0;
-        for (const cell of record) if (cell.length > 1) breaks += lineBreaks(cell);
+        for (const cell of record) {
+          queuedChars -= cell.length;
+          if (cell.length > 1) breaks += lineBreaks(cell);
+        }
         line += 1 + breaks;
         if (record.length === 1 && record[0] === '') continue; // an empty line
         if (!header) {
@@ -183,16 +204,15 @@ async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
   } finally {
     if (!finished) {
       (handle as Papa.Parser | null)?.abort();
-      source.destroy();
+      // Stops reading the source without destroying it (an HTTP request is still to be answered).
+      stream.destroy();
+      limited.destroy();
     }
   }
 }
 
-async function* ndjsonRows(source: Readable): AsyncGenerator<{ line: number; input: unknown } | { line: number; error: string }> {
-  const lines = readline.createInterface({ input: source, crlfDelay: Infinity });
-  let line = 0;
-  for await (const text of lines) {
-    line++;
+async function* ndjsonRows(source: Readable, maxRowBytes: number): AsyncGenerator<SourceRow> {
+  for await (const { line, text } of boundedLines(source, maxRowBytes)) {
     if (text.trim() === '') continue;
     try {
       yield { line, input: JSON.parse(text) };
@@ -212,7 +232,8 @@ export async function importDevices(source: Readable, options: ImportOptions): P
   try {
     staging = options.stage(tmp);
     // Pass 1: validate every row, stage the good ones.
-    const rows = options.format === 'csv' ? csvRows(source) : ndjsonRows(source);
+    const maxRowBytes = options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES;
+    const rows = options.format === 'csv' ? csvRows(source, maxRowBytes) : ndjsonRows(source, maxRowBytes);
     for await (const row of rows) {
       result.rows++;
       let problem: string | null = 'error' in row ? row.error : null;
