@@ -6,6 +6,7 @@ import { ValidationError } from '../core/index.js';
 import { exportDevices, importDevices, type DeviceFormat, type DeviceService } from '../registry/index.js';
 import type { Store } from '../store/index.js';
 import { actorOf } from './auth.js';
+import { closeAfterAnswer } from './close-after-answer.js';
 import { DeviceFilterQuery, DeviceInputSchema, DeviceSchema, errorResponses, listOf, PageQuery } from './schemas.js';
 
 export interface DeviceRouteDeps {
@@ -116,8 +117,8 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
         });
       } catch (error) {
         // Refused before the end of the upload (a row too long, a bad header): the rest is not
-        // read, and the connection closes after the answer instead of waiting for it.
-        if (!request.raw.complete) reply.header('connection', 'close');
+        // kept, and the connection closes after the answer.
+        if (!request.raw.complete) closeAfterAnswer(request, reply);
         throw error;
       }
       devices.invalidate();
