@@ -7,6 +7,7 @@
 // and after; the next, valid import works.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { postgresUnavailable } from '../testing/postgres.js';
 
@@ -156,3 +157,27 @@ for (const db of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('ORCHESTRATOR_IMPORT_MAX_ROW_BYTES', () => {
+  it('is read at start, 1 MiB by default, and a value that is not a whole number of bytes stops the start naming it', () => {
+    expect(loadConfig({}, {}).importMaxRowBytes).toBe(MiB);
+    expect(loadConfig({}, { ORCHESTRATOR_IMPORT_MAX_ROW_BYTES: '4096' }).importMaxRowBytes).toBe(4096);
+    for (const bad of ['0', '1.5', 'lots', '-1']) expect(() => loadConfig({}, { ORCHESTRATOR_IMPORT_MAX_ROW_BYTES: bad }), bad).toThrow(/ORCHESTRATOR_IMPORT_MAX_ROW_BYTES must be/);
+  });
+
+  it('sets the limit the import route applies: a row of exactly that many bytes passes, one more is refused', async () => {
+    const t = await startTestApp({ config: { importMaxRowBytes: 64 } });
+    try {
+      const at = `{"id":"edge-1","name":"${'n'.repeat(64 - 25)}"}`;
+      expect(Buffer.byteLength(at)).toBe(64);
+      const ok = await t.request('POST', '/api/v1/devices/import', { headers: { 'content-type': 'application/x-ndjson' }, raw: `${at}\r\n` });
+      expect(ok.json()).toMatchObject({ rows: 1, created: 1 });
+      const refused = await t.request('POST', '/api/v1/devices/import', { headers: { 'content-type': 'application/x-ndjson' }, raw: `${at}\n${at.replace('edge-1', 'edge-2').replace('"n', '"nn')}\n` });
+      expect(refused.status).toBe(400);
+      expect((refused.json() as { error: { message: string } }).error.message).toBe('the row at line 2 is longer than 64 bytes (ORCHESTRATOR_IMPORT_MAX_ROW_BYTES); nothing was imported');
+      expect((await t.request('GET', '/api/v1/devices/edge-2')).status).toBe(404);
+    } finally {
+      await t.close();
+    }
+  });
+});
