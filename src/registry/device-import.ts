@@ -1,7 +1,8 @@
 // Streaming bulk import of devices from CSV or NDJSON. Rows are validated one by one and staged by
 // the store (ImportStaging: in a scratch database or a temporary table), so a million-row import
 // never sits in memory and nothing is written when a row is bad (unless the caller asked to skip
-// bad rows). Re-importing an id updates it.
+// bad rows). No row longer than maxRowBytes is ever held: it stops the import (row-limit.ts).
+// Re-importing an id updates it.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

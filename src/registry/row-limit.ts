@@ -123,6 +123,12 @@ export class CsvRowLimit extends Transform {
     done(null, text);
   }
 
+  override _flush(done: TransformCallback): void {
+    // A CR that ends the upload was text after all.
+    if (this.pendingCR && this.size + 1 > this.maxRowBytes) done(new RowTooLongError(this.start, this.maxRowBytes));
+    else done();
+  }
+
   private scan(text: string): void {
     const { newline, maxRowBytes } = this;
     // The hot loop works on locals, written back at the end (or when it throws).
