@@ -16,11 +16,12 @@ const chunked = (text: string, size = 7) => {
   return Readable.from(parts);
 };
 
-/** Staging in memory (the stores' own are tested in src/store): what commit writes lands in `written`, the last row of an id winning. */
-function memoryStaging(written: DeviceInput[]): ImportStaging {
+/** Staging in memory (the stores' own are tested in src/store): what commit writes lands in `written`, the last row of an id winning; `sizes` gets each row's size. */
+function memoryStaging(written: DeviceInput[], sizes: number[] = []): ImportStaging {
   const staged = new Map<string, DeviceInput>();
   return {
-    add(device) {
+    add(device, rowBytes) {
+      sizes.push(rowBytes ?? -1);
       staged.delete(device.id);
       staged.set(device.id, device);
     },
@@ -160,6 +161,16 @@ describe('importDevices: the per-row byte limit', () => {
     const lines = ['id,name', ...Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? `s-${i},5" screen` : i % 3 === 1 ? `s-${i},"say ""hi"", twice"` : `s-${i},"padded"  `))];
     const { result } = await run(lines.join('\r\n'), { maxRowBytes: 32, chunk: 3 });
     expect(result).toMatchObject({ rows: 40, created: 40, skipped: 0 });
+  });
+
+  it('tells the staging how large each row was, so that its batches are bounded by size too', async () => {
+    const sizes: number[] = [];
+    const ndjson = ['{"id":"z-1"}', `{"id":"z-2","name":"${'\u00e9'.repeat(100)}"}`].join('\r\n');
+    await importDevices(chunked(ndjson), { format: 'ndjson', skipInvalid: false, stage: () => memoryStaging([], sizes) });
+    expect(sizes).toEqual([12, 20 + 200 + 2]);
+    sizes.length = 0;
+    await importDevices(chunked('id,metadata\nz-1,"{\n}"\nz-2,\n'), { format: 'csv', skipInvalid: false, stage: () => memoryStaging([], sizes) });
+    expect(sizes).toEqual([3 + 3, 3]); // the cells' characters
   });
 
   it('refuses a header line that is too long before looking for its line break further', async () => {

@@ -48,7 +48,8 @@ export interface ImportOptions {
 const MAX_LISTED = 1000;
 
 
-type SourceRow = { line: number; input: unknown } | { line: number; error: string };
+/** A row read from the file: its line, and its size in characters (CSV) or bytes (NDJSON) for the staging's batches. */
+type SourceRow = { line: number; size: number; input: unknown } | { line: number; error: string };
 
 /** Line breaks inside a cell (a quoted cell may span lines); CRLF counts once. */
 function lineBreaks(cell: string): number {
@@ -163,10 +164,12 @@ async function* csvRows(source: Readable, maxRowBytes: number): AsyncGenerator<S
           next = 0;
         }
         let breaks = 0;
+        let size = 0;
         for (const cell of record) {
-          queuedChars -= cell.length;
+          size += cell.length;
           if (cell.length > 1) breaks += lineBreaks(cell);
         }
+        queuedChars -= size;
         line += 1 + breaks;
         if (record.length === 1 && record[0] === '') continue; // an empty line
         if (!header) {
@@ -184,7 +187,7 @@ async function* csvRows(source: Readable, maxRowBytes: number): AsyncGenerator<S
         const cells: Record<string, string> = {};
         for (let i = 0; i < record.length; i++) cells[header[i]!] = record[i]!;
         const input = csvRecordToInput(cells);
-        yield typeof input === 'string' ? { line, error: input } : { line, input };
+        yield typeof input === 'string' ? { line, error: input } : { line, size, input };
         continue;
       }
       const failed = failure as { message: string } | Error | null;
@@ -213,10 +216,10 @@ async function* csvRows(source: Readable, maxRowBytes: number): AsyncGenerator<S
 }
 
 async function* ndjsonRows(source: Readable, maxRowBytes: number): AsyncGenerator<SourceRow> {
-  for await (const { line, text } of boundedLines(source, maxRowBytes)) {
+  for await (const { line, text, bytes } of boundedLines(source, maxRowBytes)) {
     if (text.trim() === '') continue;
     try {
-      yield { line, input: JSON.parse(text) };
+      yield { line, size: bytes, input: JSON.parse(text) };
     } catch {
       yield { line, error: 'is not valid JSON (NDJSON wants one device object per line)' };
     }
@@ -249,7 +252,7 @@ export async function importDevices(source: Readable, options: ImportOptions): P
         if (result.invalid.length < MAX_LISTED) result.invalid.push({ line: row.line, message: problem ?? 'invalid row' });
         continue;
       }
-      const wait = staging.add(device);
+      const wait = staging.add(device, (row as { size: number }).size);
       if (wait) await wait;
     }
 

@@ -30,7 +30,7 @@ const CR = 0x0d;
  * (blank lines counted). Reads the source without destroying it when the caller stops early, so
  * an HTTP request can still be answered; throws RowTooLongError as soon as a line passes the limit.
  */
-export async function* boundedLines(source: Readable, maxRowBytes: number): AsyncGenerator<{ line: number; text: string }> {
+export async function* boundedLines(source: Readable, maxRowBytes: number): AsyncGenerator<{ line: number; text: string; bytes: number }> {
   let parts: Buffer[] = [];
   let size = 0;
   let line = 1;
@@ -44,9 +44,10 @@ export async function* boundedLines(source: Readable, maxRowBytes: number): Asyn
   };
   const finish = () => {
     const text = parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts, size).toString('utf8');
+    const bytes = size;
     parts = [];
     size = 0;
-    return { line: line++, text };
+    return { line: line++, text, bytes };
   };
   for await (const raw of source.iterator({ destroyOnReturn: false })) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : (raw as Buffer);
