@@ -5,8 +5,8 @@ import type { DeviceInput } from './device.js';
 
 /**
  * Source bytes of the rows a staging batch holds at most before it is written, besides its count
- * of rows: rows may be as long as the import's row limit, and a batch of 5,000 such devices parsed
- * would be hundreds of MiB.
+ * of rows: a valid device may be tens of KiB (16 KiB of metadata, 64 tags), and a batch of 5,000
+ * such devices parsed would be hundreds of MiB.
  */
 export const STAGE_MAX_BYTES = 4 * 1024 * 1024;
 

@@ -173,6 +173,16 @@ describe('importDevices: the per-row byte limit', () => {
     expect(sizes).toEqual([3 + 3, 3]); // the cells' characters
   });
 
+  it('lists a bad row whose message quotes a long value shortly, so that 1,000 listed problems stay small', async () => {
+    const rows = Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: `m-${i}`, status: 'x'.repeat(50_000) }));
+    const { result } = await run(rows.join('\n'), { format: 'ndjson' });
+    expect(result.invalid).toHaveLength(20);
+    for (const problem of result.invalid) {
+      expect(problem.message).toMatch(/^status must be one of .*\u2026$/);
+      expect(problem.message.length).toBe(300);
+    }
+  });
+
   it('refuses a header line that is too long before looking for its line break further', async () => {
     const error = await tooLong(`id,${'name,'.repeat(100)}\nx-1\n`, { maxRowBytes: 50, chunk: 7 });
     expect(error.line).toBe(1);

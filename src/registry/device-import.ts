@@ -46,6 +46,9 @@ export interface ImportOptions {
 }
 
 const MAX_LISTED = 1000;
+/** A problem's message as listed: validation messages may quote the value, which may be a row long. */
+const MAX_MESSAGE = 300;
+const shorten = (message: string) => (message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}\u2026` : message);
 
 
 /** A row read from the file: its line, and its size in characters (CSV) or bytes (NDJSON) for the staging's batches. */
@@ -249,7 +252,7 @@ export async function importDevices(source: Readable, options: ImportOptions): P
       }
       if (problem || !device) {
         bad++;
-        if (result.invalid.length < MAX_LISTED) result.invalid.push({ line: row.line, message: problem ?? 'invalid row' });
+        if (result.invalid.length < MAX_LISTED) result.invalid.push({ line: row.line, message: shorten(problem ?? 'invalid row') });
         continue;
       }
       const wait = staging.add(device, (row as { size: number }).size);
