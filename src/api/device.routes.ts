@@ -91,7 +91,6 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
 
   app.post('/api/v1/devices/import', {
     config: { auth: 'operator' },
-    bodyLimit: 4 * 1024 ** 3,
     schema: {
       tags,
       summary: 'Bulk import (upsert) devices from CSV or NDJSON, streamed',
