@@ -6,6 +6,7 @@
 // closes the connection, keeps its heap far below the upload's size, and answers /healthz during
 // and after; the next, valid import works.
 import http from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
@@ -139,6 +140,47 @@ for (const db of ['sqlite', 'postgres'] as const) {
       await expectRefused(upload, 4);
       expect(await total()).toBe(before);
       expect((await t.request('GET', '/api/v1/devices/csv-1')).status).toBe(404);
+    });
+
+    it('closes its side after the answer and discards what a raw client goes on sending, without resetting the connection', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const url = new URL(t.url);
+      // Half-open allowed: the client goes on writing after the server has ended its side.
+      const socket = net.connect({ port: Number(url.port), host: url.hostname, allowHalfOpen: true });
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      let answer = '';
+      let serverEnded = false;
+      let resetOrError: Error | null = null;
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('end', () => (serverEnded = true));
+      socket.on('error', (error) => (resetOrError = error));
+      socket.write(`POST /api/v1/devices/import HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${t.tokens.operator}\r\nContent-Type: application/x-ndjson\r\nContent-Length: ${OFFERED}\r\n\r\n{"id":"raw-1","name":"`);
+      const piece = filler(false);
+      (globalThis as { gc?: () => void }).gc?.();
+      const baseline = process.memoryUsage().heapUsed;
+      let heapGrowth = 0;
+      let sent = 0;
+      let sentAfterEnd = 0;
+      // Keep sending the whole offer, answer or not, as long as the connection takes it.
+      while (sent < OFFERED - piece.length && !socket.destroyed) {
+        sent += piece.length;
+        if (serverEnded) sentAfterEnd += piece.length;
+        if (!socket.write(piece)) await new Promise<void>((resolve) => socket.once('drain', () => resolve()).once('close', () => resolve()));
+        heapGrowth = Math.max(heapGrowth, process.memoryUsage().heapUsed - baseline);
+      }
+      socket.end();
+      await new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve())));
+      expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(answer.toLowerCase()).toContain('\r\nconnection: close\r\n');
+      expect(answer).toContain('the row at line 1 is longer than 1 MiB');
+      // The server ended its side after the answer, then took the rest of the offer and dropped it:
+      // no reset, nothing kept (heap far below what it was sent).
+      expect(serverEnded).toBe(true);
+      expect(resetOrError).toBeNull();
+      expect(sentAfterEnd).toBeGreaterThan(OFFERED / 2);
+      expect(heapGrowth).toBeLessThan(OFFERED / 2);
+      expect((await t.request('GET', '/api/v1/devices/raw-1')).status).toBe(404);
     });
 
     it('refuses a long row with skipInvalid too, and the next valid imports work', async (ctx) => {
