@@ -286,7 +286,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store, clock }),
     (app) => executionRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => eventRoutes(app, { store }),
-    (app) => deviceRoutes(app, { devices, store, clock, tmpDir }),
+    (app) => deviceRoutes(app, { devices, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
     (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),

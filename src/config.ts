@@ -21,6 +21,8 @@ export interface Config {
   bodyLimit: number;
   /** Largest artifact upload, bytes. */
   artifactMaxBytes: number;
+  /** Largest row of a CSV or NDJSON device import, bytes (the upload as a whole is streamed and not limited by it). */
+  importMaxRowBytes: number;
   requireSignedArtifacts: boolean;
   /** PEM files of ed25519 public keys whose artifact signatures are accepted (ORCHESTRATOR_TRUSTED_KEYS, comma-separated). */
   trustedKeyFiles: string[];
@@ -81,6 +83,11 @@ function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): numb
   return value;
 }
 
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number of bytes, at least 1 (got ${value})`);
+  return value;
+}
+
 const envBool = (env: NodeJS.ProcessEnv, name: string) => /^(1|true|yes)$/i.test(env[name] ?? '');
 
 /** A comma-separated list of CIDRs; a bad entry stops the start with the variable's name. */
@@ -107,6 +114,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     logLevel: env.ORCHESTRATOR_LOG_LEVEL ?? 'info',
     bodyLimit: envNumber(env, 'ORCHESTRATOR_BODY_LIMIT', 1024 * 1024),
     artifactMaxBytes: envNumber(env, 'ORCHESTRATOR_ARTIFACT_MAX_BYTES', 8 * 1024 ** 3),
+    importMaxRowBytes: positiveInteger('ORCHESTRATOR_IMPORT_MAX_ROW_BYTES', envNumber(env, 'ORCHESTRATOR_IMPORT_MAX_ROW_BYTES', 1024 * 1024)),
     requireSignedArtifacts: envBool(env, 'ORCHESTRATOR_REQUIRE_SIGNED'),
     trustedKeyFiles: (env.ORCHESTRATOR_TRUSTED_KEYS ?? '').split(',').map((f) => f.trim()).filter(Boolean),
     pollIntervalSeconds: envNumber(env, 'ORCHESTRATOR_POLL_INTERVAL', 60),
@@ -135,6 +143,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
   const merged: Config = { ...config, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)), dataDir };
   if (overrides.trustedProxies) cidrs('trustedProxies', overrides.trustedProxies);
   if (overrides.outboundDeny) cidrs('outboundDeny', overrides.outboundDeny);
+  if (overrides.importMaxRowBytes !== undefined) positiveInteger('importMaxRowBytes', overrides.importMaxRowBytes);
   return merged;
 }
 

@@ -6,6 +6,7 @@ import { ValidationError } from '../core/index.js';
 import { exportDevices, importDevices, type DeviceFormat, type DeviceService } from '../registry/index.js';
 import type { Store } from '../store/index.js';
 import { actorOf } from './auth.js';
+import { closeAfterAnswer } from './close-after-answer.js';
 import { DeviceFilterQuery, DeviceInputSchema, DeviceSchema, errorResponses, listOf, PageQuery } from './schemas.js';
 
 export interface DeviceRouteDeps {
@@ -13,6 +14,8 @@ export interface DeviceRouteDeps {
   store: Store;
   clock: { now(): number };
   tmpDir: string;
+  /** Largest row of an import, bytes (ORCHESTRATOR_IMPORT_MAX_ROW_BYTES). */
+  maxRowBytes: number;
 }
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 128 }) });
@@ -88,27 +91,36 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
 
   app.post('/api/v1/devices/import', {
     config: { auth: 'operator' },
-    bodyLimit: 4 * 1024 ** 3,
     schema: {
       tags,
       summary: 'Bulk import (upsert) devices from CSV or NDJSON, streamed',
-      description: 'Rows are validated one by one. By default nothing is written when any row is bad (400 lists the lines); with skipInvalid=true the good rows are written and the bad ones listed.',
+      description:
+        'Rows are validated one by one. By default nothing is written when any row is bad (400 lists the lines); with skipInvalid=true the good rows are written and the bad ones listed. A row longer than ORCHESTRATOR_IMPORT_MAX_ROW_BYTES (1 MiB by default) stops the import at once, whatever skipInvalid says: 400 naming its line, nothing written, the rest of the upload not read (the connection is closed).',
       querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('ndjson')])), skipInvalid: Type.Optional(Type.Boolean({ default: false })) }),
       consumes: ['text/csv', 'application/x-ndjson'],
       response: { 200: ImportResult, ...errorResponses },
     },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const query = request.query as { format?: string; skipInvalid?: boolean };
       const format = formatOf(query, request.headers['content-type']);
       const body = request.body as NodeJS.ReadableStream | undefined;
       if (!body || typeof (body as { pipe?: unknown }).pipe !== 'function') throw new ValidationError('send the file as the request body with Content-Type text/csv or application/x-ndjson');
-      const result = await importDevices(body as import('node:stream').Readable, {
-        format,
-        skipInvalid: query.skipInvalid ?? false,
-        tmpDir: deps.tmpDir,
-        stage: (dir) => deps.store.devices.importStaging(dir, deps.clock.now()),
-        check: (device) => deps.store.devices.keptProblem(device),
-      });
+      let result;
+      try {
+        result = await importDevices(body as import('node:stream').Readable, {
+          format,
+          skipInvalid: query.skipInvalid ?? false,
+          tmpDir: deps.tmpDir,
+          maxRowBytes: deps.maxRowBytes,
+          stage: (dir) => deps.store.devices.importStaging(dir, deps.clock.now()),
+          check: (device) => deps.store.devices.keptProblem(device),
+        });
+      } catch (error) {
+        // Refused before the end of the upload (a row too long, a bad header): the rest is not
+        // kept, and the connection closes after the answer.
+        if (!request.raw.complete) closeAfterAnswer(request, reply);
+        throw error;
+      }
       devices.invalidate();
       if (result.created + result.updated > 0) await deps.store.devices.analyze();
       await devices.logImport(result, format, actorOf(request));

@@ -66,7 +66,17 @@ for (const db of ['sqlite', 'postgres'] as const) {
         const refused = await runCli(['devices', 'import', csv], remote);
         expect(refused.code).toBe(1);
         expect(refused.stderr).toMatch(/1 of 301 rows are invalid; nothing was imported/);
+        expect((await runCli(['devices', 'get', 'long-1'], remote)).stderr).toMatch(/404 Not Found/);
         expect(refused.stderr).toMatch(/line 43: .*timezone/);
+
+        // A row past the 1 MiB row limit: the server answers while the CLI is still uploading the
+        // file, and the CLI shows that answer (not EPIPE); nothing is written.
+        const long = path.join(dataDir, 'long.ndjson');
+        fs.writeFileSync(long, '{"id":"long-1"}\n{"id":"long-2","name":"');
+        for (let i = 0; i < 8; i++) fs.appendFileSync(long, Buffer.alloc(1024 * 1024, 'a'));
+        const tooLong = await runCli(['devices', 'import', long, '--skip-invalid'], remote);
+        expect(tooLong.code).toBe(1);
+        expect(tooLong.stderr).toMatch(/400 Bad Request: the row at line 2 is longer than 1 MiB \(ORCHESTRATOR_IMPORT_MAX_ROW_BYTES\); nothing was imported/);
 
         const imported = await runCli(['devices', 'import', csv, '--skip-invalid', '--json'], remote);
         expect(imported.code, imported.stderr).toBe(0);

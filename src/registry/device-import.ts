@@ -1,15 +1,16 @@
 // Streaming bulk import of devices from CSV or NDJSON. Rows are validated one by one and staged by
 // the store (ImportStaging: in a scratch database or a temporary table), so a million-row import
 // never sits in memory and nothing is written when a row is bad (unless the caller asked to skip
-// bad rows). Re-importing an id updates it.
+// bad rows). No row longer than maxRowBytes is ever held: it stops the import (row-limit.ts).
+// Re-importing an id updates it.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import Papa from 'papaparse';
 import { ValidationError, parseDeviceInput, type DeviceInput, type ErrorDetail, type ImportStaging } from '../core/index.js';
 import { csvRecordToInput, CSV_COLUMNS } from './device-csv.js';
+import { boundedLines, CsvRowLimit, DEFAULT_MAX_ROW_BYTES } from './row-limit.js';
 
 export type DeviceFormat = 'csv' | 'ndjson';
 
@@ -39,12 +40,21 @@ export interface ImportOptions {
   /** Called after each written batch with the rows written so far. */
   onProgress?(written: number): void;
   tmpDir?: string;
+  /**
+   * Largest row in bytes (a CSV record, quoted line breaks included; an NDJSON line): a longer one
+   * stops the import with RowTooLongError, whatever skipInvalid says. Default 1 MiB.
+   */
+  maxRowBytes?: number;
 }
 
 const MAX_LISTED = 1000;
+/** A problem's message as listed: validation messages may quote the value, which may be a row long. */
+const MAX_MESSAGE = 300;
+const shorten = (message: string) => (message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}\u2026` : message);
 
 
-type SourceRow = { line: number; input: unknown } | { line: number; error: string };
+/** A row read from the file: its line, and its size in characters (CSV) or bytes (NDJSON) for the staging's batches. */
+type SourceRow = { line: number; size: number; input: unknown } | { line: number; error: string };
 
 /** Line breaks inside a cell (a quoted cell may span lines); CRLF counts once. */
 function lineBreaks(cell: string): number {
@@ -60,14 +70,17 @@ const QUOTE_ERRORS: Record<string, string> = {
 };
 
 /**
- * Reads up to the end of the header line to learn the line ending (papaparse would guess from its
+ * Reads up to the end of the first line to learn the line ending (papaparse would guess from its
  * first chunk, which may end before the first line does); answers it and the whole stream again.
+ * Reads at most `maxRowBytes` characters (a first line without a line break that long is too long
+ * a row anyway: the row limit refuses it). Leaves `source` undestroyed, so that an HTTP request
+ * whose import stops early can still be answered.
  */
-async function detectNewline(source: Readable): Promise<{ newline: '\n' | '\r\n' | '\r'; stream: Readable }> {
+async function detectNewline(source: Readable, maxRowBytes: number): Promise<{ newline: '\n' | '\r\n' | '\r'; stream: Readable }> {
   let head = '';
-  const chunks = source[Symbol.asyncIterator]();
+  const chunks = source.iterator({ destroyOnReturn: false });
   let ended = false;
-  while (!/[\r\n]/.test(head.slice(0, -1)) && head.length < 1 << 20) {
+  while (!/[\r\n]/.test(head.slice(0, -1)) && head.length <= maxRowBytes) {
     const next = await chunks.next();
     if (next.done) {
       ended = true;
@@ -79,19 +92,27 @@ async function detectNewline(source: Readable): Promise<{ newline: '\n' | '\r\n'
   const cr = head.indexOf('\r');
   const newline = cr >= 0 && (lf < 0 || cr < lf) ? (head[cr + 1] === '\n' ? '\r\n' : '\r') : '\n';
   async function* rest(): AsyncGenerator<string> {
-    if (head) yield head;
-    if (ended) return;
-    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as string;
+    try {
+      if (head) yield head;
+      if (ended) return;
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as string;
+    } finally {
+      await chunks.return?.();
+    }
   }
   return { newline, stream: Readable.from(rest(), { objectMode: false, encoding: 'utf8' }) };
 }
 
-async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
+async function* csvRows(source: Readable, maxRowBytes: number): AsyncGenerator<SourceRow> {
   // papaparse in step mode: rows arrive one by one as the stream is read; the parser is paused
-  // while QUEUE_MAX rows wait, so a fast upload never piles up in memory. Empty lines come as
-  // [''] and are counted, which with the line breaks inside quoted cells gives exact line numbers.
+  // while QUEUE_MAX rows or QUEUE_MAX_CHARS characters of them wait, so a fast upload never piles
+  // up in memory. In front of it, CsvRowLimit cuts off a record longer than maxRowBytes (an
+  // unterminated quote) before papaparse buffers it. Empty lines come as [''] and are counted,
+  // which with the line breaks inside quoted cells gives exact line numbers.
   const QUEUE_MAX = 2000;
+  const QUEUE_MAX_CHARS = 8 * 1024 * 1024;
   let queue: string[][] = [];
+  let queuedChars = 0;
   let next = 0;
   let finished = false;
   // Set from papaparse's callbacks: a quoting error (the row it is on follows the rows queued) or a stream error.
@@ -105,8 +126,9 @@ async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
     w?.();
   };
   source.setEncoding('utf8');
-  const { newline, stream } = await detectNewline(source);
-  Papa.parse<string[]>(stream as unknown as NodeJS.ReadableStream, {
+  const { newline, stream } = await detectNewline(source, maxRowBytes);
+  const limited = stream.pipe(new CsvRowLimit(newline, maxRowBytes));
+  Papa.parse<string[]>(limited as unknown as NodeJS.ReadableStream, {
     delimiter: ',',
     newline,
     step: (results, parser) => {
@@ -118,7 +140,8 @@ async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
         parser.abort();
       } else {
         queue.push(results.data);
-        if (queue.length - next >= QUEUE_MAX && !paused) {
+        for (const cell of results.data) queuedChars += cell.length;
+        if ((queue.length - next >= QUEUE_MAX || queuedChars >= QUEUE_MAX_CHARS) && !paused) {
           paused = parser;
           parser.pause();
         }
@@ -146,7 +169,12 @@ async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
           next = 0;
         }
         let breaks = 0;
-        for (const cell of record) if (cell.length > 1) breaks += lineBreaks(cell);
+        let size = 0;
+        for (const cell of record) {
+          size += cell.length;
+          if (cell.length > 1) breaks += lineBreaks(cell);
+        }
+        queuedChars -= size;
         line += 1 + breaks;
         if (record.length === 1 && record[0] === '') continue; // an empty line
         if (!header) {
@@ -164,7 +192,7 @@ async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
         const cells: Record<string, string> = {};
         for (let i = 0; i < record.length; i++) cells[header[i]!] = record[i]!;
         const input = csvRecordToInput(cells);
-        yield typeof input === 'string' ? { line, error: input } : { line, input };
+        yield typeof input === 'string' ? { line, error: input } : { line, size, input };
         continue;
       }
       const failed = failure as { message: string } | Error | null;
@@ -185,19 +213,18 @@ async function* csvRows(source: Readable): AsyncGenerator<SourceRow> {
   } finally {
     if (!finished) {
       (handle as Papa.Parser | null)?.abort();
-      source.destroy();
+      // Stops reading the source without destroying it (an HTTP request is still to be answered).
+      stream.destroy();
+      limited.destroy();
     }
   }
 }
 
-async function* ndjsonRows(source: Readable): AsyncGenerator<{ line: number; input: unknown } | { line: number; error: string }> {
-  const lines = readline.createInterface({ input: source, crlfDelay: Infinity });
-  let line = 0;
-  for await (const text of lines) {
-    line++;
+async function* ndjsonRows(source: Readable, maxRowBytes: number): AsyncGenerator<SourceRow> {
+  for await (const { line, text, bytes } of boundedLines(source, maxRowBytes)) {
     if (text.trim() === '') continue;
     try {
-      yield { line, input: JSON.parse(text) };
+      yield { line, size: bytes, input: JSON.parse(text) };
     } catch {
       yield { line, error: 'is not valid JSON (NDJSON wants one device object per line)' };
     }
@@ -214,7 +241,8 @@ export async function importDevices(source: Readable, options: ImportOptions): P
   try {
     staging = options.stage(tmp);
     // Pass 1: validate every row, stage the good ones.
-    const rows = options.format === 'csv' ? csvRows(source) : ndjsonRows(source);
+    const maxRowBytes = options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES;
+    const rows = options.format === 'csv' ? csvRows(source, maxRowBytes) : ndjsonRows(source, maxRowBytes);
     for await (const row of rows) {
       result.rows++;
       let problem: string | null = 'error' in row ? row.error : null;
@@ -231,10 +259,10 @@ export async function importDevices(source: Readable, options: ImportOptions): P
       }
       if (problem || !device) {
         bad++;
-        if (result.invalid.length < MAX_LISTED) result.invalid.push({ line: row.line, message: problem ?? 'invalid row' });
+        if (result.invalid.length < MAX_LISTED) result.invalid.push({ line: row.line, message: shorten(problem ?? 'invalid row') });
         continue;
       }
-      const wait = staging.add(device);
+      const wait = staging.add(device, (row as { size: number }).size);
       if (wait) await wait;
     }
 

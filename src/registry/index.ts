@@ -2,4 +2,5 @@
 export * from './device.service.js';
 export * from './device-csv.js';
 export * from './device-import.js';
+export * from './row-limit.js';
 export * from './device-export.js';

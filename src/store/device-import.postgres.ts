@@ -8,11 +8,11 @@
 // import runs. Temporary tables belong to the connection; close() drops them before the
 // connection goes back to the pool.
 import { sql, type Kysely } from 'kysely';
-import type { DeviceInput, ImportStaging } from '../core/index.js';
+import { STAGE_MAX_BYTES, type DeviceInput, type ImportStaging } from '../core/index.js';
 import { INPUT_COLUMNS, toRow, UPSERT_SET } from './device-row.js';
 import type { Database } from './schema.js';
 
-/** Rows per staging statement: 12 parameters whatever the size, so bounded by memory only. */
+/** Rows per staging statement (fewer when they are large: STAGE_MAX_BYTES): 12 parameters whatever the size. */
 const STAGE_CHUNK = 5000;
 /** Ids moved per transaction: long enough to be cheap, short enough not to hold locks for long. */
 const MOVE_CHUNK = 20_000;
@@ -29,6 +29,7 @@ export class PostgresImportStaging implements ImportStaging {
   private giveBack: () => void = () => {};
   private created: Promise<void> | null = null;
   private pending: DeviceInput[] = [];
+  private pendingBytes = 0;
   private staged = 0;
   private inFlight: Promise<void> = Promise.resolve();
 
@@ -53,9 +54,10 @@ export class PostgresImportStaging implements ImportStaging {
     this.connection.catch(() => {});
   }
 
-  add(device: DeviceInput): void | Promise<void> {
+  add(device: DeviceInput, rowBytes = 0): void | Promise<void> {
     this.pending.push(device);
-    if (this.pending.length < STAGE_CHUNK) return;
+    this.pendingBytes += rowBytes;
+    if (this.pending.length < STAGE_CHUNK && this.pendingBytes < STAGE_MAX_BYTES) return;
     // The parser waits for the batch before this one only: one insert runs while it reads on.
     const before = this.inFlight;
     this.inFlight = before.then(this.stager());
@@ -118,6 +120,7 @@ export class PostgresImportStaging implements ImportStaging {
     const devices = this.pending;
     const first = this.staged;
     this.pending = [];
+    this.pendingBytes = 0;
     this.staged += devices.length;
     return async () => {
       if (devices.length === 0) return;

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import SQLite, { type Database as SQLiteDatabase, type Statement } from 'better-sqlite3';
-import type { DeviceInput, ImportStaging } from '../core/index.js';
+import { STAGE_MAX_BYTES, type DeviceInput, type ImportStaging } from '../core/index.js';
 import { withoutForeignKeyChecks } from './device-bulk.sqlite.js';
 import { INPUT_COLUMNS, toRow, UPSERT_SET } from './device-row.js';
 
@@ -21,7 +21,7 @@ const DEFERRED_TABLES = ['devices', 'device_tags'];
 const KEPT_INDEXES = ['device_tags_device_idx'];
 /** Ids moved per transaction: long enough to be cheap, short enough not to stall other writers. */
 const MOVE_CHUNK = 5000;
-/** Staged rows per scratch transaction in pass 1. */
+/** Staged rows per scratch transaction in pass 1 (fewer when they are large: STAGE_MAX_BYTES). */
 const STAGE_CHUNK = 5000;
 const ALIAS = 'import_staging';
 
@@ -40,6 +40,7 @@ export class SqliteImportStaging implements ImportStaging {
   private readonly insertTag: Statement<[string, string, string]>;
   private readonly stageChunk: (devices: DeviceInput[]) => void;
   private pending: DeviceInput[] = [];
+  private pendingBytes = 0;
   private attached = false;
 
   constructor(
@@ -71,15 +72,17 @@ export class SqliteImportStaging implements ImportStaging {
     });
   }
 
-  add(device: DeviceInput): void {
+  add(device: DeviceInput, rowBytes = 0): void {
     this.pending.push(device);
-    if (this.pending.length >= STAGE_CHUNK) this.flush();
+    this.pendingBytes += rowBytes;
+    if (this.pending.length >= STAGE_CHUNK || this.pendingBytes >= STAGE_MAX_BYTES) this.flush();
   }
 
   private flush(): void {
     if (this.pending.length === 0) return;
     this.stageChunk(this.pending);
     this.pending = [];
+    this.pendingBytes = 0;
   }
 
   async commit(onProgress?: (written: number) => void): Promise<{ created: number; updated: number }> {

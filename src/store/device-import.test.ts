@@ -1,13 +1,14 @@
 // The import staging contract, on SQLite and PostgreSQL: devices staged in pass 1 and moved in
 // pass 2 end up exactly as upsertMany would write them (a later row of an id wins, replaced tags
 // go, counts right), in several transactions with progress; an import closed without commit
-// writes nothing, and the next one on the same store works.
+// writes nothing, and the next one on the same store works; rows large enough to fill a batch by
+// size (STAGE_MAX_BYTES) are staged a few at a time with the same result.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDeviceFilter, validateDevice, type DeviceInput } from '../core/index.js';
+import { parseDeviceFilter, STAGE_MAX_BYTES, validateDevice, type DeviceInput } from '../core/index.js';
 import { storeTargets } from '../testing/stores.js';
 import type { Store } from './index.js';
 
@@ -30,10 +31,10 @@ for (const target of storeTargets) {
     });
 
     const tagRows = async () => Number((await sql<{ n: number | string }>`SELECT count(*) AS n FROM device_tags`.execute(store.handle.db)).rows[0]!.n);
-    async function stageAndCommit(devices: DeviceInput[], now: number, onProgress?: (written: number) => void) {
+    async function stageAndCommit(devices: DeviceInput[], now: number, onProgress?: (written: number) => void, rowBytes?: number) {
       const staging = store.devices.importStaging(dir, now);
       try {
-        for (const device of devices) await staging.add(device);
+        for (const device of devices) await staging.add(device, rowBytes);
         return await staging.commit(onProgress);
       } finally {
         await staging.close();
@@ -55,6 +56,14 @@ for (const target of storeTargets) {
       const expected = fleet(45_000).filter((d) => d.id !== 'imp-000002' && d.tags.region === 'east' && d.status === 'offline' && d.version === '1.0.0').length;
       expect(await store.devices.count(parseDeviceFilter({ tag: 'region:east', status: 'offline', version: '<2.0.0' }))).toBe(expected);
       expect(await tagRows()).toBe(45_000);
+    });
+
+    it('stages rows that fill a batch by size a few at a time, the last row of an id still winning across batches', async (ctx) => {
+      if (skip) return ctx.skip();
+      const rows = [...fleet(7, 'big'), validateDevice({ id: 'big-000003', name: 'later batch wins', tags: { tier: 'gold' } })];
+      expect(await stageAndCommit(rows, 6000, undefined, STAGE_MAX_BYTES / 2)).toEqual({ created: 7, updated: 0 });
+      expect(await store.devices.get('big-000003')).toMatchObject({ name: 'later batch wins', tags: { tier: 'gold' } });
+      expect(await store.devices.get('big-000004')).toMatchObject({ tags: { region: 'east' } });
     });
 
     it('writes nothing when closed without commit, and the next import works', async (ctx) => {

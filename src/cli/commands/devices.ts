@@ -135,7 +135,7 @@ export function registerDevices(program: Command): void {
     });
 
   remoteOptions(devices.command('import <file>'))
-    .description('import (upsert) devices from a CSV or NDJSON file, streamed; nothing is written if a row is bad unless --skip-invalid')
+    .description('import (upsert) devices from a CSV or NDJSON file, streamed; nothing is written if a row is bad unless --skip-invalid, and nothing at all if a row is longer than the server\'s row limit (1 MiB unless ORCHESTRATOR_IMPORT_MAX_ROW_BYTES says otherwise)')
     .option('--format <format>', 'csv or ndjson (default: from the file name)')
     .option('--skip-invalid', 'write the good rows and list the bad ones')
     .option('--no-progress', 'no progress bar')
