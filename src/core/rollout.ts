@@ -266,7 +266,7 @@ export function validateRolloutSpec(raw: unknown, now: number): RolloutSpec {
   return spec;
 }
 
-/** The devices a rollout may target: its filter, restricted to devices an operator accepted. */
+/** The devices a rollout may target: its filter, restricted to devices an operator accepted and in service. */
 export function rolloutDeviceFilter(rollout: Pick<RolloutSpec, 'filter'>): DeviceFilter {
-  return { ...parseDeviceFilter(rollout.filter), enrolledOnly: true };
+  return { ...parseDeviceFilter(rollout.filter), enrolledOnly: true, decommissioned: false };
 }
