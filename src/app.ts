@@ -44,7 +44,7 @@ import { CidrList, systemClock, type Clock } from './core/index.js';
 import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
-import { DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './fleet/index.js';
+import { DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './fleet/index.js';
 import { DeviceService } from './registry/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyRepository, PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
@@ -229,6 +229,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       engine.notifier.changed(ids);
     },
   });
+  const decommission = new DecommissionService({ store, transitions: engine.transitions, notifier: engine.notifier, clock, registryChanged: () => devices.invalidate(), wake: () => engine.engine.wake() });
   const signer = DownloadSigner.fromDataDir(config.dataDir);
   // Device protocol adapters (hawkBit DDI, Mender) over the same devices, executions and engine.
   const seen = (id: string) => presence.seenNow(id);
@@ -267,7 +268,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store, clock }),
     (app) => executionRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => eventRoutes(app, { store }),
-    (app) => deviceRoutes(app, { devices, store, clock, tmpDir }),
+    (app) => deviceRoutes(app, { devices, decommission, store, clock, tmpDir }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
     (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),

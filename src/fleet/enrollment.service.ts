@@ -146,6 +146,7 @@ export class EnrollmentService {
   private async requireDevice(deviceId: string): Promise<Device> {
     const device = await this.deps.store.devices.get(deviceId);
     if (!device) throw new NotFoundError('device', deviceId);
+    if (device.decommissionedAt) throw new ConflictError(`device '${deviceId}' was decommissioned at ${device.decommissionedAt}: it gets no credential and no enrollment decision`);
     return device;
   }
 }

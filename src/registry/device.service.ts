@@ -1,5 +1,6 @@
 // Device registry use cases: validation, persistence, events, and cached totals for list pages.
 import {
+  ConflictError,
   NotFoundError,
   ValidationError,
   mergeDevicePatch,
@@ -22,6 +23,12 @@ export interface ListResult {
  * counting a million rows on every page is waste. Heartbeats may make a status total up to this old.
  */
 const TOTAL_TTL_MS = 30_000;
+
+/** A decommissioned device stays as it was decommissioned: its history is evidence. */
+function inService(device: Device | null): Device | null {
+  if (device?.decommissionedAt) throw new ConflictError(`device '${device.id}' was decommissioned at ${device.decommissionedAt}; it cannot be changed (register the hardware again under a new id)`);
+  return device;
+}
 
 export class DeviceService {
   private readonly totals = new Map<string, { total: number; at: number; generation: number }>();
@@ -54,6 +61,7 @@ export class DeviceService {
   /** PUT: replaces the device, creating it when absent. */
   async replace(id: string, input: unknown, actor: string): Promise<{ device: Device; created: boolean }> {
     const next = validateDevice(input, { idFromPath: id });
+    inService(await this.store.devices.get(id));
     const updated = await this.store.devices.update(next, this.clock.now());
     const result = updated ? { device: updated, created: false } : { device: await this.store.devices.create(next, this.clock.now()), created: true };
     this.invalidate();
@@ -62,18 +70,12 @@ export class DeviceService {
   }
 
   async patch(id: string, patch: unknown, actor: string): Promise<Device> {
-    const current = await this.get(id);
+    const current = inService(await this.get(id))!;
     const updated = await this.store.devices.update(mergeDevicePatch(current, patch), this.clock.now());
     if (!updated) throw new NotFoundError('device', id);
     this.invalidate();
     await this.events.append([{ type: 'device.updated', actor, deviceId: id, data: { changes: patch as Record<string, unknown> } }]);
     return updated;
-  }
-
-  async remove(id: string, actor: string): Promise<void> {
-    if (!(await this.store.devices.delete(id))) throw new NotFoundError('device', id);
-    this.invalidate();
-    await this.events.append([{ type: 'device.deleted', actor, deviceId: id }]);
   }
 
   /** One summary event per import, not one per row. */
