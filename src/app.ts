@@ -198,8 +198,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     pollIntervalSeconds: config.pollIntervalSeconds,
     maxEntries: 2_000_000,
   });
-  // Registry, enrollment and token changes made on any server (the feed crosses servers on PostgreSQL).
-  syncCachesWithFeed({ feed, targets, auth });
   // Target changes notified while this server's LISTEN connection was down are unknown: start over.
   engine.notifier.onReset(() => targets.clear());
   const presence = new PresenceService({
@@ -234,6 +232,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Device protocol adapters (hawkBit DDI, Mender) over the same devices, executions and engine.
   const seen = (id: string) => presence.seenNow(id);
   const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds });
+  // Registry, enrollment and token changes made on any server (the feed crosses servers on PostgreSQL):
+  // cached target states, tokens and hawkBit controllers (a device's tenant) of the devices changed.
+  syncCachesWithFeed({ feed, targets: { invalidate: (ids) => (targets.invalidate(ids), hawkbit.forget(ids)) }, auth });
   const menderAuth = new MenderAuthService({ store, devices, events, clock });
   const menderDeployments = new MenderDeploymentService({ store, sync: deviceSync, artifacts, events, clock, signer, seen });
   // Wake-up over MQTT: a hint to poll now; polling stays the source of truth.
