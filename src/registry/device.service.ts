@@ -52,7 +52,15 @@ export class DeviceService {
   }
 
   async create(input: unknown, actor: string): Promise<Device> {
-    const device = await this.store.devices.create(validateDevice(input), this.clock.now());
+    const valid = validateDevice(input);
+    let device: Device;
+    try {
+      device = await this.store.devices.create(valid, this.clock.now());
+    } catch (error) {
+      // The id of a decommissioned device is taken for good: say so, not "use PUT".
+      if (error instanceof ConflictError) inService(await this.store.devices.get(valid.id));
+      throw error;
+    }
     this.invalidate();
     await this.events.append([{ type: 'device.created', actor, deviceId: device.id, data: { device } }]);
     return device;

@@ -105,6 +105,8 @@ describe.each([['sqlite'], ['postgres']] as const)('decommissioning (%s)', (db) 
     const setId = ((await e.t.request('GET', '/api/v1/mender/auth-sets?status=decommissioned')).json() as { items: { id: string; deviceId: string }[] }).items.find((s) => s.deviceId === 'dec-m')!.id;
     expect((await e.t.request('POST', `/api/v1/mender/auth-sets/${setId}/accept`, op)).status).toBe(409);
     expect((await e.t.request('PATCH', '/api/v1/devices/dec-p', { ...op, body: { name: 'back' } })).status).toBe(409);
+    const again = await e.t.request('POST', '/api/v1/devices', { ...op, body: { id: 'dec-p' } });
+    expect({ status: again.status, decommissioned: /was decommissioned/.test(again.text) }).toEqual({ status: 409, decommissioned: true });
     const { gatewayToken } = (await e.t.request('PUT', '/api/v1/hawkbit/tenants/DEFAULT/gateway-token')).json() as { gatewayToken: string };
     expect((await fetch(`${e.t.url}/DEFAULT/controller/v1/dec-h`, { headers: { authorization: `GatewayToken ${gatewayToken}` } })).status).toBe(401);
 
