@@ -126,6 +126,8 @@ describe.each([['sqlite'], ['postgres']] as const)('decommissioning (%s)', (db) 
     expect(events.items.map((x) => x.type)).toEqual(expect.arrayContaining(['device.decommissioned', 'execution.cancelled', 'execution.downloading', 'mender.device-preauthorized']));
     expect((await e.t.request('GET', '/api/v1/devices?q=dec-')).json()).toMatchObject({ total: 0 });
     expect((await e.t.request('GET', '/api/v1/devices?q=dec-&decommissioned=true')).json()).toMatchObject({ total: 3 });
+    const aimed = await e.t.request('POST', '/api/v1/rollouts', { ...op, body: { artifactId: (upload.json() as { id: string }).id, filter: { ids: ['dec-p'], decommissioned: 'true' } } });
+    expect(aimed.json()).toMatchObject({ error: { details: [{ path: 'filter.decommissioned' }] } });
     // Only an operator decommissions.
     expect((await e.t.request('DELETE', '/api/v1/devices/dec-m', { token: e.t.tokens.viewer })).status).toBe(403);
     expect((await e.t.request('DELETE', '/api/v1/devices/dec-m', { token: null })).status).toBe(401);
