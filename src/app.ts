@@ -227,7 +227,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       engine.notifier.changed(ids);
     },
   });
-  const decommission = new DecommissionService({ store, transitions: engine.transitions, notifier: engine.notifier, clock, registryChanged: () => devices.invalidate(), wake: () => engine.engine.wake() });
+  const decommission = new DecommissionService({
+    store,
+    transitions: engine.transitions,
+    notifier: engine.notifier,
+    clock,
+    registryChanged: () => devices.invalidate(),
+    executionsEnded: (id) => (engine.engine.abortDeliveriesTo(id), engine.engine.wake()),
+  });
   const signer = DownloadSigner.fromDataDir(config.dataDir);
   // Device protocol adapters (hawkBit DDI, Mender) over the same devices, executions and engine.
   const seen = (id: string) => presence.seenNow(id);

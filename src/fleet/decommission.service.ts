@@ -19,8 +19,8 @@ export interface DecommissionDeps {
   notifier: Pick<TargetNotifier, 'changedIn' | 'changedHere'>;
   /** Told after the commit: the device totals changed. */
   registryChanged: () => void;
-  /** Told after the commit: rollouts may finish now. */
-  wake: () => void;
+  /** Told after the commit when executions ended: abort this server's pushes to the device, let rollouts finish. */
+  executionsEnded: (deviceId: string) => void;
 }
 
 /** Not started yet: skipped. Started (released, delivering, on the device): cancelled. */
@@ -50,7 +50,7 @@ export class DecommissionService {
     });
     this.deps.notifier.changedHere([deviceId]);
     this.deps.registryChanged();
-    if (ended > 0) this.deps.wake();
+    if (ended > 0) this.deps.executionsEnded(deviceId);
     return (await this.deps.store.devices.get(deviceId))!;
   }
 }
