@@ -44,7 +44,7 @@ import { CidrList, systemClock, type Clock } from './core/index.js';
 import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
-import { DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './fleet/index.js';
+import { DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './fleet/index.js';
 import { DeviceService } from './registry/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyRepository, PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
@@ -217,8 +217,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     pollIntervalSeconds: config.pollIntervalSeconds,
     maxEntries: 2_000_000,
   });
-  // Registry, enrollment and token changes made on any server (the feed crosses servers on PostgreSQL).
-  syncCachesWithFeed({ feed, targets, auth });
   // Target changes notified while this server's LISTEN connection was down are unknown: start over.
   engine.notifier.onReset(() => targets.clear());
   const presence = new PresenceService({
@@ -248,10 +246,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       engine.notifier.changed(ids);
     },
   });
+  const decommission = new DecommissionService({
+    store,
+    transitions: engine.transitions,
+    notifier: engine.notifier,
+    clock,
+    registryChanged: () => devices.invalidate(),
+    executionsEnded: (id) => (engine.engine.abortDeliveriesTo(id), engine.engine.wake()),
+  });
   const signer = DownloadSigner.fromDataDir(config.dataDir);
   // Device protocol adapters (hawkBit DDI, Mender) over the same devices, executions and engine.
   const seen = (id: string) => presence.seenNow(id);
   const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds });
+  // Registry, enrollment and token changes made on any server (the feed crosses servers on PostgreSQL):
+  // cached target states, tokens and hawkBit controllers (a device's tenant) of the devices changed.
+  syncCachesWithFeed({ feed, targets: { invalidate: (ids) => (targets.invalidate(ids), hawkbit.forget(ids)) }, auth });
   const menderAuth = new MenderAuthService({ store, devices, events, clock });
   const menderDeployments = new MenderDeploymentService({ store, sync: deviceSync, artifacts, events, clock, signer, seen });
   // Wake-up over MQTT: a hint to poll now; polling stays the source of truth.
@@ -286,7 +295,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store, clock }),
     (app) => executionRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => eventRoutes(app, { store }),
-    (app) => deviceRoutes(app, { devices, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
+    (app) => deviceRoutes(app, { devices, decommission, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
     (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),

@@ -154,7 +154,7 @@ describe('poll fast paths', () => {
     it('sends everything else to the route', async () => {
       const cases: [string, (from: Record<string, string>) => Promise<RawAnswer>, number][] = [
         ['changed ETag', (from) => ddi('fp-ddi', `TargetToken ${tokens['fp-ddi']}`, { ...from, 'if-none-match': '"stale"' }), 200],
-        ['another tenant', (from) => ddi('fp-ddi', `TargetToken ${tokens['fp-ddi']}`, { ...from, 'if-none-match': etag }, '/OTHER/controller/v1/fp-ddi'), 200],
+        ['another tenant', (from) => ddi('fp-ddi', `TargetToken ${tokens['fp-ddi']}`, { ...from, 'if-none-match': etag }, '/OTHER/controller/v1/fp-ddi'), 401],
         ['another host', (from) => ddi('fp-ddi', `TargetToken ${tokens['fp-ddi']}`, { ...from, 'if-none-match': etag, host: 'devices.example' }), 200],
         ["another controller's token", (from) => ddi('fp-ddi', `TargetToken ${tokens['fp-a']}`, { ...from, 'if-none-match': etag }), 401],
         ['a wrong token', (from) => ddi('fp-ddi', 'TargetToken uo_dev_nope', { ...from, 'if-none-match': etag }), 401],

@@ -45,7 +45,7 @@ for (const db of ['sqlite', 'postgres'] as const) {
       expect((await t.request('POST', '/api/v1/tokens', { token: t.tokens.operator, body: { role: 'admin' } })).status).toBe(403);
     });
 
-    it('creates, conflicts, patches, replaces and deletes with the right status codes', async (ctx) => {
+    it('creates, conflicts, patches, replaces and decommissions with the right status codes', async (ctx) => {
       if (skip) return ctx.skip();
       const created = await t.request('POST', '/api/v1/devices', { token: t.tokens.operator, body: { id: 'api-1', mode: 'http', address: 'http://127.0.0.1:9/u', tags: { region: 'west' } } });
       expect(created.status).toBe(201);
@@ -56,8 +56,14 @@ for (const db of ['sqlite', 'postgres'] as const) {
       expect((await t.request('PUT', '/api/v1/devices/api-2', { body: { name: 'two' } })).status).toBe(201);
       expect((await t.request('PUT', '/api/v1/devices/api-2', { body: { name: 'two again' } })).status).toBe(200);
       expect((await t.request('DELETE', '/api/v1/devices/api-2')).status).toBe(204);
-      expect((await t.request('GET', '/api/v1/devices/api-2')).status).toBe(404);
-      expect((await t.request('DELETE', '/api/v1/devices/api-2')).status).toBe(404);
+      // Kept, marked, out of lists; a second DELETE changes nothing; it cannot be edited.
+      expect((await t.request('GET', '/api/v1/devices/api-2')).json()).toMatchObject({ id: 'api-2', name: 'two again', decommissionedAt: expect.any(String) });
+      expect((await t.request('GET', '/api/v1/devices?q=api-2')).json()).toMatchObject({ items: [], total: 0 });
+      expect((await t.request('GET', '/api/v1/devices?decommissioned=true&q=api-2')).json()).toMatchObject({ items: [{ id: 'api-2' }], total: 1 });
+      expect((await t.request('DELETE', '/api/v1/devices/api-2')).status).toBe(204);
+      expect((await t.request('PATCH', '/api/v1/devices/api-2', { body: { name: 'three' } })).status).toBe(409);
+      expect((await t.request('PUT', '/api/v1/devices/api-2', { body: { name: 'three' } })).status).toBe(409);
+      expect((await t.request('DELETE', '/api/v1/devices/api-404')).status).toBe(404);
       const events = await t.app.store.events.list({ deviceId: 'api-1', limit: 10 });
       expect(events.map((e) => e.type)).toEqual(['device.updated', 'device.created']);
     });
@@ -169,7 +175,7 @@ for (const db of ['sqlite', 'postgres'] as const) {
       const csv = await t.request('GET', '/api/v1/devices/export?format=csv&tag=tier:gold&location=Store%200');
       expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
       const lines = csv.text.trim().split('\n');
-      expect(lines[0]).toBe('id,name,address,mode,status,lastSeen,version,location,timezone,tags,metadata');
+      expect(lines[0]).toBe('id,name,address,mode,status,lastSeen,version,location,timezone,tags,metadata,tenant');
       expect(lines.length).toBeGreaterThan(1);
       const ndjson = await t.request('GET', '/api/v1/devices/export?format=ndjson&tag=tier:gold&location=Store%200');
       const first = JSON.parse(ndjson.text.split('\n')[0]!) as Record<string, unknown>;

@@ -3,6 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../core/index.js';
+import type { DecommissionService } from '../fleet/index.js';
 import { exportDevices, importDevices, type DeviceFormat, type DeviceService } from '../registry/index.js';
 import type { Store } from '../store/index.js';
 import { actorOf } from './auth.js';
@@ -11,6 +12,7 @@ import { DeviceFilterQuery, DeviceInputSchema, DeviceSchema, errorResponses, lis
 
 export interface DeviceRouteDeps {
   devices: DeviceService;
+  decommission: DecommissionService;
   store: Store;
   clock: { now(): number };
   tmpDir: string;
@@ -82,9 +84,14 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
 
   app.delete('/api/v1/devices/:id', {
     config: { auth: 'operator' },
-    schema: { tags, summary: 'Remove a device (and its tokens)', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
+    schema: {
+      tags,
+      summary: 'Decommission a device: revoke every credential it has (device/hawkBit target token, Mender auth sets and JWTs) on every server, end its unfinished executions; its history stays',
+      params: IdParams,
+      response: { 204: Type.Null(), ...errorResponses },
+    },
     handler: async (request, reply) => {
-      await devices.remove((request.params as { id: string }).id, actorOf(request));
+      await deps.decommission.decommission((request.params as { id: string }).id, actorOf(request));
       return reply.code(204).send();
     },
   });

@@ -29,6 +29,8 @@ export const DeviceSchema = Type.Object(
     timezone: Type.String(),
     tags: Type.Record(Type.String(), Type.String()),
     metadata: Type.Record(Type.String(), Type.Unknown(), { description: 'free JSON; metadata.auth holds push credentials, shown as "[set]" (write-only, stored encrypted)' }),
+    tenant: Type.String({ description: "hawkBit tenant ('DEFAULT' unless set)" }),
+    decommissionedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'when it was decommissioned (every credential revoked, history kept), else null' }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
@@ -49,6 +51,7 @@ export const DeviceInputSchema = Type.Object(
     timezone: Type.Optional(Type.String({ description: 'IANA time zone, default UTC' })),
     tags: Type.Optional(Type.Record(Type.String(), Type.String())),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'free JSON; metadata.auth: push credentials (bearerToken, password, passphrase, privateKey, privateKeyFile, certFile, keyFile, caFile, knownHostsFile), strings, write-only; "[set]" keeps a stored value' })),
+    tenant: Type.Optional(Type.String({ maxLength: 64, description: "hawkBit tenant: its DDI URL's first segment and the gateway token that may speak for it (default DEFAULT)" })),
   },
   { additionalProperties: false },
 );
@@ -65,6 +68,8 @@ export const DeviceFilterQuery = {
   q: Type.Optional(Type.String({ description: 'case-insensitive substring of id or name', maxLength: 256 })),
   lastSeenBefore: Type.Optional(Type.String({ description: 'ISO-8601 date-time' })),
   lastSeenAfter: Type.Optional(Type.String({ description: 'ISO-8601 date-time' })),
+  tenant: Type.Optional(stringOrList('hawkBit tenant; comma-separated for several')),
+  decommissioned: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'true: only decommissioned devices (default: devices in service)' })),
 };
 
 export const PageQuery = {

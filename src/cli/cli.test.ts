@@ -109,9 +109,11 @@ for (const db of ['sqlite', 'postgres'] as const) {
         expect(badAdd.code).toBe(1);
         expect(badAdd.stderr).toMatch(/address/);
         expect(JSON.parse((await runCli(['devices', 'get', 'cli-new', '--json'], remote)).stdout)).toMatchObject({ address: 'http://127.0.0.1:9999/update' });
-        const removed = await runCli(['devices', 'rm', 'cli-new'], remote);
-        expect(removed.stdout, removed.stderr).toMatch(/removed cli-new/);
-        expect((await runCli(['devices', 'get', 'cli-new'], remote)).stderr).toMatch(/404.*does not exist/);
+        const removed = await runCli(['devices', 'decommission', 'cli-new'], remote);
+        expect(removed.stdout, removed.stderr).toMatch(/decommissioned cli-new at \d{4}-/);
+        expect(JSON.parse((await runCli(['devices', 'get', 'cli-new', '--json'], remote)).stdout)).toMatchObject({ id: 'cli-new', decommissionedAt: expect.any(String) });
+        expect(JSON.parse((await runCli(['devices', 'list', '--decommissioned', '--json'], remote)).stdout)).toMatchObject({ items: [{ id: 'cli-new' }], total: 1 });
+        expect((await runCli(['devices', 'decommission', 'cli-nope'], remote)).stderr).toMatch(/404.*does not exist/);
 
         const out = path.join(dataDir, 'export.ndjson');
         const exported = await runCli(['devices', 'export', '--format', 'ndjson', '--tag', 'region:west', '--out', out], remote);

@@ -5,9 +5,9 @@
 import type { EventRecord } from '../core/index.js';
 
 /** Events after which a device's served target state may differ (registry edits, enrollment). */
-const TARGET_EVENTS = new Set(['device.updated', 'device.deleted', 'device.enrolled', 'device.accepted', 'device.rejected']);
+const TARGET_EVENTS = new Set(['device.updated', 'device.deleted', 'device.decommissioned', 'device.enrolled', 'device.accepted', 'device.rejected']);
 /** Events after which a cached bearer token may no longer be valid. */
-const TOKEN_EVENTS = new Set(['token.revoked', 'device.token-revoked', 'device.rejected', 'device.deleted']);
+const TOKEN_EVENTS = new Set(['token.revoked', 'device.token-revoked', 'device.rejected', 'device.deleted', 'device.decommissioned']);
 
 /** What the cache sync needs: a feed to follow and the caches to invalidate. */
 export interface CacheSyncDeps {

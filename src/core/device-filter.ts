@@ -1,6 +1,6 @@
 // The device filter shared by the registry list, rollouts (their target set) and policies.
 // Parsing is strict: a filter that cannot mean anything is a 400, not an empty list.
-import { DEVICE_MODES, DEVICE_STATUSES, type Device, type DeviceMode, type DeviceStatus } from './device.js';
+import { DEVICE_MODES, DEVICE_STATUSES, TENANT_PATTERN, type Device, type DeviceMode, type DeviceStatus } from './device.js';
 import { ValidationError, type ErrorDetail } from './errors.js';
 import { matchesVersion, parseVersionFilter, type VersionMatch } from './version.js';
 
@@ -18,6 +18,10 @@ export interface DeviceFilterInput {
   lastSeenAfter?: string;
   /** Explicit device ids. */
   ids?: string[];
+  /** hawkBit tenant(s). */
+  tenant?: string | string[];
+  /** "true": only decommissioned devices; unset or "false": only devices in service. */
+  decommissioned?: string;
 }
 
 /** A parsed, validated filter. Every present key must match (AND); lists inside a key are OR. */
@@ -31,6 +35,9 @@ export interface DeviceFilter {
   lastSeenBefore?: number;
   lastSeenAfter?: number;
   ids?: string[];
+  tenant?: string[];
+  /** Decommissioned devices instead of those in service (which every filter means otherwise). */
+  decommissioned?: boolean;
   /**
    * Only devices an operator has accepted (enrolled). Not a query key: rollouts add it, so a
    * device that enrolled itself and waits as pending (or was rejected) is never updated.
@@ -38,7 +45,7 @@ export interface DeviceFilter {
   enrolledOnly?: boolean;
 }
 
-export const FILTER_KEYS = ['status', 'mode', 'location', 'version', 'tag', 'q', 'lastSeenBefore', 'lastSeenAfter', 'ids'] as const;
+export const FILTER_KEYS = ['status', 'mode', 'location', 'version', 'tag', 'q', 'lastSeenBefore', 'lastSeenAfter', 'ids', 'tenant', 'decommissioned'] as const;
 
 const list = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
@@ -112,6 +119,14 @@ export function parseDeviceFilter(input: DeviceFilterInput | Record<string, unkn
   if (typeof before === 'string' && before !== '') filter.lastSeenBefore = parseInstant(before, 'lastSeenBefore', errors);
   const after = str('lastSeenAfter');
   if (typeof after === 'string' && after !== '') filter.lastSeenAfter = parseInstant(after, 'lastSeenAfter', errors);
+  const tenants = list(str('tenant'));
+  for (const t of tenants) if (!TENANT_PATTERN.test(t)) errors.push({ path: 'tenant', message: `must be a tenant name: 1-64 letters, digits, "_", "." or "-" (got ${JSON.stringify(t).slice(0, 80)})` });
+  if (tenants.length) filter.tenant = tenants;
+  const decommissioned = raw.decommissioned;
+  if (decommissioned !== undefined && decommissioned !== null && decommissioned !== '') {
+    if (decommissioned === true || decommissioned === 'true') filter.decommissioned = true;
+    else if (decommissioned !== false && decommissioned !== 'false') errors.push({ path: 'decommissioned', message: `must be true (only decommissioned devices) or false (the default: devices in service) (got ${JSON.stringify(decommissioned).slice(0, 80)})` });
+  }
   const ids = raw.ids;
   if (ids !== undefined) {
     if (!Array.isArray(ids) || !ids.every((v) => typeof v === 'string')) errors.push({ path: 'ids', message: 'must be a list of device ids' });
@@ -137,5 +152,7 @@ export function matchesDeviceFilter(device: Device, filter: DeviceFilter): boole
   if (filter.lastSeenBefore !== undefined && (seen === null || seen >= filter.lastSeenBefore)) return false;
   if (filter.lastSeenAfter !== undefined && (seen === null || seen <= filter.lastSeenAfter)) return false;
   if (filter.ids && !filter.ids.includes(device.id)) return false;
+  if (filter.tenant && !filter.tenant.includes(device.tenant)) return false;
+  if (Boolean(device.decommissionedAt) !== (filter.decommissioned === true)) return false;
   return true;
 }

@@ -28,7 +28,7 @@ describe('device validation', () => {
 
 describe('device filter', () => {
   const device = validateDevice({ id: 'pos-nyc-1', name: 'Store NYC', status: 'online', version: '1.9.0', location: 'New York', tags: { region: 'east', tier: 'gold' }, lastSeen: '2026-01-01T00:00:00Z' });
-  const full = { ...device, createdAt: '', updatedAt: '' };
+  const full = { ...device, tenant: 'DEFAULT', decommissionedAt: null, createdAt: '', updatedAt: '' };
   it('combines keys with AND', () => {
     expect(matchesDeviceFilter(full, parseDeviceFilter({ status: 'online', tag: ['region:east', 'tier:gold'], version: '<2.0.0' }))).toBe(true);
     expect(matchesDeviceFilter(full, parseDeviceFilter({ status: 'online', tag: 'region:west' }))).toBe(false);

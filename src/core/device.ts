@@ -28,12 +28,21 @@ export interface Device {
   timezone: string;
   tags: Tags;
   metadata: JsonObject;
+  /** The hawkBit tenant the device belongs to ('DEFAULT' unless set): its DDI URL and gateway token. */
+  tenant: string;
+  /** ISO-8601 instant it was decommissioned (every credential revoked, history kept), else null. */
+  decommissionedAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
 
 /** What a caller may set on a device; everything but `id` is optional and defaulted. */
-export type DeviceInput = Omit<Device, 'createdAt' | 'updatedAt'>;
+export type DeviceInput = Omit<Device, 'createdAt' | 'updatedAt' | 'decommissionedAt' | 'tenant'> & { tenant?: string };
+
+/** The tenant of a device no one put in another. */
+export const DEFAULT_TENANT = 'DEFAULT';
+/** A tenant name: what the hawkBit DDI URL's first segment may hold. */
+export const TENANT_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 const TAG_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,63}$/;
@@ -175,10 +184,19 @@ export function parseDeviceInput(raw: unknown, options: { idFromPath?: string } 
     }
   }
   const lastSeen = parseLastSeen(input.lastSeen, errors);
-  return { device: { id, name, address, mode, status, lastSeen, version, location, timezone, tags, metadata }, errors };
+  const tenant = parseTenant(input.tenant, errors);
+  return { device: { id, name, address, mode, status, lastSeen, version, location, timezone, tags, metadata, tenant }, errors };
 }
 
-const KNOWN_FIELDS = new Set(['id', 'name', 'address', 'mode', 'status', 'lastSeen', 'version', 'location', 'timezone', 'tags', 'metadata', 'createdAt', 'updatedAt']);
+function parseTenant(raw: unknown, errors: ErrorDetail[]): string {
+  if (raw === undefined || raw === null || raw === '') return DEFAULT_TENANT;
+  if (typeof raw === 'string' && TENANT_PATTERN.test(raw)) return raw;
+  errors.push({ path: 'tenant', message: `must be 1-64 letters, digits, "_", "." or "-" (the hawkBit tenant of the device; default ${DEFAULT_TENANT})` });
+  return DEFAULT_TENANT;
+}
+
+// Read-only fields a client may send back unchanged (a GET's answer as a PUT): they are ignored.
+const KNOWN_FIELDS = new Set(['id', 'name', 'address', 'mode', 'status', 'lastSeen', 'version', 'location', 'timezone', 'tags', 'metadata', 'tenant', 'createdAt', 'updatedAt', 'decommissionedAt']);
 
 /** Like parseDeviceInput, but throws a ValidationError listing every problem. */
 export function validateDevice(raw: unknown, options: { idFromPath?: string } = {}): DeviceInput {
@@ -190,6 +208,6 @@ export function validateDevice(raw: unknown, options: { idFromPath?: string } = 
 /** Applies a partial update to a stored device and validates the result as a whole. */
 export function mergeDevicePatch(current: Device, patch: unknown): DeviceInput {
   if (!isPlainObject(patch)) throw new ValidationError('the patch must be a JSON object');
-  const { createdAt: _c, updatedAt: _u, ...base } = current;
+  const { createdAt: _c, updatedAt: _u, decommissionedAt: _d, ...base } = current;
   return validateDevice({ ...base, ...patch }, { idFromPath: current.id });
 }

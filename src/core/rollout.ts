@@ -227,7 +227,7 @@ export function validateRolloutSpec(raw: unknown, now: number): RolloutSpec {
     if (!isObj(input.filter)) errors.push({ path: 'filter', message: 'must be an object with the device list filter keys (status, location, version, tag, ...)' });
     else {
       try {
-        parseDeviceFilter(input.filter);
+        if (parseDeviceFilter(input.filter).decommissioned) errors.push({ path: 'filter.decommissioned', message: 'a rollout cannot target decommissioned devices: their credentials are revoked' });
         filter = input.filter as DeviceFilterInput;
       } catch (error) {
         for (const d of (error as ValidationError).details ?? []) errors.push({ path: `filter.${d.path ?? ''}`, message: d.message });
@@ -266,7 +266,7 @@ export function validateRolloutSpec(raw: unknown, now: number): RolloutSpec {
   return spec;
 }
 
-/** The devices a rollout may target: its filter, restricted to devices an operator accepted. */
+/** The devices a rollout may target: its filter, restricted to devices an operator accepted and in service. */
 export function rolloutDeviceFilter(rollout: Pick<RolloutSpec, 'filter'>): DeviceFilter {
-  return { ...parseDeviceFilter(rollout.filter), enrolledOnly: true };
+  return { ...parseDeviceFilter(rollout.filter), enrolledOnly: true, decommissioned: false };
 }

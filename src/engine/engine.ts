@@ -103,6 +103,11 @@ export class Engine {
     await this.jobs.release();
   }
 
+  /** Aborts this server's in-flight pushes to a device (decommissioned: its executions ended). */
+  abortDeliveriesTo(deviceId: string): void {
+    this.runner.abort((e) => e.deviceId === deviceId, 'cancel');
+  }
+
   /** Runs the loop now instead of after the idle interval. */
   wake(): void {
     this.woken = true;

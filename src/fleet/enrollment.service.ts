@@ -94,7 +94,9 @@ export class EnrollmentService {
       timezone: request.timezone ?? key.defaults.timezone,
       tags: { ...(key.defaults.tags ?? {}), ...(request.tags ?? {}) },
     });
-    if (await this.deps.store.devices.get(input.id)) {
+    const existing = await this.deps.store.devices.get(input.id);
+    if (existing?.decommissionedAt) throw new ConflictError(`device '${input.id}' was decommissioned; enroll the hardware under a new id`);
+    if (existing) {
       throw new ConflictError(`device '${input.id}' is already registered; an operator can issue it a token (orchestrator devices token ${input.id})`);
     }
     await this.deps.store.devices.create(input, now);
@@ -146,6 +148,7 @@ export class EnrollmentService {
   private async requireDevice(deviceId: string): Promise<Device> {
     const device = await this.deps.store.devices.get(deviceId);
     if (!device) throw new NotFoundError('device', deviceId);
+    if (device.decommissionedAt) throw new ConflictError(`device '${deviceId}' was decommissioned at ${device.decommissionedAt}: it gets no credential and no enrollment decision`);
     return device;
   }
 }

@@ -1,5 +1,6 @@
 // Server-side services for pull devices: identity (tokens, enrollment), presence (heartbeats,
 // offline detection), the in-memory target-state cache behind the poll path, signed downloads.
+export * from './decommission.service.js';
 export * from './enrollment.service.js';
 export * from './presence.service.js';
 export * from './target-cache.js';

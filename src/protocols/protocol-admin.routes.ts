@@ -20,7 +20,7 @@ const AuthSetSchema = Type.Object({
   deviceId: Type.String(),
   identity: Type.Record(Type.String(), Type.Unknown()),
   pubkey: Type.String(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('accepted'), Type.Literal('rejected'), Type.Literal('preauthorized')]),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('accepted'), Type.Literal('rejected'), Type.Literal('preauthorized'), Type.Literal('decommissioned')]),
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
@@ -43,7 +43,7 @@ export async function protocolAdminRoutes(app: FastifyInstance, deps: ProtocolAd
     schema: {
       tags,
       summary: 'Mender devices that asked to authenticate (pending ones wait for an operator)',
-      querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('accepted'), Type.Literal('rejected'), Type.Literal('preauthorized')])), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+      querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('accepted'), Type.Literal('rejected'), Type.Literal('preauthorized'), Type.Literal('decommissioned')])), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
       response: { 200: Type.Object({ items: Type.Array(AuthSetSchema) }), ...errorResponses },
     },
     handler: async (request) => {

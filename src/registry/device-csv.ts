@@ -2,7 +2,7 @@
 // metadata as a JSON string. Pure mapping both ways; parsing of the stream is in import.ts.
 import type { Device, DeviceInput } from '../core/index.js';
 
-export const CSV_COLUMNS = ['id', 'name', 'address', 'mode', 'status', 'lastSeen', 'version', 'location', 'timezone', 'tags', 'metadata'] as const;
+export const CSV_COLUMNS = ['id', 'name', 'address', 'mode', 'status', 'lastSeen', 'version', 'location', 'timezone', 'tags', 'metadata', 'tenant'] as const;
 
 export function formatTags(tags: Record<string, string>): string {
   return Object.entries(tags)
@@ -57,11 +57,12 @@ export function deviceToCsvRecord(device: Device | DeviceInput): string[] {
     device.timezone,
     formatTags(device.tags),
     Object.keys(device.metadata).length ? JSON.stringify(device.metadata) : '',
+    device.tenant ?? 'DEFAULT',
   ];
 }
 
 /** The device JSON without server bookkeeping, as NDJSON export writes it. */
-export function deviceToJson(device: Device): Omit<Device, 'createdAt' | 'updatedAt'> {
-  const { createdAt: _c, updatedAt: _u, ...rest } = device;
+export function deviceToJson(device: Device): Omit<Device, 'createdAt' | 'updatedAt' | 'decommissionedAt'> {
+  const { createdAt: _c, updatedAt: _u, decommissionedAt: _d, ...rest } = device;
   return rest;
 }

@@ -1,5 +1,6 @@
 // Device registry use cases: validation, persistence, events, and cached totals for list pages.
 import {
+  ConflictError,
   NotFoundError,
   ValidationError,
   mergeDevicePatch,
@@ -24,6 +25,12 @@ export interface ListResult {
  */
 const TOTAL_TTL_MS = 30_000;
 
+/** A decommissioned device stays as it was decommissioned: its history is evidence. */
+function inService(device: Device | null): Device | null {
+  if (device?.decommissionedAt) throw new ConflictError(`device '${device.id}' was decommissioned at ${device.decommissionedAt}; it cannot be changed (register the hardware again under a new id)`);
+  return device;
+}
+
 export class DeviceService {
   private readonly totals = new Map<string, { total: number; at: number; generation: number }>();
   private generation = 0;
@@ -46,7 +53,15 @@ export class DeviceService {
   }
 
   async create(input: unknown, actor: string): Promise<Device> {
-    const device = await this.store.devices.create(validateDevice(input), this.clock.now());
+    const valid = validateDevice(input);
+    let device: Device;
+    try {
+      device = await this.store.devices.create(valid, this.clock.now());
+    } catch (error) {
+      // The id of a decommissioned device is taken for good: say so, not "use PUT".
+      if (error instanceof ConflictError) inService(await this.store.devices.get(valid.id));
+      throw error;
+    }
     this.invalidate();
     await this.events.append([{ type: 'device.created', actor, deviceId: device.id, data: { device } }]);
     return device;
@@ -55,6 +70,7 @@ export class DeviceService {
   /** PUT: replaces the device, creating it when absent. */
   async replace(id: string, input: unknown, actor: string): Promise<{ device: Device; created: boolean }> {
     const next = validateDevice(input, { idFromPath: id });
+    inService(await this.store.devices.get(id));
     const updated = await this.store.devices.update(next, this.clock.now());
     const result = updated ? { device: updated, created: false } : { device: await this.store.devices.create(next, this.clock.now()), created: true };
     this.invalidate();
@@ -63,18 +79,12 @@ export class DeviceService {
   }
 
   async patch(id: string, patch: unknown, actor: string): Promise<Device> {
-    const current = await this.get(id);
+    const current = inService(await this.get(id))!;
     const updated = await this.store.devices.update(mergeDevicePatch(current, patch), this.clock.now());
     if (!updated) throw new NotFoundError('device', id);
     this.invalidate();
     await this.events.append([{ type: 'device.updated', actor, deviceId: id, data: { changes: redactSecrets(patch as Record<string, unknown>) } }]);
     return updated;
-  }
-
-  async remove(id: string, actor: string): Promise<void> {
-    if (!(await this.store.devices.delete(id))) throw new NotFoundError('device', id);
-    this.invalidate();
-    await this.events.append([{ type: 'device.deleted', actor, deviceId: id }]);
   }
 
   /** One summary event per import, not one per row. */

@@ -42,11 +42,11 @@ for (const target of storeTargets) {
       await expect(store.devices.create(device('sec-2', { auth: { bearerToken: '[set]' } }), 4)).rejects.toThrow(/metadata\.auth\.bearerToken.*send the value itself/);
       expect(await store.devices.get('sec-2')).toBeNull();
 
-      // Batch writes split them too, and deleting a device deletes its credentials.
+      // Batch writes split them too, and decommissioning a device deletes its credentials.
       await store.devices.upsertMany([device('sec-3', { auth: { bearerToken: 'tok-3' } }), device('sec-4', {})], 5);
       expect((await store.devices.get('sec-3'))!.metadata).toEqual({ auth: { bearerToken: '[set]' } });
       expect((await store.devices.withCredentials((await store.devices.get('sec-3'))!)).metadata.auth).toEqual({ bearerToken: 'tok-3' });
-      await store.devices.delete('sec-3');
+      await store.devices.decommission('sec-3', 6);
       expect(await store.handle.db.selectFrom('device_secrets').selectAll().where('device_id', '=', 'sec-3').execute()).toEqual([]);
     });
 
@@ -82,7 +82,7 @@ for (const target of storeTargets) {
     it('moves plaintext credentials of earlier versions (metadata.auth, SSH address passwords) in at first start, once, and scrubs them from device events', async (ctx) => {
       if (skip) return ctx.skip();
       // What an earlier version wrote: the credential in the row and in the event that recorded it.
-      const old = { id: 'old-1', name: 'old-1', address: 'http://127.0.0.1:9/old', mode: 'http', status: 'unknown', last_seen: null, version: null, version_key: null, location: null, timezone: 'UTC', tags: '{}', metadata: JSON.stringify({ site: 'b', auth: { bearerToken: 'plain-old-token' } }), created_at: 1, updated_at: 1 };
+      const old = { id: 'old-1', name: 'old-1', address: 'http://127.0.0.1:9/old', mode: 'http', status: 'unknown', last_seen: null, version: null, version_key: null, location: null, timezone: 'UTC', tenant: 'DEFAULT', tags: '{}', metadata: JSON.stringify({ site: 'b', auth: { bearerToken: 'plain-old-token' } }), created_at: 1, updated_at: 1 };
       await store.handle.db.insertInto('devices').values([old, { ...old, id: 'old-ssh', mode: 'ssh', address: 'ssh://deploy:plain-ssh-pw@127.0.0.1:22/srv', metadata: '{}' }]).execute();
       await store.handle.db.insertInto('events').values([
         { ts: 1, type: 'device.created', actor: 'token:x', rollout_id: null, device_id: 'old-1', execution_id: null, data: JSON.stringify({ device: { id: 'old-1', metadata: { auth: { bearerToken: 'plain-old-token' } } } }) },

@@ -18,7 +18,7 @@ for (const target of storeTargets) {
       await store?.close();
     });
 
-    it('creates, reads, updates and deletes', async (ctx) => {
+    it('creates, reads, updates and decommissions (the row stays, out of every filter but decommissioned=true)', async (ctx) => {
       if (skip) return ctx.skip();
       const created = await store.devices.create(device('crud-1', { tags: { region: 'west' }, metadata: { n: 1 } }), 1000);
       expect(created).toMatchObject({ id: 'crud-1', tags: { region: 'west' }, metadata: { n: 1 } });
@@ -27,9 +27,12 @@ for (const target of storeTargets) {
       expect(updated).toMatchObject({ name: 'renamed', tags: { region: 'east' }, createdAt: new Date(1000).toISOString(), updatedAt: new Date(2000).toISOString() });
       expect(await store.devices.count(parseDeviceFilter({ tag: 'region:west' }))).toBe(0);
       expect(await store.devices.update(device('missing'), 1)).toBeNull();
-      expect(await store.devices.delete('crud-1')).toBe(true);
-      expect(await store.devices.delete('crud-1')).toBe(false);
-      expect(await store.devices.get('crud-1')).toBeNull();
+      expect(await store.devices.decommission('crud-1', 3000)).toBe(true);
+      expect(await store.devices.decommission('crud-1', 4000)).toBe(false);
+      expect(await store.devices.decommission('missing', 4000)).toBeNull();
+      expect(await store.devices.get('crud-1')).toMatchObject({ id: 'crud-1', decommissionedAt: new Date(3000).toISOString() });
+      expect(await store.devices.count(parseDeviceFilter({}))).toBe(0);
+      expect(await store.devices.count(parseDeviceFilter({ decommissioned: 'true' }))).toBe(1);
     });
 
     it('filters with AND across status, location, version range, tags, q and last seen', async (ctx) => {

@@ -210,6 +210,12 @@ export class ExecutionRepository {
     return row ? toExecution(row) : null;
   }
 
+  /** Every execution of a device that has not finished, whatever its rollout (decommissioning ends them). */
+  async unfinishedForDevice(deviceId: string, trx: Kysely<Database> = this.db): Promise<Execution[]> {
+    const rows = await trx.selectFrom('executions').selectAll().where('device_id', '=', deviceId).where('state', 'in', ['pending', ...ACTIVE]).execute();
+    return rows.map(toExecution);
+  }
+
   /** The released, unfinished pull execution a device should work on (newest first). */
   async currentForDevice(deviceId: string): Promise<Execution | null> {
     const row = await this.db

@@ -5,7 +5,7 @@ import type { Database } from './schema.js';
 import type { MenderAuthSetRow } from './protocol.schema.js';
 
 export type DeviceProtocol = 'native' | 'hawkbit' | 'mender';
-export type AuthSetStatus = 'pending' | 'accepted' | 'rejected' | 'preauthorized';
+export type AuthSetStatus = 'pending' | 'accepted' | 'rejected' | 'preauthorized' | 'decommissioned';
 
 /** A Mender device's identity and public key, and whether an operator accepted it. */
 export interface MenderAuthSet {

@@ -32,7 +32,7 @@ export interface MenderAuthSetRow {
   device_id: string;
   id_data: string;
   pubkey: string;
-  /** 'pending' | 'accepted' | 'rejected' | 'preauthorized' */
+  /** 'pending' | 'accepted' | 'rejected' | 'preauthorized' | 'decommissioned' */
   status: string;
   created_at: number;
   updated_at: number;

@@ -23,6 +23,10 @@ export interface DeviceRow {
   enrollment?: string;
   /** 'native' | 'hawkbit' | 'mender' (migration 0006; defaulted, so inserts may omit it). */
   protocol?: string;
+  /** hawkBit tenant (migration 0013). */
+  tenant: string;
+  /** When it was decommissioned, else null (migration 0013; defaulted, so inserts may omit it). */
+  decommissioned_at?: number | null;
 }
 
 /** One device credential, sealed (migration 0009). */

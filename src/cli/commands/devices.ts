@@ -30,10 +30,23 @@ const filterOptions = (cmd: Command) =>
     .option('--tag <key=value>', 'tag filter, key=value or key:value, repeatable (all must match)', collect)
     .option('-q, --q <text>', 'substring of id or name')
     .option('--last-seen-before <iso>', 'last seen before this instant')
-    .option('--last-seen-after <iso>', 'last seen after this instant');
+    .option('--last-seen-after <iso>', 'last seen after this instant')
+    .option('--tenant <tenant>', 'hawkBit tenant (comma-separated for several)')
+    .option('--decommissioned', 'decommissioned devices instead of those in service');
 
-type FilterFlags = { status?: string; mode?: string; location?: string; version?: string; tag?: string[]; q?: string; lastSeenBefore?: string; lastSeenAfter?: string };
-const filterQuery = (o: FilterFlags) => ({ status: o.status, mode: o.mode, location: o.location, version: o.version, tag: o.tag, q: o.q, lastSeenBefore: o.lastSeenBefore, lastSeenAfter: o.lastSeenAfter });
+type FilterFlags = { status?: string; mode?: string; location?: string; version?: string; tag?: string[]; q?: string; lastSeenBefore?: string; lastSeenAfter?: string; tenant?: string; decommissioned?: boolean };
+const filterQuery = (o: FilterFlags) => ({
+  status: o.status,
+  mode: o.mode,
+  location: o.location,
+  version: o.version,
+  tag: o.tag,
+  q: o.q,
+  lastSeenBefore: o.lastSeenBefore,
+  lastSeenAfter: o.lastSeenAfter,
+  tenant: o.tenant,
+  decommissioned: o.decommissioned ? 'true' : undefined,
+});
 
 const DEVICE_COLUMNS = [
   { key: 'id' },
@@ -65,7 +78,7 @@ function formatFromFile(file: string, explicit?: string): 'csv' | 'ndjson' {
 }
 
 export function registerDevices(program: Command): void {
-  const devices = program.command('devices').description('the device registry: add, list, get, rm, import, export');
+  const devices = program.command('devices').description('the device registry: add, list, get, decommission, import, export');
 
   remoteOptions(devices.command('add <id>'))
     .description('register a device')
@@ -78,7 +91,8 @@ export function registerDevices(program: Command): void {
     .option('--timezone <tz>', 'IANA time zone for maintenance windows', 'UTC')
     .option('--tag <key=value>', 'a tag, repeatable', collect)
     .option('--metadata <json>', 'a JSON object of extra data; push credentials go under "auth" ({"auth":{"bearerToken":"..."}}), are stored encrypted and shown as "[set]"')
-    .action(async (id: string, o: Remote & { name?: string; mode: string; address?: string; status?: string; deviceVersion?: string; location?: string; timezone: string; tag?: string[]; metadata?: string }) => {
+    .option('--tenant <tenant>', 'hawkBit tenant: its DDI URL and the gateway token that may speak for it', 'DEFAULT')
+    .action(async (id: string, o: Remote & { name?: string; mode: string; address?: string; status?: string; deviceVersion?: string; location?: string; timezone: string; tag?: string[]; metadata?: string; tenant: string }) => {
       let metadata: unknown;
       if (o.metadata) {
         try {
@@ -87,7 +101,7 @@ export function registerDevices(program: Command): void {
           throw new CliError('--metadata must be a JSON object, e.g. \'{"priority":"high"}\'', 2);
         }
       }
-      const body = { id, name: o.name, mode: o.mode, address: o.address, status: o.status, version: o.deviceVersion, location: o.location, timezone: o.timezone, tags: parseTagFlags(o.tag), metadata };
+      const body = { id, name: o.name, mode: o.mode, address: o.address, status: o.status, version: o.deviceVersion, location: o.location, timezone: o.timezone, tags: parseTagFlags(o.tag), metadata, tenant: o.tenant };
       const device = await new ApiClient(o).request<Device>('POST', '/api/v1/devices', { body: JSON.parse(JSON.stringify(body)) });
       if (o.json) printJson(device);
       else printTable([device as unknown as Record<string, unknown>], DEVICE_COLUMNS);
@@ -126,12 +140,16 @@ export function registerDevices(program: Command): void {
       else printRecord(device);
     });
 
-  remoteOptions(devices.command('rm <id>'))
-    .description('remove a device and its tokens')
+  remoteOptions(devices.command('decommission <id>').alias('rm'))
+    .description(
+      'decommission a device: revoke at once, on every server, its device token (also its hawkBit TargetToken), its Mender auth sets and JWTs; end its unfinished executions (skipped or cancelled, so rollouts do not wait for it). Its executions, events and reports stay readable (devices list --decommissioned); the id cannot be used again',
+    )
     .action(async (id: string, o: Remote) => {
-      await new ApiClient(o).request('DELETE', `/api/v1/devices/${encodeURIComponent(id)}`);
-      if (o.json) printJson({ removed: id });
-      else process.stdout.write(`removed ${id}\n`);
+      const client = new ApiClient(o);
+      await client.request('DELETE', `/api/v1/devices/${encodeURIComponent(id)}`);
+      const device = await client.request<Device>('GET', `/api/v1/devices/${encodeURIComponent(id)}`);
+      if (o.json) printJson({ decommissioned: id, decommissionedAt: device.decommissionedAt });
+      else process.stdout.write(`decommissioned ${id} at ${device.decommissionedAt}: its credentials no longer work; its history stays\n`);
     });
 
   remoteOptions(devices.command('import <file>'))

@@ -1,7 +1,7 @@
 // The hawkBit DDI base poll's fast path: GET /{tenant}/controller/v1/{controllerId} by the
 // controller's own TargetToken with the If-None-Match of its cached base poll answers 304 here,
 // with the route's checks (HawkbitService.cachedPoll: token from the authenticator's cache, this
-// controller only, the base URL and so the tenant the full path cached), the failed-auth
+// controller only, at the tenant the full path checked it belongs to, the base URL it cached), the failed-auth
 // limiter's block of the client's address, the heartbeat and the poll counter. Anything else falls through to hawkbit.routes.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TrustProxy } from '../../api/client-address.js';
@@ -48,7 +48,7 @@ export function ddiPollFastRoute(deps: DdiPollFastDeps): FastRoute {
     // Built as the route builds it: a path the router would read differently cannot equal a cached base.
     const base = controllerBase(fixedOrigin ?? linkOrigin(undefined, req, deps.trust), tenant, controllerId);
     if (!base.endsWith(url)) return false;
-    const cached = deps.hawkbit.cachedPoll(controllerId, req.headers.authorization, base, now);
+    const cached = deps.hawkbit.cachedPoll(tenant, controllerId, req.headers.authorization, base, now);
     if (!cached || ifNoneMatch !== cached.etag) return false;
     if (limiter && limiter.blocked(family, clientAddress(req, deps.trust)) !== null) return false;
     deps.seen(controllerId);

@@ -43,25 +43,34 @@ const actor = (deviceId: string) => `device:${deviceId}`;
 
 /** How long a computed base poll may be served without recomputing (changes also invalidate it). */
 const POLL_CACHE_MS = 10_000;
+/** How long a controller's tenant and service are trusted without a query (changes also invalidate it). */
+const CONTROLLER_CACHE_MS = 60_000;
 
 export class HawkbitService {
-  private readonly known = new Set<string>();
+  /** Devices checked to be in service at this tenant (so polls cost no query), until changed or `until`. */
+  private readonly controllers = new Map<string, { tenant: string; until: number }>();
   /** Base-poll links per device: the poll path then costs no query until the target changes. */
   private readonly polls = new Map<string, { base: string; body: string; etag: string; until: number }>();
   private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: HawkbitDeps) {
-    this.unsubscribe = deps.sync.onTargetChanged((ids) => {
-      for (const id of ids) this.polls.delete(id);
-    });
+    // Decommissioning, token revocations and enrollment decisions travel here too (every server).
+    this.unsubscribe = deps.sync.onTargetChanged((ids) => this.forget(ids));
   }
 
   close(): void {
     this.unsubscribe();
     this.polls.clear();
+    this.controllers.clear();
   }
 
-  /** Answers the device id the Authorization header speaks for, or throws AuthError. */
+  /**
+   * Answers the device id the Authorization header speaks for at this tenant's URL, or throws
+   * AuthError (401, as hawkBit answers a credential that is not valid for the tenant and target)
+   * having written nothing. A TargetToken speaks for its own device at its device's tenant only; a
+   * gateway token for the devices of its own tenant (not Mender devices, which authenticate with
+   * their own key), registering a controller it polls for first in that tenant.
+   */
   async authenticate(tenant: string, controllerId: string, authorization: string | undefined): Promise<string> {
     const auth = parseDdiAuthorization(authorization);
     if (!auth) throw new AuthError('send Authorization: TargetToken <device token> or GatewayToken <tenant gateway token>');
@@ -75,37 +84,58 @@ export class HawkbitService {
         throw new AuthError(`the gateway token is not valid for tenant '${tenant}'`);
       }
     }
-    await this.ensureDevice(controllerId);
+    await this.ensureController(tenant, controllerId, auth.scheme);
     return controllerId;
   }
 
-  /** A controller seen through DDI is a hawkBit device; with a gateway token it may be new. */
-  private async ensureDevice(deviceId: string): Promise<void> {
-    if (this.known.has(deviceId)) return;
-    const protocol = await this.deps.store.protocols.deviceProtocol(deviceId);
-    if (protocol === null) {
+  /** Forgets what was cached of these devices (their tenant, protocol or state may have changed). */
+  forget(deviceIds: string[]): void {
+    for (const id of deviceIds) {
+      this.controllers.delete(id);
+      this.polls.delete(id);
+    }
+  }
+
+  /**
+   * The device must be a controller of this tenant, in service; a controller seen through DDI is
+   * a hawkBit device, and with a gateway token it may be new (registered in the gateway's tenant).
+   */
+  private async ensureController(tenant: string, deviceId: string, scheme: 'TargetToken' | 'GatewayToken'): Promise<void> {
+    const now = this.deps.clock.now();
+    const known = this.controllers.get(deviceId);
+    if (known && known.tenant === tenant && known.until > now) return;
+    let device = await this.deps.store.devices.get(deviceId);
+    if (device === null && scheme === 'GatewayToken') {
       try {
-        await this.deps.devices.create({ id: deviceId, name: deviceId, mode: 'pull' }, 'hawkbit:gateway');
+        device = await this.deps.devices.create({ id: deviceId, name: deviceId, mode: 'pull', tenant }, `hawkbit:gateway:${tenant}`);
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
+        device = await this.deps.store.devices.get(deviceId);
       }
     }
+    // The same answer whichever way it fails, so a gateway learns nothing of other tenants' devices.
+    const refused = () => new AuthError(`controller '${deviceId}' is not a controller of tenant '${tenant}' for this ${scheme}`);
+    if (!device || device.decommissionedAt || device.tenant !== tenant) throw refused();
+    const protocol = await this.deps.store.protocols.deviceProtocol(deviceId);
+    if (scheme === 'GatewayToken' && protocol === 'mender') throw refused();
     if (protocol !== 'hawkbit') await this.deps.store.protocols.setDeviceProtocol(deviceId, 'hawkbit');
-    if (this.known.size > 100_000) this.known.clear();
-    this.known.add(deviceId);
+    if (this.controllers.size > 200_000) this.controllers.clear();
+    this.controllers.set(deviceId, { tenant, until: now + CONTROLLER_CACHE_MS });
   }
 
   /**
    * The base poll a controller polling with its own TargetToken would get, from memory only (the
    * fast path): null when only authenticate() and poll() can tell (token not cached or not this
-   * controller's, controller not seen yet, nothing cached, expired, or cached for another base URL,
-   * which holds the tenant). No heartbeat: the caller records one when it answers.
+   * controller's, controller not checked at this tenant lately, nothing cached, expired, or cached
+   * for another base URL). No heartbeat: the caller records one when it answers.
    */
-  cachedPoll(controllerId: string, authorization: string | undefined, base: ControllerBase, now: number): { body: string; etag: string } | null {
+  cachedPoll(tenant: string, controllerId: string, authorization: string | undefined, base: ControllerBase, now: number): { body: string; etag: string } | null {
     const auth = parseDdiAuthorization(authorization);
     if (auth?.scheme !== 'TargetToken' || !this.deps.tokens.cached) return null;
     const principal = this.deps.tokens.cached(auth.token, now);
-    if (principal?.kind !== 'device' || principal.deviceId !== controllerId || !this.known.has(controllerId)) return null;
+    if (principal?.kind !== 'device' || principal.deviceId !== controllerId) return null;
+    const controller = this.controllers.get(controllerId);
+    if (controller?.tenant !== tenant || controller.until <= now) return null;
     const cached = this.polls.get(controllerId);
     return cached && cached.until > now && cached.base === base ? cached : null;
   }

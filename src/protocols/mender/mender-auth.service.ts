@@ -39,6 +39,8 @@ export class MenderAuthService {
     const pubkey = canonicalPublicKey(request.pubkey);
     if (!verifyAuthSignature(body, signature, pubkey)) throw new AuthError('the X-MEN-Signature of the auth request does not verify with the key in it');
     const deviceId = deviceIdFor(request.identity);
+    // Neither a JWT nor a new pending auth set for a decommissioned device, whatever key it sends.
+    if ((await this.deps.store.devices.get(deviceId))?.decommissionedAt) throw new AuthError(`device '${deviceId}' was decommissioned`);
     const now = this.deps.clock.now();
     let set = await this.deps.store.protocols.authSetFor(deviceId, pubkey);
     const created = !set;
@@ -64,6 +66,7 @@ export class MenderAuthService {
     if (!match) throw new AuthError('send Authorization: Bearer <JWT from auth_requests>');
     const claims = verifyJwt(match[1]!, await this.jwtSecret(), this.deps.clock.now());
     const set = await this.deps.store.protocols.authSet(claims['orchestrator.auth_set']);
+    if (set?.status === 'decommissioned') throw new AuthError('this device was decommissioned');
     if (set?.status !== 'accepted' || set.deviceId !== claims.sub) throw new AuthError('this device is no longer accepted; authenticate again');
     return claims.sub;
   }
@@ -109,6 +112,8 @@ export class MenderAuthService {
   }
 
   private async ensureDevice(deviceId: string, actor: string): Promise<void> {
+    const decommissioned = (await this.deps.store.devices.get(deviceId))?.decommissionedAt;
+    if (decommissioned) throw new ConflictError(`device '${deviceId}' was decommissioned at ${decommissioned}; it cannot be accepted again (register the hardware under a new identity)`);
     if ((await this.deps.store.protocols.deviceProtocol(deviceId)) === null) {
       try {
         await this.deps.devices.create({ id: deviceId, name: deviceId, mode: 'pull' }, actor);

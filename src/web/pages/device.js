@@ -55,10 +55,12 @@ export function render(main, [id], { setTitle }) {
         h(
           'dl',
           { class: 'fields' },
+          d.decommissionedAt ? field('Decommissioned', h('span', { class: 'pill pill-failed', id: 'decommissioned', title: 'every credential revoked; its history stays' }, fmtTime(d.decommissionedAt))) : null,
           field('Status', pill(d.status)),
           field('Version', h('span', { id: 'device-version' }, d.version ?? '—')),
           field('Location', d.location),
           field('Time zone', d.timezone),
+          field('Tenant', d.tenant),
           field('Delivery', d.mode === 'pull' ? 'pull (the device polls)' : `push (${TRANSPORTS[d.mode] ?? d.mode})`),
           field('Address', d.address),
           field('Last seen', d.lastSeen ? h('span', { title: fmtTime(d.lastSeen) }, fmtAgo(d.lastSeen)) : 'never'),
@@ -108,6 +110,19 @@ export function render(main, [id], { setTitle }) {
     );
   }
 
+  function renderDecommissioned() {
+    deliveryCard.querySelector('h2').textContent = 'Delivery';
+    mount(
+      delivery,
+      h(
+        'div',
+        { class: 'push-summary', id: 'decommissioned-summary' },
+        h('strong', null, 'Decommissioned: this device gets no updates.'),
+        h('div', { class: 'muted' }, `Since ${fmtTime(device.decommissionedAt)} every credential it had is revoked (its token, hawkBit target token, Mender keys), on every server; no rollout targets it. Its history below stays.`),
+      ),
+    );
+  }
+
   async function loadReport() {
     try {
       const last = await api('GET', `/api/v1/devices/${encodeURIComponent(id)}/report`);
@@ -144,7 +159,8 @@ export function render(main, [id], { setTitle }) {
     const note = installedAnyway(device, executions);
     // Beside the version it explains.
     if (note) details.querySelector('#device-version')?.after(note);
-    if (push) renderPush(executions);
+    if (device.decommissionedAt) renderDecommissioned();
+    else if (push) renderPush(executions);
     else await loadPullTarget(executions);
   }
 

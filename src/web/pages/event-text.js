@@ -49,6 +49,7 @@ const RULES = {
   'device.updated': (d) => [d.changes && typeof d.changes === 'object' ? `changed ${Object.keys(d.changes).join(', ') || 'nothing'}` : null],
   'device.enrolled': (d) => [str(d.enrollment) ? `enrollment ${d.enrollment}` : null],
   'device.offline': (d) => [str(d.lastSeenBefore) ? `no contact since ${new Date(d.lastSeenBefore).toLocaleString()}` : null],
+  'device.decommissioned': (d) => [num(d.executionsEnded) !== null ? `every credential revoked; ${plural(d.executionsEnded, 'unfinished execution')} ended` : null],
   'device.token-revoked': (d) => [num(d.count) !== null ? `${plural(d.count, 'token')} revoked` : null],
   'devices.imported': (d) => [str(d.format), num(d.rows) !== null ? `${plural(d.rows, 'row')}: ${d.created ?? 0} created, ${d.updated ?? 0} updated, ${d.skipped ?? 0} skipped` : null],
   'artifact.uploaded': (d) => [`${d.name ?? ''} ${d.version ?? ''}`.trim(), num(d.size) !== null ? fmtBytes(d.size) : null, d.signed ? 'signed' : 'unsigned', str(d.sha256) ? `sha256 ${d.sha256.slice(0, 12)}…` : null, d.deduplicated ? 'same bytes as an earlier upload' : null],

@@ -1,0 +1,56 @@
+// Decommissioning a device: one transaction marks it decommissioned (the row stays, so its
+// executions, events and reports stay readable), revokes its device token (which is also its
+// hawkBit TargetToken) and its Mender authentication sets (which every Mender JWT is checked
+// against on each request), and ends its unfinished executions so no rollout waits for it. Then
+// every server forgets what it cached of the device (tokens, target state, hawkBit controller).
+import { NotFoundError, type Clock, type Device, type ExecutionState } from '../core/index.js';
+import type { TargetNotifier } from '../engine/target-notifier.js';
+import { executionEvent, type ExecutionChange, type Transitions } from '../engine/transitions.js';
+import type { Store } from '../store/index.js';
+
+export interface DecommissionDeps {
+  store: Pick<Store, 'devices' | 'executions'>;
+  transitions: Pick<Transitions, 'atomically'>;
+  clock: Clock;
+  /**
+   * The engine's target-change channel: its listeners on every server forget the device's cached
+   * tokens, target state and hawkBit controller (PostgreSQL delivers the NOTIFY with the commit).
+   */
+  notifier: Pick<TargetNotifier, 'changedIn' | 'changedHere'>;
+  /** Told after the commit: the device totals changed. */
+  registryChanged: () => void;
+  /** Told after the commit when executions ended: abort this server's pushes to the device, let rollouts finish. */
+  executionsEnded: (deviceId: string) => void;
+}
+
+/** Not started yet: skipped. Started (released, delivering, on the device): cancelled. */
+const ENDS_AS = (state: ExecutionState): ExecutionState => (state === 'pending' || state === 'queued' ? 'skipped' : 'cancelled');
+
+export class DecommissionService {
+  constructor(private readonly deps: DecommissionDeps) {}
+
+  /**
+   * Decommissions a device; NotFoundError when there is none. Repeating it is harmless: the
+   * credentials are revoked again (one issued since ends too) and the device is answered as is.
+   */
+  async decommission(deviceId: string, actor: string): Promise<Device> {
+    const reason = `device decommissioned by ${actor}`;
+    const ended = await this.deps.transitions.atomically(async (trx) => {
+      const now = this.deps.clock.now();
+      const first = await this.deps.store.devices.decommission(deviceId, now, trx);
+      if (first === null) throw new NotFoundError('device', deviceId);
+      const open = await this.deps.store.executions.unfinishedForDevice(deviceId, trx);
+      const changes: ExecutionChange[] = open.map((e) => ({ id: e.id, rolloutId: e.rolloutId, deviceId, attempt: e.attempts, from: e.state, to: ENDS_AS(e.state), error: reason }));
+      const changed = changes.length ? await this.deps.store.executions.transition(changes, now, trx) : new Set<string>();
+      const done = changes.filter((c) => changed.has(c.id));
+      const events = done.map((c) => executionEvent(c, actor));
+      await this.deps.notifier.changedIn(trx, [deviceId]);
+      const record = first ? [{ type: 'device.decommissioned', actor, deviceId, data: { executionsEnded: done.length } }] : [];
+      return { result: done.length, events: [...record, ...events] };
+    });
+    this.deps.notifier.changedHere([deviceId]);
+    this.deps.registryChanged();
+    if (ended > 0) this.deps.executionsEnded(deviceId);
+    return (await this.deps.store.devices.get(deviceId))!;
+  }
+}
