@@ -44,7 +44,7 @@ import { CidrList, systemClock, type Clock } from './core/index.js';
 import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
-import { DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './fleet/index.js';
+import { DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './pull/index.js';
 import { DeviceService } from './registry/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyRepository, PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';

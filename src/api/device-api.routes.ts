@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactService } from '../artifacts/index.js';
 import { AuthError, CHUNK_INDEX_MEDIA_TYPE, ForbiddenError, NotFoundError, REPORTED_STATES, ValidationError, type Clock, type DeviceReport } from '../core/index.js';
 import type { DeviceSync } from '../engine/device-sync.js';
-import type { DownloadSigner, PresenceService, TargetCache } from '../fleet/index.js';
+import type { DownloadSigner, PresenceService, TargetCache } from '../pull/index.js';
 import type { Store } from '../store/index.js';
 import { actorOf, bearerToken, requireDevice, type Authenticator } from './auth.js';
 import { sendFileRanges } from './byte-ranges.js';

@@ -5,7 +5,7 @@
 // hooks, reply object, promise or log line. Anything else falls through to that route.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../core/index.js';
-import type { PresenceService, TargetCache } from '../fleet/index.js';
+import type { PresenceService, TargetCache } from '../pull/index.js';
 import { parseBearer, type Authenticator } from './auth.js';
 import { clientAddress, type TrustProxy } from './client-address.js';
 import { etagMatches } from './device-api.routes.js';

@@ -3,7 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../core/index.js';
-import type { DecommissionService } from '../fleet/index.js';
+import type { DecommissionService } from '../pull/index.js';
 import { exportDevices, importDevices, type DeviceFormat, type DeviceService } from '../registry/index.js';
 import type { Store } from '../store/index.js';
 import { actorOf } from './auth.js';

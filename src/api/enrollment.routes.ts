@@ -2,7 +2,7 @@
 // and the operator's accept/reject decision for enrolled devices.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ENROLLMENT_KEY_LIMITS, type EnrollmentService } from '../fleet/index.js';
+import { ENROLLMENT_KEY_LIMITS, type EnrollmentService } from '../pull/index.js';
 import { actorOf } from './auth.js';
 import { errorResponses } from './schemas.js';
 

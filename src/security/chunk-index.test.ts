@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Artifact } from '../core/index.js';
-import { DownloadSigner } from '../fleet/index.js';
+import { DownloadSigner } from '../pull/index.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { postgresUnavailable } from '../testing/postgres.js';
 import { addPullDevice, ManualTargets, uploadArtifact } from '../testing/pull.js';
