@@ -17,7 +17,6 @@ export const EXECUTION_STATES = [
 export type ExecutionState = (typeof EXECUTION_STATES)[number];
 
 export const TERMINAL_STATES: ReadonlySet<ExecutionState> = new Set(['succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped']);
-export const ACTIVE_STATES: ReadonlySet<ExecutionState> = new Set(['delivering', 'downloading', 'installing', 'verifying']);
 /**
  * Outcomes that count as failures wherever failures are counted (thresholds, progress, the
  * failures list): a device that rolled itself back after failed health checks did not get the update.

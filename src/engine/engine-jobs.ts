@@ -3,7 +3,7 @@
 // take in devices that match their filter now.
 import { ConflictError, phaseCounts, progressInput, progressStep, rolloutDeviceFilter, type Clock, type Random, type Rollout } from '../core/index.js';
 import type { Store } from '../store/index.js';
-import type { EngineLogger } from './engine.js';
+import type { EngineLogger } from './engine-logger.js';
 import { planExecutions } from './rollout-start.js';
 import type { RolloutService } from './rollout.service.js';
 import { movedEvents, type Transitions } from './transitions.js';

@@ -3,19 +3,15 @@
 // (start scheduled rollouts, reclaim expired leases, thresholds and phases, continuous joins)
 // under a database lock so several servers run them once.
 import { randomUUID } from 'node:crypto';
-import { mayStartIn, releaseBudget, type Clock, type Device, type Random, type Rollout } from '../core/index.js';
+import { IN_FLIGHT_STATES, mayStartIn, releaseBudget, type Clock, type Device, type Random, type Rollout } from '../core/index.js';
 import type { Transport } from '../delivery/transport.js';
 import type { ClaimOptions, Store, StoredArtifact } from '../store/index.js';
 import { DeliveryRunner } from './delivery-runner.js';
 import { EngineJobs } from './engine-jobs.js';
+import type { EngineLogger } from './engine-logger.js';
 import type { RolloutService } from './rollout.service.js';
 import type { TargetNotifier } from './target-notifier.js';
 import { executionEvent, type Transitions } from './transitions.js';
-
-export interface EngineLogger {
-  info(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface EngineOptions {
   store: Store;
@@ -223,7 +219,7 @@ export class Engine {
   private async budget(rollout: Rollout, now: number): Promise<number> {
     if (rollout.maxConcurrency === null && rollout.rateLimit === null) return Infinity;
     const counts = await this.o.store.rollouts.countsByState(rollout.id);
-    const active = (counts.queued ?? 0) + (counts.delivering ?? 0) + (counts.downloading ?? 0) + (counts.installing ?? 0) + (counts.verifying ?? 0);
+    const active = IN_FLIGHT_STATES.reduce((n, state) => n + (counts[state] ?? 0), 0);
     const startedInLastMinute = rollout.rateLimit ? await this.o.store.executions.startedSince(rollout.id, now - 60_000) : 0;
     return releaseBudget({ maxConcurrency: rollout.maxConcurrency, rateLimit: rollout.rateLimit, active, startedInLastMinute, succeeded: counts.succeeded ?? 0 });
   }

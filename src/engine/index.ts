@@ -2,6 +2,7 @@
 export * from './device-sync.js';
 export * from './device-sync.service.js';
 export * from './engine.js';
+export * from './engine-logger.js';
 export * from './rollout.service.js';
 export * from './rollout-rollback.js';
 export * from './rollout-progress.js';

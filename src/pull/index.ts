@@ -5,4 +5,3 @@ export * from './enrollment.service.js';
 export * from './presence.service.js';
 export * from './target-cache.js';
 export * from './download-signer.js';
-export * from './no-rollouts.js';

@@ -2,7 +2,7 @@
 // transition table and is a guarded UPDATE (WHERE state = from), so a stale writer changes nothing.
 // Batches are multi-row statements: the engine's hot path writes hundreds of rows per statement.
 import { sql, type Kysely } from 'kysely';
-import { assertTransition, isTerminal, type DeviceFilter, type Execution, type ExecutionState } from '../core/index.js';
+import { assertTransition, IN_FLIGHT_STATES, isTerminal, type DeviceFilter, type Execution, type ExecutionState } from '../core/index.js';
 import { claimExecutions, rolloutStillRunning } from './claim.sql.js';
 import type { DialectName } from './database.js';
 import { deviceWhere } from './device-filter.sql.js';
@@ -14,9 +14,6 @@ import type { ExecutionRow } from './rollout.schema.js';
 import type { Database } from './schema.js';
 
 export * from './execution-row.js';
-
-const ACTIVE: ExecutionState[] = ['queued', 'delivering', 'downloading', 'installing', 'verifying'];
-
 
 export class ExecutionRepository {
   constructor(
@@ -89,7 +86,7 @@ export class ExecutionRepository {
     }
     const changed = new Set<string>();
     for (const { item, ids } of groups.values()) {
-      const keepLease = ACTIVE.includes(item.to) && item.to !== 'queued';
+      const keepLease = IN_FLIGHT_STATES.includes(item.to) && item.to !== 'queued';
       const set: Partial<ExecutionRow> = { state: item.to, updated_at: now };
       if (!keepLease) Object.assign(set, { lease_owner: null, lease_expires_at: null });
       if (isTerminal(item.to)) set.finished_at = now;
