@@ -22,10 +22,6 @@ export default mergeConfig(
           'src/**/*.d.ts',
           // Test support: harnesses, fixtures and fakes the tests use, not the product.
           'src/testing/**',
-          'src/protocols/testing/**',
-          'src/engine/testing.ts',
-          'src/engine/testing-*.ts',
-          'src/delivery/transport.contract.ts',
           'src/protocols/**/*.fixtures.ts',
           'src/chaos/**',
           'src/fuzz/**',

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextEvent } from '../engine/testing.js';
+import { nextEvent } from '../testing/engine.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { startCutProxy, type CutProxy } from '../testing/cut-proxy.js';
 import { postgresUnavailable } from '../testing/postgres.js';

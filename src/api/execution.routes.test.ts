@@ -2,8 +2,8 @@
 // state and phase and paged by cursor (totals from the rollout's counts), a device's deployment
 // history, and retry of failed devices (all, one, refused when there is nothing to retry).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCountingReceiver, type CountingReceiver } from '../engine/testing-receiver.js';
-import { nextEvent } from '../engine/testing.js';
+import { startCountingReceiver, type CountingReceiver } from '../testing/counting-receiver.js';
+import { nextEvent } from '../testing/engine.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { postgresUnavailable } from '../testing/postgres.js';
 

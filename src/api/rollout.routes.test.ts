@@ -1,8 +1,8 @@
 // The rollout and event API over real HTTP: validation messages, roles, and an immediate rollout
 // pushed with the real HTTP transport to an in-test receiver that verifies each artifact's hash.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextEvent } from '../engine/testing.js';
-import { startCountingReceiver, type CountingReceiver } from '../engine/testing-receiver.js';
+import { nextEvent } from '../testing/engine.js';
+import { startCountingReceiver, type CountingReceiver } from '../testing/counting-receiver.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 
 interface RolloutJson {

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { systemClock } from '../core/index.js';
 import type { DeliveryRequest, DeliveryResult, Transport } from '../delivery/transport.js';
 import { createEngine } from '../engine/index.js';
-import { nextEvent, seedArtifact, seedDevices } from '../engine/testing.js';
+import { nextEvent, seedArtifact, seedDevices } from '../testing/engine.js';
 import { EventLog, openStore } from '../store/index.js';
 import { createTestDatabase, postgresUnavailable } from '../testing/postgres.js';
 

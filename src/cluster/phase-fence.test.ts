@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, ManualClock } from '../core/index.js';
 import { createEngine } from '../engine/create-engine.js';
-import { ScriptedTransport, seedArtifact, seedDevices } from '../engine/testing.js';
+import { ScriptedTransport, seedArtifact, seedDevices } from '../testing/engine.js';
 import { EventLog, type Store } from '../store/index.js';
 import { storeTargets } from '../testing/stores.js';
 

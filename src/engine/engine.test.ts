@@ -6,7 +6,7 @@ import { DeliveryError } from '../delivery/transport.js';
 import { EventLog, type Store } from '../store/index.js';
 import { storeTargets } from '../testing/stores.js';
 import { createEngine, type EngineParts } from './create-engine.js';
-import { hangUntilAborted, nextEvent, ScriptedTransport, seedArtifact, seedDevices, seededRandom } from './testing.js';
+import { hangUntilAborted, nextEvent, ScriptedTransport, seedArtifact, seedDevices, seededRandom } from '../testing/engine.js';
 
 for (const target of storeTargets) {
   describe(`engine on ${target.name}`, () => {

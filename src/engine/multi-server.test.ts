@@ -5,7 +5,7 @@ import { systemClock } from '../core/index.js';
 import { EventLog, openStore, type Store } from '../store/index.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../testing/postgres.js';
 import { createEngine, type EngineParts } from './create-engine.js';
-import { nextEvent, ScriptedTransport, seedArtifact, seedDevices } from './testing.js';
+import { nextEvent, ScriptedTransport, seedArtifact, seedDevices } from '../testing/engine.js';
 
 describe('several engines on one PostgreSQL database', () => {
   let db: TestDatabase | null = null;

@@ -8,7 +8,7 @@ import { DeliveryError, type DeliveryRequest } from '../delivery/transport.js';
 import { EventLog, type Store } from '../store/index.js';
 import { storeTargets } from '../testing/stores.js';
 import { createEngine, type EngineParts } from './create-engine.js';
-import { nextEvent, ScriptedTransport, seedArtifact, seedDevices, seededRandom } from './testing.js';
+import { nextEvent, ScriptedTransport, seedArtifact, seedDevices, seededRandom } from '../testing/engine.js';
 
 for (const target of storeTargets) {
   describe(`phase rule on ${target.name}`, () => {

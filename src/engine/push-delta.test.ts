@@ -13,7 +13,7 @@ import { Receiver } from '../agent/receiver.js';
 import type { Execution } from '../core/index.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { deltaCase } from '../testing/delta-fixtures.js';
-import { nextEvent } from './testing.js';
+import { nextEvent } from '../testing/engine.js';
 
 interface CountedReceiver {
   dir: string;

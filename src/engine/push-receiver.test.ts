@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../agent/receiver.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
-import { nextEvent } from './testing.js';
+import { nextEvent } from '../testing/engine.js';
 
 describe('push rollouts to real receivers', () => {
   let t: TestApp;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { requirePeer } from '../testing/peers.js';
 import { makeSshKey, sshdUnavailable, startSshd, type RunningSshd } from '../testing/sshd.js';
-import { nextEvent } from './testing.js';
+import { nextEvent } from '../testing/engine.js';
 
 const skip = requirePeer('sshd', sshdUnavailable());
 

@@ -7,7 +7,7 @@ import { EventLog, type Store } from '../store/index.js';
 import { storeTargets } from '../testing/stores.js';
 import { createEngine, type EngineParts } from './create-engine.js';
 import { rollback } from './rollout-rollback.js';
-import { nextEvent, ScriptedTransport, seedArtifact, seedDevices, seededRandom } from './testing.js';
+import { nextEvent, ScriptedTransport, seedArtifact, seedDevices, seededRandom } from '../testing/engine.js';
 
 for (const target of storeTargets) {
   describe(`strategies on ${target.name}`, () => {

@@ -4,7 +4,7 @@
 // refused; the settings say what is wrong when they are.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../app.js';
-import { nextEvent } from '../engine/testing.js';
+import { nextEvent } from '../testing/engine.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { captureLogs, startSmtpServer, type TestSmtpServer } from '../testing/smtp.js';
 import { smtpSettings } from './email.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactService, BlobStore } from '../artifacts/index.js';
 import { systemClock } from '../core/index.js';
 import { createEngine } from '../engine/create-engine.js';
-import { seedDevices } from '../engine/testing.js';
+import { seedDevices } from '../testing/engine.js';
 import { EventLog, type Store } from '../store/index.js';
 import { storeTargets } from '../testing/stores.js';
 import { PolicyRepository } from './policy.repository.js';

@@ -3,10 +3,10 @@
 // end (Range) and its success counts, a device that had not started gets nothing while paused, and
 // a device that reports success after a cancel is recorded as installed anyway with its version.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextEvent } from '../engine/testing.js';
+import { nextEvent } from '../testing/engine.js';
 import { postgresUnavailable } from '../testing/postgres.js';
-import { startAppWithEngine, type EngineApp } from './testing/engine-app.js';
-import { menderDevice } from './testing/mender-device.js';
+import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
+import { menderDevice } from '../testing/mender-device.js';
 import { buildMenderArtifact } from './mender/mender.fixtures.js';
 
 const pgSkip = await postgresUnavailable();

@@ -6,7 +6,7 @@
 // real server and a real SMTP server, on SQLite and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../app.js';
-import { nextEvent } from '../engine/testing.js';
+import { nextEvent } from '../testing/engine.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { postgresUnavailable } from '../testing/postgres.js';
 import { captureLogs, startSmtpServer, type TestSmtpServer } from '../testing/smtp.js';

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../agent/receiver.js';
 import { CidrList } from '../core/index.js';
 import { DeliveryError, HttpTransport } from '../delivery/index.js';
-import { nextEvent } from '../engine/testing.js';
+import { nextEvent } from '../testing/engine.js';
 import { DEFAULT_OUTBOUND_DENY, outboundDenyEntries, OutboundGuard, type OutboundResolver } from '../outbound/index.js';
 import { appDatabases, startTestApp, type TestApp } from '../testing/app.js';
 import { makeArtifactFile, makeDevice } from '../testing/delivery.js';

@@ -4,7 +4,7 @@
 // in-flight download rule serves a device only its own execution in flight, never another's,
 // and nothing once it is finished; a report for work not released to the device changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextEvent } from '../engine/testing.js';
+import { nextEvent } from '../testing/engine.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { postgresUnavailable } from '../testing/postgres.js';
 import { addPullDevice, uploadArtifact } from '../testing/pull.js';

@@ -3,8 +3,8 @@
 // previous slot; a push device in the same rollout cannot be, and the answer says why.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCountingReceiver, type CountingReceiver } from '../engine/testing-receiver.js';
-import { nextEvent } from '../engine/testing.js';
+import { startCountingReceiver, type CountingReceiver } from '../testing/counting-receiver.js';
+import { nextEvent } from '../testing/engine.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { uploadArtifact } from '../testing/pull.js';
 import { Fleet } from './fleet.js';

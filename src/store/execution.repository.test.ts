@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExecutionState, Rollout } from '../core/index.js';
-import { seedArtifact, seedDevices } from '../engine/testing.js';
+import { seedArtifact, seedDevices } from '../testing/engine.js';
 import { storeTargets } from '../testing/stores.js';
 import type { Store } from './index.js';
 

@@ -1,9 +1,9 @@
 // Test support: a real app with its own rollout engine (started by listen), and rollouts driven
 // through the operator API, so protocol adapters are exercised with real rollouts, executions and
 // the state machine, exactly as in production.
-import type { Config } from '../../config.js';
-import type { Clock, Rollout } from '../../core/index.js';
-import { startTestApp, type TestApp } from '../../testing/app.js';
+import type { Config } from '../config.js';
+import type { Clock, Rollout } from '../core/index.js';
+import { startTestApp, type TestApp } from './app.js';
 
 /** Rollouts through POST /api/v1/rollouts and its actions. */
 export interface RolloutClient {

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { commandMissing, rootMissing, unshareMissing } from '../../testing/peers.js';
+import { commandMissing, rootMissing, unshareMissing } from './peers.js';
 
 /** Why the real client cannot run here, or null when it can. */
 export function menderClientUnavailable(): string | null {

@@ -1,7 +1,7 @@
 // Test support: a Mender device speaking the device API as mender-client does (signed auth
 // request, deployments/next, status reports), for tests that drive the protocol by hand.
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import type { TestApp } from '../../testing/app.js';
+import type { TestApp } from './app.js';
 
 export interface MenderDevice {
   identity: Record<string, string>;

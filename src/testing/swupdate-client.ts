@@ -5,8 +5,8 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { commandMissing, rootMissing, unshareMissing } from '../../testing/peers.js';
-import { buildCpio } from '../hawkbit/swu.fixtures.js';
+import { commandMissing, rootMissing, unshareMissing } from './peers.js';
+import { buildCpio } from '../protocols/hawkbit/swu.fixtures.js';
 
 /** Why the real client cannot run here, or null when it can. */
 export function swupdateUnavailable(): string | null {

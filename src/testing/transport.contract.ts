@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Device } from '../core/index.js';
-import { makeArtifactFile } from '../testing/delivery.js';
-import { DeliveryError, type Transport } from './transport.js';
+import { makeArtifactFile } from './delivery.js';
+import { DeliveryError, type Transport } from '../delivery/transport.js';
 
 /** A device endpoint the transport delivers to. */
 export interface ContractPeer {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeviceAgent } from '../agent/device-agent.js';
 import { silentLog } from '../agent/log.js';
 import type { Execution } from '../core/index.js';
-import { nextEvent } from '../engine/testing.js';
+import { nextEvent } from '../testing/engine.js';
 import { browserMissing, openDashboardBrowser, type DashboardBrowser } from '../testing/browser.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { deltaCase } from '../testing/delta-fixtures.js';

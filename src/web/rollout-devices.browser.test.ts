@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startCountingReceiver, type CountingReceiver } from '../engine/testing-receiver.js';
+import { startCountingReceiver, type CountingReceiver } from '../testing/counting-receiver.js';
 import { Fleet } from '../sim/index.js';
 import { browserMissing, openDashboardBrowser, type DashboardBrowser } from '../testing/browser.js';
 import { startTestApp, type TestApp } from '../testing/app.js';

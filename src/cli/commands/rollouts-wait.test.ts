@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextEvent } from '../../engine/testing.js';
+import { nextEvent } from '../../testing/engine.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 import { CLI, runCli } from '../../testing/cli.js';
 

@@ -2,7 +2,7 @@
 // flags, list, status, watch until done, pause/cancel, and readable errors for bad input.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../testing/cli.js';
-import { nextEvent } from '../../engine/testing.js';
+import { nextEvent } from '../../testing/engine.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 import { buildRolloutBody } from './rollouts.js';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Receiver, startReceiver } from '../../agent/receiver.js';
 import { generateSigningKeyPair } from '../../core/index.js';
 import { makeArtifactFile, makeDevice } from '../../testing/delivery.js';
-import { runTransportContract } from '../transport.contract.js';
+import { runTransportContract } from '../../testing/transport.contract.js';
 import { DeliveryError } from '../transport.js';
 import { HttpTransport } from './http.transport.js';
 

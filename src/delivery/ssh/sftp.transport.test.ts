@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeArtifactFile, makeDevice } from '../../testing/delivery.js';
 import { requirePeer } from '../../testing/peers.js';
 import { makeSshKey, sshdUnavailable, startSshd, type RunningSshd, type SshKeyFiles } from '../../testing/sshd.js';
-import { runTransportContract } from '../transport.contract.js';
+import { runTransportContract } from '../../testing/transport.contract.js';
 import { DeliveryError } from '../transport.js';
 import { SftpTransport } from './sftp.transport.js';
 

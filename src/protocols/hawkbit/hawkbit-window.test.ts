@@ -3,8 +3,8 @@
 // client closing the action in answer to `skip` (as SWUpdate does) is not taken as an install.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/index.js';
-import { nextEvent } from '../../engine/testing.js';
-import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
+import { nextEvent } from '../../testing/engine.js';
+import { startAppWithEngine, type EngineApp } from '../../testing/engine-app.js';
 
 describe('hawkBit maintenance windows', () => {
   let e: EngineApp;

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 import { requirePeer } from '../../testing/peers.js';
-import { waitFor } from '../testing/mender-client.js';
-import { createSwuSigner, startSwupdate, swupdateUnavailable } from '../testing/swupdate-client.js';
+import { waitFor } from '../../testing/mender-client.js';
+import { createSwuSigner, startSwupdate, swupdateUnavailable } from '../../testing/swupdate-client.js';
 
 describe('hawkBit DDI routes', () => {
   let t: TestApp;

@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../../core/index.js';
-import { nextEvent } from '../../engine/testing.js';
+import { nextEvent } from '../../testing/engine.js';
 import { requirePeer } from '../../testing/peers.js';
-import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
-import { waitFor } from '../testing/mender-client.js';
-import { buildSignedSwu, createSwuSigner, startSwupdate, swupdateUnavailable, type SwupdateOptions, type SwuSigner, type SwupdateClient } from '../testing/swupdate-client.js';
+import { startAppWithEngine, type EngineApp } from '../../testing/engine-app.js';
+import { waitFor } from '../../testing/mender-client.js';
+import { buildSignedSwu, createSwuSigner, startSwupdate, swupdateUnavailable, type SwupdateOptions, type SwuSigner, type SwupdateClient } from '../../testing/swupdate-client.js';
 
 const unavailable = requirePeer('SWUpdate', swupdateUnavailable());
 

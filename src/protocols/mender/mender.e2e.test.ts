@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../../core/index.js';
-import { nextEvent } from '../../engine/testing.js';
+import { nextEvent } from '../../testing/engine.js';
 import { requirePeer } from '../../testing/peers.js';
-import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
-import { menderClientUnavailable, startMenderClient, waitFor, type MenderClient } from '../testing/mender-client.js';
+import { startAppWithEngine, type EngineApp } from '../../testing/engine-app.js';
+import { menderClientUnavailable, startMenderClient, waitFor, type MenderClient } from '../../testing/mender-client.js';
 
 const unavailable = requirePeer('mender-client', menderClientUnavailable());
 const SINGLE_FILE_GEN = '/usr/share/doc/mender-client/examples/single-file-artifact-gen';

@@ -3,8 +3,8 @@
 // device types respected, Range downloads, status with 409 after an abort, re-authentication.
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextEvent } from '../../engine/testing.js';
-import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
+import { nextEvent } from '../../testing/engine.js';
+import { startAppWithEngine, type EngineApp } from '../../testing/engine-app.js';
 import { postgresUnavailable } from '../../testing/postgres.js';
 import { buildMenderArtifact } from './mender.fixtures.js';
 

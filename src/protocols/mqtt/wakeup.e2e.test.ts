@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextEvent } from '../../engine/testing.js';
+import { nextEvent } from '../../testing/engine.js';
 import { builtCliMissing, MQTT_URL as BROKER, mqttBrokerMissing, requirePeer } from '../../testing/peers.js';
-import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
+import { startAppWithEngine, type EngineApp } from '../../testing/engine-app.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/cli/main.js');
 
