@@ -301,7 +301,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
     (app) => hawkbitRoutes(app, { hawkbit, artifacts, publicUrl: config.publicUrl, trust }),
     (app) => menderRoutes(app, { auth: menderAuth, deployments: menderDeployments, publicUrl: config.publicUrl }),
-    (app) => protocolAdminRoutes(app, { menderAuth, protocols: store.protocols, clock }),
+    (app) => protocolAdminRoutes(app, { menderAuth, hawkbit: store.hawkbit, clock }),
   ];
   const server = await buildServer({ auth, bodyLimit: config.bodyLimit, logger, routes, version: VERSION, limiter, trustedProxies, fastRoutes, requestId });
 

@@ -35,7 +35,7 @@ async function changedExecutions(store: Store, rolloutId: string): Promise<Execu
 async function whyNoRevert(store: Store, device: Device | undefined, deviceId: string): Promise<string | null> {
   if (!device) return `device '${deviceId}' no longer exists`;
   if (device.mode !== 'pull') return `a ${device.mode} push device keeps no other slot this server can switch it back to`;
-  const protocol = await store.protocols.deviceProtocol(deviceId);
+  const protocol = await store.devices.protocol(deviceId);
   if (protocol && protocol !== 'native') return `a ${protocol} device cannot be told to switch back to its other slot; roll it forward with a new rollout`;
   return null;
 }

@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseRange } from '../api/artifact.routes.js';
 import type { ArtifactService } from '../artifacts/index.js';
 import { ValidationError, type Artifact } from '../core/index.js';
-import type { ProtocolRepository } from '../store/index.js';
+import type { HawkbitRepository } from '../store/index.js';
 
 /** The path of an artifact's bytes; image references have none. */
 export async function artifactFile(artifacts: ArtifactService, artifactId: string): Promise<string> {
@@ -32,8 +32,8 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, fil
 }
 
 /** sha1 and md5 of an artifact, computed on first use and kept in the store. */
-export async function legacyHashes(protocols: ProtocolRepository, artifacts: ArtifactService, artifact: Artifact, now: number): Promise<{ sha1: string; md5: string }> {
-  const known = await protocols.artifactHashes(artifact.id);
+export async function legacyHashes(hawkbit: HawkbitRepository, artifacts: ArtifactService, artifact: Artifact, now: number): Promise<{ sha1: string; md5: string }> {
+  const known = await hawkbit.artifactHashes(artifact.id);
   if (known) return known;
   const sha1 = createHash('sha1');
   const md5 = createHash('md5');
@@ -42,6 +42,6 @@ export async function legacyHashes(protocols: ProtocolRepository, artifacts: Art
     md5.update(chunk as Buffer);
   }
   const hashes = { sha1: sha1.digest('hex'), md5: md5.digest('hex') };
-  await protocols.saveArtifactHashes(artifact.id, hashes, now);
+  await hawkbit.saveArtifactHashes(artifact.id, hashes, now);
   return hashes;
 }

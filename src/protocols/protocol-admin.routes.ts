@@ -6,12 +6,12 @@ import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../api/auth.js';
 import { errorResponses } from '../api/schemas.js';
 import type { Clock } from '../core/index.js';
-import { hashToken, type AuthSetStatus, type ProtocolRepository } from '../store/index.js';
+import { hashToken, type AuthSetStatus, type HawkbitRepository } from '../store/index.js';
 import type { MenderAuthService } from './mender/mender-auth.service.js';
 
 export interface ProtocolAdminDeps {
   menderAuth: MenderAuthService;
-  protocols: ProtocolRepository;
+  hawkbit: HawkbitRepository;
   clock: Clock;
 }
 
@@ -77,7 +77,7 @@ export async function protocolAdminRoutes(app: FastifyInstance, deps: ProtocolAd
     handler: async (request) => {
       const { tenant } = request.params as { tenant: string };
       const gatewayToken = `uo_gw_${randomBytes(32).toString('base64url')}`;
-      await deps.protocols.setGatewayToken(tenant, hashToken(gatewayToken), deps.clock.now());
+      await deps.hawkbit.setGatewayToken(tenant, hashToken(gatewayToken), deps.clock.now());
       return { tenant, gatewayToken };
     },
   });
@@ -86,7 +86,7 @@ export async function protocolAdminRoutes(app: FastifyInstance, deps: ProtocolAd
     config: { auth: 'admin' },
     schema: { tags, summary: "Disable a hawkBit tenant's gateway token", params: TenantParams, response: { 204: Type.Null(), ...errorResponses } },
     handler: async (request, reply) => {
-      await deps.protocols.setGatewayToken((request.params as { tenant: string }).tenant, null, deps.clock.now());
+      await deps.hawkbit.setGatewayToken((request.params as { tenant: string }).tenant, null, deps.clock.now());
       return reply.code(204).send();
     },
   });

@@ -50,7 +50,7 @@ describe.each([['sqlite'], ['postgres']] as const)('hawkBit tenants (%s)', (db) 
       return href ? Number(/deploymentBase\/(\d+)/.exec(href)![1]) : undefined;
     });
     const plain = await waitFor('the plain device released', async () => ((await execution('ten-plain'))?.state === 'queued' ? execution('ten-plain') : undefined));
-    actions['ten-plain'] = (await e.t.app.store.protocols.actionFor(plain.id, 'ten-plain', Date.now())).id;
+    actions['ten-plain'] = (await e.t.app.store.hawkbit.actionFor(plain.id, 'ten-plain', Date.now())).id;
     const deployment = (await ddi('GET', `/t2/controller/v1/ten-t2/deploymentBase/${actions['ten-t2']}`, `TargetToken ${targetTokens['ten-t2']}`)).json() as {
       deployment: { chunks: { artifacts: { filename: string }[] }[] };
     };
@@ -61,7 +61,7 @@ describe.each([['sqlite'], ['postgres']] as const)('hawkBit tenants (%s)', (db) 
   it.skipIf(skip !== null)("refuses tenant t1's gateway token on a t2 device and a plain pull device: poll, deployment, download, feedback", async () => {
     const gateway = `GatewayToken ${t1Gateway}`;
     const before = (await e.t.app.store.events.list({ type: ['hawkbit.feedback'], limit: 100 })).length;
-    expect(await e.t.app.store.protocols.deviceProtocol('ten-plain')).toBe('native');
+    expect(await e.t.app.store.devices.protocol('ten-plain')).toBe('native');
     for (const [id, tenant] of [['ten-t2', 't2'], ['ten-plain', 'DEFAULT']] as const) {
       const action = actions[id]!;
       // At the gateway's own tenant URL (the device is not of t1) and at the victim's (the token is not of it).
@@ -88,7 +88,7 @@ describe.each([['sqlite'], ['postgres']] as const)('hawkBit tenants (%s)', (db) 
       expect((await e.t.app.store.deviceReports.get(id))?.inventory ?? {}).not.toHaveProperty('owned');
     }
     expect((await e.t.app.store.events.list({ type: ['hawkbit.feedback'], limit: 100 })).length).toBe(before);
-    expect(await e.t.app.store.protocols.deviceProtocol('ten-plain')).toBe('native');
+    expect(await e.t.app.store.devices.protocol('ten-plain')).toBe('native');
     expect((await e.t.request('GET', '/api/v1/devices/ten-t2')).json()).toMatchObject({ tenant: 't2', status: expect.any(String) });
   });
 

@@ -146,6 +146,15 @@ for (const target of storeTargets) {
       expect((await store.events.list({ afterId: appended[0]!.id, limit: 10 })).map((e) => e.type)).toEqual(['execution.succeeded', 'execution.failed']);
     });
 
+    it('records the protocol a device speaks, native until an adapter claims it', async (ctx) => {
+      if (skip) return ctx.skip();
+      await store.devices.upsertMany([device('proto-1')], 1);
+      expect(await store.devices.protocol('proto-1')).toBe('native');
+      await store.devices.setProtocol('proto-1', 'mender');
+      expect(await store.devices.protocol('proto-1')).toBe('mender');
+      expect(await store.devices.protocol('no-such-device')).toBeNull();
+    });
+
     it('gives a named lock to one owner at a time until it expires', async (ctx) => {
       if (skip) return ctx.skip();
       expect(await store.locks.acquire('job', 'a', 1_000, 500)).toBe(true);

@@ -25,6 +25,9 @@ export function decodeCursor(cursor: string): string | null {
 }
 
 
+/** The protocol a device speaks: the native device API, hawkBit DDI or Mender. */
+export type DeviceProtocol = 'native' | 'hawkbit' | 'mender';
+
 export class DeviceRepository {
   private bulk: SqliteBulkUpsert | null = null;
 
@@ -254,6 +257,16 @@ export class DeviceRepository {
       .returning('id')
       .execute();
     return rows.map((r) => r.id);
+  }
+
+  async setProtocol(deviceId: string, protocol: DeviceProtocol): Promise<void> {
+    await this.db.updateTable('devices').set({ protocol }).where('id', '=', deviceId).execute();
+  }
+
+  /** The device's protocol, or null when there is no such device. */
+  async protocol(deviceId: string): Promise<DeviceProtocol | null> {
+    const row = await this.db.selectFrom('devices').select('protocol').where('id', '=', deviceId).executeTakeFirst();
+    return row ? ((row.protocol ?? 'native') as DeviceProtocol) : null;
   }
 
   /** Each device's credentials after a batch write: stored as given, or removed when it names none. */

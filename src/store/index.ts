@@ -9,10 +9,11 @@ import { EnrollmentRepository } from './enrollment.repository.js';
 import { EventRepository } from './event.repository.js';
 import { ExecutionRepository } from './execution.repository.js';
 import { ExecutionViewRepository } from './execution-view.repository.js';
+import { HawkbitRepository } from './hawkbit.repository.js';
 import { LockRepository } from './lock.repository.js';
+import { MenderRepository } from './mender.repository.js';
 import { restoreDeferredIndexes } from './device-import.sqlite.js';
 import { migrate } from './migrator.js';
-import { ProtocolRepository } from './protocol.repository.js';
 import { RolloutRepository } from './rollout.repository.js';
 import { TokenRepository } from './token.repository.js';
 
@@ -27,7 +28,8 @@ export interface Store {
   artifacts: ArtifactRepository;
   enrollment: EnrollmentRepository;
   deviceReports: DeviceReportRepository;
-  protocols: ProtocolRepository;
+  hawkbit: HawkbitRepository;
+  mender: MenderRepository;
   rollouts: RolloutRepository;
   executions: ExecutionRepository;
   /** Read models over executions for operators (summaries, device histories). */
@@ -55,7 +57,8 @@ export function createStore(handle: DatabaseHandle, options: StoreOptions = {}):
     artifacts: new ArtifactRepository(handle.db),
     enrollment: new EnrollmentRepository(handle.db),
     deviceReports: new DeviceReportRepository(handle.db, handle.maxParams),
-    protocols: new ProtocolRepository(handle.db),
+    hawkbit: new HawkbitRepository(handle.db),
+    mender: new MenderRepository(handle.db),
     rollouts: new RolloutRepository(handle.db),
     executions: new ExecutionRepository(handle.db, handle.dialect, handle.maxParams),
     executionViews: new ExecutionViewRepository(handle.db),
@@ -90,7 +93,8 @@ export * from './device-report.repository.js';
 export * from './artifact.repository.js';
 export * from './event-log.js';
 export * from './protocol.schema.js';
-export * from './protocol.repository.js';
+export * from './hawkbit.repository.js';
+export * from './mender.repository.js';
 export * from './rollout.schema.js';
 export * from './rollout.repository.js';
 export * from './execution.repository.js';

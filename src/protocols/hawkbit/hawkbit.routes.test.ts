@@ -40,7 +40,7 @@ describe('hawkBit DDI routes', () => {
     expect(body._links.configData!.href).toBe(`${t.url}/DEFAULT/controller/v1/swu-1/configData`);
     const etag = first.headers.get('etag')!;
     expect((await ddi('GET', '/DEFAULT/controller/v1/swu-1', `TargetToken ${token}`, undefined, { 'if-none-match': etag })).status).toBe(304);
-    expect(await t.app.store.protocols.deviceProtocol('swu-1')).toBe('hawkbit');
+    expect(await t.app.store.devices.protocol('swu-1')).toBe('hawkbit');
   });
 
   it('stores configData as the inventory (merge, replace, remove) and stops asking for it', async () => {
@@ -59,10 +59,10 @@ describe('hawkBit DDI routes', () => {
   it('answers 404 for actions that are not the controller’s and 400 for malformed feedback', async () => {
     const auth = `TargetToken ${token}`;
     expect((await ddi('GET', '/DEFAULT/controller/v1/swu-1/deploymentBase/999', auth)).status).toBe(404);
-    const action = await t.app.store.protocols.actionFor('exec-x', 'other', Date.now());
+    const action = await t.app.store.hawkbit.actionFor('exec-x', 'other', Date.now());
     expect((await ddi('GET', `/DEFAULT/controller/v1/swu-1/cancelAction/${action.id}`, auth)).status).toBe(404);
     expect((await ddi('POST', `/DEFAULT/controller/v1/swu-1/deploymentBase/${action.id}/feedback`, auth, { id: action.id, status: { execution: 'closed', result: { finished: 'success' } } })).status).toBe(404);
-    const own = await t.app.store.protocols.actionFor('exec-y', 'swu-1', Date.now());
+    const own = await t.app.store.hawkbit.actionFor('exec-y', 'swu-1', Date.now());
     const bad = await ddi('POST', `/DEFAULT/controller/v1/swu-1/deploymentBase/${own.id}/feedback`, auth, { status: { execution: 'finished' } });
     expect(bad.status).toBe(400);
     expect((bad.json() as { error: { details: Array<{ path: string }> } }).error.details[0]!.path).toBe('status.execution');
@@ -75,7 +75,7 @@ describe('hawkBit DDI routes', () => {
     expect((await ddi('GET', '/DEFAULT/controller/v1/gw-1', `GatewayToken ${gatewayToken}`)).status).toBe(200);
     const device = (await t.request('GET', '/api/v1/devices/gw-1')).json() as { id: string; mode: string };
     expect(device).toMatchObject({ id: 'gw-1', mode: 'pull' });
-    expect(await t.app.store.protocols.deviceProtocol('gw-1')).toBe('hawkbit');
+    expect(await t.app.store.devices.protocol('gw-1')).toBe('hawkbit');
     expect((await t.request('DELETE', '/api/v1/hawkbit/tenants/DEFAULT/gateway-token')).status).toBe(204);
     expect((await ddi('GET', '/DEFAULT/controller/v1/gw-1', `GatewayToken ${gatewayToken}`)).status).toBe(401);
   });
@@ -91,7 +91,7 @@ describe('hawkBit DDI routes', () => {
         return report?.inventory.serial ? report.inventory : undefined;
       });
       expect(inventory).toEqual({ board: 'pos-a', serial: 'SN42' });
-      expect(await t.app.store.protocols.deviceProtocol('other')).toBe('hawkbit');
+      expect(await t.app.store.devices.protocol('other')).toBe('hawkbit');
     } finally {
       await client.stop();
       fs.rmSync(dir, { recursive: true, force: true });

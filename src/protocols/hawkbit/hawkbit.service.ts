@@ -78,7 +78,7 @@ export class HawkbitService {
       const principal = await this.deps.tokens.resolve(auth.token);
       if (principal?.kind !== 'device' || principal.deviceId !== controllerId) throw new AuthError(`the target token is not valid for controller '${controllerId}'`);
     } else {
-      const expected = await this.deps.store.protocols.gatewayTokenHash(tenant);
+      const expected = await this.deps.store.hawkbit.gatewayTokenHash(tenant);
       const given = hashToken(auth.token);
       if (!expected || expected.length !== given.length || !timingSafeEqual(Buffer.from(expected), Buffer.from(given))) {
         throw new AuthError(`the gateway token is not valid for tenant '${tenant}'`);
@@ -116,9 +116,9 @@ export class HawkbitService {
     // The same answer whichever way it fails, so a gateway learns nothing of other tenants' devices.
     const refused = () => new AuthError(`controller '${deviceId}' is not a controller of tenant '${tenant}' for this ${scheme}`);
     if (!device || device.decommissionedAt || device.tenant !== tenant) throw refused();
-    const protocol = await this.deps.store.protocols.deviceProtocol(deviceId);
+    const protocol = await this.deps.store.devices.protocol(deviceId);
     if (scheme === 'GatewayToken' && protocol === 'mender') throw refused();
-    if (protocol !== 'hawkbit') await this.deps.store.protocols.setDeviceProtocol(deviceId, 'hawkbit');
+    if (protocol !== 'hawkbit') await this.deps.store.devices.setProtocol(deviceId, 'hawkbit');
     if (this.controllers.size > 200_000) this.controllers.clear();
     this.controllers.set(deviceId, { tenant, until: now + CONTROLLER_CACHE_MS });
   }
@@ -157,12 +157,12 @@ export class HawkbitService {
     const links: BaseLinks = {};
     const target = await this.deps.sync.currentTarget(deviceId);
     if (target) {
-      const action = await this.deps.store.protocols.actionFor(target.execution.id, deviceId, now);
+      const action = await this.deps.store.hawkbit.actionFor(target.execution.id, deviceId, now);
       links.deploymentActionId = action.id;
       links.deploymentHash = target.artifact.sha256?.slice(0, 12) ?? target.artifact.id.slice(0, 12);
     } else {
-      for (const action of await this.deps.store.protocols.recentActions(deviceId, 5)) {
-        const execution = await this.deps.store.protocols.execution(action.executionId);
+      for (const action of await this.deps.store.hawkbit.recentActions(deviceId, 5)) {
+        const execution = await this.deps.store.executions.get(action.executionId);
         if (!execution) continue;
         if (execution.state === 'cancelled' && action.offeredAt !== null && action.cancelAckedAt === null) {
           links.cancelActionId = action.id;
@@ -180,13 +180,13 @@ export class HawkbitService {
   }
 
   private async ownAction(deviceId: string, actionId: number): Promise<HawkbitAction> {
-    const action = Number.isSafeInteger(actionId) ? await this.deps.store.protocols.action(actionId) : null;
+    const action = Number.isSafeInteger(actionId) ? await this.deps.store.hawkbit.action(actionId) : null;
     if (!action || action.deviceId !== deviceId) throw new NotFoundError('action', String(actionId));
     return action;
   }
 
   private async deployment(deviceId: string, actionId: number, artifact: Artifact, rollout: Rollout | null, base: ControllerBase, mode: DdiMode): Promise<Record<string, unknown>> {
-    const hashes = await legacyHashes(this.deps.store.protocols, this.deps.artifacts, artifact, this.deps.clock.now());
+    const hashes = await legacyHashes(this.deps.store.hawkbit, this.deps.artifacts, artifact, this.deps.clock.now());
     const filename = fileNameOf(artifact);
     let maintenanceWindow: 'available' | 'unavailable' | undefined;
     if (rollout?.window) {
@@ -215,7 +215,7 @@ export class HawkbitService {
     if (!target || target.execution.id !== action.executionId) throw new NotFoundError('open action', String(actionId));
     const mode: DdiMode = target.rollout.strategy === 'on-connect' ? 'attempt' : 'forced';
     const body = await this.deployment(deviceId, action.id, target.artifact, target.rollout, base, mode);
-    await this.deps.store.protocols.markOffered(action.id, (body.deployment as { update: string }).update, this.deps.clock.now());
+    await this.deps.store.hawkbit.markOffered(action.id, (body.deployment as { update: string }).update, this.deps.clock.now());
     this.polls.delete(deviceId);
     return body;
   }
@@ -223,7 +223,7 @@ export class HawkbitService {
   /** GET installedBase/{actionId}: the last action that succeeded. */
   async installedBase(deviceId: string, actionId: number, base: ControllerBase): Promise<Record<string, unknown>> {
     const action = await this.ownAction(deviceId, actionId);
-    const execution = await this.deps.store.protocols.execution(action.executionId);
+    const execution = await this.deps.store.executions.get(action.executionId);
     if (execution?.state !== 'succeeded') throw new NotFoundError('installed action', String(actionId));
     const artifact = await this.deps.artifacts.get(execution.artifactId);
     return this.deployment(deviceId, action.id, artifact, null, base, 'forced');
@@ -245,8 +245,8 @@ export class HawkbitService {
       const execution = await this.deps.sync.applyReport(deviceId, effect.report, actor(deviceId));
       if (execution.state === 'succeeded' && effect.report.state === 'succeeded') await this.recordVersion(deviceId, execution.artifactId);
       // Installed before the cancel reached it (recorded by applyReport): the cancel is moot now.
-      if (execution.installedAfterCancel) await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
-    } else if (effect.kind === 'cancel-confirmed') await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
+      if (execution.installedAfterCancel) await this.deps.store.hawkbit.ackCancel(action.id, this.deps.clock.now());
+    } else if (effect.kind === 'cancel-confirmed') await this.deps.store.hawkbit.ackCancel(action.id, this.deps.clock.now());
     this.polls.delete(deviceId);
   }
 
@@ -275,7 +275,7 @@ export class HawkbitService {
   /** GET cancelAction/{actionId}. */
   async cancelAction(deviceId: string, actionId: number): Promise<Record<string, unknown>> {
     const action = await this.ownAction(deviceId, actionId);
-    const execution = await this.deps.store.protocols.execution(action.executionId);
+    const execution = await this.deps.store.executions.get(action.executionId);
     if (execution?.state !== 'cancelled') throw new NotFoundError('cancelled action', String(actionId));
     return cancelBody(action.id);
   }
@@ -289,7 +289,7 @@ export class HawkbitService {
     await this.deps.events.append([
       { type: confirmed ? 'hawkbit.cancel-confirmed' : 'hawkbit.cancel-feedback', actor: actor(deviceId), rolloutId, deviceId, executionId: action.executionId, data: { actionId, execution: feedback.execution, finished: feedback.finished, details: feedback.details } },
     ]);
-    if (confirmed) await this.deps.store.protocols.ackCancel(action.id, this.deps.clock.now());
+    if (confirmed) await this.deps.store.hawkbit.ackCancel(action.id, this.deps.clock.now());
     this.polls.delete(deviceId);
   }
 
@@ -315,7 +315,7 @@ export class HawkbitService {
 
   /** sha1/md5 of an artifact (computed once). */
   hashesOf(artifact: Artifact): Promise<{ sha1: string; md5: string }> {
-    return legacyHashes(this.deps.store.protocols, this.deps.artifacts, artifact, this.deps.clock.now());
+    return legacyHashes(this.deps.store.hawkbit, this.deps.artifacts, artifact, this.deps.clock.now());
   }
 
   /**

@@ -24,7 +24,7 @@ export class MenderAuthService {
 
   /** The JWT key, shared by every server through the database. */
   private async jwtSecret(): Promise<string> {
-    this.secret ??= await this.deps.store.protocols.secret(JWT_SECRET, () => randomBytes(32).toString('base64url'), this.deps.clock.now());
+    this.secret ??= await this.deps.store.mender.secret(JWT_SECRET, () => randomBytes(32).toString('base64url'), this.deps.clock.now());
     return this.secret;
   }
 
@@ -42,10 +42,10 @@ export class MenderAuthService {
     // Neither a JWT nor a new pending auth set for a decommissioned device, whatever key it sends.
     if ((await this.deps.store.devices.get(deviceId))?.decommissionedAt) throw new AuthError(`device '${deviceId}' was decommissioned`);
     const now = this.deps.clock.now();
-    let set = await this.deps.store.protocols.authSetFor(deviceId, pubkey);
+    let set = await this.deps.store.mender.authSetFor(deviceId, pubkey);
     const created = !set;
     if (!set) {
-      set = await this.deps.store.protocols.addAuthSet({ id: randomUUID(), deviceId, identity: request.identity, pubkey, status: 'pending' }, now);
+      set = await this.deps.store.mender.addAuthSet({ id: randomUUID(), deviceId, identity: request.identity, pubkey, status: 'pending' }, now);
       await this.deps.events.append([{ type: 'mender.auth-pending', actor: `device:${deviceId}`, deviceId, data: { authSetId: set.id, identity: request.identity } }]);
     }
     if (set.status === 'preauthorized') {
@@ -65,30 +65,30 @@ export class MenderAuthService {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     if (!match) throw new AuthError('send Authorization: Bearer <JWT from auth_requests>');
     const claims = verifyJwt(match[1]!, await this.jwtSecret(), this.deps.clock.now());
-    const set = await this.deps.store.protocols.authSet(claims['orchestrator.auth_set']);
+    const set = await this.deps.store.mender.authSet(claims['orchestrator.auth_set']);
     if (set?.status === 'decommissioned') throw new AuthError('this device was decommissioned');
     if (set?.status !== 'accepted' || set.deviceId !== claims.sub) throw new AuthError('this device is no longer accepted; authenticate again');
     return claims.sub;
   }
 
   async list(status: AuthSetStatus | undefined, limit: number): Promise<MenderAuthSet[]> {
-    return this.deps.store.protocols.listAuthSets(status, limit);
+    return this.deps.store.mender.listAuthSets(status, limit);
   }
 
   /** Accepts an auth set: the device exists from now on (protocol 'mender') and gets JWTs. */
   async accept(id: string, actor: string): Promise<MenderAuthSet> {
-    const set = await this.deps.store.protocols.authSet(id);
+    const set = await this.deps.store.mender.authSet(id);
     if (!set) throw new NotFoundError('auth set', id);
     await this.ensureDevice(set.deviceId, actor);
-    await this.deps.store.protocols.setAuthStatus(id, 'accepted', this.deps.clock.now());
+    await this.deps.store.mender.setAuthStatus(id, 'accepted', this.deps.clock.now());
     await this.deps.events.append([{ type: 'mender.device-accepted', actor, deviceId: set.deviceId, data: { authSetId: id } }]);
     return { ...set, status: 'accepted' };
   }
 
   async reject(id: string, actor: string): Promise<MenderAuthSet> {
-    const set = await this.deps.store.protocols.authSet(id);
+    const set = await this.deps.store.mender.authSet(id);
     if (!set) throw new NotFoundError('auth set', id);
-    await this.deps.store.protocols.setAuthStatus(id, 'rejected', this.deps.clock.now());
+    await this.deps.store.mender.setAuthStatus(id, 'rejected', this.deps.clock.now());
     await this.deps.events.append([{ type: 'mender.device-rejected', actor, deviceId: set.deviceId, data: { authSetId: id } }]);
     return { ...set, status: 'rejected' };
   }
@@ -103,10 +103,10 @@ export class MenderAuthService {
     if (deviceIdFor(input.identity) !== deviceId && input.identity.device_id !== deviceId) {
       throw new ValidationError(`deviceId must be the one the identity maps to ('${deviceIdFor(input.identity)}'); put "device_id": "${deviceId}" in the device's identity to choose it`, [{ path: 'deviceId', message: 'does not match the identity' }]);
     }
-    const existing = await this.deps.store.protocols.authSetFor(deviceId, pubkey);
+    const existing = await this.deps.store.mender.authSetFor(deviceId, pubkey);
     if (existing) throw new ConflictError(`an auth set for device '${deviceId}' with this key exists already (${existing.status})`);
     await this.ensureDevice(deviceId, actor);
-    const set = await this.deps.store.protocols.addAuthSet({ id: randomUUID(), deviceId, identity: input.identity, pubkey, status: 'preauthorized' }, this.deps.clock.now());
+    const set = await this.deps.store.mender.addAuthSet({ id: randomUUID(), deviceId, identity: input.identity, pubkey, status: 'preauthorized' }, this.deps.clock.now());
     await this.deps.events.append([{ type: 'mender.device-preauthorized', actor, deviceId, data: { authSetId: set.id } }]);
     return set;
   }
@@ -114,13 +114,13 @@ export class MenderAuthService {
   private async ensureDevice(deviceId: string, actor: string): Promise<void> {
     const decommissioned = (await this.deps.store.devices.get(deviceId))?.decommissionedAt;
     if (decommissioned) throw new ConflictError(`device '${deviceId}' was decommissioned at ${decommissioned}; it cannot be accepted again (register the hardware under a new identity)`);
-    if ((await this.deps.store.protocols.deviceProtocol(deviceId)) === null) {
+    if ((await this.deps.store.devices.protocol(deviceId)) === null) {
       try {
         await this.deps.devices.create({ id: deviceId, name: deviceId, mode: 'pull' }, actor);
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
       }
     }
-    await this.deps.store.protocols.setDeviceProtocol(deviceId, 'mender');
+    await this.deps.store.devices.setProtocol(deviceId, 'mender');
   }
 }

@@ -3,9 +3,9 @@
 // status reports move the execution, logs land in the event log and the reason they give in the
 // failed execution's error.
 import type { ArtifactService } from '../../artifacts/index.js';
-import { NotFoundError, ValidationError, type Clock } from '../../core/index.js';
+import { NotFoundError, ValidationError, type Clock, type Execution } from '../../core/index.js';
 import type { DeviceSync } from '../../engine/device-sync.js';
-import type { EventLog, ExecutionView, Store } from '../../store/index.js';
+import type { EventLog, Store } from '../../store/index.js';
 import { artifactFits, logSummary, menderFailureError, menderMetaOf, nextDeploymentBody, parseLog, parseStatus, statusReport, withLogSummary } from './deployments.js';
 
 /** Signs short-lived download URLs (the device API's DownloadSigner fits). */
@@ -125,7 +125,7 @@ export class MenderDeploymentService {
     const execution = await this.deps.store.executions.get(deploymentId);
     const summary = logSummary(lines);
     const error = execution && (execution.state === 'failed' || execution.state === 'rolled-back') ? withLogSummary(execution.error, summary) : null;
-    if (error) await this.deps.store.protocols.attachFailureLog(deploymentId, error);
+    if (error) await this.deps.store.mender.attachFailureLog(deploymentId, error);
     await this.deps.events.append([{ type: 'mender.deployment-log', actor: actor(deviceId), rolloutId: execution?.rolloutId ?? null, deviceId, executionId: deploymentId, data: { lines, summary, ...(error ? { error } : {}) } }]);
   }
 
@@ -136,8 +136,8 @@ export class MenderDeploymentService {
     return typeof last?.data.summary === 'string' && last.data.summary ? last.data.summary : null;
   }
 
-  private async ownExecution(deviceId: string, id: string): Promise<ExecutionView> {
-    const execution = await this.deps.store.protocols.execution(id);
+  private async ownExecution(deviceId: string, id: string): Promise<Execution> {
+    const execution = await this.deps.store.executions.get(id);
     if (!execution || execution.deviceId !== deviceId) throw new NotFoundError('deployment', id);
     return execution;
   }

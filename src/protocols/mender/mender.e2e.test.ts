@@ -57,7 +57,7 @@ describe.skipIf(unavailable !== null)('mender-client (real client)', () => {
     expect(inventory).toMatchObject({ device_type: 'test-dev', artifact_name: 'release-1' });
     const device = (await e.t.request('GET', `/api/v1/devices/${deviceId}`)).json() as { id: string; mode: string; version: string | null };
     expect(device).toMatchObject({ id: deviceId, mode: 'pull', version: 'release-1' });
-    expect(await e.t.app.store.protocols.deviceProtocol(deviceId)).toBe('mender');
+    expect(await e.t.app.store.devices.protocol(deviceId)).toBe('mender');
     expect((await e.t.request('PATCH', `/api/v1/devices/${deviceId}`, { body: { tags: { ring: 'mender' } } })).status).toBe(200);
   }, 120_000);
 
