@@ -108,44 +108,6 @@ for (const target of storeTargets) {
       expect((await store.devices.get('hb-2'))?.status).toBe('online');
     });
 
-    it('keeps tokens hashed and finds only live ones', async (ctx) => {
-      if (skip) return ctx.skip();
-      const { token, record } = await store.tokens.create({ kind: 'operator', role: 'viewer', name: 'v' }, 100);
-      expect(JSON.stringify(await store.tokens.list())).not.toContain(token);
-      expect((await store.tokens.findActive(token, 200))?.id).toBe(record.id);
-      expect(await store.tokens.findActive(token + 'x', 200)).toBeNull();
-      await store.tokens.revoke(record.id, 300);
-      expect(await store.tokens.findActive(token, 400)).toBeNull();
-    });
-
-    it('issues device tokens in bulk, one per device in order, stored hashed', async (ctx) => {
-      if (skip) return ctx.skip();
-      const ids = Array.from({ length: 5 }, (_, i) => `bulk-tok-${i}`);
-      for (const id of ids) await store.devices.create({ id, name: id, address: null, mode: 'pull', status: 'unknown', lastSeen: null, version: null, location: null, timezone: 'UTC', tags: {}, metadata: {} }, 400);
-      await expect(store.tokens.createDeviceTokens(['bulk-tok-missing'], 500)).rejects.toThrow();
-      const tokens = await store.tokens.createDeviceTokens(ids, 500, 2);
-      expect(tokens).toHaveLength(5);
-      expect(new Set(tokens).size).toBe(5);
-      for (const [i, token] of tokens.entries()) {
-        expect(token).toMatch(/^uo_dev_[A-Za-z0-9_-]{43}$/);
-        expect(await store.tokens.findActive(token, 600)).toMatchObject({ kind: 'device', deviceId: ids[i], role: null });
-      }
-      expect(JSON.stringify(await store.tokens.list('device'))).not.toContain(tokens[0]);
-    });
-
-    it('appends events and reads them by rollout, device, type and id', async (ctx) => {
-      if (skip) return ctx.skip();
-      const appended = await store.events.append([
-        { type: 'device.created', deviceId: 'ev-1' },
-        { type: 'execution.succeeded', deviceId: 'ev-1', rolloutId: 'r1', data: { bytes: 5 } },
-        { type: 'execution.failed', deviceId: 'ev-2', rolloutId: 'r1' },
-      ], 1_000);
-      expect(appended.map((e) => e.id)).toEqual([...appended.map((e) => e.id)].sort((a, b) => a - b));
-      expect((await store.events.list({ rolloutId: 'r1', limit: 10 })).map((e) => e.type)).toEqual(['execution.failed', 'execution.succeeded']);
-      expect((await store.events.list({ type: ['execution.*'], deviceId: 'ev-1', limit: 10 }))[0]?.data).toEqual({ bytes: 5 });
-      expect((await store.events.list({ afterId: appended[0]!.id, limit: 10 })).map((e) => e.type)).toEqual(['execution.succeeded', 'execution.failed']);
-    });
-
     it('records the protocol a device speaks, native until an adapter claims it', async (ctx) => {
       if (skip) return ctx.skip();
       await store.devices.upsertMany([device('proto-1')], 1);

@@ -1,13 +1,16 @@
-// Contract tests of migration 0010's execution writes and reads, on SQLite and PostgreSQL: an
+// Contract tests of execution persistence, on SQLite and PostgreSQL: claims (a lease for push
+// work, a release for pull work, only while the rollout runs, due and within the phase, disjoint
+// between racing claimers), guarded transitions and what they do to the lease, reaping expired
+// leases, moving a rollout's executions at once; and migration 0010's writes and reads: an
 // operator's retry (new ids, fresh attempts, only failures), the installed-after-cancel note,
 // bytes progress that does not move the state's time, in-flight lookups, the summary rows, a
 // device's history, and what a rollback takes as each device's previous artifact.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ExecutionState, Rollout } from '../core/index.js';
+import type { DeviceInput, ExecutionState, Rollout } from '../core/index.js';
 import { seedArtifact, seedDevices } from '../testing/engine.js';
 import { storeTargets } from '../testing/stores.js';
-import type { Store } from './index.js';
+import type { ClaimOptions, Store } from './index.js';
 
 const T0 = Date.parse('2026-01-15T12:00:00Z');
 /** How seed() walks an execution to a state through the state machine. */
@@ -52,6 +55,104 @@ for (const target of storeTargets) {
       }
       return { rollout: r, artifactId: artifact, executions: await store.executions.list(r.id, { limit: 100 }) };
     }
+
+    /** A rollout over `n` fresh devices (push unless `pull`), its executions pending and due at T0. */
+    async function pending(n: number, o: { pull?: boolean; devices?: Partial<DeviceInput>; phases?: number[]; timezones?: string[]; rollout?: Partial<Rollout> } = {}) {
+      const pull = o.pull ?? false;
+      const ids = await seedDevices(store, n, { ...(pull ? { mode: 'pull', address: null } : {}), ...o.devices }, `c${randomUUID().slice(0, 4)}`);
+      const artifact = (await seedArtifact(store, `3.${Math.floor(Math.random() * 1000)}.0`)).id;
+      const r = rollout(artifact, o.rollout);
+      await store.rollouts.create(r);
+      await store.executions.insertMany(ids.map((deviceId, i) => ({ id: randomUUID(), rolloutId: r.id, deviceId, artifactId: artifact, phase: o.phases?.[i] ?? 0, pull, timezone: o.timezones?.[i] ?? 'UTC', previousArtifactId: null, previousVersion: null })), T0);
+      return { rollout: r, deviceIds: ids };
+    }
+    const claimOf = (rolloutId: string, over: Partial<ClaimOptions> = {}): ClaimOptions => ({ rolloutId, maxPhase: 0, limit: 100, now: T0, pull: false, lease: { owner: 'engine-a', expiresAt: T0 + 30_000 }, ...over });
+
+    it('claims due push work with a lease and one more attempt, within the phase, the zones and the limit', async () => {
+      const { rollout: r } = await pending(5, { phases: [0, 0, 0, 0, 1], timezones: ['UTC', 'UTC', 'Asia/Tokyo', 'UTC', 'UTC'] });
+      const claimed = await store.executions.claim(claimOf(r.id, { limit: 1 }));
+      expect(claimed).toHaveLength(1);
+      expect(claimed[0]).toMatchObject({ state: 'delivering', attempts: 1, leaseOwner: 'engine-a', leaseExpiresAt: new Date(T0 + 30_000).toISOString(), startedAt: new Date(T0).toISOString() });
+      expect(await store.executions.claim(claimOf(r.id, { timezones: ['Asia/Tokyo'] }))).toHaveLength(1);
+      expect(await store.executions.claim(claimOf(r.id, { timezones: [] }))).toEqual([]);
+      expect(await store.executions.claim(claimOf(r.id, { limit: 0 }))).toEqual([]);
+      expect(await store.executions.claim(claimOf(r.id, { pull: true, lease: undefined }))).toEqual([]);
+      const rest = await store.executions.claim(claimOf(r.id));
+      expect(rest).toHaveLength(2);
+      expect(rest.every((e) => e.phase === 0)).toBe(true);
+      expect((await store.executions.claim(claimOf(r.id, { maxPhase: 1 }))).map((e) => e.phase)).toEqual([1]);
+      expect(await store.executions.claim(claimOf(r.id, { maxPhase: 1 }))).toEqual([]);
+    });
+
+    it('releases pull work to queued without a lease or an attempt, only for the devices asked and online ones', async () => {
+      const { rollout: r, deviceIds } = await pending(3, { pull: true, devices: { status: 'offline' } });
+      await store.devices.touch(deviceIds[0]!, T0);
+      const online = await store.executions.claim(claimOf(r.id, { pull: true, lease: undefined, onlineOnly: true }));
+      expect(online.map((e) => e.deviceId)).toEqual([deviceIds[0]]);
+      expect(online[0]).toMatchObject({ state: 'queued', attempts: 0, leaseOwner: null, leaseExpiresAt: null });
+      expect(await store.executions.claim(claimOf(r.id, { pull: true, lease: undefined, deviceIds: [] }))).toEqual([]);
+      expect((await store.executions.claim(claimOf(r.id, { pull: true, lease: undefined, deviceIds: [deviceIds[2]!] }))).map((e) => e.deviceId)).toEqual([deviceIds[2]]);
+    });
+
+    it('claims nothing of a rollout that is not running, or before a retry is due', async () => {
+      const { rollout: r } = await pending(2);
+      await store.rollouts.update(r.id, ['running'], { status: 'paused' }, T0);
+      expect(await store.executions.claim(claimOf(r.id))).toEqual([]);
+      await store.rollouts.update(r.id, ['paused'], { status: 'running' }, T0);
+      const [first] = await store.executions.claim(claimOf(r.id, { limit: 1 }));
+      expect(await store.executions.transition([{ id: first!.id, from: 'delivering', to: 'pending', nextAttemptAt: T0 + 10_000, leaseOwner: 'engine-a' }], T0 + 1)).toEqual(new Set([first!.id]));
+      const second = await store.executions.claim(claimOf(r.id, { now: T0 + 5_000 }));
+      expect(second.map((e) => e.id)).not.toContain(first!.id);
+      expect((await store.executions.claim(claimOf(r.id, { now: T0 + 10_000 }))).map((e) => [e.id, e.attempts])).toEqual([[first!.id, 2]]);
+    });
+
+    it('gives racing claimers disjoint work', async () => {
+      const { rollout: r } = await pending(40);
+      const batches = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => store.executions.claim(claimOf(r.id, { limit: 15, lease: { owner, expiresAt: T0 + 30_000 } }))));
+      const ids = batches.flat().map((e) => e.id);
+      expect(ids).toHaveLength(40);
+      expect(new Set(ids).size).toBe(40);
+      for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(15);
+    });
+
+    it('changes a state only from the one it is in and, with a lease owner, only for its holder', async () => {
+      const { rollout: r } = await pending(2);
+      const [a, b] = await store.executions.claim(claimOf(r.id));
+      expect(await store.executions.transition([{ id: a!.id, from: 'delivering', to: 'installing', leaseOwner: 'engine-b' }], T0 + 1)).toEqual(new Set());
+      expect(await store.executions.transition([{ id: a!.id, from: 'pending', to: 'succeeded' }], T0 + 1)).toEqual(new Set());
+      await expect(store.executions.transition([{ id: a!.id, from: 'succeeded', to: 'pending' }], T0 + 1)).rejects.toThrow(/succeeded/);
+      const moved = await store.executions.transition([
+        { id: a!.id, from: 'delivering', to: 'installing', leaseOwner: 'engine-a', bytes: 512 },
+        { id: b!.id, from: 'delivering', to: 'failed', leaseOwner: 'engine-a', error: 'refused' },
+      ], T0 + 2);
+      expect(moved).toEqual(new Set([a!.id, b!.id]));
+      expect(await store.executions.get(a!.id)).toMatchObject({ state: 'installing', bytes: 512, leaseOwner: 'engine-a', finishedAt: null, stateSince: new Date(T0 + 2).toISOString() });
+      expect(await store.executions.get(b!.id)).toMatchObject({ state: 'failed', error: 'refused', leaseOwner: null, leaseExpiresAt: null, finishedAt: new Date(T0 + 2).toISOString() });
+    });
+
+    it('renews only the leases an engine holds and reaps the expired ones back to pending', async () => {
+      const { rollout: r } = await pending(3);
+      const [a] = await store.executions.claim(claimOf(r.id, { limit: 1, lease: { owner: 'engine-a', expiresAt: T0 + 1_000 } }));
+      const [b] = await store.executions.claim(claimOf(r.id, { limit: 1, lease: { owner: 'engine-b', expiresAt: T0 + 1_000 } }));
+      await store.executions.renewLeases([a!.id, b!.id], 'engine-a', T0 + 60_000);
+      expect((await store.executions.get(a!.id))?.leaseExpiresAt).toBe(new Date(T0 + 60_000).toISOString());
+      const reaped = await store.executions.reapExpired(T0 + 2_000, 10);
+      expect(reaped.map((x) => x.id)).toEqual([b!.id]);
+      expect(await store.executions.get(b!.id)).toMatchObject({ state: 'pending', leaseOwner: null, error: 'lease expired: the engine delivering it stopped', nextAttemptAt: new Date(T0 + 2_000).toISOString(), attempts: 1 });
+      expect(await store.executions.reapExpired(T0 + 2_000, 10)).toEqual([]);
+    });
+
+    it("moves a rollout's executions in one state at once, pull only or past their lease when asked", async () => {
+      const push = await pending(2);
+      const [leased] = await store.executions.claim(claimOf(push.rollout.id, { limit: 1, lease: { owner: 'engine-a', expiresAt: T0 + 1_000 } }));
+      expect(await store.executions.moveAll(push.rollout.id, 'delivering', 'cancelled', T0 + 500, undefined, { leaseExpiredBefore: T0 + 500 })).toEqual([]);
+      const cancelled = await store.executions.moveAll(push.rollout.id, 'delivering', 'cancelled', T0 + 2_000, undefined, { leaseExpiredBefore: T0 + 2_000 });
+      expect(cancelled.map((x) => x.id)).toEqual([leased!.id]);
+      expect(await store.executions.get(leased!.id)).toMatchObject({ state: 'cancelled', leaseOwner: null, finishedAt: new Date(T0 + 2_000).toISOString() });
+      expect(await store.executions.moveAll(push.rollout.id, 'pending', 'cancelled', T0 + 3_000, undefined, { pullOnly: true })).toEqual([]);
+      expect((await store.executions.moveAll(push.rollout.id, 'pending', 'skipped', T0 + 3_000)).map((x) => x.device_id)).toEqual(push.deviceIds.filter((id) => id !== leased!.deviceId));
+      expect(await store.rollouts.countsByState(push.rollout.id)).toEqual({ cancelled: 1, skipped: 1 });
+    });
 
     it('retries only failed and rolled-back executions, with new ids and fresh attempts, one device or all', async () => {
       const { rollout: r, executions } = await seed(['failed', 'rolled-back', 'succeeded', 'cancelled']);
