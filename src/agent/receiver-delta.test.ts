@@ -88,7 +88,7 @@ describe('push receiver deltas', () => {
     fs.writeFileSync(file, v4);
     const indexFile = `${file}.cidx.gz`;
     fs.writeFileSync(indexFile, gzipSync(encodeChunkIndex(indexBytes(v4))));
-    const transport = new HttpTransport({ retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 } });
+    const transport = new HttpTransport();
     loseSessions = true;
     try {
       const artifact = { id: 'a4', name: 'fw', version: '4', kind: 'file' as const, sha256: sha(v4), size: v4.length, contentType: 'application/octet-stream', signature: null, imageRef: null, metadata: {}, chunkIndex: null, createdAt: new Date().toISOString() };

@@ -72,7 +72,7 @@ async function sender(jobFile: string): Promise<void> {
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   if (job.mode === 'transport') {
-    const transport = new HttpTransport({ retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 } });
+    const transport = new HttpTransport();
     await Promise.all(job.urls.map((url, i) => transport.deliver({ updateId: `b-${i}`, device: makeDevice(`r-${i}`, 'http', url), artifact: job.artifact, filePath: job.filePath }).catch(() => void errors++)));
     await transport.close();
   } else {

@@ -7,7 +7,6 @@ import { SftpTransport } from './ssh/sftp.transport.js';
 import type { Transport } from './transport.js';
 
 export * from './transport.js';
-export * from './retry.js';
 export * from './http/http.transport.js';
 export * from './ssh/sftp.transport.js';
 export * from './ssh/known-hosts.js';

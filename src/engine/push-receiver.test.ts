@@ -1,6 +1,9 @@
 // Push rollouts end to end with the real pieces: the server's HTTP transport and the device side's
-// push receiver (src/agent/receiver.ts), one per device, installing into its own directory.
+// push receiver (src/agent/receiver.ts), one per device, installing into its own directory; and
+// one retry layer: a device that keeps failing is asked exactly as often as the rollout's policy says.
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,5 +67,32 @@ describe('push rollouts to real receivers', () => {
     expect((await rolledBack).rolloutId).toBe(rollbacks[0]!.id);
     expect(current()).toEqual(Array(3).fill('shelf firmware 2.0.0'));
     expect(((await t.request('GET', `/api/v1/rollouts/${upgrade}`)).json() as { status: string }).status).toBe('rolled-back');
+  });
+
+  it("asks a failing device once per engine attempt: the rollout's retry policy is the only retry", async () => {
+    // Pushes only: the transport also asks once (OPTIONS) whether the device takes deltas.
+    let pushes = 0;
+    const busy = http.createServer((req, res) => {
+      if (req.method === 'POST') pushes++;
+      req.resume();
+      req.on('end', () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"message":"busy installing something else"}}'));
+    });
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(busy.address() as AddressInfo).port}/push`;
+      expect((await t.request('POST', '/api/v1/devices', { body: { id: 'busy-1', mode: 'http', address: url, status: 'online', version: '1.0.0', tags: { ring: 'busy' } } })).status).toBe(201);
+      const artifactId = await upload('4.0.0');
+      const created = await t.request('POST', '/api/v1/rollouts', { body: { artifactId, filter: { tag: 'ring=busy' }, retry: { maxAttempts: 3, backoffSeconds: 0, maxBackoffSeconds: 0 } } });
+      expect(created.status).toBe(201);
+      const rolloutId = (created.json() as { id: string }).id;
+      const failed = await nextEvent(t.app.events, (e) => e.rolloutId === rolloutId && e.type === 'execution.failed');
+      expect(pushes).toBe(3);
+      const executions = (await t.request('GET', `/api/v1/rollouts/${rolloutId}/devices`)).json() as { items: { deviceId: string; attempts: number; error: string }[] };
+      expect(executions.items).toEqual([expect.objectContaining({ deviceId: 'busy-1', attempts: 3, error: expect.stringMatching(/503: busy installing/) })]);
+      expect(failed.deviceId).toBe('busy-1');
+    } finally {
+      busy.closeAllConnections();
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
   });
 });

@@ -12,11 +12,9 @@ import { runTransportContract } from '../../testing/transport.contract.js';
 import { DeliveryError } from '../transport.js';
 import { HttpTransport } from './http.transport.js';
 
-const FAST_RETRY = { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
-
 runTransportContract({
   name: 'http',
-  newTransport: () => new HttpTransport({ retry: FAST_RETRY }),
+  newTransport: () => new HttpTransport(),
   async newPeer(deviceId) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-recv-'));
     const running = await startReceiver({ dir, port: 0, host: '127.0.0.1', deviceId });
@@ -62,8 +60,7 @@ const drainThen = (status: number, body = '') => (req: http.IncomingMessage, res
 
 describe('HttpTransport against failing and real receivers', () => {
   let dir: string;
-  const sleeps: number[] = [];
-  const transport = new HttpTransport({ retry: { attempts: 4, baseDelayMs: 100, maxDelayMs: 1000 }, random: () => 0.5, sleep: async (ms) => void sleeps.push(ms) });
+  const transport = new HttpTransport();
   const closers: (() => Promise<void>)[] = [];
 
   beforeAll(() => {
@@ -83,29 +80,23 @@ describe('HttpTransport against failing and real receivers', () => {
     return { running, installDir };
   }
 
-  it('retries a 500 with growing jittered delays, then succeeds', async () => {
-    sleeps.length = 0;
+  it('makes one attempt per delivery: a 5xx, 408 or 429 is one retryable error carrying the device message', async () => {
     const recv = new Receiver({ dir: receiverDir() });
-    const peer = await scriptedPeer([drainThen(500, '{"error":{"message":"disk busy"}}'), drainThen(503), (req, res) => recv.handle(req, res)]);
+    const peer = await scriptedPeer([drainThen(500, '{"error":{"message":"disk busy"}}'), drainThen(503), drainThen(408), drainThen(429), (req, res) => recv.handle(req, res)]);
     closers.push(peer.close);
     const file = makeArtifactFile(dir, { version: '1' });
-    const result = await transport.deliver({ updateId: 'u', device: makeDevice('d', 'http', peer.url), artifact: file.artifact, filePath: file.filePath });
-    expect(result).toEqual({ outcome: 'delivered', bytes: file.artifact.size });
-    expect(peer.calls()).toBe(3);
-    expect(sleeps).toEqual([75, 150]);
-  });
-
-  it('gives up after the configured attempts with a retryable error carrying the device message', async () => {
-    sleeps.length = 0;
-    const peer = await scriptedPeer([drainThen(500, '{"error":{"message":"disk busy"}}')]);
-    closers.push(peer.close);
-    const file = makeArtifactFile(dir, { version: '2' });
-    const error = (await transport.deliver({ updateId: 'u', device: makeDevice('d', 'http', peer.url), artifact: file.artifact, filePath: file.filePath }).catch((e: unknown) => e)) as DeliveryError;
-    expect(error).toBeInstanceOf(DeliveryError);
-    expect(error).toMatchObject({ retryable: true, code: 'http_500' });
-    expect(error.message).toMatch(/disk busy/);
-    expect(peer.calls()).toBe(4);
-    expect(sleeps).toHaveLength(3);
+    const deliver = () => transport.deliver({ updateId: 'u', device: makeDevice('d', 'http', peer.url), artifact: file.artifact, filePath: file.filePath });
+    const first = (await deliver().catch((e: unknown) => e)) as DeliveryError;
+    expect(first).toBeInstanceOf(DeliveryError);
+    expect(first).toMatchObject({ retryable: true, code: 'http_500' });
+    expect(first.message).toMatch(/disk busy/);
+    expect(peer.calls()).toBe(1);
+    for (const [i, code] of ['http_503', 'http_408', 'http_429'].entries()) {
+      await expect(deliver()).rejects.toMatchObject({ retryable: true, code });
+      expect(peer.calls()).toBe(i + 2);
+    }
+    expect(await deliver()).toEqual({ outcome: 'delivered', bytes: file.artifact.size });
+    expect(peer.calls()).toBe(5);
   });
 
   it('does not retry a 4xx, and treats 409 "already installed" as success', async () => {
@@ -119,7 +110,7 @@ describe('HttpTransport against failing and real receivers', () => {
     expect((await transport.deliver({ updateId: 'u', device: makeDevice('d', 'http', dup.url), artifact: file.artifact, filePath: file.filePath })).outcome).toBe('already-installed');
   });
 
-  it('retries when the connection drops mid-body', async () => {
+  it('answers a connection dropped mid-body with a retryable error, and the next delivery sends it whole', async () => {
     const recv = new Receiver({ dir: receiverDir() });
     let seen = 0;
     const peer = await scriptedPeer([
@@ -131,8 +122,10 @@ describe('HttpTransport against failing and real receivers', () => {
     ]);
     closers.push(peer.close);
     const file = makeArtifactFile(dir, { version: '4', size: 4 * 1024 * 1024 });
-    const result = await transport.deliver({ updateId: 'u', device: makeDevice('d', 'http', peer.url), artifact: file.artifact, filePath: file.filePath });
-    expect(result.outcome).toBe('delivered');
+    const deliver = () => transport.deliver({ updateId: 'u', device: makeDevice('d', 'http', peer.url), artifact: file.artifact, filePath: file.filePath });
+    await expect(deliver()).rejects.toMatchObject({ code: 'connection', retryable: true });
+    expect(peer.calls()).toBe(1);
+    expect((await deliver()).outcome).toBe('delivered');
     expect(peer.calls()).toBe(2);
     expect(fs.readFileSync(path.join(recv.install.dir, 'firmware-4')).equals(file.bytes)).toBe(true);
   });

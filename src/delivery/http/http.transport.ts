@@ -1,12 +1,12 @@
 // Push over HTTP (DESIGN.md "Push over HTTP"): POST the artifact, streamed from disk, to the
 // device's address. 200/201 delivered, 208 (or 409 "already installed") already-installed,
-// other 4xx permanent, 5xx and broken connections retried with backoff and jitter. Every
+// other 4xx permanent, 5xx, 408, 429, timeouts and broken connections retryable. One delivery is
+// one attempt: the engine retries under the rollout's RetryPolicy (backoff with jitter). Every
 // connection's address is checked against the outbound deny list, in the socket's own lookup. A
 // receiver that takes deltas (http-delta.ts) gets only the chunks it lacks; any other gets the whole file.
 import fs from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
 import { outboundDenial, OutboundGuard } from '../../outbound/index.js';
-import { DEFAULT_RETRY, realSleep, withRetries, type RetryPolicy, type Sleep } from '../retry.js';
 import { probeDeltas, pushDelta } from './http-delta.js';
 import { DELIVERY_ANSWER_CHARS, DeliveryError, type DeliveryRequest, type DeliveryResult, type Transport } from '../transport.js';
 
@@ -22,9 +22,6 @@ export interface HttpDeviceAuth {
 }
 
 export interface HttpTransportOptions {
-  retry?: RetryPolicy;
-  random?: () => number;
-  sleep?: Sleep;
   now?: () => number;
   /** PEM CA trusted for every https device (besides the system roots). */
   ca?: string;
@@ -38,7 +35,6 @@ export interface HttpTransportOptions {
   /** How long a receiver's answer to "do you take deltas?" is remembered, ms (default 10 minutes). */
   deltaProbeTtlMs?: number;
 }
-
 
 const TLS_CONFIG_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/;
 
@@ -84,17 +80,11 @@ export class HttpTransport implements Transport {
   private readonly agents = new Map<string, Agent>();
   /** Receiver URL -> whether it takes delta pushes, and when that was asked. */
   private readonly deltaSupport = new Map<string, { ok: boolean; at: number }>();
-  private readonly retry: RetryPolicy;
-  private readonly random: () => number;
-  private readonly sleep: Sleep;
   private readonly now: () => number;
   private readonly outbound: OutboundGuard;
 
   constructor(private readonly options: HttpTransportOptions = {}) {
     this.outbound = options.outbound ?? OutboundGuard.fromEntries();
-    this.retry = options.retry ?? DEFAULT_RETRY;
-    this.random = options.random ?? Math.random;
-    this.sleep = options.sleep ?? realSleep;
     this.now = options.now ?? Date.now;
   }
 
@@ -146,11 +136,7 @@ export class HttpTransport implements Transport {
       ...(artifact.signature ? { 'x-artifact-signature': artifact.signature } : {}),
       ...(auth.bearerToken ? { authorization: `Bearer ${auth.bearerToken}` } : {}),
     };
-    return withRetries({ policy: this.retry, random: this.random, sleep: this.sleep, now: this.now, signal: req.signal, deadline: req.deadline }, () => this.deliverOnce(req, url, headers, dispatcher));
-  }
-
-  /** One try: a delta when the receiver takes them, else (or when the delta falls through) the whole file. */
-  private async deliverOnce(req: DeliveryRequest, url: URL, headers: Record<string, string>, dispatcher: Agent): Promise<DeliveryResult> {
+    // One try: a delta when the receiver takes them, else (or when the delta falls through) the whole file.
     let spent = 0;
     if (req.chunkIndex && this.options.deltas !== false) {
       const outcome = await this.guarded(req, url, async (signal) => ((await this.takesDeltas(url, headers, dispatcher, signal)) ? pushDelta(req, url, headers, dispatcher, signal) : null));
