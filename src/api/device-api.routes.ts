@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactService } from '../artifacts/index.js';
 import { AuthError, CHUNK_INDEX_MEDIA_TYPE, ForbiddenError, NotFoundError, REPORTED_STATES, ValidationError, type Clock, type DeviceReport } from '../core/index.js';
 import type { DeviceSync } from '../engine/device-sync.js';
+import { etagMatches } from '../http/index.js';
 import type { DownloadSigner, PresenceService, TargetCache } from '../pull/index.js';
 import type { Store } from '../store/index.js';
 import { actorOf, bearerToken, requireDevice, type Authenticator } from './auth.js';
@@ -119,16 +120,6 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
     if (coding !== 'gzip' && coding !== 'x-gzip' && coding !== '*') return false;
     const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
     return q === undefined || Number(q) > 0;
-  });
-}
-
-/** True when an If-None-Match header names this ETag (or is "*"). */
-export function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  if (header === etag) return true;
-  return header.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === etag || t === `W/${etag}`;
   });
 }
 

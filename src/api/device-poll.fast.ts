@@ -8,7 +8,7 @@ import type { Clock } from '../core/index.js';
 import type { PresenceService, TargetCache } from '../pull/index.js';
 import { parseBearer, type Authenticator } from './auth.js';
 import { clientAddress, type TrustProxy } from './client-address.js';
-import { etagMatches } from './device-api.routes.js';
+import { etagMatches } from '../http/index.js';
 import { plainGet, type FastRoute } from './fast-routes.js';
 import { authFamilyOf, type AuthFailureLimiter } from './rate-limits.js';
 

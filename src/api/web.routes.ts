@@ -1,7 +1,6 @@
 // The dashboard: static ES modules from src/web (copied to dist/web by the build), served at / with
 // strict security headers (CSP without inline scripts, no framing), plus the one aggregate the
 // dashboard needs that the REST API lacks: GET /api/v1/fleet/summary, GET /api/v1/devices/:id/report.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +8,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { NotFoundError } from '../core/index.js';
+import { etagMatches, strongEtag } from '../http/index.js';
 import type { Database, DeviceReportRepository } from '../store/index.js';
 import { errorResponses } from './schemas.js';
 
@@ -54,7 +54,7 @@ function loadFiles(root: string): Map<string, StaticFile> {
     if (!type || entry.name.endsWith('.test.ts')) continue;
     const body = fs.readFileSync(full);
     const rel = path.relative(root, full).split(path.sep).join('/');
-    files.set(rel, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
+    files.set(rel, { body, type, etag: strongEtag(body) });
   }
   return files;
 }
@@ -82,7 +82,7 @@ export async function webRoutes(app: FastifyInstance, deps: { db: Kysely<Databas
     if (!file) return reply.code(404).type('text/plain; charset=utf-8').send(`no dashboard file '${name}'${files.size ? '' : ' (the dashboard is not built: run npm run build)'}`);
     securityHeaders(reply);
     reply.header('cache-control', 'no-cache').header('etag', file.etag);
-    if (ifNoneMatch === file.etag) return reply.code(304).send();
+    if (etagMatches(ifNoneMatch, file.etag)) return reply.code(304).send();
     return reply.type(file.type).send(file.body);
   };
 

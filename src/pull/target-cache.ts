@@ -1,9 +1,9 @@
 // The poll hot path: each device's target state, serialized once with its strong ETag and kept in
 // memory until the engine says the device's target changed (onTargetChanged, which also crosses
 // servers on PostgreSQL via NOTIFY). A poll that hits the cache costs no database query.
-import { createHash } from 'node:crypto';
 import type { Artifact, HealthCheck, InstallSpec, TargetState, TargetUpdate } from '../core/index.js';
 import type { DeviceSync, DeviceTarget } from '../engine/device-sync.js';
+import { strongEtag } from '../http/index.js';
 import type { EnrollmentState } from '../store/index.js';
 
 /** A serialized target state ready to send. */
@@ -69,8 +69,6 @@ export function toTargetUpdate(target: DeviceTarget, downloadUrl: string | null)
     ...installOf(artifact),
   };
 }
-
-export const strongEtag = (body: string) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 
 export class TargetCache {
   private readonly entries = new Map<string, CachedTarget>();

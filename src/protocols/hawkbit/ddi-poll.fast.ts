@@ -10,6 +10,7 @@ import { requestIdOf } from '../../api/device-poll.fast.js';
 import { plainGet, type FastRoute } from '../../api/fast-routes.js';
 import { authFamilyOf, type AuthFailureLimiter } from '../../api/rate-limits.js';
 import type { Clock } from '../../core/index.js';
+import { etagMatches } from '../../http/index.js';
 import { CONTROLLER_ID, controllerBase, DDI_POLL_ROUTE, linkOrigin, publicOrigin, TENANT } from './hawkbit.routes.js';
 import type { HawkbitService } from './hawkbit.service.js';
 
@@ -49,7 +50,7 @@ export function ddiPollFastRoute(deps: DdiPollFastDeps): FastRoute {
     const base = controllerBase(fixedOrigin ?? linkOrigin(undefined, req, deps.trust), tenant, controllerId);
     if (!base.endsWith(url)) return false;
     const cached = deps.hawkbit.cachedPoll(tenant, controllerId, req.headers.authorization, base, now);
-    if (!cached || ifNoneMatch !== cached.etag) return false;
+    if (!cached || !etagMatches(ifNoneMatch, cached.etag)) return false;
     if (limiter && limiter.blocked(family, clientAddress(req, deps.trust)) !== null) return false;
     deps.seen(controllerId);
     deps.notModified();

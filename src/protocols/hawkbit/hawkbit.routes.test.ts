@@ -40,6 +40,9 @@ describe('hawkBit DDI routes', () => {
     expect(body._links.configData!.href).toBe(`${t.url}/DEFAULT/controller/v1/swu-1/configData`);
     const etag = first.headers.get('etag')!;
     expect((await ddi('GET', '/DEFAULT/controller/v1/swu-1', `TargetToken ${token}`, undefined, { 'if-none-match': etag })).status).toBe(304);
+    // If-None-Match as the RFC reads it: a list, the weak form of the tag, or "*".
+    for (const header of [`"elsewhere", ${etag}`, `W/${etag}`, '*']) expect((await ddi('GET', '/DEFAULT/controller/v1/swu-1', `TargetToken ${token}`, undefined, { 'if-none-match': header })).status).toBe(304);
+    expect((await ddi('GET', '/DEFAULT/controller/v1/swu-1', `TargetToken ${token}`, undefined, { 'if-none-match': '"elsewhere"' })).status).toBe(200);
     expect(await t.app.store.devices.protocol('swu-1')).toBe('hawkbit');
   });
 

@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clientProtocol, type TrustProxy } from '../../api/client-address.js';
 import type { ArtifactService } from '../../artifacts/index.js';
+import { etagMatches } from '../../http/index.js';
 import { artifactFile, sendFile } from '../artifact-files.js';
 import type { HawkbitService } from './hawkbit.service.js';
 
@@ -64,7 +65,7 @@ export async function hawkbitRoutes(app: FastifyInstance, deps: HawkbitRouteDeps
       const { p, deviceId } = await device(request);
       const { body, etag } = await hawkbit.poll(deviceId, base(request, p));
       reply.header('etag', etag).header('cache-control', 'no-cache');
-      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+      if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
       return reply.type('application/hal+json').send(body);
     },
   });

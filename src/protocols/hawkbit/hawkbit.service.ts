@@ -1,10 +1,11 @@
 // The hawkBit DDI adapter: maps DDI requests of a controller onto our devices, executions and
 // state machine through the engine's DeviceSync (no second engine). Authentication by the
 // device's own token (TargetToken) or a tenant's gateway token (GatewayToken).
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { ArtifactService } from '../../artifacts/index.js';
 import { AuthError, ConflictError, NotFoundError, ValidationError, windowState, type Artifact, type Clock, type Rollout } from '../../core/index.js';
 import type { DeviceSync } from '../../engine/device-sync.js';
+import { strongEtag } from '../../http/index.js';
 import type { DeviceService } from '../../registry/index.js';
 import { hashToken, type EventLog, type HawkbitAction, type Store } from '../../store/index.js';
 import { legacyHashes } from '../artifact-files.js';
@@ -147,7 +148,7 @@ export class HawkbitService {
     const cached = this.polls.get(deviceId);
     if (cached && cached.until > now && cached.base === base) return cached;
     const body = JSON.stringify(basePollBody(base, this.deps.pollIntervalSeconds, await this.links(deviceId, now)));
-    const entry = { base, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`, until: now + POLL_CACHE_MS };
+    const entry = { base, body, etag: strongEtag(body), until: now + POLL_CACHE_MS };
     if (this.polls.size > 200_000) this.polls.clear();
     this.polls.set(deviceId, entry);
     return entry;
