@@ -3,8 +3,8 @@
 // first from there (how a client catches up after a reconnect), paged with nextAfterId.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ValidationError } from '../core/index.js';
-import { decodeCursor, encodeCursor, type Store } from '../store/index.js';
+import { eventCursor, ValidationError } from '../core/index.js';
+import type { Store } from '../store/index.js';
 import { errorResponses } from './schemas.js';
 
 export interface EventRouteDeps {
@@ -41,15 +41,6 @@ function typesOf(raw: string | string[] | undefined): string[] | undefined {
   return types.length ? types : undefined;
 }
 
-/** The id a newest-first page continues below; cursors are the last id of the previous page. */
-function beforeIdOf(cursor: string | undefined): number | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  const decoded = decodeCursor(cursor);
-  const id = decoded !== null && /^\d{1,15}$/.test(decoded) ? Number(decoded) : NaN;
-  if (!Number.isSafeInteger(id) || id < 1) throw new ValidationError('invalid cursor: pass the nextCursor of the previous page unchanged', [{ path: 'cursor', message: 'is not a cursor this server issued' }]);
-  return id;
-}
-
 export async function eventRoutes(app: FastifyInstance, deps: EventRouteDeps) {
   app.get('/api/v1/events', {
     config: { auth: 'viewer' },
@@ -77,7 +68,7 @@ export async function eventRoutes(app: FastifyInstance, deps: EventRouteDeps) {
     },
     handler: async (request) => {
       const q = request.query as { rolloutId?: string; deviceId?: string; type?: string | string[]; since?: string; until?: string; cursor?: string; afterId?: number; limit?: number };
-      const beforeId = beforeIdOf(q.cursor);
+      const beforeId = eventCursor.decode(q.cursor) ?? undefined;
       if (beforeId !== undefined && q.afterId !== undefined) throw new ValidationError('pass either cursor (newest first) or afterId (oldest first), not both', [{ path: 'cursor', message: 'cannot be combined with afterId' }]);
       const limit = q.limit ?? 100;
       // One more than asked says whether another page follows.
@@ -86,7 +77,7 @@ export async function eventRoutes(app: FastifyInstance, deps: EventRouteDeps) {
       const items = more ? rows.slice(0, limit) : rows;
       const last = items.at(-1);
       const ascending = q.afterId !== undefined;
-      return { items, nextCursor: !ascending && more && last ? encodeCursor(String(last.id)) : null, nextAfterId: ascending && more && last ? last.id : null };
+      return { items, nextCursor: !ascending && more && last ? eventCursor.encode(last.id) : null, nextAfterId: ascending && more && last ? last.id : null };
     },
   });
 }

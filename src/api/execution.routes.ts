@@ -3,10 +3,10 @@
 // CLI's `rollouts devices` read these.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { EXECUTION_STATES, NotFoundError, type ExecutionState } from '../core/index.js';
+import { EXECUTION_STATES, idCursor, NotFoundError, timeCursor, type ExecutionState } from '../core/index.js';
 import type { RolloutService } from '../engine/index.js';
-import { encodeCursor, type Store } from '../store/index.js';
-import { cursorOf, listParam, oneOf, timeCursorOf } from './query-params.js';
+import type { Store } from '../store/index.js';
+import { listParam, oneOf } from './query-params.js';
 import { DeviceExecutionSchema, ExecutionSchema } from './rollout.schemas.js';
 import { errorResponses, listOf, PageQuery } from './schemas.js';
 
@@ -37,7 +37,7 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
       const { id } = request.params as { id: string };
       const q = request.query as { state?: string | string[]; phase?: number; limit?: number; cursor?: string };
       const state = oneOf(listParam(q.state), EXECUTION_STATES, 'state') as ExecutionState[];
-      const after = cursorOf(q.cursor);
+      const after = idCursor.decode(q.cursor);
       await rollouts.get(id);
       const phase = q.phase === undefined ? undefined : q.phase - 1;
       const limit = q.limit ?? 100;
@@ -46,7 +46,7 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
       const page = more ? items.slice(0, limit) : items;
       // The same grouped counts the rollout's summary comes from.
       const total = (await store.executions.countsByPhase(id)).filter((r) => (state.length === 0 || state.includes(r.state)) && (phase === undefined || r.phase === phase)).reduce((n, r) => n + r.n, 0);
-      return { items: page, nextCursor: more ? encodeCursor(page.at(-1)!.deviceId) : null, total };
+      return { items: page, nextCursor: more ? idCursor.encode(page.at(-1)!.deviceId) : null, total };
     },
   });
 
@@ -62,14 +62,14 @@ export async function executionRoutes(app: FastifyInstance, deps: ExecutionRoute
     handler: async (request) => {
       const { id } = request.params as { id: string };
       const q = request.query as { limit?: number; cursor?: string };
-      const before = timeCursorOf(q.cursor);
+      const before = timeCursor.decode(q.cursor);
       if (!(await store.devices.get(id))) throw new NotFoundError('device', id);
       const limit = q.limit ?? 100;
       const items = await store.executionViews.history(id, { limit: limit + 1, before });
       const more = items.length > limit;
       const page = more ? items.slice(0, limit) : items;
       const last = page.at(-1);
-      return { items: page, nextCursor: more && last ? encodeCursor(`${Date.parse(last.createdAt)}:${last.id}`) : null, total: await store.executionViews.countForDevice(id) };
+      return { items: page, nextCursor: more && last ? timeCursor.encode({ createdAt: Date.parse(last.createdAt), id: last.id }) : null, total: await store.executionViews.countForDevice(id) };
     },
   });
 }

@@ -2,11 +2,11 @@
 // service; the rules live in core and the engine.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ROLLOUT_STATUSES, type Clock, type RolloutStatus } from '../core/index.js';
+import { ROLLOUT_STATUSES, timeCursor, type Clock, type RolloutStatus } from '../core/index.js';
 import { describeRollout, rollback, type RolloutService } from '../engine/index.js';
-import { encodeCursor, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import { actorOf } from './auth.js';
-import { listParam, oneOf, timeCursorOf } from './query-params.js';
+import { listParam, oneOf } from './query-params.js';
 import { RetryInputSchema, RetryResultSchema, RollbackResultSchema, RolloutInputSchema, RolloutSchema } from './rollout.schemas.js';
 import { errorResponses, listOf, PageQuery } from './schemas.js';
 
@@ -40,7 +40,7 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRouteDeps
     handler: async (request) => {
       const q = request.query as { status?: string | string[]; limit?: number; cursor?: string };
       const status = oneOf(listParam(q.status), ROLLOUT_STATUSES, 'status') as RolloutStatus[];
-      const before = timeCursorOf(q.cursor);
+      const before = timeCursor.decode(q.cursor);
       const limit = q.limit ?? 100;
       const rows = await store.rollouts.list({ status, limit: limit + 1, before });
       const more = rows.length > limit;
@@ -48,7 +48,7 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRouteDeps
       const last = page.at(-1);
       const now = clock.now();
       const items = await Promise.all(page.map((r) => describeRollout(store, r, now)));
-      return { items, nextCursor: more && last ? encodeCursor(`${Date.parse(last.createdAt)}:${last.id}`) : null, total: await store.rollouts.count(status) };
+      return { items, nextCursor: more && last ? timeCursor.encode({ createdAt: Date.parse(last.createdAt), id: last.id }) : null, total: await store.rollouts.count(status) };
     },
   });
 

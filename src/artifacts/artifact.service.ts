@@ -17,6 +17,7 @@ import {
   keyFingerprint,
   NotFoundError,
   parseImageRef,
+  timeCursor,
   ValidationError,
   verifyArtifactIndexSignature,
   verifyArtifactSignature,
@@ -298,16 +299,11 @@ export class ArtifactService {
   }
 
   async list(options: { name?: string; limit: number; cursor?: string }): Promise<ArtifactPage> {
-    let cursor: { createdAt: number; id: string } | undefined;
-    if (options.cursor) {
-      const [ts, ...rest] = Buffer.from(options.cursor, 'base64url').toString().split(':');
-      cursor = { createdAt: Number(ts), id: rest.join(':') };
-      if (!Number.isFinite(cursor.createdAt) || !cursor.id) throw new ValidationError('cursor is not one this server gave out', [{ path: 'cursor', message: 'is invalid' }]);
-    }
+    const cursor = timeCursor.decode(options.cursor) ?? undefined;
     const rows = await this.options.artifacts.list({ name: options.name, limit: options.limit + 1, cursor });
     const items = rows.slice(0, options.limit);
     const last = items[items.length - 1];
-    const nextCursor = rows.length > options.limit && last ? Buffer.from(`${Date.parse(last.createdAt)}:${last.id}`).toString('base64url') : null;
+    const nextCursor = rows.length > options.limit && last ? timeCursor.encode({ createdAt: Date.parse(last.createdAt), id: last.id }) : null;
     return { items: items.map(publicArtifact), nextCursor, total: await this.options.artifacts.count(options.name) };
   }
 

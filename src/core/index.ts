@@ -1,5 +1,6 @@
 // The pure domain: types and rules with no I/O. Everything else depends on this, never the reverse.
 export * from './errors.js';
+export * from './cursor.js';
 export * from './storable.js';
 export * from './device-log.js';
 export * from './clock.js';

@@ -2,16 +2,16 @@
 import {
   ConflictError,
   NotFoundError,
-  ValidationError,
   mergeDevicePatch,
   redactSecrets,
   parseDeviceFilter,
+  totalCursor,
   validateDevice,
   type Clock,
   type Device,
   type DeviceFilter,
 } from '../core/index.js';
-import { decodeCursor, encodeCursor, type EventLog, type Store } from '../store/index.js';
+import type { EventLog, Store } from '../store/index.js';
 
 export interface ListResult {
   items: Device[];
@@ -102,23 +102,10 @@ export class DeviceService {
    * carried in the cursor, so paging through a million devices counts them once, not per page.
    */
   async list(filter: DeviceFilter, options: { limit: number; cursor?: string }): Promise<ListResult> {
-    let after: string | null = null;
-    let carried: number | undefined;
-    if (options.cursor) {
-      const decoded = decodeCursor(options.cursor);
-      if (decoded === null) throw new ValidationError('invalid cursor: pass the nextCursor of the previous page unchanged', [{ path: 'cursor', message: 'is not a cursor this server issued' }]);
-      // "<total>|<last id>": ids never contain "|".
-      const bar = decoded.indexOf('|');
-      if (bar > 0 && /^\d{1,12}$/.test(decoded.slice(0, bar))) {
-        carried = Number(decoded.slice(0, bar));
-        after = decoded.slice(bar + 1);
-      } else {
-        after = decoded;
-      }
-    }
-    const [page, total] = await Promise.all([this.store.devices.list(filter, { limit: options.limit, after }), carried ?? this.total(filter)]);
+    const cursor = totalCursor.decode(options.cursor);
+    const [page, total] = await Promise.all([this.store.devices.list(filter, { limit: options.limit, after: cursor?.id ?? null }), cursor?.total ?? this.total(filter)]);
     const last = page.items.at(-1);
-    return { items: page.items, nextCursor: page.nextCursor && last ? encodeCursor(`${total}|${last.id}`) : null, total };
+    return { items: page.items, nextCursor: page.nextCursor && last ? totalCursor.encode({ total, id: last.id }) : null, total };
   }
 
   async total(filter: DeviceFilter): Promise<number> {

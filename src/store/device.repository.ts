@@ -1,7 +1,7 @@
 // The device registry's persistence: CRUD, filtered keyset pages, counts and batched upserts.
 import type { Database as SQLiteDatabase } from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { AUTH_FIELD, ConflictError, splitSecrets, versionKey, type Device, type DeviceFilter, type DeviceInput, type ImportStaging, type SplitSecrets } from '../core/index.js';
+import { AUTH_FIELD, ConflictError, idCursor, splitSecrets, versionKey, type Device, type DeviceFilter, type DeviceInput, type ImportStaging, type SplitSecrets } from '../core/index.js';
 import type { DeviceSecretRepository } from './device-secret.repository.js';
 import { SecretStaging } from './device-secret.staging.js';
 import { deviceWhere } from './device-filter.sql.js';
@@ -14,14 +14,6 @@ import { SqliteImportStaging } from './device-import.sqlite.js';
 export interface DevicePage {
   items: Device[];
   nextCursor: string | null;
-}
-
-/** Cursors are opaque to callers: the last id of the page, base64url-encoded. */
-export const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
-export function decodeCursor(cursor: string): string | null {
-  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) return null;
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  return id.length > 0 ? id : null;
 }
 
 
@@ -132,7 +124,7 @@ export class DeviceRepository {
     const more = rows.length > options.limit;
     const items = (more ? rows.slice(0, options.limit) : rows).map(toDevice);
     const last = items.at(-1);
-    return { items, nextCursor: more && last ? encodeCursor(last.id) : null };
+    return { items, nextCursor: more && last ? idCursor.encode(last.id) : null };
   }
 
   async count(filter: DeviceFilter): Promise<number> {
