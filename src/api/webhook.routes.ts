@@ -6,8 +6,8 @@
 // redacted) and matching policies start rollouts.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AuthError, ConflictError, ForbiddenError, jsonProblem, ValidationError } from '../core/index.js';
-import { parseDockerHub, parseGhcr, payloadDigest, redactPayload, safeEqual, verifyHubSignature, type PolicyService, type RegistryPush, type ReplayGuard } from '../policies/index.js';
+import { AuthError, ConflictError, ForbiddenError, hmacSignatureMatches, jsonProblem, sameSecret, ValidationError } from '../core/index.js';
+import { parseDockerHub, parseGhcr, payloadDigest, redactPayload, type PolicyService, type RegistryPush, type ReplayGuard } from '../policies/index.js';
 import type { EventLog } from '../store/index.js';
 import type { Metrics } from './metrics.js';
 import { errorResponses } from './schemas.js';
@@ -79,7 +79,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps
           return;
         }
         const given = urlSecret(request);
-        if (!given || !safeEqual(given, deps.secret)) throw await refused(request, source, new AuthError('the webhook secret is missing or wrong: use /api/v1/webhooks/docker-registry/<secret> or ?secret=<secret>'), 'rejected', null);
+        if (!given || !sameSecret(given, deps.secret)) throw await refused(request, source, new AuthError('the webhook secret is missing or wrong: use /api/v1/webhooks/docker-registry/<secret> or ?secret=<secret>'), 'rejected', null);
       },
     };
 
@@ -89,7 +89,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps
       const githubEvent = request.headers['x-github-event'];
       const bytes = Buffer.isBuffer(raw) ? raw.length : 0;
       // The HMAC covers the exact bytes: checked before they are parsed.
-      if (source === 'ghcr' && !verifyHubSignature(deps.secret!, Buffer.isBuffer(raw) ? raw : Buffer.alloc(0), request.headers['x-hub-signature-256'] as string)) {
+      if (source === 'ghcr' && !hmacSignatureMatches(deps.secret!, Buffer.isBuffer(raw) ? raw : Buffer.alloc(0), request.headers['x-hub-signature-256'] as string)) {
         throw await refused(request, source, new AuthError('the X-Hub-Signature-256 header does not match the body and the configured webhook secret'), 'rejected', bytes);
       }
       if (!Buffer.isBuffer(raw) || raw.length === 0) throw new ValidationError('send the registry payload as a JSON body (Content-Type: application/json)');

@@ -25,6 +25,7 @@ export * from './backoff.js';
 export * from './rate-limit.js';
 export * from './cidr.js';
 export * from './signature.js';
+export * from './hmac.js';
 export * from './chunker.js';
 export * from './chunk-index.js';
 export * from './delta-plan.js';

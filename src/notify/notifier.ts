@@ -8,11 +8,11 @@
 // the last one stopped; with several servers, a lease per subscription lets exactly one send.
 // Webhook connections go through the outbound guard: an address on the deny list fails the event
 // for good (the SMTP server is the operator's own setting, not checked).
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Agent, fetch } from 'undici';
 import { outboundDenial, OutboundGuard } from '../outbound/index.js';
-import { eventTypeMatches, type Clock, type EventRecord } from '../core/index.js';
+import { eventTypeMatches, hmacSignature, type Clock, type EventRecord } from '../core/index.js';
 import type { EventRepository, LockRepository } from '../store/index.js';
 import { EMAIL_DEFAULT_EVENTS, emailSubject, emailText } from './email-format.js';
 import type { MailSender, SendResult } from './email.js';
@@ -56,10 +56,6 @@ export interface NotifierOptions {
 
 const LEASE_MS = 30_000;
 const PAGE = 100;
-
-export function signBody(secret: string, body: string): string {
-  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
-}
 
 export function typesOf(subscription: SubscriptionWithSecret): string[] {
   if (subscription.events.length) return subscription.events;
@@ -238,7 +234,7 @@ export class Notifier {
       'x-orchestrator-event': event.type,
       'x-orchestrator-delivery': `${subscription.id}:${event.id}`,
     };
-    if (subscription.secret) headers['x-orchestrator-signature-256'] = signBody(subscription.secret, body);
+    if (subscription.secret) headers['x-orchestrator-signature-256'] = hmacSignature(subscription.secret, body);
     return async () => {
       const controller = new AbortController();
       const timeout = setTimeout(() => controller.abort(), this.o.timeoutMs);

@@ -1,22 +1,11 @@
-// Authenticity and freshness of registry webhooks: GHCR's X-Hub-Signature-256 (HMAC-SHA256 over
-// the raw body), Docker Hub's shared secret in the URL (both compared in constant time), and a
-// replay guard that refuses a delivery id or payload digest seen within a window.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+// Freshness of registry webhooks: a replay guard that refuses a delivery id or payload digest
+// seen within a window. Their authenticity is core's: GHCR's X-Hub-Signature-256 is checked with
+// hmacSignatureMatches, Docker Hub's secret in the URL with sameSecret (both constant-time).
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { sameSecret } from '../core/index.js';
 import type { Database } from '../store/index.js';
 
 const digestOf = (value: string | Buffer) => createHash('sha256').update(value).digest();
-
-/** Constant-time string comparison (hashes first, so lengths do not leak either). */
-export const safeEqual = sameSecret;
-
-/** Verifies `sha256=<hex>` over the raw body with `secret`. */
-export function verifyHubSignature(secret: string, rawBody: Buffer, header: string | undefined): boolean {
-  if (!header || !/^sha256=[0-9a-fA-F]{64}$/.test(header)) return false;
-  const expected = createHmac('sha256', secret).update(rawBody).digest();
-  return timingSafeEqual(expected, Buffer.from(header.slice('sha256='.length), 'hex'));
-}
 
 export function payloadDigest(rawBody: Buffer): string {
   return digestOf(rawBody).toString('hex');
