@@ -2,8 +2,9 @@
 // blob (storage_key) and their chunk index (index_sha256, a file named by its digest), image
 // artifacts carry a reference and no bytes.
 import type { Kysely } from 'kysely';
-import { ConflictError, type Artifact, type ArtifactChunkIndex, type ArtifactKind } from '../core/index.js';
+import { ConflictError, type Artifact, type ArtifactChunkIndex, type ArtifactKind, type TimeKey } from '../core/index.js';
 import { isUniqueViolation } from './device.repository.js';
+import { olderThan } from './keyset.sql.js';
 import type { ArtifactRow, Database } from './schema.js';
 
 /** What the service hands the repository to record a new artifact. */
@@ -97,11 +98,11 @@ export class ArtifactRepository {
   }
 
   /** Newest first; keyset paging on (created_at, id). */
-  async list(options: { name?: string; limit: number; cursor?: { createdAt: number; id: string } }): Promise<StoredArtifact[]> {
+  async list(options: { name?: string; limit: number; cursor?: TimeKey }): Promise<StoredArtifact[]> {
     let query = this.db.selectFrom('artifacts').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit);
     if (options.name) query = query.where('name', '=', options.name);
     const cursor = options.cursor;
-    if (cursor) query = query.where((eb) => eb.or([eb('created_at', '<', cursor.createdAt), eb.and([eb('created_at', '=', cursor.createdAt), eb('id', '<', cursor.id)])]));
+    if (cursor) query = query.where(olderThan('created_at', 'id', cursor));
     return (await query.execute()).map(toArtifact);
   }
 

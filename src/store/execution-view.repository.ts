@@ -2,8 +2,9 @@
 // (phase, state) in one statement (the source of every rollout summary), recent starts for rate
 // limits, and a device's deployment history with each rollout's artifact.
 import type { Kysely } from 'kysely';
-import type { Execution, ExecutionState, SummaryRow } from '../core/index.js';
+import type { Execution, ExecutionState, SummaryRow, TimeKey } from '../core/index.js';
 import { toExecution } from './execution-row.js';
+import { olderThan } from './keyset.sql.js';
 import type { Database } from './schema.js';
 
 /** One entry of a device's deployment history. */
@@ -47,7 +48,7 @@ export class ExecutionViewRepository {
   }
 
   /** A device's executions, newest first, keyset-paged by (created_at, id). */
-  async history(deviceId: string, o: { limit: number; before?: { createdAt: number; id: string } | null }): Promise<DeviceExecution[]> {
+  async history(deviceId: string, o: { limit: number; before?: TimeKey | null }): Promise<DeviceExecution[]> {
     let q = this.db
       .selectFrom('executions')
       .leftJoin('artifacts', 'artifacts.id', 'executions.artifact_id')
@@ -56,7 +57,7 @@ export class ExecutionViewRepository {
       .select(['artifacts.name as artifact_name', 'artifacts.version as artifact_version', 'rollouts.name as rollout_name'])
       .where('executions.device_id', '=', deviceId);
     const before = o.before;
-    if (before) q = q.where((eb) => eb.or([eb('executions.created_at', '<', before.createdAt), eb.and([eb('executions.created_at', '=', before.createdAt), eb('executions.id', '<', before.id)])]));
+    if (before) q = q.where(olderThan('executions.created_at', 'executions.id', before));
     const rows = await q.orderBy('executions.created_at', 'desc').orderBy('executions.id', 'desc').limit(o.limit).execute();
     return rows.map((row) => ({
       ...toExecution(row),

@@ -1,8 +1,9 @@
 // Rollout persistence: create, read with counts, list, and guarded status changes
 // (compare-and-set on the status, so two servers never both pause or finish a rollout).
 import type { Kysely } from 'kysely';
-import type { ExecutionState, Rollout, RolloutStatus } from '../core/index.js';
+import type { ExecutionState, Rollout, RolloutStatus, TimeKey } from '../core/index.js';
 import { FINISHED_ROLLOUT_STATUSES } from '../core/index.js';
+import { olderThan } from './keyset.sql.js';
 import type { RolloutRow } from './rollout.schema.js';
 import type { Database } from './schema.js';
 
@@ -100,11 +101,11 @@ export class RolloutRepository {
   }
 
   /** Newest first, keyset-paged by (created_at, id); without counts (the API summarises each). */
-  async list(options: { status?: RolloutStatus[]; limit: number; before?: { createdAt: number; id: string } | null }): Promise<Rollout[]> {
+  async list(options: { status?: RolloutStatus[]; limit: number; before?: TimeKey | null }): Promise<Rollout[]> {
     let q = this.db.selectFrom('rollouts').selectAll();
     if (options.status?.length) q = q.where('status', 'in', options.status);
     const before = options.before;
-    if (before) q = q.where((eb) => eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]));
+    if (before) q = q.where(olderThan('created_at', 'id', before));
     const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
     return rows.map((row) => toRollout(row));
   }
