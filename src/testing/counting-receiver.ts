@@ -8,10 +8,6 @@ export interface CountingReceiver {
   url: string;
   /** Successful installs per device id (1 each when delivery is exactly-once). */
   installs: Map<string, number>;
-  /** Requests seen, repeats included. */
-  requests: number;
-  /** Answer 503 to the next `n` requests (retry tests). */
-  failNext(n: number): void;
   /** Devices refused for good (422) until taken out of this set (permanent failures, retries). */
   refused: Set<string>;
   close(): Promise<void>;
@@ -21,10 +17,7 @@ export interface CountingReceiver {
 export async function startCountingReceiver(options: { delayMs?: number } = {}): Promise<CountingReceiver> {
   const installs = new Map<string, number>();
   const refused = new Set<string>();
-  let failures = 0;
-  const state = { requests: 0 };
   const server = http.createServer((req, res) => {
-    state.requests++;
     const device = String(req.headers['x-device-id'] ?? '');
     const expected = String(req.headers['x-artifact-sha256'] ?? '');
     const hash = createHash('sha256');
@@ -32,11 +25,6 @@ export async function startCountingReceiver(options: { delayMs?: number } = {}):
     req.on('error', () => res.destroy());
     req.on('end', () => setTimeout(answer, options.delayMs ?? 0));
     const answer = () => {
-      if (failures > 0) {
-        failures--;
-        res.writeHead(503).end('busy');
-        return;
-      }
       if (refused.has(device)) {
         res.writeHead(422).end('this device refuses the update');
         return;
@@ -60,12 +48,6 @@ export async function startCountingReceiver(options: { delayMs?: number } = {}):
     url: `http://127.0.0.1:${port}`,
     installs,
     refused,
-    get requests() {
-      return state.requests;
-    },
-    failNext(n: number) {
-      failures = n;
-    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
