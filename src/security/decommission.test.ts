@@ -15,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../app.js';
 import { loadConfig } from '../config.js';
 import { buildMenderArtifact } from '../protocols/mender/mender.fixtures.js';
-import { startAppWithEngine, type EngineApp } from '../protocols/testing/engine-app.js';
-import { waitFor } from '../protocols/testing/mender-client.js';
+import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
+import { waitFor } from '../testing/mender-client.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../testing/postgres.js';
 
 const pgSkip = await postgresUnavailable();

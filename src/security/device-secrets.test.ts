@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../agent/receiver.js';
 import { createApp, createLogger } from '../app.js';
 import { loadConfig } from '../config.js';
-import { nextEvent } from '../engine/testing.js';
+import { nextEvent } from '../testing/engine.js';
 import { appDatabases, startTestApp, type TestApp } from '../testing/app.js';
 import { browserMissing, openDashboardBrowser } from '../testing/browser.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';

@@ -8,8 +8,8 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Execution } from '../core/index.js';
-import { startAppWithEngine, type EngineApp } from '../protocols/testing/engine-app.js';
-import { waitFor } from '../protocols/testing/mender-client.js';
+import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
+import { waitFor } from '../testing/mender-client.js';
 import { postgresUnavailable } from '../testing/postgres.js';
 
 const pgSkip = await postgresUnavailable();

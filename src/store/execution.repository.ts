@@ -209,7 +209,7 @@ export class ExecutionRepository {
 
   /** Every execution of a device that has not finished, whatever its rollout (decommissioning ends them). */
   async unfinishedForDevice(deviceId: string, trx: Kysely<Database> = this.db): Promise<Execution[]> {
-    const rows = await trx.selectFrom('executions').selectAll().where('device_id', '=', deviceId).where('state', 'in', ['pending', ...ACTIVE]).execute();
+    const rows = await trx.selectFrom('executions').selectAll().where('device_id', '=', deviceId).where('state', 'in', ['pending', ...IN_FLIGHT_STATES]).execute();
     return rows.map(toExecution);
   }
 

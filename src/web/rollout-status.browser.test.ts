@@ -10,8 +10,8 @@
 // - a cancelled device that installed anyway reads so on the rollout page and its device page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startCountingReceiver, type CountingReceiver } from '../engine/testing-receiver.js';
-import { nextEvent } from '../engine/testing.js';
+import { startCountingReceiver, type CountingReceiver } from '../testing/counting-receiver.js';
+import { nextEvent } from '../testing/engine.js';
 import { browserMissing, openDashboardBrowser, type DashboardBrowser } from '../testing/browser.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { addPullDevice } from '../testing/pull.js';
