@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, parseDeviceFilter } from '../core/index.js';
 import { createEngine, type EngineParts } from '../engine/create-engine.js';
-import { hangUntilAborted, nextEvent, ScriptedTransport, seedArtifact, seedDevices, seededRandom } from '../engine/testing.js';
+import { hangUntilAborted, nextEvent, ScriptedTransport, seedArtifact, seedDevices, seededRandom } from '../testing/engine.js';
 import { EventLog, type Store } from '../store/index.js';
 import { storeTargets } from '../testing/stores.js';
 import { DecommissionService } from './decommission.service.js';
