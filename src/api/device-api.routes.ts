@@ -7,7 +7,7 @@ import { gunzip } from 'node:zlib';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactService } from '../artifacts/index.js';
-import { AuthError, CHUNK_INDEX_MEDIA_TYPE, ForbiddenError, NotFoundError, REPORTED_STATES, ValidationError, type Clock, type DeviceReport } from '../core/index.js';
+import { AuthError, CHUNK_INDEX_MEDIA_TYPE, ForbiddenError, NotFoundError, REPORTED_STATES, TARGET_ACTIONS, ValidationError, type Clock, type DeviceReport } from '../core/index.js';
 import type { DeviceSync } from '../engine/device-sync.js';
 import type { DownloadSigner, PresenceService, TargetCache } from '../fleet/index.js';
 import type { Store } from '../store/index.js';
@@ -34,7 +34,7 @@ export interface DeviceApiDeps {
   countServed?: (rolloutId: string | null, bytes: number, kind: ServedKind) => void;
 }
 
-const literal = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
+const literal = (values: readonly string[], options: { description?: string } = {}) => Type.Union(values.map((v) => Type.Literal(v)), options);
 
 const HealthCheckSchema = Type.Object({
   type: literal(['http', 'tcp', 'command']),
@@ -76,6 +76,12 @@ export const TargetStateSchema = Type.Object(
         install: Type.Object({ handler: literal(['file', 'script', 'container']), settings: Type.Record(Type.String(), Type.Unknown()) }),
         healthChecks: Type.Array(HealthCheckSchema),
         healthDeadlineSeconds: Type.Optional(Type.Number()),
+        action: Type.Optional(
+          literal(TARGET_ACTIONS, {
+            description: 'download-ahead rollouts: "download" while the maintenance window is closed (download and verify, report downloaded, do not install), "install" once it opens; absent: install',
+          }),
+        ),
+        installAfter: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'with action "download": when the window next opens (ISO), where known; the target says "install" then' })),
         revert: Type.Optional(
           Type.Object(
             { sha256: Type.Union([Type.String(), Type.Null()]), imageRef: Type.Union([Type.String(), Type.Null()]) },
