@@ -1,7 +1,7 @@
 // The engine's periodic jobs, run by one server at a time (store.locks): start scheduled rollouts,
 // reclaim work whose lease expired, apply thresholds and phase steps, let continuous rollouts
 // take in devices that match their filter now.
-import { ConflictError, installGate, phaseCounts, progressInput, progressStep, rolloutDeviceFilter, type Clock, type ExecutionState, type Random, type Rollout, type TargetAction } from '../core/index.js';
+import { ConflictError, installGate, phaseCounts, progressInput, progressStep, rolloutDeviceFilter, type Clock, type ExecutionState, type Random, type Rollout } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { EngineLogger } from './engine.js';
 import { planExecutions } from './rollout-start.js';
@@ -30,8 +30,8 @@ const JOIN_EVERY_MS = 5_000;
 export class EngineJobs {
   private nextRun = 0;
   private nextJoin = 0;
-  /** Per download-ahead rollout, the install gate last seen in each zone. */
-  private readonly gates = new Map<string, Map<string, TargetAction>>();
+  /** Per download-ahead rollout, when this server last compared its window's gates. */
+  private readonly lookedAt = new Map<string, number>();
 
   constructor(private readonly o: JobsOptions) {}
 
@@ -113,21 +113,20 @@ export class EngineJobs {
    * Download ahead: when a rollout's window opens (or closes) in a zone, the targets of its devices
    * there change (action download -> install): caches drop them, so their ETags change, and the
    * wake-up publisher tells the devices at once (every listener of the notifier, on every server).
+   * Each zone's gate is compared with what it was when this server last looked (first: when the
+   * rollout started), so a flip is seen once even by a server that just took over the jobs.
    */
   private async windowFlips(live: Rollout[], now: number): Promise<void> {
     const watched = live.filter((r) => r.status === 'running' && r.downloadAhead && r.window);
-    for (const id of this.gates.keys()) if (!watched.some((r) => r.id === id)) this.gates.delete(id);
+    for (const id of this.lookedAt.keys()) if (!watched.some((r) => r.id === id)) this.lookedAt.delete(id);
     for (const rollout of watched) {
       await this.guard(rollout, async () => {
         const window = rollout.window!;
+        const since = this.lookedAt.get(rollout.id) ?? Date.parse(rollout.startedAt ?? rollout.createdAt);
         const zones = window.timezone ? [window.timezone] : await this.o.store.executions.pendingTimezones(rollout.id, undefined, HELD);
-        const seen = this.gates.get(rollout.id) ?? new Map<string, TargetAction>();
-        this.gates.set(rollout.id, seen);
         for (const zone of zones) {
           const action = installGate(rollout, zone, now).action;
-          const before = seen.get(zone);
-          seen.set(zone, action);
-          if (before === undefined || before === action) continue;
+          if (installGate(rollout, zone, since).action === action) continue;
           const devices = await this.o.store.executions.pullDevicesIn(rollout.id, HELD, window.timezone ? undefined : zone);
           this.o.notifier.changed(devices);
           if (action === 'install') {
@@ -135,6 +134,7 @@ export class EngineJobs {
             await this.o.transitions.atomically(async () => ({ result: undefined, events: [event] }));
           }
         }
+        this.lookedAt.set(rollout.id, now);
       });
     }
   }

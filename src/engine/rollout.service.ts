@@ -222,7 +222,7 @@ export class RolloutService {
     const devices = await this.change(id, from, status, { status_reason: reason, finished_at: this.clock.now() }, eventType, actor, { reason }, async (trx, now) => {
       const events: NewEvent[] = [];
       const ids: string[] = [];
-      for (const state of ['pending', 'queued', 'downloading', 'installing', 'verifying', 'delivering'] as ExecutionState[]) {
+      for (const state of ['pending', 'queued', 'downloading', 'downloaded', 'installing', 'verifying', 'delivering'] as ExecutionState[]) {
         if (to === 'skipped' && state !== 'pending' && state !== 'queued') continue;
         const rows = await this.store.executions.moveAll(id, state, to, now, trx, state === 'delivering' ? { leaseExpiredBefore: now } : {});
         events.push(...movedEvents(rows, state, to, actor, reason));
