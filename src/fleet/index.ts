@@ -6,3 +6,4 @@ export * from './presence.service.js';
 export * from './target-cache.js';
 export * from './download-signer.js';
 export * from './no-rollouts.js';
+export * from './bandwidth-limiter.js';
