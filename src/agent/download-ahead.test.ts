@@ -113,8 +113,34 @@ describe('download ahead, install in the window (real server and agents)', async
     expect(succeeded.map((ev) => ev.data.from)).toEqual(['downloaded', 'downloaded', 'downloaded']);
   });
 
+  it.skipIf(skip !== null)('a pause holds a ready device inside the open window; resume lets it install', async () => {
+    // 03:40 UTC: inside the window.
+    clock.set(Date.parse('2026-03-04T03:40:00Z'));
+    const d = await device('ahead-pause');
+    const artifact = await uploadArtifact(e.t.app, randomBytes(64 * 1024), { name: 'firmware', version: '3.2.0' });
+    const released = nextEvent(e.t.app.events, (ev) => ev.deviceId === 'ahead-pause' && ev.type === 'execution.queued');
+    const id = ((await e.t.request('POST', '/api/v1/rollouts', { token: e.t.tokens.operator, body: { artifactId: artifact.id, filter: { ids: ['ahead-pause'] }, window: { daily: '03:30-05:00', timezone: 'UTC' }, downloadAhead: true } })).json() as RolloutJson).id;
+    await released;
+    expect(((await state('ahead-pause', d.token)).json() as { update: { action: string } }).update.action).toBe('install');
+    // The device started its download (its first byte request) when the operator paused: the
+    // download is in flight and finishes, but the device holds it instead of installing.
+    expect((await e.t.request('GET', `/api/v1/device/artifacts/${artifact.id}`, { token: d.token, headers: { range: 'bytes=0-0' } })).status).toBe(206);
+    expect((await e.t.request('POST', `/api/v1/rollouts/${id}/pause`, { token: e.t.tokens.operator })).status).toBe(200);
+    await d.agent.round();
+    expect(d.agent.lastTarget?.update?.action).toBe('download');
+    expect(d.agent.current.job?.phase).toBe('ready');
+    expect(d.agent.current.current).toBeNull();
+    const refused = await e.t.request('PATCH', '/api/v1/device/state', { token: d.token, body: { execution: { id: d.agent.current.job!.update.executionId, state: 'installing' } } });
+    expect(refused.status).toBe(409);
+    expect(refused.text).toMatch(/its rollout is paused/);
+    expect((await e.t.request('POST', `/api/v1/rollouts/${id}/resume`, { token: e.t.tokens.operator })).status).toBe(200);
+    await d.agent.round();
+    expect(d.agent.current.job).toBeNull();
+    expect(d.agent.current.current?.version).toBe('3.2.0');
+  });
+
   it.skipIf(skip !== null)('a cancelled download-ahead rollout: the ready device drops what it downloaded and installs nothing', async () => {
-    clock.set(Date.parse('2026-03-03T06:00:00Z'));
+    clock.set(Date.parse('2026-03-05T06:00:00Z'));
     const d = await device('ahead-cancel');
     const artifact = await uploadArtifact(e.t.app, randomBytes(64 * 1024), { name: 'firmware', version: '3.1.0' });
     const released = nextEvent(e.t.app.events, (ev) => ev.deviceId === 'ahead-cancel' && ev.type === 'execution.queued');

@@ -17,11 +17,14 @@ export const windowZone = (window: MaintenanceWindow, deviceZone: string | null 
 /**
  * Whether a device of `rollout` in `zone` may install now. Rollouts without download-ahead are
  * released only inside their window, so their devices always install; a download-ahead device
- * installs once the window is open with enough of it left (the rule push deliveries start by).
+ * installs once the window is open with enough of it left (the rule push deliveries start by),
+ * and not while the rollout is paused.
  */
-export function installGate(rollout: Pick<Rollout, 'downloadAhead' | 'window'>, zone: string | null | undefined, now: number): InstallGate {
+export function installGate(rollout: Pick<Rollout, 'downloadAhead' | 'window' | 'status'>, zone: string | null | undefined, now: number): InstallGate {
   const window = rollout.window;
   if (!rollout.downloadAhead || !window) return { action: 'install', installAfter: null };
+  // Paused starts nothing new: a ready device keeps its file until the rollout resumes.
+  if (rollout.status === 'paused') return { action: 'download', installAfter: null };
   const next = nextStart(window, windowZone(window, zone), now);
   return next === now ? { action: 'install', installAfter: null } : { action: 'download', installAfter: next };
 }

@@ -30,8 +30,10 @@ export class DeviceSyncService implements DeviceSync {
   async currentTarget(deviceId: string): Promise<DeviceTarget | null> {
     const execution = await this.store.executions.currentForDevice(deviceId);
     if (!execution) return null;
-    const rollout = await this.cached(this.rollouts, execution.rolloutId, (id) => this.store.rollouts.find(id));
+    let rollout = await this.cached(this.rollouts, execution.rolloutId, (id) => this.store.rollouts.find(id));
     const artifact = await this.cached(this.artifacts, execution.artifactId, (id) => this.store.artifacts.get(id));
+    // Download ahead: whether it may install depends on the status (a pause holds it), read fresh.
+    if (rollout?.downloadAhead) rollout = await this.store.rollouts.find(rollout.id);
     if (!rollout || !artifact) return null;
     return { execution, rollout, artifact, gate: await this.gateFor(rollout, deviceId) };
   }
@@ -81,12 +83,12 @@ export class DeviceSyncService implements DeviceSync {
 
   /** A download-ahead device may move past `downloaded` only once the server opened its window. */
   private async requireWindow(execution: Execution, deviceId: string): Promise<void> {
-    const rollout = await this.cached(this.rollouts, execution.rolloutId, (id) => this.store.rollouts.find(id));
+    const rollout = await this.store.rollouts.find(execution.rolloutId);
     if (!rollout?.downloadAhead) return;
     const gate = await this.gateFor(rollout, deviceId);
     if (gate.action === 'install') return;
-    const opens = gate.installAfter === null ? '' : ` (it opens at ${new Date(gate.installAfter).toISOString()})`;
-    throw new ConflictError(`execution '${execution.id}' downloads ahead: its maintenance window is closed${opens}; keep the update downloaded until the target says action "install"`);
+    const why = rollout.status === 'paused' ? 'its rollout is paused' : `its maintenance window is closed${gate.installAfter === null ? '' : ` (it opens at ${new Date(gate.installAfter).toISOString()})`}`;
+    throw new ConflictError(`execution '${execution.id}' downloads ahead: ${why}; keep the update downloaded until the target says action "install"`);
   }
 
   /**

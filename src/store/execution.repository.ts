@@ -172,8 +172,8 @@ export class ExecutionRepository {
   }
 
   /** Devices of a rollout's pull executions in these states, optionally only those in one time zone. */
-  async pullDevicesIn(rolloutId: string, states: ExecutionState[], timezone?: string): Promise<string[]> {
-    let q = this.db.selectFrom('executions').select('device_id').where('rollout_id', '=', rolloutId).where('state', 'in', states).where('pull', '=', 1);
+  async pullDevicesIn(rolloutId: string, states: ExecutionState[], timezone?: string, trx: Kysely<Database> = this.db): Promise<string[]> {
+    let q = trx.selectFrom('executions').select('device_id').where('rollout_id', '=', rolloutId).where('state', 'in', states).where('pull', '=', 1);
     if (timezone !== undefined) q = q.where('timezone', '=', timezone);
     return (await q.execute()).map((r) => r.device_id);
   }
