@@ -44,7 +44,7 @@ import { CidrList, systemClock, type Clock } from './core/index.js';
 import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
-import { DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './pull/index.js';
+import { BandwidthLimiter, DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './pull/index.js';
 import { DeviceService } from './registry/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyRepository, PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
@@ -255,6 +255,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     executionsEnded: (id) => (engine.engine.abortDeliveriesTo(id), engine.engine.wake()),
   });
   const signer = DownloadSigner.fromDataDir(config.dataDir);
+  // Per server and in process: with several servers each paces what it serves.
+  const bandwidth = new BandwidthLimiter(clock, async (rolloutId) => store.rollouts.find(rolloutId));
   // Device protocol adapters (hawkBit DDI, Mender) over the same devices, executions and engine.
   const seen = (id: string) => presence.seenNow(id);
   const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds });
@@ -298,7 +300,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => deviceRoutes(app, { devices, decommission, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
-    (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
+    (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, bandwidth, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
     (app) => hawkbitRoutes(app, { hawkbit, artifacts, publicUrl: config.publicUrl, trust }),
     (app) => menderRoutes(app, { auth: menderAuth, deployments: menderDeployments, publicUrl: config.publicUrl }),
     (app) => protocolAdminRoutes(app, { menderAuth, hawkbit: store.hawkbit, clock }),

@@ -214,6 +214,23 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
     queueReport(ctx.state, { id: update.executionId, state: 'installing', bytes: job.bytes, ...transferReport(job) });
   },
 
+  /** Download ahead: the verified artifact is kept until the server opens the window. */
+  async hold(_step, ctx) {
+    const job = requireJob(ctx.state);
+    job.phase = 'ready';
+    ctx.log.info('downloaded ahead; installing when the server opens the maintenance window', { version: job.update.version, execution: job.update.executionId, after: job.update.installAfter ?? undefined });
+    queueReport(ctx.state, { id: job.update.executionId, state: 'downloaded', bytes: job.bytes, ...transferReport(job) });
+  },
+
+  /** The window opened: install what was downloaded ahead (the file was verified already). */
+  async release({ update }, ctx) {
+    const job = requireJob(ctx.state);
+    job.update = update;
+    job.phase = 'install';
+    ctx.log.info('the maintenance window is open; installing', { version: update.version, execution: update.executionId });
+    queueReport(ctx.state, { id: update.executionId, state: 'installing', bytes: job.bytes, ...transferReport(job) });
+  },
+
   async install(_step, ctx) {
     const job = requireJob(ctx.state);
     const { update } = job;

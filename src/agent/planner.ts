@@ -11,6 +11,8 @@ export type Step =
   | { action: 'drop'; reason: string }
   | { action: 'download' }
   | { action: 'verify' }
+  | { action: 'hold' }
+  | { action: 'release'; update: TargetUpdate }
   | { action: 'install' }
   | { action: 'health' }
   | { action: 'rollback' }
@@ -30,16 +32,25 @@ export function isInstalled(state: AgentState, update: TargetUpdate): boolean {
 /**
  * Plans the next steps. `target` is null while the agent does not know its target yet (just
  * started, server unreachable): work in progress continues, nothing new starts, nothing is dropped.
+ * A download-ahead target (action `download`) is downloaded and verified, then held (`ready`,
+ * reported `downloaded`) until the server's target for it says `install`; only the server opens
+ * the window, so an agent that cannot reach it keeps holding.
  */
 export function plan(state: AgentState, target: TargetState | null): Step[] {
   const steps: Step[] = [];
   const job = state.job;
   if (job) {
     const wanted = target?.update?.executionId;
+    const same = target?.update && wanted === job.update.executionId ? target.update : null;
+    // Download ahead: what the server says now (while it cannot be asked, what it said last).
+    const say = target === null ? job.update.action : same?.action;
     if (job.outcome) steps.push({ action: 'finish' });
-    else if (target && wanted !== job.update.executionId && (job.phase === 'download' || job.phase === 'verify')) {
+    else if (target && !same && (job.phase === 'download' || job.phase === 'verify' || job.phase === 'ready')) {
       steps.push({ action: 'drop', reason: wanted ? `replaced by execution ${wanted}` : 'no longer targeted (cancelled or paused)' });
-    } else steps.push({ action: job.phase });
+    } else if (job.phase === 'ready') {
+      if (same && same.action !== 'download') steps.push({ action: 'release', update: same });
+    } else if (job.phase === 'install' && !job.switched && say === 'download') steps.push({ action: 'hold' });
+    else steps.push({ action: job.phase });
   } else if (target?.update && !state.done.includes(target.update.executionId)) {
     const update = target.update;
     if (update.revert) steps.push({ action: 'revert', update });

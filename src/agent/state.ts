@@ -19,7 +19,8 @@ export interface InstalledRelease {
   executionId: string | null;
 }
 
-export type JobPhase = 'download' | 'verify' | 'install' | 'health' | 'rollback';
+/** `ready`: downloaded and verified for a download-ahead target, kept until the server says install. */
+export type JobPhase = 'download' | 'verify' | 'ready' | 'install' | 'health' | 'rollback';
 export type JobOutcome = 'succeeded' | 'failed' | 'rolled-back';
 
 /**

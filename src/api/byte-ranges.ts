@@ -5,7 +5,7 @@
 // Every reply counts the bytes it really wrote, for the per-rollout served-bytes metric.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** One satisfiable range, `end` inclusive. */
@@ -64,6 +64,29 @@ function counted(stream: fs.ReadStream, onBytes: (n: number) => void): fs.ReadSt
   return stream;
 }
 
+/**
+ * `source` written out no faster than `pace` allows: each chunk waits the ms its reservation
+ * answers (bandwidth caps). Backpressure holds the reads meanwhile; nothing is refused.
+ */
+function paced(source: Readable, pace: ((n: number) => number) | undefined): Readable {
+  if (!pace) return source;
+  let timer: NodeJS.Timeout | undefined;
+  const out = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const wait = pace(chunk.length);
+      if (wait <= 0) return done(null, chunk);
+      timer = setTimeout(() => done(null, chunk), wait);
+    },
+    destroy(error, done) {
+      clearTimeout(timer);
+      source.destroy();
+      done(error);
+    },
+  });
+  source.on('error', (error) => out.destroy(error));
+  return source.pipe(out);
+}
+
 async function* multipartBody(file: string, ranges: ByteSpan[], heads: Buffer[], tail: Buffer, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
   const handle = await fs.promises.open(file, 'r');
   try {
@@ -94,6 +117,8 @@ export interface SendFileOptions {
   contentType: string;
   /** Bytes written to the client, as they go. */
   onBytes?: (n: number) => void;
+  /** Bandwidth caps: ms to wait before writing the next n bytes (fleet/bandwidth-limiter.ts). */
+  pace?: (n: number) => number;
 }
 
 /** Answers a GET for a stored file: 200 whole, 206 one range, 206 multipart/byteranges, or 416. */
@@ -108,18 +133,18 @@ export function sendFileRanges(request: FastifyRequest, reply: FastifyReply, fil
   }
   if (parsed.kind === 'none') {
     reply.type(o.contentType).header('content-length', o.size);
-    return reply.send(counted(fs.createReadStream(file), onBytes));
+    return reply.send(paced(counted(fs.createReadStream(file), onBytes), o.pace));
   }
   const { ranges } = parsed;
   if (ranges.length === 1) {
     const { start, end } = ranges[0]!;
     reply.code(206).type(o.contentType).header('content-range', `bytes ${start}-${end}/${o.size}`).header('content-length', end - start + 1);
-    return reply.send(counted(fs.createReadStream(file, { start, end }), onBytes));
+    return reply.send(paced(counted(fs.createReadStream(file, { start, end }), onBytes), o.pace));
   }
   const boundary = `uo-${randomBytes(12).toString('hex')}`;
   const heads = ranges.map((r, i) => Buffer.from(`${i === 0 ? '' : '\r\n'}--${boundary}\r\ncontent-type: ${o.contentType}\r\ncontent-range: bytes ${r.start}-${r.end}/${o.size}\r\n\r\n`, 'latin1'));
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1');
   const length = heads.reduce((n, h) => n + h.length, 0) + ranges.reduce((n, r) => n + r.end - r.start + 1, 0) + tail.length;
   reply.code(206).header('content-type', `multipart/byteranges; boundary=${boundary}`).header('content-length', length);
-  return reply.send(Readable.from(multipartBody(file, ranges, heads, tail, onBytes), { objectMode: false }));
+  return reply.send(paced(Readable.from(multipartBody(file, ranges, heads, tail, onBytes), { objectMode: false }), o.pace));
 }

@@ -7,10 +7,10 @@ import { gunzip } from 'node:zlib';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactService } from '../artifacts/index.js';
-import { AuthError, CHUNK_INDEX_MEDIA_TYPE, ForbiddenError, NotFoundError, REPORTED_STATES, ValidationError, type Clock, type DeviceReport } from '../core/index.js';
+import { AuthError, CHUNK_INDEX_MEDIA_TYPE, ForbiddenError, NotFoundError, REPORTED_STATES, TARGET_ACTIONS, ValidationError, type Clock, type DeviceReport } from '../core/index.js';
 import type { DeviceSync } from '../engine/device-sync.js';
 import { etagMatches } from '../http/index.js';
-import type { DownloadSigner, PresenceService, TargetCache } from '../pull/index.js';
+import type { BandwidthLimiter, DownloadSigner, PresenceService, TargetCache } from '../pull/index.js';
 import type { Store } from '../store/index.js';
 import { actorOf, bearerToken, requireDevice, type Authenticator } from './auth.js';
 import { sendFileRanges } from './byte-ranges.js';
@@ -33,9 +33,11 @@ export interface DeviceApiDeps {
   clock: Clock;
   /** Counts bytes written to devices, by the rollout they were fetched for (null: an operator's download). */
   countServed?: (rolloutId: string | null, bytes: number, kind: ServedKind) => void;
+  /** Paces downloads to their rollout's bandwidth caps (maxBandwidth, maxDeviceBandwidth). */
+  bandwidth?: Pick<BandwidthLimiter, 'pacerFor'>;
 }
 
-const literal = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
+const literal = (values: readonly string[], options: { description?: string } = {}) => Type.Union(values.map((v) => Type.Literal(v)), options);
 
 const HealthCheckSchema = Type.Object({
   type: literal(['http', 'tcp', 'command']),
@@ -77,6 +79,12 @@ export const TargetStateSchema = Type.Object(
         install: Type.Object({ handler: literal(['file', 'script', 'container']), settings: Type.Record(Type.String(), Type.Unknown()) }),
         healthChecks: Type.Array(HealthCheckSchema),
         healthDeadlineSeconds: Type.Optional(Type.Number()),
+        action: Type.Optional(
+          literal(TARGET_ACTIONS, {
+            description: 'download-ahead rollouts: "download" while the maintenance window is closed (download and verify, report downloaded, do not install), "install" once it opens; absent: install',
+          }),
+        ),
+        installAfter: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'with action "download": when the window next opens (ISO), where known; the target says "install" then' })),
         revert: Type.Optional(
           Type.Object(
             { sha256: Type.Union([Type.String(), Type.Null()]), imageRef: Type.Union([Type.String(), Type.Null()]) },
@@ -183,9 +191,12 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
    * Remembers the rollout the download is for (null for operators, or a link whose device moved
    * on), which the handler counts the bytes served against.
    */
-  const downloadRollout = new WeakMap<FastifyRequest, string | null>();
+  const downloadRollout = new WeakMap<FastifyRequest, { rolloutId: string | null; deviceId: string | null }>();
   async function authorizeDownload(request: FastifyRequest): Promise<void> {
-    downloadRollout.set(request, await downloadRolloutOf(request));
+    const rolloutId = await downloadRolloutOf(request);
+    const principal = request.principal;
+    const signedFor = (request.query as { device?: unknown } | undefined)?.device;
+    downloadRollout.set(request, { rolloutId, deviceId: principal?.kind === 'device' ? principal.deviceId : typeof signedFor === 'string' ? signedFor : null });
   }
   async function downloadRolloutOf(request: FastifyRequest): Promise<string | null> {
     const artifactId = String((request.params as { artifactId?: unknown }).artifactId ?? '');
@@ -222,12 +233,14 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
     },
     handler: async (request, reply) => {
       const { artifactId } = request.params as { artifactId: string };
-      const rolloutId = downloadRollout.get(request) ?? null;
+      const { rolloutId, deviceId } = downloadRollout.get(request) ?? { rolloutId: null, deviceId: null };
       const stored = await deps.artifacts.getStored(artifactId);
       const file = deps.artifacts.filePath(stored);
       if (!file) throw new ValidationError(`artifact '${artifactId}' is an image reference; pull ${stored.imageRef} instead`);
       const size = (await fs.promises.stat(file)).size;
-      return sendFileRanges(request, reply, file, { size, etag: `"${stored.sha256}"`, contentType: 'application/octet-stream', onBytes: served(rolloutId, 'artifact') });
+      // A rollout's bandwidth caps pace its devices' downloads (never refuse them); operators' downloads are not capped.
+      const pace = rolloutId && deviceId && deps.bandwidth ? ((await deps.bandwidth.pacerFor(rolloutId, deviceId)) ?? undefined) : undefined;
+      return sendFileRanges(request, reply, file, { size, etag: `"${stored.sha256}"`, contentType: 'application/octet-stream', onBytes: served(rolloutId, 'artifact'), pace });
     },
   });
 
@@ -242,7 +255,7 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
     },
     handler: async (request, reply) => {
       const { artifactId } = request.params as { artifactId: string };
-      const rolloutId = downloadRollout.get(request) ?? null;
+      const rolloutId = downloadRollout.get(request)?.rolloutId ?? null;
       const stored = await deps.artifacts.getStored(artifactId);
       const file = deps.artifacts.indexPath(stored);
       if (!file || !stored.chunkIndex) return sendError(reply, 404, 'no_chunk_index', `artifact '${artifactId}' has no chunk index${stored.kind === 'image' ? ' (it is an image reference)' : ' yet'}; download it whole`);

@@ -1,4 +1,4 @@
-// `npm run bench -- delta [--size 64] [--cases tar-one-file,scattered-blocks,insert-near-start]`:
+// `npm run bench -- delta [--size 64] [--cases tar-one-file,scattered-blocks,insert-near-start,bandwidth]`:
 // the three generated cases of issue 16. For each, a server in a child process and the real agent
 // (`orchestrator agent --once`, a child process too) on a device that runs release 1: release 2 is
 // rolled out and the agent updates by delta. The bytes fetched come from the server's own count
@@ -6,6 +6,10 @@
 // agent reported. Beside it: the xdelta3 patch of the same change (`xdelta3 -e -s old new`), the
 // bytes that really differ, and the same update downloaded whole (--no-delta) as the time
 // baseline. A first line gives the chunker's own speed. One JSON line per case.
+//
+// The `bandwidth` case: 100 devices of a rollout capped at --cap (10MB/s) download its --bandwidth-mb
+// (1 MiB) artifact at once over real HTTP; it prints the rate they got together against the cap
+// (target: within 10%).
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -184,10 +188,56 @@ async function runCase(name: DeltaCaseName, sizeMb: number, work: string): Promi
   }
 }
 
+/**
+ * Many devices of a rollout with a total bandwidth cap download its artifact at once, over real
+ * HTTP from a server in a child process: the rate they got together, against the cap.
+ */
+async function bandwidthCase(devices: number, cap: string, sizeMb: number): Promise<Record<string, unknown>> {
+  const server = await startServerProcess();
+  try {
+    const call = <T>(method: string, urlPath: string, body?: unknown) => api<T>(server.url, server.adminToken, method, urlPath, body);
+    const bytes = generatedBytes('bench-bandwidth', Math.round(sizeMb * MiB));
+    const upload = await fetch(`${server.url}/api/v1/artifacts?name=capped&version=1.0.0`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/octet-stream' }, body: new Uint8Array(bytes) });
+    if (!upload.ok) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
+    const artifactId = ((await upload.json()) as { id: string }).id;
+    const ids = Array.from({ length: devices }, (_, i) => `capped-${String(i).padStart(3, '0')}`);
+    const tokens: string[] = [];
+    for (const id of ids) {
+      await call('POST', '/api/v1/devices', { id, mode: 'pull' });
+      tokens.push((await call<{ token: string }>('POST', `/api/v1/devices/${id}/token`)).token);
+    }
+    const rollout = await call<{ id: string; maxBandwidth: number }>('POST', '/api/v1/rollouts', { artifactId, filter: { ids }, maxBandwidth: cap });
+    for (let i = 0; i < 600 && ((await call<{ counts: Record<string, number> }>('GET', `/api/v1/rollouts/${rollout.id}`)).counts.queued ?? 0) < devices; i++) await new Promise((r) => setTimeout(r, 50));
+    const started = performance.now();
+    const got = await Promise.all(
+      tokens.map(async (token) => {
+        const response = await fetch(`${server.url}/api/v1/device/artifacts/${artifactId}`, { headers: { authorization: `Bearer ${token}` } });
+        const body = Buffer.from(await response.arrayBuffer());
+        return response.status === 200 && body.equals(bytes) ? body.length : -1;
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const errors = got.filter((n) => n < 0).length;
+    const total = got.reduce((n, b) => n + Math.max(0, b), 0);
+    const achieved = total / seconds;
+    const ratio = achieved / rollout.maxBandwidth;
+    if (Math.abs(ratio - 1) > 0.1 || errors > 0) process.exitCode = 1;
+    return { bench: 'delta', case: 'bandwidth', devices, size_mb: sizeMb, cap_mb_per_s: round(rollout.maxBandwidth / 1e6), achieved_mb_per_s: round(achieved / 1e6), ratio: round(ratio, 3), seconds: round(seconds), target: 'within 10% of the cap', errors };
+  } finally {
+    await server.stop();
+  }
+}
+
 export async function run(args: string[]): Promise<void> {
   const sizeMb = Number(arg(args, 'size', '64'));
-  const cases = arg(args, 'cases', DELTA_CASES.join(',')).split(',') as DeltaCaseName[];
-  for (const c of cases) if (!DELTA_CASES.includes(c)) throw new Error(`unknown case '${c}' (${DELTA_CASES.join(', ')})`);
+  const all = arg(args, 'cases', [...DELTA_CASES, 'bandwidth'].join(',')).split(',');
+  const bandwidth = all.includes('bandwidth');
+  const cases = all.filter((c) => c !== 'bandwidth') as DeltaCaseName[];
+  for (const c of cases) if (!DELTA_CASES.includes(c)) throw new Error(`unknown case '${c}' (${[...DELTA_CASES, 'bandwidth'].join(', ')})`);
+  if (bandwidth && cases.length === 0) {
+    process.stdout.write(JSON.stringify(await bandwidthCase(Number(arg(args, 'devices', '100')), arg(args, 'cap', '10MB/s'), Number(arg(args, 'bandwidth-mb', '1')))) + '\n');
+    return;
+  }
   try {
     execFileSync('xdelta3', ['-V'], { stdio: 'ignore' });
   } catch {
@@ -197,6 +247,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     process.stdout.write(JSON.stringify(chunkerSpeed(sizeMb)) + '\n');
     for (const name of cases) process.stdout.write(JSON.stringify(await runCase(name, sizeMb, work)) + '\n');
+    if (bandwidth) process.stdout.write(JSON.stringify(await bandwidthCase(Number(arg(args, 'devices', '100')), arg(args, 'cap', '10MB/s'), Number(arg(args, 'bandwidth-mb', '1')))) + '\n');
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

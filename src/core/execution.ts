@@ -6,6 +6,7 @@ export const EXECUTION_STATES = [
   'queued',
   'delivering',
   'downloading',
+  'downloaded',
   'installing',
   'verifying',
   'succeeded',
@@ -22,20 +23,25 @@ export const TERMINAL_STATES: ReadonlySet<ExecutionState> = new Set(['succeeded'
  * failures list): a device that rolled itself back after failed health checks did not get the update.
  */
 export const FAILURE_STATES: readonly ExecutionState[] = ['failed', 'rolled-back'];
-/** Released and not finished: the device (or a push delivery) is working on it, or may start at once. */
-export const IN_FLIGHT_STATES: readonly ExecutionState[] = ['queued', 'delivering', 'downloading', 'installing', 'verifying'];
+/**
+ * Released and not finished: the device (or a push delivery) is working on it, or may start at once.
+ * `downloaded` is a download-ahead device holding the verified artifact until its window opens.
+ */
+export const IN_FLIGHT_STATES: readonly ExecutionState[] = ['queued', 'delivering', 'downloading', 'downloaded', 'installing', 'verifying'];
 
 /**
  * Allowed transitions. `queued` -> `pending` is a retry put back to wait; `failed` is reachable
  * from every non-terminal state (retries exhausted, permanent error, device report).
  * `pending` -> `delivering` is the engine claiming push work with a lease in one write;
- * `pending` -> `queued` releases pull work to the device.
+ * `pending` -> `queued` releases pull work to the device. `downloaded` is a download-ahead device
+ * ready to install (artifact fetched and verified), waiting for the server to open its window.
  */
 export const TRANSITIONS: Readonly<Record<ExecutionState, readonly ExecutionState[]>> = {
-  pending: ['queued', 'delivering', 'downloading', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'],
-  queued: ['pending', 'delivering', 'downloading', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'],
+  pending: ['queued', 'delivering', 'downloading', 'downloaded', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'],
+  queued: ['pending', 'delivering', 'downloading', 'downloaded', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled', 'skipped'],
   delivering: ['pending', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled'],
-  downloading: ['pending', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled'],
+  downloading: ['pending', 'downloaded', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled'],
+  downloaded: ['installing', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled'],
   installing: ['pending', 'verifying', 'succeeded', 'failed', 'rolled-back', 'cancelled'],
   verifying: ['pending', 'succeeded', 'failed', 'rolled-back', 'cancelled'],
   succeeded: [],
@@ -76,13 +82,14 @@ const RANK: Record<ExecutionState, number> = {
   queued: 1,
   delivering: 2,
   downloading: 2,
-  installing: 3,
-  verifying: 4,
-  succeeded: 5,
-  failed: 5,
-  'rolled-back': 5,
-  cancelled: 5,
-  skipped: 5,
+  downloaded: 3,
+  installing: 4,
+  verifying: 5,
+  succeeded: 6,
+  failed: 6,
+  'rolled-back': 6,
+  cancelled: 6,
+  skipped: 6,
 };
 
 /** True when a report of `to` moves forward from `from` (same-rank repeats are not forward). */

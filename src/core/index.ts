@@ -18,6 +18,8 @@ export * from './execution.js';
 export * from './target-state.js';
 export * from './rollout.js';
 export * from './window.js';
+export * from './download-ahead.js';
+export * from './bandwidth.js';
 export * from './planner.js';
 export * from './threshold.js';
 export * from './rollout-summary.js';

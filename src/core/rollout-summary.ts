@@ -6,7 +6,7 @@ import { EMPTY_PHASE, type PhaseCounts } from './threshold.js';
 import { progressStep, type ProgressInput } from './planner.js';
 import { currentRatePerMinute } from './rate-limit.js';
 import { FINISHED_ROLLOUT_STATUSES, type Rollout } from './rollout.js';
-import { mayStartIn, windowState, type MaintenanceWindow } from './window.js';
+import { nextStart } from './window.js';
 
 /** What a rollout that is not delivering anything is waiting for. */
 export const WAITING_REASONS = ['approval', 'soak', 'window', 'rate-limit', 'start'] as const;
@@ -39,6 +39,8 @@ export interface PhaseProgress {
   succeeded: number;
   /** Failed or rolled back. */
   failed: number;
+  /** Download-ahead devices ready to install (state `downloaded`), waiting for the window. */
+  downloaded: number;
   /** Devices in a final state, percent of `devices` (one decimal). */
   percentDone: number;
   /** Succeeded, percent of the finished devices; null while none finished. */
@@ -59,6 +61,8 @@ export interface RolloutProgress {
   successRate: number | null;
   /** Cancelled devices that installed the update anyway (the cancel reached them too late); counted as cancelled. */
   installedAfterCancel: number;
+  /** Download-ahead devices ready to install (downloaded and verified), waiting for the window to open. */
+  downloaded: number;
   bytes: number;
   /** Bytes devices fetched over the network and bytes they reused from files they held (delta transfers). */
   bytesFetched: number;
@@ -80,7 +84,7 @@ export interface RolloutSummary {
 
 /** What deciding `waiting` needs beyond the counts (each only when it matters; see needsOf). */
 export interface WaitContext {
-  /** Time zones of pending executions in open phases (rollouts with a window in each device's zone). */
+  /** Time zones of pending (download-ahead: and downloaded) executions in open phases (rollouts with a window in each device's zone). */
   pendingZones?: string[];
   /** Starts in the last minute and the oldest of them (rate-limited rollouts). */
   startedInLastMinute?: number;
@@ -123,15 +127,6 @@ export function phaseCounts(phases: number, rows: Pick<SummaryRow, 'phase' | 'st
   return counts;
 }
 
-/** When a delivery may next start in `zone` (now when it may start now; null when never). */
-function nextStart(window: MaintenanceWindow, zone: string, now: number): number | null {
-  if (mayStartIn(window, zone, now)) return now;
-  const state = windowState(window, zone, now);
-  if (!state.open) return state.opensAt;
-  // Open, but too little of it is left for the expected duration: the next opening.
-  return state.closesAt === null ? null : windowState(window, zone, state.closesAt).opensAt;
-}
-
 /**
  * Why a rollout starts nothing now, or null when it is delivering (or paused, or finished: its
  * status says so). Waits are only reported while nothing is in flight, so a rollout that delivers
@@ -155,9 +150,12 @@ export function waitingFor(rollout: Rollout, counts: PhaseCounts[], rows: Pick<S
   if (step.for !== 'delivering') return none;
   let active = 0;
   let pending = 0;
+  // A download-ahead device that is ready (downloaded) waits for the window like a pending one.
+  const waits = (state: ExecutionState) => state === 'pending' || (rollout.downloadAhead && state === 'downloaded');
   for (const row of rows) {
-    if (IN_FLIGHT_STATES.includes(row.state)) active += row.n;
-    if (row.state === 'pending' && row.phase <= rollout.currentPhase) pending += row.n;
+    if (waits(row.state)) {
+      if (row.phase <= rollout.currentPhase) pending += row.n;
+    } else if (IN_FLIGHT_STATES.includes(row.state)) active += row.n;
   }
   if (active > 0 || pending === 0) return none;
   const window = rollout.window;
@@ -185,7 +183,7 @@ export function waitingFor(rollout: Rollout, counts: PhaseCounts[], rows: Pick<S
  */
 export function summarizeRollout(rollout: Rollout, rows: SummaryRow[], ctx: WaitContext & { rateWindowMs: number }, now: number): RolloutSummary {
   const counts: StateCounts = {};
-  const phases: PhaseProgress[] = rollout.phases.map((_, i) => ({ phase: i + 1, devices: 0, counts: {}, finished: 0, succeeded: 0, failed: 0, percentDone: 0, successRate: null }));
+  const phases: PhaseProgress[] = rollout.phases.map((_, i) => ({ phase: i + 1, devices: 0, counts: {}, finished: 0, succeeded: 0, failed: 0, downloaded: 0, percentDone: 0, successRate: null }));
   let bytes = 0;
   let finishedRecently = 0;
   let installedAfterCancel = 0;
@@ -200,6 +198,7 @@ export function summarizeRollout(rollout: Rollout, rows: SummaryRow[], ctx: Wait
     if (isTerminal(row.state)) p.finished += row.n;
     if (row.state === 'succeeded') p.succeeded += row.n;
     if (FAILURE_STATES.includes(row.state)) p.failed += row.n;
+    if (row.state === 'downloaded') p.downloaded += row.n;
     bytes += row.bytes;
     finishedRecently += row.finishedRecently;
     installedAfterCancel += row.installedAfterCancel ?? 0;
@@ -214,6 +213,7 @@ export function summarizeRollout(rollout: Rollout, rows: SummaryRow[], ctx: Wait
   const finished = phases.reduce((n, p) => n + p.finished, 0);
   const succeeded = phases.reduce((n, p) => n + p.succeeded, 0);
   const failed = phases.reduce((n, p) => n + p.failed, 0);
+  const downloaded = phases.reduce((n, p) => n + p.downloaded, 0);
   const { waiting, until } = waitingFor(rollout, phaseCounts(rollout.phases.length, rows), rows, ctx, now);
   const ratePerSecond = finishedRecently / (Math.max(1_000, ctx.rateWindowMs) / 1000);
   const remaining = total - finished;
@@ -229,6 +229,7 @@ export function summarizeRollout(rollout: Rollout, rows: SummaryRow[], ctx: Wait
       failed,
       successRate: finished === 0 ? null : percent(succeeded, finished),
       installedAfterCancel,
+      downloaded,
       bytes,
       bytesFetched,
       bytesReused,

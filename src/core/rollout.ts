@@ -4,6 +4,7 @@ import type { DeviceFilter, DeviceFilterInput } from './device-filter.js';
 import { parseDeviceFilter } from './device-filter.js';
 import { ValidationError, type ErrorDetail } from './errors.js';
 import type { ExecutionState } from './execution.js';
+import { parseBandwidth } from './bandwidth.js';
 import { parseWindow, type MaintenanceWindow } from './window.js';
 
 export const ROLLOUT_STRATEGIES = ['immediate', 'scheduled', 'progressive', 'on-connect'] as const;
@@ -76,6 +77,15 @@ export interface RolloutSpec {
   rateLimit: RateLimit | null;
   /** Devices that match the filter later join until the rollout is closed (a dynamic group). */
   continuous: boolean;
+  /**
+   * Pull devices download and verify as soon as they are targeted, report `downloaded`, and
+   * install only once the window opens (only with a window; push devices still start in it).
+   */
+  downloadAhead: boolean;
+  /** Cap on the rollout's total download rate on each server, bytes per second; null: none. */
+  maxBandwidth: number | null;
+  /** Cap on each device's download rate, bytes per second; null: none. */
+  maxDeviceBandwidth: number | null;
 }
 
 /** Rollout JSON (DESIGN.md): the spec plus its life. */
@@ -115,7 +125,7 @@ export interface Rollout extends RolloutSpec {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, backoffSeconds: 5, maxBackoffSeconds: 300 };
-const KNOWN = new Set(['name', 'artifactId', 'filter', 'strategy', 'phases', 'errorThreshold', 'window', 'startAt', 'maxConcurrency', 'retry', 'rateLimit', 'continuous']);
+const KNOWN = new Set(['name', 'artifactId', 'filter', 'strategy', 'phases', 'errorThreshold', 'window', 'startAt', 'maxConcurrency', 'retry', 'rateLimit', 'continuous', 'downloadAhead', 'maxBandwidth', 'maxDeviceBandwidth']);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -208,6 +218,16 @@ function parseRateLimit(raw: unknown, errors: ErrorDetail[]): RateLimit | null {
   };
 }
 
+function parseCap(raw: unknown, path: string, errors: ErrorDetail[]): number | null {
+  if (raw === undefined || raw === null) return null;
+  try {
+    return parseBandwidth(raw);
+  } catch (error) {
+    errors.push({ path, message: (error as Error).message });
+    return null;
+  }
+}
+
 /**
  * Validates a rollout request. Refuses what cannot work (phases not ending at 100%, windows that
  * never open, unknown time zones, a start in the past for a scheduled rollout) with a
@@ -247,6 +267,16 @@ export function validateRolloutSpec(raw: unknown, now: number): RolloutSpec {
   if (strategy === 'scheduled' && !startAt && !window) errors.push({ path: 'startAt', message: 'a scheduled rollout needs startAt or a window (or both)' });
   const maxConcurrency = input.maxConcurrency === undefined || input.maxConcurrency === null ? null : num(input.maxConcurrency, 'maxConcurrency', errors, { min: 1, max: 1_000_000, int: true, fallback: 1 });
   if (input.continuous !== undefined && typeof input.continuous !== 'boolean') errors.push({ path: 'continuous', message: 'must be true or false' });
+  if (input.downloadAhead !== undefined && typeof input.downloadAhead !== 'boolean') errors.push({ path: 'downloadAhead', message: 'must be true or false' });
+  const downloadAhead = input.downloadAhead === true;
+  if (downloadAhead && !window && !(input.window !== undefined && input.window !== null)) {
+    errors.push({ path: 'downloadAhead', message: 'needs a maintenance window (window): devices download ahead and install when it opens; without one they install at once anyway' });
+  }
+  const maxBandwidth = parseCap(input.maxBandwidth, 'maxBandwidth', errors);
+  const maxDeviceBandwidth = parseCap(input.maxDeviceBandwidth, 'maxDeviceBandwidth', errors);
+  if (maxBandwidth !== null && maxDeviceBandwidth !== null && maxDeviceBandwidth > maxBandwidth) {
+    errors.push({ path: 'maxDeviceBandwidth', message: 'is more than maxBandwidth, the cap on all devices together; leave it out or lower it' });
+  }
   const name = typeof input.name === 'string' ? input.name.slice(0, 200) : '';
   const spec: RolloutSpec = {
     name,
@@ -261,6 +291,9 @@ export function validateRolloutSpec(raw: unknown, now: number): RolloutSpec {
     retry: parseRetry(input.retry, errors),
     rateLimit: parseRateLimit(input.rateLimit, errors),
     continuous: input.continuous === true,
+    downloadAhead,
+    maxBandwidth,
+    maxDeviceBandwidth,
   };
   if (errors.length) throw new ValidationError(`invalid rollout: ${errors.map((e) => (e.path ? `${e.path} ${e.message}` : e.message)).join('; ')}`, errors);
   return spec;

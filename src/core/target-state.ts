@@ -42,7 +42,19 @@ export interface TargetUpdate {
    * cannot mistake the target for an installed update and fails it instead.
    */
   revert?: { sha256: string | null; imageRef: string | null };
+  /**
+   * What to do with the update now. `install`: download, verify and install it. `download`: a
+   * download-ahead rollout whose maintenance window is closed for this device: download and verify
+   * it, report `downloaded`, and keep it until the target says `install` (its ETag changes, and an
+   * MQTT wake-up is sent, when the window opens). Absent: install (servers before download-ahead).
+   */
+  action?: TargetAction;
+  /** With action `download`: when the window next opens (ISO), where known; informational, the server decides. */
+  installAfter?: string | null;
 }
+
+export const TARGET_ACTIONS = ['install', 'download'] as const;
+export type TargetAction = (typeof TARGET_ACTIONS)[number];
 
 /** Where a device fetches an artifact's chunk index and how it checks it. */
 export interface TargetChunkIndex {
@@ -69,7 +81,7 @@ export interface TargetState {
 }
 
 /** The progress states a device may report for an execution. */
-export const REPORTED_STATES = ['downloading', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back'] as const;
+export const REPORTED_STATES = ['downloading', 'downloaded', 'installing', 'verifying', 'succeeded', 'failed', 'rolled-back'] as const;
 export type ReportedState = (typeof REPORTED_STATES)[number];
 
 /** Observed state sent in PATCH /api/v1/device/state. */

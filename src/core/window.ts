@@ -113,6 +113,15 @@ export function mayStartIn(window: MaintenanceWindow, zone: string, now: number)
   return state.open && (state.closesAt ?? Infinity) - now >= window.expectedDurationSeconds * 1000;
 }
 
+/** When a delivery may next start in `zone` (now when it may start now; null when never). */
+export function nextStart(window: MaintenanceWindow, zone: string, now: number): number | null {
+  if (mayStartIn(window, zone, now)) return now;
+  const state = windowState(window, zone, now);
+  if (!state.open) return state.opensAt;
+  // Open, but too little of it is left for the expected duration: the next opening.
+  return state.closesAt === null ? null : windowState(window, zone, state.closesAt).opensAt;
+}
+
 /** Parses `window` from a request, pushing problems (naming the field) onto `errors`. */
 export function parseWindow(raw: unknown, errors: ErrorDetail[], now: number): MaintenanceWindow | null {
   if (typeof raw === 'string') raw = { daily: raw };

@@ -1,12 +1,16 @@
 // The engine's side of the pull protocol (contract in device-sync.ts): what a device should run,
 // its progress reports applied through the state machine, target-change notifications, and
 // on-connect releases when a device shows up.
-import { ConflictError, NotFoundError, isForward, isTerminal, type Artifact, type Clock, type Execution, type Rollout } from '../core/index.js';
+import { ConflictError, NotFoundError, installGate, isForward, isTerminal, type Artifact, type Clock, type Execution, type InstallGate, type Rollout } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { DeviceSync, DeviceTarget, ExecutionReport, TargetChangedListener } from './device-sync.js';
 import type { Engine } from './engine.js';
 import type { TargetNotifier } from './target-notifier.js';
 import type { Transitions } from './transitions.js';
+
+/** States before an install starts, and the reports that say it started (download-ahead guard). */
+const BEFORE_INSTALL: readonly string[] = ['queued', 'downloading', 'downloaded'];
+const INSTALL_ON: readonly string[] = ['installing', 'verifying', 'succeeded', 'rolled-back'];
 
 /** Rollouts and artifacts change rarely; the poll path reads them from a short-lived cache. */
 const CACHE_MS = 2_000;
@@ -26,10 +30,20 @@ export class DeviceSyncService implements DeviceSync {
   async currentTarget(deviceId: string): Promise<DeviceTarget | null> {
     const execution = await this.store.executions.currentForDevice(deviceId);
     if (!execution) return null;
-    const rollout = await this.cached(this.rollouts, execution.rolloutId, (id) => this.store.rollouts.find(id));
+    let rollout = await this.cached(this.rollouts, execution.rolloutId, (id) => this.store.rollouts.find(id));
     const artifact = await this.cached(this.artifacts, execution.artifactId, (id) => this.store.artifacts.get(id));
+    // Download ahead: whether it may install depends on the status (a pause holds it), read fresh.
+    if (rollout?.downloadAhead) rollout = await this.store.rollouts.find(rollout.id);
     if (!rollout || !artifact) return null;
-    return { execution, rollout, artifact };
+    return { execution, rollout, artifact, gate: await this.gateFor(rollout, deviceId) };
+  }
+
+  /** Whether the device may install now (core/download-ahead.ts), in its own zone unless the window fixes one. */
+  private async gateFor(rollout: Rollout, deviceId: string): Promise<InstallGate> {
+    const now = this.clock.now();
+    if (!rollout.downloadAhead || !rollout.window) return installGate(rollout, null, now);
+    const zone = rollout.window.timezone ?? (await this.store.devices.get(deviceId))?.timezone;
+    return installGate(rollout, zone, now);
   }
 
   async applyReport(deviceId: string, report: ExecutionReport, actor: string): Promise<Execution> {
@@ -50,6 +64,7 @@ export class DeviceSyncService implements DeviceSync {
       }
       // Duplicates and late reports that would move it backwards change nothing.
       if (!isForward(current.state, report.state)) return current;
+      if (BEFORE_INSTALL.includes(current.state) && INSTALL_ON.includes(report.state)) await this.requireWindow(current, deviceId);
       const error = report.state === 'failed' || report.state === 'rolled-back' ? (report.error ?? `device reported ${report.state}`).slice(0, 2000) : undefined;
       const changed = await this.transitions.apply(
         [{ id: current.id, rolloutId: current.rolloutId, deviceId, attempt: Math.max(1, current.attempts), from: current.state, to: report.state, bytes: report.bytes, bytesFetched: report.bytesFetched, bytesReused: report.bytesReused, error }],
@@ -64,6 +79,16 @@ export class DeviceSyncService implements DeviceSync {
       // Another writer moved it meanwhile: read again and decide again.
     }
     return (await this.store.executions.get(report.id))!;
+  }
+
+  /** A download-ahead device may move past `downloaded` only once the server opened its window. */
+  private async requireWindow(execution: Execution, deviceId: string): Promise<void> {
+    const rollout = await this.store.rollouts.find(execution.rolloutId);
+    if (!rollout?.downloadAhead) return;
+    const gate = await this.gateFor(rollout, deviceId);
+    if (gate.action === 'install') return;
+    const why = rollout.status === 'paused' ? 'its rollout is paused' : `its maintenance window is closed${gate.installAfter === null ? '' : ` (it opens at ${new Date(gate.installAfter).toISOString()})`}`;
+    throw new ConflictError(`execution '${execution.id}' downloads ahead: ${why}; keep the update downloaded until the target says action "install"`);
   }
 
   /**

@@ -16,7 +16,9 @@
 //   `pending` (not released to the device: its rollout was paused before the device started it).
 //   One exception: a device that reports `succeeded` for a cancelled execution installed it
 //   before the cancel reached it; that is recorded (installedAfterCancel, a note, the device's
-//   version) and answered with the execution, still `cancelled`.
+//   version) and answered with the execution, still `cancelled`. A device of a download-ahead
+//   rollout that reports installing (or later) while its target says `download` (the window is
+//   closed) gets ConflictError: only the server opens the window.
 // - `openDownload(deviceId, artifactId)`: the device is fetching the artifact's bytes. Answers the
 //   rollout the download is for when it may (null when not): the artifact of its current target,
 //   or of an execution of its that is in flight
@@ -24,18 +26,21 @@
 //   download finish. A released (`queued`) execution moves to `downloading` here: the device has
 //   started, and a pause from now on leaves it to finish.
 // - `onTargetChanged(listener)` calls `listener(deviceIds)` whenever those devices' target may
-//   have changed (released, cancelled, paused/resumed, rollout finished, rolled back) so caches
+//   have changed (released, cancelled, paused/resumed, rollout finished, rolled back, a
+//   download-ahead rollout's window opened or closed) so caches
 //   (ETags) can be invalidated. With several servers on PostgreSQL the ids travel over
 //   NOTIFY/LISTEN, so every server's listeners fire. Answers an unsubscribe function.
 // - `deviceSeen(deviceIds)`: call it on every poll/heartbeat (cheap, batched inside) so
 //   on-connect rollouts release work for devices that just came online.
-import type { Artifact, DeviceReport, Execution, Rollout } from '../core/index.js';
+import type { Artifact, DeviceReport, Execution, InstallGate, Rollout } from '../core/index.js';
 
 /** What a pull device should work on now. */
 export interface DeviceTarget {
   execution: Execution;
   rollout: Rollout;
   artifact: Artifact;
+  /** Whether the device may install now or only download (a download-ahead rollout's closed window). */
+  gate: InstallGate;
 }
 
 export type ExecutionReport = NonNullable<DeviceReport['execution']>;

@@ -1,11 +1,12 @@
 // The engine's periodic jobs, run by one server at a time (store.locks): start scheduled rollouts,
 // reclaim work whose lease expired, apply thresholds and phase steps, let continuous rollouts
 // take in devices that match their filter now.
-import { ConflictError, phaseCounts, progressInput, progressStep, rolloutDeviceFilter, type Clock, type Random, type Rollout } from '../core/index.js';
+import { ConflictError, installGate, phaseCounts, progressInput, progressStep, rolloutDeviceFilter, type Clock, type ExecutionState, type Random, type Rollout } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { EngineLogger } from './engine-logger.js';
 import { planExecutions } from './rollout-start.js';
 import type { RolloutService } from './rollout.service.js';
+import type { TargetNotifier } from './target-notifier.js';
 import { movedEvents, type Transitions } from './transitions.js';
 
 export interface JobsOptions {
@@ -15,17 +16,22 @@ export interface JobsOptions {
   clock: Clock;
   random: Random;
   logger: EngineLogger;
+  notifier: TargetNotifier;
   owner: string;
   jobsMs: number;
   wake: () => void;
 }
 
 const LOCK = 'engine.jobs';
+/** Download-ahead executions whose target changes when their window opens or closes. */
+const HELD: ExecutionState[] = ['queued', 'downloading', 'downloaded'];
 const JOIN_EVERY_MS = 5_000;
 
 export class EngineJobs {
   private nextRun = 0;
   private nextJoin = 0;
+  /** Per download-ahead rollout, when this server last compared its window's gates. */
+  private readonly lookedAt = new Map<string, number>();
 
   constructor(private readonly o: JobsOptions) {}
 
@@ -38,6 +44,7 @@ export class EngineJobs {
     }
     await this.reap(live, now);
     for (const rollout of live) if (rollout.status === 'running') await this.guard(rollout, () => this.progress(rollout, now));
+    await this.windowFlips(live, now);
     if (now >= this.nextJoin) {
       this.nextJoin = now + JOIN_EVERY_MS;
       for (const rollout of live) if (rollout.status === 'running' && rollout.continuous && !rollout.closed) await this.guard(rollout, () => this.join(rollout));
@@ -99,6 +106,36 @@ export class EngineJobs {
         if (step.action === 'pause') await service.pause(rollout.id, 'engine', `${step.reason}; resume to go on, cancel to stop`, 'error-threshold');
         else await service.stop(rollout.id, ['running'], 'failed', `aborted: ${step.reason}`, 'rollout.failed', 'engine', 'cancelled');
         return;
+    }
+  }
+
+  /**
+   * Download ahead: when a rollout's window opens (or closes) in a zone, the targets of its devices
+   * there change (action download -> install): caches drop them, so their ETags change, and the
+   * wake-up publisher tells the devices at once (every listener of the notifier, on every server).
+   * Each zone's gate is compared with what it was when this server last looked (first: when the
+   * rollout started), so a flip is seen once even by a server that just took over the jobs.
+   */
+  private async windowFlips(live: Rollout[], now: number): Promise<void> {
+    const watched = live.filter((r) => r.status === 'running' && r.downloadAhead && r.window);
+    for (const id of this.lookedAt.keys()) if (!watched.some((r) => r.id === id)) this.lookedAt.delete(id);
+    for (const rollout of watched) {
+      await this.guard(rollout, async () => {
+        const window = rollout.window!;
+        const since = this.lookedAt.get(rollout.id) ?? Date.parse(rollout.startedAt ?? rollout.createdAt);
+        const zones = window.timezone ? [window.timezone] : await this.o.store.executions.pendingTimezones(rollout.id, undefined, HELD);
+        for (const zone of zones) {
+          const action = installGate(rollout, zone, now).action;
+          if (installGate(rollout, zone, since).action === action) continue;
+          const devices = await this.o.store.executions.pullDevicesIn(rollout.id, HELD, window.timezone ? undefined : zone);
+          this.o.notifier.changed(devices);
+          if (action === 'install') {
+            const event = { type: 'rollout.window-opened', actor: 'engine', rolloutId: rollout.id, data: { timezone: zone, devices: devices.length } };
+            await this.o.transitions.atomically(async () => ({ result: undefined, events: [event] }));
+          }
+        }
+        this.lookedAt.set(rollout.id, now);
+      });
     }
   }
 

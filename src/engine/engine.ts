@@ -189,15 +189,18 @@ export class Engine {
     let budget = await this.budget(rollout, now);
     if (budget <= 0) return 0;
     const timezones = await this.openZones(rollout, now);
-    if (timezones && timezones.length === 0) return 0;
-    const base = { rolloutId: rollout.id, maxPhase: rollout.currentPhase, now, timezones, onlineOnly: rollout.strategy === 'on-connect' && !extra.deviceIds, ...extra };
-    const pulled = await this.claim({ ...base, pull: true, limit: Math.min(budget, this.batchSize) });
+    const closed = timezones !== null && timezones.length === 0;
+    // Download ahead: pull devices are released whatever the window (their target says whether to
+    // install, core/download-ahead.ts); push deliveries still start only inside it.
+    if (closed && !rollout.downloadAhead) return 0;
+    const base = { rolloutId: rollout.id, maxPhase: rollout.currentPhase, now, onlineOnly: rollout.strategy === 'on-connect' && !extra.deviceIds, ...extra };
+    const pulled = await this.claim({ ...base, timezones: rollout.downloadAhead ? null : timezones, pull: true, limit: Math.min(budget, this.batchSize) });
     // The other servers were notified inside the claim's transaction.
     if (pulled.length) this.o.notifier.changedHere(pulled.map((e) => e.deviceId));
     budget -= pulled.length;
     const limit = Math.min(budget, this.o.concurrency - this.runner.size, this.batchSize);
-    if (limit <= 0 || !this.running) return pulled.length;
-    const pushed = await this.claim({ ...base, pull: false, limit, lease: { owner: this.owner, expiresAt: now + this.leaseMs } });
+    if (limit <= 0 || !this.running || closed) return pulled.length;
+    const pushed = await this.claim({ ...base, timezones, pull: false, limit, lease: { owner: this.owner, expiresAt: now + this.leaseMs } });
     if (pushed.length) {
       const devices = new Map<string, Device>((await this.o.store.devices.getMany(pushed.map((e) => e.deviceId))).map((d) => [d.id, d]));
       const artifact = await this.artifact(rollout.artifactId, now);
@@ -219,7 +222,8 @@ export class Engine {
   private async budget(rollout: Rollout, now: number): Promise<number> {
     if (rollout.maxConcurrency === null && rollout.rateLimit === null) return Infinity;
     const counts = await this.o.store.rollouts.countsByState(rollout.id);
-    const active = IN_FLIGHT_STATES.reduce((n, state) => n + (counts[state] ?? 0), 0);
+    // A downloaded device (download ahead) waits for its window and takes no concurrency slot.
+    const active = IN_FLIGHT_STATES.reduce((n, state) => n + (state === 'downloaded' ? 0 : (counts[state] ?? 0)), 0);
     const startedInLastMinute = rollout.rateLimit ? await this.o.store.executions.startedSince(rollout.id, now - 60_000) : 0;
     return releaseBudget({ maxConcurrency: rollout.maxConcurrency, rateLimit: rollout.rateLimit, active, startedInLastMinute, succeeded: counts.succeeded ?? 0 });
   }

@@ -12,7 +12,7 @@ export async function describeRollout(store: Store, rollout: Rollout, now: numbe
   const needs = needsOf(rollout);
   const [rows, pendingZones, starts] = await Promise.all([
     store.executionViews.summaryRows(rollout.id, now - rateWindowMs),
-    needs.pendingZones ? store.executions.pendingTimezones(rollout.id, rollout.currentPhase) : undefined,
+    needs.pendingZones ? store.executions.pendingTimezones(rollout.id, rollout.currentPhase, rollout.downloadAhead ? ['pending', 'downloaded'] : ['pending']) : undefined,
     needs.starts ? store.executionViews.startsSince(rollout.id, now - 60_000) : undefined,
   ]);
   const summary = summarizeRollout(rollout, rows, { rateWindowMs, pendingZones, startedInLastMinute: starts?.n, oldestStartInLastMinute: starts?.oldest ?? null }, now);

@@ -26,6 +26,9 @@ import type { TargetNotifier } from './target-notifier.js';
 import { movedEvents, type Transitions } from './transitions.js';
 
 /** What the engine wants to hear about: work to do, or a rollout whose deliveries must stop. */
+
+/** Download-ahead executions whose target a pause (and resume) changes: download only while paused. */
+const HELD_BY_PAUSE: ExecutionState[] = ['downloading', 'downloaded'];
 export interface RolloutHooks {
   wake(): void;
   stopped(rolloutId: string): void;
@@ -128,9 +131,12 @@ export class RolloutService {
    * waiting; deliveries in flight (push, a started download, an install) finish and count.
    */
   async pause(id: string, actor: string, reason: string | null = null, cause: PauseCause = 'operator'): Promise<Rollout> {
+    const ahead = (await this.store.rollouts.find(id))?.downloadAhead ?? false;
     await this.change(id, ['scheduled', 'running'], 'paused', { status_reason: reason ?? `paused by ${actor}`, pause_cause: cause }, 'rollout.paused', actor, { reason, cause }, async (trx, now) => {
       const rows = await this.store.executions.moveAll(id, 'queued', 'pending', now, trx, { pullOnly: true });
-      return { events: movedEvents(rows, 'queued', 'pending', actor, 'rollout paused before the device started it'), devices: rows.map((r) => r.device_id) };
+      // Download ahead: devices downloading or ready keep their file; their target says download until resumed.
+      const ready = ahead ? await this.store.executions.pullDevicesIn(id, HELD_BY_PAUSE, undefined, trx) : [];
+      return { events: movedEvents(rows, 'queued', 'pending', actor, 'rollout paused before the device started it'), devices: [...rows.map((r) => r.device_id), ...ready] };
     });
     return this.get(id);
   }
@@ -144,7 +150,11 @@ export class RolloutService {
     const phaseFailures = (await this.store.executions.countsByPhase(id)).filter((c) => c.phase === rollout.currentPhase && FAILURE_STATES.includes(c.state)).reduce((n, c) => n + c.n, 0);
     const status: RolloutStatus = rollout.startAt && Date.parse(rollout.startAt) > this.clock.now() && !rollout.startedAt ? 'scheduled' : 'running';
     const accepted = rollout.pauseCause === 'success-threshold' ? Math.max(rollout.acceptedPhase, rollout.currentPhase) : rollout.acceptedPhase;
-    await this.change(id, ['paused'], status, { status_reason: null, failure_baseline: phaseFailures, accepted_phase: accepted }, 'rollout.resumed', actor, { acceptedFailures: phaseFailures, acceptedPhase: accepted >= 0 ? accepted + 1 : null });
+    await this.change(id, ['paused'], status, { status_reason: null, failure_baseline: phaseFailures, accepted_phase: accepted }, 'rollout.resumed', actor, { acceptedFailures: phaseFailures, acceptedPhase: accepted >= 0 ? accepted + 1 : null }, async (trx) => ({
+      events: [],
+      // Download ahead: those devices may install again (if their window is open).
+      devices: rollout.downloadAhead ? await this.store.executions.pullDevicesIn(id, HELD_BY_PAUSE, undefined, trx) : [],
+    }));
     this.hooks.wake();
     return this.get(id);
   }
@@ -222,7 +232,7 @@ export class RolloutService {
     const devices = await this.change(id, from, status, { status_reason: reason, finished_at: this.clock.now() }, eventType, actor, { reason }, async (trx, now) => {
       const events: NewEvent[] = [];
       const ids: string[] = [];
-      for (const state of ['pending', 'queued', 'downloading', 'installing', 'verifying', 'delivering'] as ExecutionState[]) {
+      for (const state of ['pending', 'queued', 'downloading', 'downloaded', 'installing', 'verifying', 'delivering'] as ExecutionState[]) {
         if (to === 'skipped' && state !== 'pending' && state !== 'queued') continue;
         const rows = await this.store.executions.moveAll(id, state, to, now, trx, state === 'delivering' ? { leaseExpiredBefore: now } : {});
         events.push(...movedEvents(rows, state, to, actor, reason));

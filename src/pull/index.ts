@@ -5,3 +5,4 @@ export * from './enrollment.service.js';
 export * from './presence.service.js';
 export * from './target-cache.js';
 export * from './download-signer.js';
+export * from './bandwidth-limiter.js';

@@ -67,6 +67,8 @@ export function toTargetUpdate(target: DeviceTarget, downloadUrl: string | null)
     downloadUrl: artifact.kind === 'file' ? downloadUrl : null,
     index: artifact.kind === 'file' && downloadUrl && artifact.chunkIndex ? { url: `${downloadUrl}/index`, sha256: artifact.chunkIndex.sha256, signature: artifact.chunkIndex.signature, chunks: artifact.chunkIndex.chunks, bytes: artifact.chunkIndex.bytes } : null,
     ...installOf(artifact),
+    // Only download-ahead targets say what to do, so every other target (and its ETag) stays as it was.
+    ...(target.rollout.downloadAhead ? { action: target.gate.action, installAfter: target.gate.installAfter === null ? null : new Date(target.gate.installAfter).toISOString() } : {}),
   };
 }
 

@@ -3,7 +3,8 @@
 // its target carries an update) without the full agent's per-device objects. All per-device state
 // lives in typed arrays (token bytes, ETag bytes, flags, a timer-wheel link); polls are due from a
 // timer wheel and go through one keep-alive undici Pool. Images only: a device "installs" a
-// target by reporting it succeeded, downloading nothing.
+// target by reporting it succeeded, downloading nothing; a download-ahead target that says
+// `download` (window closed) is reported `downloaded` (pulled, ready) and installed once it says `install`.
 import { createHistogram, performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 
@@ -192,7 +193,7 @@ export class LightFleet {
         await response.body.dump();
         this.counts.notModified++;
       } else if (response.statusCode === 200) {
-        const body = (await response.body.json()) as { update: { executionId: string; version: string } | null };
+        const body = (await response.body.json()) as { update: { executionId: string; version: string; action?: string } | null };
         this.counts.changed++;
         const etag = response.headers.etag;
         if (typeof etag === 'string' && etag.length <= ETAG_BYTES) {
@@ -227,13 +228,17 @@ export class LightFleet {
     }
   }
 
-  /** The device installed its image: it reports success with the version it now runs. */
-  private async report(i: number, update: { executionId: string; version: string }): Promise<void> {
+  /**
+   * The device installed its image: it reports success with the version it now runs. Told to
+   * download only (download ahead), it pulled the image and reports it ready, running what it ran.
+   */
+  private async report(i: number, update: { executionId: string; version: string; action?: string }): Promise<void> {
+    const ahead = update.action === 'download';
     const response = await this.pool.request({
       method: 'PATCH',
       path: '/api/v1/device/state',
       headers: { authorization: this.token(i), 'content-type': 'application/json' },
-      body: JSON.stringify({ version: update.version, execution: { id: update.executionId, state: 'succeeded' } }),
+      body: JSON.stringify(ahead ? { execution: { id: update.executionId, state: 'downloaded' } } : { version: update.version, execution: { id: update.executionId, state: 'succeeded' } }),
     });
     await response.body.dump();
     if (response.statusCode === 200) this.counts.reports++;

@@ -162,10 +162,17 @@ export class ExecutionRepository {
   }
 
   /** Time zones of a rollout's pending executions (to evaluate maintenance windows per zone), optionally only up to a phase. */
-  async pendingTimezones(rolloutId: string, maxPhase?: number): Promise<string[]> {
-    let q = this.db.selectFrom('executions').select('timezone').distinct().where('rollout_id', '=', rolloutId).where('state', '=', 'pending');
+  async pendingTimezones(rolloutId: string, maxPhase?: number, states: ExecutionState[] = ['pending']): Promise<string[]> {
+    let q = this.db.selectFrom('executions').select('timezone').distinct().where('rollout_id', '=', rolloutId).where('state', 'in', states);
     if (maxPhase !== undefined) q = q.where('phase', '<=', maxPhase);
     return (await q.execute()).map((r) => r.timezone);
+  }
+
+  /** Devices of a rollout's pull executions in these states, optionally only those in one time zone. */
+  async pullDevicesIn(rolloutId: string, states: ExecutionState[], timezone?: string, trx: Kysely<Database> = this.db): Promise<string[]> {
+    let q = trx.selectFrom('executions').select('device_id').where('rollout_id', '=', rolloutId).where('state', 'in', states).where('pull', '=', 1);
+    if (timezone !== undefined) q = q.where('timezone', '=', timezone);
+    return (await q.execute()).map((r) => r.device_id);
   }
 
   /** A rollout's executions, keyset-paged by device id. */
@@ -219,7 +226,7 @@ export class ExecutionRepository {
       .selectFrom('executions')
       .selectAll()
       .where('device_id', '=', deviceId)
-      .where('state', 'in', ['queued', 'downloading', 'installing', 'verifying'])
+      .where('state', 'in', ['queued', 'downloading', 'downloaded', 'installing', 'verifying'])
       .where('pull', '=', 1)
       .orderBy('created_at', 'desc')
       // A literal: with a bound LIMIT SQLite sorts for an unknown count (21 us per poll, 2 us so).
@@ -238,7 +245,7 @@ export class ExecutionRepository {
       .selectAll()
       .where('device_id', '=', deviceId)
       .where('artifact_id', '=', artifactId)
-      .where('state', 'in', ['downloading', 'installing', 'verifying'])
+      .where('state', 'in', ['downloading', 'downloaded', 'installing', 'verifying'])
       .where('pull', '=', 1)
       .orderBy('created_at', 'desc')
       .limit(1)

@@ -16,7 +16,7 @@ function rollout(artifactId: string, over: Partial<Rollout> = {}): Rollout {
     id: randomUUID(), name: 'r', artifactId, filter: { tag: 'ring=canary', version: '<2.0.0' }, strategy: 'progressive',
     phases: [{ percent: 10, successThreshold: 95, soakSeconds: 60, requireApproval: false }, { percent: 100, successThreshold: null, soakSeconds: 0, requireApproval: true }],
     errorThreshold: { percent: 20, action: 'pause' }, window: { daily: '02:00-04:00', timezone: 'Europe/Berlin', expectedDurationSeconds: 300 },
-    startAt: null, maxConcurrency: 50, retry: { maxAttempts: 4, backoffSeconds: 10, maxBackoffSeconds: 600 }, rateLimit: { perMinute: 20, growthFactor: 2, growEvery: 10, maxPerMinute: 200 }, continuous: true,
+    startAt: null, maxConcurrency: 50, retry: { maxAttempts: 4, backoffSeconds: 10, maxBackoffSeconds: 600 }, rateLimit: { perMinute: 20, growthFactor: 2, growEvery: 10, maxPerMinute: 200 }, continuous: true, downloadAhead: true, maxBandwidth: 50_000_000, maxDeviceBandwidth: 1_000_000,
     status: 'running', statusReason: null, currentPhase: 0, approvedPhase: -1, acceptedPhase: -1, pauseCause: null, revert: false, phaseReachedAt: null, failureBaseline: 0,
     rollbackOf: null, closed: false, createdBy: 'ops', createdAt: iso, updatedAt: iso, startedAt: iso, finishedAt: null, counts: {}, ...over,
   };

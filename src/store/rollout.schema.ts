@@ -1,4 +1,4 @@
-// Row types of migrations 0003 and 0010 (rollouts, executions). JSON columns are TEXT, booleans 0/1,
+// Row types of migrations 0003, 0010 and 0014 (rollouts, executions). JSON columns are TEXT, booleans 0/1,
 // timestamps epoch ms, as everywhere in the store.
 
 export interface RolloutRow {
@@ -15,6 +15,9 @@ export interface RolloutRow {
   retry: string;
   rate_limit: string | null;
   continuous: number;
+  download_ahead: number;
+  max_bandwidth: number | null;
+  max_device_bandwidth: number | null;
   closed: number;
   status: string;
   status_reason: string | null;

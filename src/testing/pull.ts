@@ -22,7 +22,7 @@ export class ManualTargets implements DeviceSync {
       id: randomUUID(), rolloutId: 'test-rollout', deviceId, artifactId: artifact.id, phase: 0, state: 'queued', attempts: 1, nextAttemptAt: null, leaseOwner: null, leaseExpiresAt: null,
       pull: true, bytes: 0, bytesFetched: null, bytesReused: null, error: null, note: null, installedAfterCancel: false, previousArtifactId: null, previousVersion: null, createdAt: now, updatedAt: now, stateSince: now, startedAt: now, finishedAt: null,
     };
-    this.targets.set(deviceId, { execution, rollout: { id: 'test-rollout' } as Rollout, artifact });
+    this.targets.set(deviceId, { execution, rollout: { id: 'test-rollout' } as Rollout, artifact, gate: { action: 'install', installAfter: null } });
     this.changed([deviceId]);
     return execution;
   }

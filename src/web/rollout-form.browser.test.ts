@@ -99,6 +99,7 @@ describe.skipIf(browserMissing)('create-rollout form in chromium', () => {
     await page.fill('#rollout-window-to', '02:00');
     await page.fill('#rollout-window-timezone', 'Europe/Berlin');
     await page.fill('#rollout-window-expected', '10');
+    await page.check('#rollout-download-ahead');
     await page.fill('#rollout-concurrency', '5');
     await page.fill('#rollout-rate', '10');
     await page.fill('#rollout-rate-growth', '2');
@@ -107,6 +108,8 @@ describe.skipIf(browserMissing)('create-rollout form in chromium', () => {
     await page.fill('#rollout-retry-attempts', '4');
     await page.fill('#rollout-retry-backoff', '2');
     await page.fill('#rollout-retry-max-backoff', '60');
+    await page.fill('#rollout-max-bandwidth', '50MB/s');
+    await page.fill('#rollout-max-device-bandwidth', '1MB/s');
     await b.shot(page, 'rollout-new-filled');
     const id = await submitCreated(page);
 
@@ -122,6 +125,9 @@ describe.skipIf(browserMissing)('create-rollout form in chromium', () => {
       rateLimit: { perMinute: 10, growthFactor: 2, growEvery: 5, maxPerMinute: 100 },
       retry: { maxAttempts: 4, backoffSeconds: 2, maxBackoffSeconds: 60 },
       continuous: true,
+      downloadAhead: true,
+      maxBandwidth: 50_000_000,
+      maxDeviceBandwidth: 1_000_000,
     });
     expect(r.phases).toHaveLength(2);
     expect(r.phases[0]).toMatchObject({ count: 2, successThreshold: 50, soakSeconds: 300, requireApproval: true });
@@ -133,6 +139,10 @@ describe.skipIf(browserMissing)('create-rollout form in chromium', () => {
     const facts = await page.locator('.facts').textContent();
     expect(facts).toContain('daily 22:00-02:00, Europe/Berlin');
     expect(facts).toContain('5 at a time · 10/min, ×2 every 5 successes');
+    // Scheduled: its device set is fixed when it starts.
+    expect(facts).toContain('Download ahead0 of 0 devices ready, installing when the window opens');
+    expect(facts).toContain('Bandwidth50 MB/s in total (per server) · 1 MB/s per device');
+    await b.shot(page, 'rollout-download-ahead-facts');
     expect(await page.locator('.phase[data-phase="1"]').textContent()).toContain('2 devices · needs 50% success · soak 5 min · approval');
     await page.close();
   });
@@ -150,6 +160,8 @@ describe.skipIf(browserMissing)('create-rollout form in chromium', () => {
     await page.fill('#rollout-window-to', '02:00');
     await page.fill('#rollout-window-timezone', 'Mars/Olympus');
     await page.fill('#rollout-rate-growth', '0.5');
+    await page.fill('#rollout-max-bandwidth', 'fast');
+    await page.fill('#rollout-max-device-bandwidth', '1kB/h');
     await page.getByLabel('Version or range', { exact: true }).fill('not a version!');
     await page.click('#rollout-start');
 
@@ -159,6 +171,8 @@ describe.skipIf(browserMissing)('create-rollout form in chromium', () => {
     expect(await messageOf(page, '#rollout-window-timezone')).toContain('is not an IANA time zone');
     expect(await messageOf(page, '#rollout-rate')).toContain('is required');
     expect(await messageOf(page, '#rollout-rate-growth')).toContain('must be a number from 1 to 100');
+    expect(await messageOf(page, '#rollout-max-bandwidth')).toContain('"fast" is not a rate');
+    expect(await messageOf(page, '#rollout-max-device-bandwidth')).toContain('is not a rate');
     expect(await messageOf(page, '[aria-label="Version or range"]')).toContain('must be a version');
     expect(await page.locator('#rollout-form-errors').textContent()).toMatch(/The rollout was not created\. \d+ problems are marked beside their fields/);
     await b.shot(page, 'rollout-new-errors');
@@ -174,6 +188,8 @@ describe.skipIf(browserMissing)('create-rollout form in chromium', () => {
     await page.getByLabel('Phase 2 success threshold (%)', { exact: true }).fill('');
     await page.selectOption('#rollout-window', '');
     await page.fill('#rollout-rate-growth', '');
+    await page.fill('#rollout-max-bandwidth', '');
+    await page.fill('#rollout-max-device-bandwidth', '');
     await page.getByLabel('Version or range', { exact: true }).fill('');
     await submitCreated(page);
     expect(((await t.request('GET', '/api/v1/rollouts')).json() as { total: number }).total).toBe(before + 1);

@@ -2,6 +2,8 @@
 // waits for and the command that ends the wait, and counts and progress exactly as the API gives
 // them (no arithmetic of its own, so the CLI agrees with the API and the dashboard).
 
+import { formatBandwidth } from '../../core/bandwidth.js';
+
 /** The parts of Rollout JSON the CLI shows. */
 export interface RolloutView {
   id: string;
@@ -14,6 +16,10 @@ export interface RolloutView {
   revert?: boolean;
   currentPhase: number;
   phases: unknown[];
+  window?: unknown;
+  downloadAhead?: boolean;
+  maxBandwidth?: number | null;
+  maxDeviceBandwidth?: number | null;
   counts: Record<string, number>;
   waiting?: string | null;
   waitingUntil?: string | null;
@@ -25,6 +31,7 @@ export interface RolloutView {
     failed: number;
     successRate: number | null;
     installedAfterCancel?: number;
+    downloaded?: number;
     bytes?: number;
     bytesFetched?: number;
     bytesReused?: number;
@@ -127,11 +134,14 @@ export function printRollout(r: RolloutView, out: (text: string) => void = (t) =
   const wait = waitText(r);
   if (wait) lines.push(['next', wait]);
   lines.push(['phase', `${r.currentPhase + 1} of ${r.phases.length}`]);
+  const caps = [r.maxBandwidth ? `${formatBandwidth(r.maxBandwidth)} in total (per server)` : null, r.maxDeviceBandwidth ? `${formatBandwidth(r.maxDeviceBandwidth)} per device` : null].filter(Boolean);
+  if (caps.length) lines.push(['bandwidth', caps.join(', ')]);
   lines.push(['counts', countsText(r.counts)]);
   if (r.progress) {
     lines.push(['progress', progressText(r.progress)]);
     const late = r.progress.installedAfterCancel ?? 0;
     if (late) lines.push(['note', `${late} cancelled device${late === 1 ? '' : 's'} installed it anyway (the cancel reached ${late === 1 ? 'it' : 'them'} too late): orchestrator rollouts devices ${r.id} --state cancelled`]);
+    if (r.downloadAhead) lines.push(['ready', `${r.progress.downloaded ?? 0} of ${r.progress.total} downloaded ahead, installing when the window opens`]);
     lines.push(['eta', etaText(r)]);
     const transfer = transferLine(r.progress.bytesFetched ?? 0, r.progress.bytesReused ?? 0);
     if (transfer) lines.push(['transfer', transfer]);

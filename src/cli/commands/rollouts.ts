@@ -53,6 +53,9 @@ interface CreateFlags extends Remote {
   rateGrowth?: number;
   rateEvery?: number;
   continuous?: boolean;
+  downloadAhead?: boolean;
+  maxBandwidth?: string;
+  maxDeviceBandwidth?: string;
 }
 
 /** "1,10,50,100" -> percent phases; "c5,50,100" -> a count of 5 then percents. */
@@ -93,6 +96,9 @@ export function buildRolloutBody(o: CreateFlags): Record<string, unknown> {
     retry: o.maxAttempts !== undefined || o.backoff !== undefined ? { maxAttempts: o.maxAttempts, backoffSeconds: o.backoff, maxBackoffSeconds: o.backoff !== undefined ? Math.max(o.backoff, 300) : undefined } : body.retry,
     rateLimit: o.rate !== undefined ? { perMinute: o.rate, growthFactor: o.rateGrowth, growEvery: o.rateEvery } : body.rateLimit,
     continuous: o.continuous ?? body.continuous,
+    downloadAhead: o.downloadAhead ?? body.downloadAhead,
+    maxBandwidth: o.maxBandwidth ?? body.maxBandwidth,
+    maxDeviceBandwidth: o.maxDeviceBandwidth ?? body.maxDeviceBandwidth,
   });
 }
 
@@ -113,8 +119,15 @@ How phases advance (the one rule):
   Pause starts nothing new: deliveries in flight (a push, a started download, an install) finish
   and count.
 
+Download ahead and bandwidth:
+  --download-ahead (only with a window): devices download and verify as soon as they are
+  targeted and report downloaded (ready); the server tells them to install when their window
+  opens (a new target ETag and an MQTT wake-up). --max-bandwidth and --max-device-bandwidth pace
+  the downloads of the rollout's devices; with several servers the total cap holds per server.
+
 Examples:
   orchestrator rollouts create --artifact A1 --strategy progressive --phases 10,50,100 --error-threshold 20
+  orchestrator rollouts create --artifact A1 --window 02:00-04:00 --download-ahead --max-bandwidth 50MB/s --max-device-bandwidth 2MB/s
   orchestrator rollouts create --artifact A1 --strategy progressive --phases c5,100 --approval --success-threshold 95
 `;
 
@@ -153,6 +166,9 @@ export function registerRollouts(program: Command): void {
     .option('--rate-growth <factor>', 'multiply the rate by this after every --rate-every successes', int('--rate-growth'))
     .option('--rate-every <n>', 'successes between rate increases', int('--rate-every'))
     .option('--continuous', 'devices that match the filter later join until the rollout is closed')
+    .option('--download-ahead', 'with --window: pull devices download and verify at once, and install only when the window opens (status shows how many are ready)')
+    .option('--max-bandwidth <rate>', 'cap the rollout\'s total download rate on each server, e.g. 50MB/s, 200Mbit/s (downloads are paced, never refused)')
+    .option('--max-device-bandwidth <rate>', 'cap each device\'s download rate, e.g. 1MB/s')
     .addHelpText('after', PHASE_RULE_HELP)
     .action(async (o: CreateFlags) => {
       const rollout = await new ApiClient(o).request<RolloutView>('POST', '/api/v1/rollouts', { body: buildRolloutBody(o) });

@@ -160,7 +160,8 @@ export function feedbackEffect(fb: DdiFeedback, executionId: string, lastUpdateM
     case 'canceled':
       return { kind: 'cancel-confirmed' };
     case 'downloaded':
-      return report('installing');
+      // Offered with update 'skip' (download ahead, window closed): downloaded and kept, ready to install.
+      return report(lastUpdateMode === 'skip' ? 'downloaded' : 'installing');
     case 'proceeding':
     case 'scheduled':
     case 'resumed':

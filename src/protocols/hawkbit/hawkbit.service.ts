@@ -3,7 +3,7 @@
 // device's own token (TargetToken) or a tenant's gateway token (GatewayToken).
 import { timingSafeEqual } from 'node:crypto';
 import type { ArtifactService } from '../../artifacts/index.js';
-import { AuthError, ConflictError, NotFoundError, ValidationError, windowState, type Artifact, type Clock, type Rollout } from '../../core/index.js';
+import { AuthError, ConflictError, NotFoundError, ValidationError, installGate, windowState, windowZone, type Artifact, type Clock, type Rollout } from '../../core/index.js';
 import type { DeviceSync } from '../../engine/device-sync.js';
 import { strongEtag } from '../../http/index.js';
 import type { DeviceService } from '../../registry/index.js';
@@ -160,7 +160,8 @@ export class HawkbitService {
     if (target) {
       const action = await this.deps.store.hawkbit.actionFor(target.execution.id, deviceId, now);
       links.deploymentActionId = action.id;
-      links.deploymentHash = target.artifact.sha256?.slice(0, 12) ?? target.artifact.id.slice(0, 12);
+      // Download ahead: the href changes when the window opens, so the client fetches the deployment again (update: skip -> forced).
+      links.deploymentHash = (target.artifact.sha256?.slice(0, 12) ?? target.artifact.id.slice(0, 12)) + (target.gate.action === 'download' ? '-d' : '');
     } else {
       for (const action of await this.deps.store.hawkbit.recentActions(deviceId, 5)) {
         const execution = await this.deps.store.executions.get(action.executionId);
@@ -192,7 +193,10 @@ export class HawkbitService {
     let maintenanceWindow: 'available' | 'unavailable' | undefined;
     if (rollout?.window) {
       const device = await this.deps.store.devices.get(deviceId);
-      const open = windowState(rollout.window, rollout.window.timezone ?? device?.timezone ?? 'UTC', this.deps.clock.now()).open;
+      const zone = windowZone(rollout.window, device?.timezone);
+      const now = this.deps.clock.now();
+      // Download ahead (hawkBit's own mapping): download forced, update skip until the server's gate opens.
+      const open = rollout.downloadAhead ? installGate(rollout, zone, now).action === 'install' : windowState(rollout.window, zone, now).open;
       maintenanceWindow = open ? 'available' : 'unavailable';
     }
     return deploymentBody({

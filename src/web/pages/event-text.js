@@ -43,6 +43,7 @@ function rolloutCreated(d) {
 const RULES = {
   'rollout.created': rolloutCreated,
   'rollout.started': (d) => [num(d.devices) !== null ? `${plural(d.devices, 'device')} targeted` : null],
+  'rollout.window-opened': (d) => [`window opened${typeof d.timezone === 'string' ? ` in ${d.timezone}` : ''}`, num(d.devices) !== null ? `${plural(d.devices, 'device')} may install` : null],
   'rollout.devices-joined': (d) => [num(d.devices) !== null ? `${plural(d.devices, 'device')} joined` : null],
   'rollout.phase-advanced': (d) => [num(d.from) !== null && num(d.to) !== null ? `phase ${d.from} → phase ${d.to}` : null],
   'device.created': (d) => [d.device?.mode, str(d.device?.address), d.device?.version ? `version ${d.device.version}` : null, str(d.device?.location)],

@@ -10,6 +10,7 @@ export const STATE_GROUPS = [
   { key: 'failed', label: 'failed', states: ['failed'], cls: 'c-bad', final: true },
   { key: 'rolled-back', label: 'rolled back', states: ['rolled-back'], cls: 'c-purple', final: true },
   { key: 'active', label: 'in progress', states: ['delivering', 'downloading', 'installing', 'verifying'], cls: 'c-accent', final: false },
+  { key: 'ready', label: 'ready (downloaded)', states: ['downloaded'], cls: 'c-teal', final: false },
   { key: 'waiting', label: 'waiting', states: ['pending', 'queued'], cls: 'c-light', final: false },
   { key: 'cancelled', label: 'cancelled', states: ['cancelled'], cls: 'c-warn', final: true },
   { key: 'skipped', label: 'skipped', states: ['skipped'], cls: 'c-muted', final: true },

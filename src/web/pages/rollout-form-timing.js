@@ -2,7 +2,7 @@
 // cron, in each device's zone or a fixed one), concurrency, rate limit with growth, and retries.
 // Each part reads itself into the API's shape and binds its fields' error paths.
 import { h } from '../util.js';
-import { labelled, numberInput, readNumber, select } from './form-fields.js';
+import { checkbox, labelled, numberInput, readNumber, select } from './form-fields.js';
 
 let zones = null;
 function timeZones() {
@@ -32,6 +32,7 @@ export function windowSection(errors) {
   const zone = h('input', { id: 'rollout-window-timezone', list: 'rollout-zones', placeholder: "each device's own", autocomplete: 'off', spellcheck: 'false' });
   const expected = numberInput('rollout-window-expected', { min: 0, placeholder: '0' });
   const zoneList = h('datalist', { id: 'rollout-zones' }, timeZones().map((z) => h('option', { value: z })));
+  const ahead = checkbox(errors, 'downloadAhead', 'rollout-download-ahead', 'Download ahead, install in the window', { hint: 'Pull devices download and verify at once and install only when their window opens.' });
   const fromTo = h('span', { class: 'input-unit' }, from, h('span', { class: 'muted' }, 'to'), to);
   const daily = labelled(errors, 'window.daily', 'Open daily from', fromTo, { input: from, hint: 'May cross midnight (22:00 to 02:00).' });
   const cronRow = h('div', { class: 'form-row' }, labelled(errors, 'window.cron', 'Opens (cron)', cron, { hint: 'minute hour day month weekday' }), labelled(errors, 'window.durationMinutes', 'Stays open (minutes)', duration));
@@ -46,11 +47,12 @@ export function windowSection(errors) {
     daily.hidden = kind.value !== 'daily';
     cronRow.hidden = kind.value !== 'cron';
     shared.hidden = kind.value === '';
+    ahead.row.hidden = kind.value === '';
   };
   kind.addEventListener('change', sync);
   sync();
   return {
-    el: h('div', { class: 'form-fields' }, labelled(errors, 'window', 'Maintenance window', kind, { hint: 'Deliveries start only while the window is open.' }), daily, cronRow, shared),
+    el: h('div', { class: 'form-fields' }, labelled(errors, 'window', 'Maintenance window', kind, { hint: 'Deliveries start only while the window is open.' }), daily, cronRow, shared, ahead.row),
     read(body, problems) {
       if (!kind.value) return;
       const window = {};
@@ -64,6 +66,7 @@ export function windowSection(errors) {
       const remain = readNumber(expected, 'window.expectedDurationSeconds', problems);
       if (remain !== undefined) window.expectedDurationSeconds = Math.round(remain * 60);
       body.window = window;
+      if (ahead.input.checked) body.downloadAhead = true;
     },
   };
 }
@@ -78,6 +81,9 @@ export function paceSection(errors) {
   const attempts = numberInput('rollout-retry-attempts', { integer: true, min: 1, placeholder: '3' });
   const backoff = numberInput('rollout-retry-backoff', { min: 0, placeholder: '5' });
   const maxBackoff = numberInput('rollout-retry-max-backoff', { min: 0, placeholder: '300' });
+  const rate = (id) => h('input', { id, placeholder: 'no cap', maxlength: 40, autocomplete: 'off', spellcheck: 'false' });
+  const bandwidth = rate('rollout-max-bandwidth');
+  const deviceBandwidth = rate('rollout-max-device-bandwidth');
   const group = (path, fields, problems) => {
     const out = {};
     for (const [key, el] of fields) {
@@ -106,6 +112,12 @@ export function paceSection(errors) {
         labelled(errors, 'retry.backoffSeconds', 'First retry after (s)', backoff),
         labelled(errors, 'retry.maxBackoffSeconds', 'Longest wait between retries (s)', maxBackoff),
       ),
+      h(
+        'div',
+        { class: 'form-row' },
+        labelled(errors, 'maxBandwidth', 'Download rate, all devices', bandwidth, { hint: 'e.g. 50MB/s or 200Mbit/s; per server. Paced, never refused.' }),
+        labelled(errors, 'maxDeviceBandwidth', 'Download rate, each device', deviceBandwidth, { hint: 'e.g. 1MB/s' }),
+      ),
     ),
     read(body, problems) {
       const max = readNumber(concurrency, 'maxConcurrency', problems);
@@ -114,6 +126,8 @@ export function paceSection(errors) {
       if (rate) body.rateLimit = rate;
       const retry = group('retry', [['maxAttempts', attempts], ['backoffSeconds', backoff], ['maxBackoffSeconds', maxBackoff]], problems);
       if (retry) body.retry = retry;
+      if (bandwidth.value.trim()) body.maxBandwidth = bandwidth.value.trim();
+      if (deviceBandwidth.value.trim()) body.maxDeviceBandwidth = deviceBandwidth.value.trim();
     },
   };
 }

@@ -25,6 +25,20 @@ function paceText(r) {
   return bits.join(' · ');
 }
 
+/** A rate in decimal units, as operators write the caps (50MB/s is 50,000,000 bytes per second). */
+function fmtRate(bytesPerSecond) {
+  for (const [size, unit] of [[1e9, 'GB/s'], [1e6, 'MB/s'], [1e3, 'kB/s']]) if (bytesPerSecond >= size) return `${Math.round((bytesPerSecond / size) * 100) / 100} ${unit}`;
+  return `${bytesPerSecond} B/s`;
+}
+
+/** Bandwidth caps, bytes per second: the total (per server) and per device. */
+function bandwidthText(r) {
+  const bits = [];
+  if (r.maxBandwidth) bits.push(`${fmtRate(r.maxBandwidth)} in total (per server)`);
+  if (r.maxDeviceBandwidth) bits.push(`${fmtRate(r.maxDeviceBandwidth)} per device`);
+  return bits.length ? bits.join(' · ') : 'no cap';
+}
+
 export function renderProgress(el, r, artifactName) {
   const progress = r.progress;
   const { parts, total } = partsOf(r.counts, progress.total);
@@ -60,6 +74,8 @@ export function renderProgress(el, r, artifactName) {
       fact(r.finishedAt ? 'Finished' : 'Stops when', r.finishedAt ? fmtTime(r.finishedAt) : r.errorThreshold ? `failures > ${r.errorThreshold.percent}% of a phase (${r.errorThreshold.action})` : 'never by itself'),
       fact('Pace', paceText(r)),
       fact('Window', windowText(r.window)),
+      r.downloadAhead ? fact('Download ahead', h('span', { id: 'rollout-ready' }, `${fmtNumber(progress?.downloaded ?? 0)} of ${fmtNumber(progress?.total ?? 0)} devices ready, installing when the window opens`)) : null,
+      fact('Bandwidth', bandwidthText(r)),
       fact('Data sent', dataSent(progress)),
       progress?.bytesReused ? fact('Saved by deltas', h('span', { id: 'rollout-delta-saved' }, `${fmtBytes(progress.bytesReused)} (${Math.round((progress.bytesReused / (progress.bytesReused + (progress.bytesFetched ?? 0))) * 100)}% of the data came from what devices held)`)) : null,
     ),
