@@ -29,6 +29,7 @@ const GROUPS: Record<string, string[]> = {
   failed: ['failed'],
   'rolled-back': ['rolled-back'],
   active: ['delivering', 'downloading', 'installing', 'verifying'],
+  ready: ['downloaded'],
   waiting: ['pending', 'queued'],
   cancelled: ['cancelled'],
   skipped: ['skipped'],
