@@ -31,9 +31,19 @@ export async function ensureFixtures(t: TestApp, warnings: Set<string>): Promise
       return null;
     }
   };
-  for (const id of FIXTURE_DEVICES) {
-    const push = id.endsWith('http');
-    await ok(t, 'POST', '/api/v1/devices', { body: { id, name: id, mode: push ? 'http' : 'pull', address: push ? 'http://127.0.0.1:9/update' : null, version: '1.0.0', location: 'store-1', timezone: 'Europe/Berlin', tags: { region: 'west' } } }, [409]);
+  // A decommissioned device keeps its id for good (its history stays, the id is never registered
+  // again), so a fixture the fuzzer decommissioned comes back under the next free id.
+  const live: string[] = [];
+  for (const base of FIXTURE_DEVICES) {
+    const push = base.endsWith('http');
+    for (let n = 0; ; n++) {
+      const id = n === 0 ? base : `${base}-r${n}`;
+      const found = await t.request('GET', `/api/v1/devices/${id}`, {});
+      if (found.status === 200 && (found.json() as { decommissionedAt: string | null }).decommissionedAt) continue;
+      if (found.status === 404) await ok(t, 'POST', '/api/v1/devices', { body: { id, name: id, mode: push ? 'http' : 'pull', address: push ? 'http://127.0.0.1:9/update' : null, version: '1.0.0', location: 'store-1', timezone: 'Europe/Berlin', tags: { region: 'west' } } }, [409]);
+      live.push(id);
+      break;
+    }
   }
   const deviceToken = async (id: string) => ((await ok(t, 'POST', `/api/v1/devices/${id}/token`, {})) as { token: string }).token;
   const created = (await ok(t, 'POST', '/api/v1/tokens', { body: { role: 'viewer', name: 'fz-revoked' } })) as { token: string; id: string };
@@ -60,8 +70,8 @@ export async function ensureFixtures(t: TestApp, warnings: Set<string>): Promise
     admin: t.tokens.admin,
     operator: t.tokens.operator,
     viewer: t.tokens.viewer,
-    device: await deviceToken('fz-dev-a'),
-    otherDevice: await deviceToken('fz-dev-b'),
+    device: await deviceToken(live[0]!),
+    otherDevice: await deviceToken(live[1]!),
     revoked: created.token,
   };
 }
