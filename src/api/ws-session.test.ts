@@ -116,4 +116,34 @@ describe('WsSession', () => {
     flushes.run();
     expect(delivered(sent)).toEqual([1, 2, 3, 4, 5]);
   });
+
+  it('does not send again an event the replay sent when the feed delivers it afterwards', async () => {
+    const { socket, sent } = heldSocket();
+    const { repo, reads } = heldEvents();
+    const flushes = heldFlushes();
+    const session = new WsSession(socket as unknown as WebSocket, repo, DEFAULT_LIMITS, flushes.schedule);
+    const replay = session.subscribe({ rolloutId: 'r1' }, 10);
+    await tick();
+    // Another server committed 11 and 12 just before the replay read; its NOTIFY arrives later.
+    reads[0]!.answer([record(11), record(12)]);
+    await replay;
+    session.offer([record(11), record(12), record(13)]);
+    flushes.run();
+    expect(delivered(sent)).toEqual([11, 12, 13]);
+  });
+
+  it('delivers a held event below the replay cursor that the replay did not read (committed late)', async () => {
+    const { socket, sent } = heldSocket();
+    const { repo, reads } = heldEvents();
+    const flushes = heldFlushes();
+    const session = new WsSession(socket as unknown as WebSocket, repo, DEFAULT_LIMITS, flushes.schedule);
+    const replay = session.subscribe({ rolloutId: 'r1' }, 0);
+    await tick();
+    // Id 2's transaction commits after 3's: the replay reads 1 and 3, and 2 arrives live.
+    session.offer([record(2)]);
+    reads[0]!.answer([record(1), record(3)]);
+    await replay;
+    flushes.run();
+    expect(delivered(sent)).toEqual([1, 3, 2]);
+  });
 });

@@ -36,6 +36,16 @@ export const timerFlush: FlushScheduler = (flush, delayMs) => {
   return () => clearTimeout(timer);
 };
 
+/**
+ * The feed delivers each event once, but it may deliver one the replay has already read from the
+ * store: an event committed just before the replay's read reaches the feed a moment later (the
+ * NOTIFY debounce, a remote read, the publish after commit). So the ids a replay sent are kept for
+ * a while, and a live copy of one of them is dropped. Only the last REPLAY_MEMORY ids are kept; a
+ * live event at or below the highest id forgotten counts as sent.
+ */
+const REPLAY_MEMORY = 10_000;
+const REDELIVERY_MS = 60_000;
+
 export type ServerMessage =
   | { type: 'hello'; role: string; lastEventId: number }
   | { type: 'subscribed'; filter: EventFilter; replayFrom: number | null }
@@ -56,6 +66,8 @@ export class WsSession {
   /** Live events that arrive while a replay reads the store. */
   private pending: EventRecord[] | null = null;
   private lastSentId = 0;
+  /** What the last replay sent, while a live copy of it may still arrive. */
+  private replayed: { ids: Set<number>; floor: number; until: number } | null = null;
   /** Cancels the scheduled flush, while one is scheduled. */
   private cancelFlush: (() => void) | undefined;
   private generation = 0;
@@ -83,21 +95,33 @@ export class WsSession {
     // Live events are held from now on while a replay runs (the store has them too, so the replay
     // sends them), and a previous subscription's held events are dropped with it.
     this.pending = lastEventId === null ? null : [];
+    this.replayed = null;
     await this.send({ type: 'subscribed', filter, replayFrom: lastEventId });
     if (lastEventId === null || replaced()) return;
     let cursor = lastEventId;
+    const replayed = { ids: new Set<number>(), floor: 0, until: Infinity };
+    this.replayed = replayed;
     for (;;) {
       const page = await this.events.list({ rolloutId: filter.rolloutId, deviceId: filter.deviceId, type: filter.types, afterId: cursor, limit: this.limits.replayPage });
       if (replaced()) return;
       if (page.length === 0) break;
       cursor = page[page.length - 1]!.id;
       this.lastSentId = cursor;
+      for (const e of page) replayed.ids.add(e.id);
+      for (const id of replayed.ids) {
+        if (replayed.ids.size <= REPLAY_MEMORY) break;
+        replayed.ids.delete(id);
+        replayed.floor = Math.max(replayed.floor, id);
+      }
       // Waiting for each page to be written is the backpressure of a long replay.
       await this.send({ type: 'events', events: page, lastEventId: cursor });
       if (replaced()) return;
       if (page.length < this.limits.replayPage) break;
     }
-    const live = (this.pending ?? []).filter((e) => e.id > cursor);
+    // Held live events the replay did not send: newer ones, and older ones whose transaction
+    // committed after the replay read past their id.
+    replayed.until = Date.now() + REDELIVERY_MS;
+    const live = (this.pending ?? []).filter((e) => !this.sentByReplay(e));
     this.pending = null;
     this.enqueue(live);
   }
@@ -108,7 +132,18 @@ export class WsSession {
     const matching = events.filter((e) => matchesFilter(this.filter, e));
     if (matching.length === 0) return;
     if (this.pending) this.pending.push(...matching);
-    else this.enqueue(matching);
+    else this.enqueue(this.replayed ? matching.filter((e) => !this.sentByReplay(e)) : matching);
+  }
+
+  /** Whether the replay already sent this event (each id is delivered live once, so it is forgotten). */
+  private sentByReplay(event: EventRecord): boolean {
+    const replayed = this.replayed;
+    if (!replayed) return false;
+    if (Date.now() > replayed.until) {
+      this.replayed = null;
+      return false;
+    }
+    return event.id <= replayed.floor || replayed.ids.delete(event.id);
   }
 
   private enqueue(events: EventRecord[]): void {
@@ -160,5 +195,6 @@ export class WsSession {
     this.cancelFlush = undefined;
     this.queue = [];
     this.pending = null;
+    this.replayed = null;
   }
 }
