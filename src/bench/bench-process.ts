@@ -48,7 +48,9 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
   });
   child.stdout!.resume();
-  const adminToken = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  // Only the first server of a database creates an admin token; the others answer with ''.
+  const tokenFile = path.join(dataDir, 'admin.token');
+  const adminToken = fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : '';
   return {
     url: `http://127.0.0.1:${port}`,
     adminToken,

@@ -1,12 +1,13 @@
 // The simulator process of `npm run bench -- million`: a LightFleet (src/sim/light-fleet.ts) of N
-// pull devices, controlled by the bench over IPC. Argument: a JSON object { url, devices,
+// pull devices, controlled by the bench over IPC. Argument: a JSON object { urls, devices,
 // intervalMs, jitter, connections, tokensFile, idPrefix }. Messages in: 'stats', 'stop'; out:
 // { type: 'stats', stats, peakRssMb } (the answer to both; after 'stop' the process exits).
 import fs from 'node:fs';
 import { fleetDeviceId, LightFleet } from '../sim/light-fleet.js';
 
 interface SimArgs {
-  url: string;
+  /** One server, or several sharing one PostgreSQL database (device i talks to urls[i mod n]). */
+  urls: string[];
   devices: number;
   intervalMs: number;
   jitter: number;
@@ -17,7 +18,7 @@ interface SimArgs {
 
 const args = JSON.parse(process.argv[2] ?? '{}') as SimArgs;
 const fleet = new LightFleet({
-  url: args.url,
+  url: args.urls,
   devices: args.devices,
   idOf: (i) => fleetDeviceId(args.idPrefix, i),
   tokens: new Uint8Array(fs.readFileSync(args.tokensFile)),

@@ -1,6 +1,7 @@
 // `npm run bench -- million [--devices 1000000] [--interval 300] [--jitter 0.1] [--connections 64]
-// [--db sqlite|postgres]`: one server (its own process) and a light fleet of N pull devices (another
-// process, src/sim/light-fleet.ts) polling every interval +- jitter. Imports the devices through
+// [--db sqlite|postgres] [--servers N]`: one server (its own process), or N sharing one PostgreSQL
+// database, and a light fleet of N pull devices (another process, src/sim/light-fleet.ts) polling
+// every interval +- jitter, device i at server i mod N. Imports the devices through
 // the API, issues their tokens in bulk through the store (TokenRepository.createDeviceTokens, the
 // way an operator provisions a fleet: no enrollment round trip per device), lets every device poll
 // once, then runs a progressive rollout (1 %, 10 %, 100 %) of a container image through all of
@@ -88,7 +89,7 @@ async function createRollout(server: ServerProcess, body: unknown): Promise<{ id
   return JSON.parse(text) as { id: string };
 }
 
-const USAGE = `usage: npm run bench -- million [--devices N (1000000)] [--interval S (300)] [--jitter 0..1 (0.1)] [--connections N (64)] [--db sqlite|postgres]
+const USAGE = `usage: npm run bench -- million [--devices N (1000000)] [--interval S (300)] [--jitter 0..1 (0.1)] [--connections N (64)] [--db sqlite|postgres] [--servers N (1; more need --db postgres)]
   Imports N pull devices, issues their tokens, lets a light fleet of N devices poll every S s +- jitter,
   runs a progressive rollout (1 %, 10 %, 100 %) of a container image through all of them and prints one
   JSON line. Exit code 1 when errors > 0, poll_p99_ms >= 50, server_peak_rss_mb >= 2048 or rollout_s
@@ -105,16 +106,27 @@ export async function run(args: string[]): Promise<void> {
   const jitter = Number(arg(args, 'jitter', '0.1'));
   const connections = Number(arg(args, 'connections', '64'));
   const db = arg(args, 'db', 'sqlite');
-  if (!(devices > 0 && interval > 0 && jitter >= 0 && jitter < 1 && connections > 0) || !['sqlite', 'postgres'].includes(db)) {
+  const serverCount = Number(arg(args, 'servers', '1'));
+  if (!(devices > 0 && interval > 0 && jitter >= 0 && jitter < 1 && connections > 0) || !['sqlite', 'postgres'].includes(db) || !(Number.isInteger(serverCount) && serverCount >= 1)) {
     process.stderr.write(USAGE);
     process.exitCode = 2;
     return;
   }
+  if (serverCount > 1 && db !== 'postgres') {
+    process.stderr.write(`several servers share one PostgreSQL database: add --db postgres\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   const pg = db === 'postgres' ? await createTestDatabase('uo_bench') : null;
-  const server = await startServerProcess({ ORCHESTRATOR_POLL_INTERVAL: String(interval), ...(pg ? { ORCHESTRATOR_DATABASE_URL: pg.url } : {}) });
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-bench-million-'));
+  // Every server of one database seals device credentials with the same key file.
+  const serverEnv = { ORCHESTRATOR_POLL_INTERVAL: String(interval), ORCHESTRATOR_SECRETS_KEY_FILE: path.join(scratch, 'secrets.key'), ...(pg ? { ORCHESTRATOR_DATABASE_URL: pg.url } : {}) };
+  const servers: ServerProcess[] = [];
   let sim: ReturnType<typeof fork> | undefined;
   try {
+    // One at a time: the first migrates the database and creates the admin token.
+    for (let k = 0; k < serverCount; k++) servers.push(await startServerProcess(serverEnv));
+    const server = servers[0]!;
     log(`importing ${devices} devices (${db})`);
     let t = performance.now();
     await importDevices(server, devices);
@@ -128,7 +140,7 @@ export async function run(args: string[]): Promise<void> {
 
     // The fleet: every device polls once within the first interval, then every interval.
     log(`tokens in ${tokensS.toFixed(1)} s; starting ${devices} devices polling every ${interval} s +- ${jitter * 100} %`);
-    const child = fork(SIM, [JSON.stringify({ url: server.url, devices, intervalMs: interval * 1000, jitter, connections, tokensFile, idPrefix: PREFIX })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(SIM, [JSON.stringify({ urls: servers.map((x) => x.url), devices, intervalMs: interval * 1000, jitter, connections, tokensFile, idPrefix: PREFIX })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     sim = child;
     const answers: ((answer: SimAnswer) => void)[] = [];
     child.on('message', (m: { type: string } & SimAnswer) => m.type === 'stats' && answers.shift()?.(m));
@@ -138,13 +150,15 @@ export async function run(args: string[]): Promise<void> {
     });
     const ask = (message: 'stats' | 'stop') => new Promise<SimAnswer>((resolve) => (answers.push(resolve), child.send(message)));
     const simStart = performance.now();
-    const cpuStart = cpuSeconds(server.child.pid);
+    const serversCpu = () => servers.reduce((sum, x) => sum + cpuSeconds(x.child.pid), 0);
+    const serversPeakRssMb = () => Math.max(...servers.map((x) => x.peakRssMb()));
+    const cpuStart = serversCpu();
     let s = await ask('stats');
     let warmLog = 0;
     while (s.stats.polled < devices) {
       await new Promise((r) => setTimeout(r, 2000));
       s = await ask('stats');
-      if (s.stats.seconds - warmLog >= 30 && (warmLog = s.stats.seconds)) log(`warm-up: ${s.stats.polled} devices polled, ${s.stats.polls} polls, p99 ${s.stats.pollP99Ms} ms, ${s.stats.waiting} waiting, ${s.stats.errors} errors; server RSS ${server.peakRssMb()} MiB`);
+      if (s.stats.seconds - warmLog >= 30 && (warmLog = s.stats.seconds)) log(`warm-up: ${s.stats.polled} devices polled, ${s.stats.polls} polls, p99 ${s.stats.pollP99Ms} ms, ${s.stats.waiting} waiting, ${s.stats.errors} errors; server RSS ${serversPeakRssMb()} MiB`);
       // A server too slow to answer every device within two intervals: the rollout starts anyway,
       // and warmup_polled says how far it got.
       if (s.stats.seconds > interval * 2) break;
@@ -166,13 +180,13 @@ export async function run(args: string[]): Promise<void> {
       if (elapsed - lastLog >= 30) {
         lastLog = elapsed;
         s = await ask('stats');
-        log(`rollout ${elapsed.toFixed(0)} s: ${status.status}, phase ${(status.currentPhase ?? 0) + 1}, ${JSON.stringify(status.counts)}; ${s.stats.polls} polls, p99 ${s.stats.pollP99Ms} ms, ${s.stats.waiting} waiting, ${s.stats.errors} errors; server RSS ${server.peakRssMb()} MiB`);
+        log(`rollout ${elapsed.toFixed(0)} s: ${status.status}, phase ${(status.currentPhase ?? 0) + 1}, ${JSON.stringify(status.counts)}; ${s.stats.polls} polls, p99 ${s.stats.pollP99Ms} ms, ${s.stats.waiting} waiting, ${s.stats.errors} errors; server RSS ${serversPeakRssMb()} MiB`);
       }
       if (elapsed > boundS * 4) throw new Error(`rollout still ${status.status} after ${elapsed.toFixed(0)} s: ${JSON.stringify(status.counts)}`);
     }
     const rolloutS = (performance.now() - t) / 1000;
     const wallS = (performance.now() - simStart) / 1000;
-    const serverCpuS = cpuSeconds(server.child.pid) - cpuStart;
+    const serverCpuS = serversCpu() - cpuStart;
     const final = await ask('stop');
     sim = undefined;
     const succeeded = status.counts.succeeded ?? 0;
@@ -180,6 +194,7 @@ export async function run(args: string[]): Promise<void> {
     const result = {
       bench: 'million',
       db,
+      servers: serverCount,
       devices,
       interval_s: interval,
       import_s: round(importS),
@@ -197,7 +212,8 @@ export async function run(args: string[]): Promise<void> {
       errors,
       ...(final.stats.errors ? { error_kinds: final.stats.errorKinds } : {}),
       server_cpu_share: Math.round((serverCpuS / wallS) * 1000) / 1000,
-      server_peak_rss_mb: server.peakRssMb(),
+      // With several servers: their CPU seconds summed (over wall seconds), and the largest one's peak RSS.
+      server_peak_rss_mb: serversPeakRssMb(),
       sim_peak_rss_mb: final.peakRssMb,
       load_avg_1m: round(os.loadavg()[0]!),
     };
@@ -216,7 +232,8 @@ export async function run(args: string[]): Promise<void> {
     }
   } finally {
     sim?.kill();
-    await server.stop();
+    // The first server last: its data directory holds nothing the others need once started.
+    for (const x of servers.reverse()) await x.stop();
     await pg?.drop();
     fs.rmSync(scratch, { recursive: true, force: true });
   }

@@ -1,5 +1,7 @@
 // The light fleet against a real server: devices with bulk-issued tokens poll with their ETags
 // (304 while nothing changes), pick up an image rollout, report it and the rollout completes.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../core/index.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
@@ -54,5 +56,32 @@ describe('light fleet', () => {
     const status = (await t.request('GET', `/api/v1/rollouts/${rollout.id}`)).json() as { status: string; counts: Record<string, number> };
     expect(status).toMatchObject({ status: 'completed', counts: { succeeded: DEVICES } });
     expect((await t.app.store.devices.get(fleetDeviceId('lf-', 7)))?.version).toBe('2.0.0');
+  });
+});
+
+describe('light fleet over several servers', () => {
+  it('keeps device i on server i mod n', async () => {
+    const seen: Set<string>[] = [new Set(), new Set()];
+    let allPolled: () => void = () => {};
+    const done = new Promise<void>((resolve) => (allPolled = resolve));
+    const servers = seen.map((ids) =>
+      http.createServer((req, res) => {
+        ids.add(decodeURIComponent(/^\/api\/v1\/device\/([^/]+)\/state$/.exec(req.url ?? '')?.[1] ?? '?'));
+        res.writeHead(304).end();
+        if (new Set([...seen[0]!, ...seen[1]!]).size >= 6) allPolled();
+      }),
+    );
+    const urls = await Promise.all(servers.map((server) => new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)))));
+    const fleet = new LightFleet({ url: urls, devices: 6, idOf: (i) => `d${i}`, tokens: new Uint8Array(6 * 32), intervalMs: 50, jitter: 0.1, connections: 2 });
+    try {
+      fleet.start();
+      await done;
+    } finally {
+      await fleet.stop();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    }
+    expect([...seen[0]!].sort()).toEqual(['d0', 'd2', 'd4']);
+    expect([...seen[1]!].sort()).toEqual(['d1', 'd3', 'd5']);
+    expect(fleet.stats().errors).toBe(0);
   });
 });

@@ -2,15 +2,18 @@
 // device API's protocol (its own bearer token, If-None-Match with the ETag it holds, a report when
 // its target carries an update) without the full agent's per-device objects. All per-device state
 // lives in typed arrays (token bytes, ETag bytes, flags, a timer-wheel link); polls are due from a
-// timer wheel and go through one keep-alive undici Pool. Images only: a device "installs" a
+// timer wheel and go through one keep-alive undici Pool per server. Images only: a device "installs" a
 // target by reporting it succeeded, downloading nothing; a download-ahead target that says
 // `download` (window closed) is reported `downloaded` (pulled, ready) and installed once it says `install`.
 import { createHistogram, performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 
 export interface LightFleetOptions {
-  /** The server's base URL. */
-  url: string;
+  /**
+   * The server's base URL, or several servers' (sharing one PostgreSQL database): device i talks
+   * to server i mod n, as behind a load balancer that keeps a device on one server.
+   */
+  url: string | readonly string[];
   devices: number;
   /** The id of device i (the sim keeps no id strings). */
   idOf(i: number): string;
@@ -20,7 +23,7 @@ export interface LightFleetOptions {
   intervalMs: number;
   /** Each wait is the interval times 1 +- jitter (uniform), so polls spread out. */
   jitter: number;
-  /** Keep-alive connections to the server. */
+  /** Keep-alive connections in all (shared out among the servers). */
   connections: number;
   random?: () => number;
   /** A poll or report taking longer counts as an error. */
@@ -75,7 +78,7 @@ export class LightFleet {
   private waitingCount = 0;
   private readonly dueAt: Float64Array;
   private readonly maxInflight: number;
-  private readonly pool: Pool;
+  private readonly pools: Pool[];
   private readonly random: () => number;
   private readonly latency = createHistogram({ lowest: 1, highest: 600_000_000, figures: 3 });
   private readonly counts = { polled: 0, polls: 0, notModified: 0, changed: 0, reports: 0, errors: 0 };
@@ -100,7 +103,10 @@ export class LightFleet {
     this.maxInflight = o.maxInflight ?? o.connections * 2;
     this.random = o.random ?? Math.random;
     const timeout = o.timeoutMs ?? 30_000;
-    this.pool = new Pool(o.url, { connections: o.connections, pipelining: 1, keepAliveTimeout: 120_000, headersTimeout: timeout, bodyTimeout: timeout });
+    const urls = typeof o.url === 'string' ? [o.url] : [...o.url];
+    if (urls.length === 0) throw new Error('LightFleet needs at least one server URL');
+    const connections = Math.max(1, Math.ceil(o.connections / urls.length));
+    this.pools = urls.map((url) => new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 120_000, headersTimeout: timeout, bodyTimeout: timeout }));
   }
 
   /** Every device polls first at a random moment of the first interval, then every interval +- jitter. */
@@ -129,7 +135,7 @@ export class LightFleet {
     this.stopped = true;
     clearInterval(this.timer);
     if (this.inflight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-    await this.pool.close();
+    await Promise.all(this.pools.map((pool) => pool.close()));
   }
 
   private schedule(i: number, delayMs: number): void {
@@ -188,7 +194,7 @@ export class LightFleet {
     if (etagLength) headers['if-none-match'] = Buffer.from(this.etags.buffer, i * ETAG_BYTES, etagLength).toString('latin1');
     const started = this.dueAt[i]!;
     try {
-      const response = await this.pool.request({ method: 'GET', path: `/api/v1/device/${encodeURIComponent(this.o.idOf(i))}/state`, headers });
+      const response = await this.pools[i % this.pools.length]!.request({ method: 'GET', path: `/api/v1/device/${encodeURIComponent(this.o.idOf(i))}/state`, headers });
       if (response.statusCode === 304) {
         await response.body.dump();
         this.counts.notModified++;
@@ -234,7 +240,7 @@ export class LightFleet {
    */
   private async report(i: number, update: { executionId: string; version: string; action?: string }): Promise<void> {
     const ahead = update.action === 'download';
-    const response = await this.pool.request({
+    const response = await this.pools[i % this.pools.length]!.request({
       method: 'PATCH',
       path: '/api/v1/device/state',
       headers: { authorization: this.token(i), 'content-type': 'application/json' },
