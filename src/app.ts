@@ -12,7 +12,6 @@ import { enrollmentRoutes } from './api/enrollment.routes.js';
 import { eventRoutes } from './api/event.routes.js';
 import { executionRoutes } from './api/execution.routes.js';
 import { healthRoutes } from './api/health.routes.js';
-import { COMMIT_GRACE_MS, EventFeed } from './api/event-feed.js';
 import { groupedCount, Metrics } from './api/metrics.js';
 import { policyRoutes } from './api/policy.routes.js';
 import { bindServer, type Binding } from './api/listen.js';
@@ -28,7 +27,9 @@ import { webRoutes } from './api/web.routes.js';
 import { webhookRoutes } from './api/webhook.routes.js';
 import { wsRoutes, type WsDeps } from './api/ws.js';
 import { ArtifactService, BlobStore } from './artifacts/index.js';
-import { syncCachesWithFeed } from './cluster/cache-sync.js';
+import { syncCaches } from './cluster/cache-sync.js';
+import { COMMIT_GRACE_MS, EventFeed } from './cluster/event-feed.js';
+import { openChannel } from './cluster/open-channel.js';
 import { inspectBundle } from './protocols/artifact-inspector.js';
 import { ddiPollFastRoute } from './protocols/hawkbit/ddi-poll.fast.js';
 import { HawkbitService } from './protocols/hawkbit/hawkbit.service.js';
@@ -159,7 +160,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const metrics = new Metrics();
   metrics.addGroupedGauge('orchestrator_devices', 'Devices by status', 'status', groupedCount(store.handle.db, 'devices', 'status'));
   events.subscribe((records) => metrics.observeEvents(records));
-  const feed = new EventFeed(events, store, logger);
+  // The one channel between the servers sharing the store: target changes, "look" for new events
+  // and the cache invalidations they carry (src/cluster). Listening from here on.
+  const channel = openChannel(store, logger);
+  await channel.start();
+  const feed = new EventFeed(events, store, channel, logger);
   feed.subscribe((records) => metrics.observeFeed(records));
   await feed.start();
   metrics.addGroupedGauge('orchestrator_executions', 'Rollout executions by state', 'state', groupedCount(store.handle.db, 'executions', 'state'));
@@ -170,6 +175,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const transports = createTransports(config, outbound);
   const engine: EngineParts = createEngine({
     store,
+    channel,
     events,
     clock,
     transports: new Map(Object.entries(transports)),
@@ -217,8 +223,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     pollIntervalSeconds: config.pollIntervalSeconds,
     maxEntries: 2_000_000,
   });
-  // Target changes notified while this server's LISTEN connection was down are unknown: start over.
-  engine.notifier.onReset(() => targets.clear());
   const presence = new PresenceService({
     store,
     events,
@@ -229,27 +233,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onError: (error) => logger.error({ err: error }, 'device presence bookkeeping failed'),
   });
   presence.start();
-  // Device-token revocations and enrollment decisions travel on the engine's target-change channel
-  // (PostgreSQL NOTIFY), so every server drops the device's cached token and target state.
-  const stopAuthSync = engine.notifier.subscribe((ids) => auth.invalidateDevices(ids));
-  engine.notifier.onReset(() => auth.invalidate());
+  // Device-token revocations and enrollment decisions travel as target changes, so every server
+  // drops the device's cached token and target state (see the cache sync below).
   const enrollment = new EnrollmentService({
     store,
     events,
     clock,
-    invalidateTokens: (ids) => {
-      auth.invalidateDevices(ids);
-      engine.notifier.changed(ids);
-    },
-    targetChanged: (ids) => {
-      targets.invalidate(ids);
-      engine.notifier.changed(ids);
-    },
+    invalidateTokens: (ids) => engine.targetChanges.changed(ids),
+    // This server's cache at once, also when the device API's sync is not the engine's (tests).
+    targetChanged: (ids) => (targets.invalidate(ids), engine.targetChanges.changed(ids)),
   });
   const decommission = new DecommissionService({
     store,
     transitions: engine.transitions,
-    notifier: engine.notifier,
+    targetChanges: engine.targetChanges,
     clock,
     registryChanged: () => devices.invalidate(),
     executionsEnded: (id) => (engine.engine.abortDeliveriesTo(id), engine.engine.wake()),
@@ -260,9 +257,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Device protocol adapters (hawkBit DDI, Mender) over the same devices, executions and engine.
   const seen = (id: string) => presence.seenNow(id);
   const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds });
-  // Registry, enrollment and token changes made on any server (the feed crosses servers on PostgreSQL):
-  // cached target states, tokens and hawkBit controllers (a device's tenant) of the devices changed.
-  syncCachesWithFeed({ feed, targets: { invalidate: (ids) => (targets.invalidate(ids), hawkbit.forget(ids)) }, auth });
+  // Every server's caches follow what any server changed: target states, tokens and hawkBit
+  // controllers (a device's tenant), over the channel and the feed it carries.
+  const stopCacheSync = syncCaches({
+    feed,
+    targetChanges: engine.targetChanges,
+    targets: { invalidate: (ids) => (targets.invalidate(ids), hawkbit.forget(ids)), clear: () => targets.clear() },
+    auth,
+  });
   const menderAuth = new MenderAuthService({ store, devices, events, clock });
   const menderDeployments = new MenderDeploymentService({ store, sync: deviceSync, artifacts, events, clock, signer, seen });
   // Wake-up over MQTT: a hint to poll now; polling stays the source of truth.
@@ -345,7 +347,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Every insecure opt-in in force, once per start (docs/security.md lists them all).
       for (const { setting, message } of insecureSettings(config)) logger.warn({ setting }, `insecure setting: ${message}`);
       if (!config.webhookSecret) logger.info({ setting: 'ORCHESTRATOR_WEBHOOK_SECRET' }, 'registry webhooks are refused until ORCHESTRATOR_WEBHOOK_SECRET is set');
-      await engine.notifier.start();
       engine.engine.start();
       indexed = indexMissing();
       return binding.urls[0]!;
@@ -356,7 +357,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       indexing.abort();
       await indexed;
       await engine.engine.stop();
-      await engine.notifier.stop();
       await closeTransports(transports);
       await binding?.close();
       await server.close();
@@ -364,9 +364,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await wakeup?.close();
       await presence.stop();
       targets.close();
-      stopAuthSync();
+      stopCacheSync();
       await feed.stop();
       await notifier.stop();
+      await channel.stop();
       mailer?.close();
       await store.close();
     },

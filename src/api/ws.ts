@@ -13,7 +13,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { forwardedClient, type CidrList, type Principal } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { Authenticator } from './auth.js';
-import type { EventFeed } from './event-feed.js';
+import type { EventFeed } from '../cluster/event-feed.js';
 import type { Metrics } from './metrics.js';
 import { AuthFailureLimiter } from './rate-limits.js';
 import { DEFAULT_LIMITS, WsSession, type EventFilter, type FlushScheduler, type SessionLimits } from './ws-session.js';

@@ -12,6 +12,7 @@ import { createEngine } from '../engine/index.js';
 import { nextEvent, seedArtifact, seedDevices } from '../testing/engine.js';
 import { EventLog, openStore } from '../store/index.js';
 import { createTestDatabase, postgresUnavailable } from '../testing/postgres.js';
+import { openChannel } from '../cluster/open-channel.js';
 
 function arg(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);
@@ -35,8 +36,9 @@ async function runOne(db: 'sqlite' | 'postgres', devices: number, concurrency: n
     await seedDevices(store, devices, {}, 'bench');
     const artifact = await seedArtifact(store);
     const events = new EventLog(store.events, systemClock);
-    const parts = createEngine({ store, events, clock: systemClock, transports: new Map([['http', new InstantTransport()]]), concurrency, batchSize, tickMs: 50, jobsMs: 1000 });
-    await parts.notifier.start();
+    const channel = openChannel(store);
+    await channel.start();
+    const parts = createEngine({ store, channel, events, clock: systemClock, transports: new Map([['http', new InstantTransport()]]), concurrency, batchSize, tickMs: 50, jobsMs: 1000 });
     parts.engine.start();
     const done = nextEvent(events, (e) => e.type === 'rollout.completed' || e.type === 'rollout.failed' || e.type === 'rollout.paused', 30 * 60_000);
     const rssBefore = process.memoryUsage().rss;
@@ -48,7 +50,7 @@ async function runOne(db: 'sqlite' | 'postgres', devices: number, concurrency: n
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     await parts.engine.stop();
-    await parts.notifier.stop();
+    await channel.stop();
     const final = await parts.rollouts.get(rollout.id);
     const transitions = await store.events.list({ rolloutId: rollout.id, type: ['execution.'], limit: 1, afterId: 0 });
     return {

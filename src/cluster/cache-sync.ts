@@ -1,7 +1,9 @@
-// Keeps each server's in-memory caches right when several servers share one PostgreSQL database:
-// the cluster-wide event feed (local events plus other servers' events, via LISTEN/NOTIFY) says
-// which devices' target states and which cached tokens may be stale. On one server it costs a
-// filter over the events it already publishes.
+// Keeps each server's in-memory caches right when several servers share one PostgreSQL database,
+// all wired here once: target changes (the cluster channel's targets topic) drop the devices'
+// cached tokens; registry, enrollment and token events of any server (the cluster-wide event feed)
+// drop cached target states, hawkBit controllers and tokens; and a channel that listens again after
+// a gap drops everything, since what it missed is unknown. On one server it costs a filter over the
+// events it already publishes.
 import type { EventRecord } from '../core/index.js';
 
 /** Events after which a device's served target state may differ (registry edits, enrollment). */
@@ -9,23 +11,36 @@ const TARGET_EVENTS = new Set(['device.updated', 'device.deleted', 'device.decom
 /** Events after which a cached bearer token may no longer be valid. */
 const TOKEN_EVENTS = new Set(['token.revoked', 'device.token-revoked', 'device.rejected', 'device.deleted', 'device.decommissioned']);
 
-/** What the cache sync needs: a feed to follow and the caches to invalidate. */
+/** What the cache sync follows and the caches it invalidates. */
 export interface CacheSyncDeps {
   feed: { subscribe(listener: (events: EventRecord[]) => void): () => void };
-  targets: { invalidate(deviceIds: string[]): void };
-  auth: { invalidate(): void };
+  targetChanges: { subscribe(listener: (deviceIds: string[]) => void): () => void; onReset(listener: () => void): () => void };
+  /** Cached target states (and what else is cached per device, such as hawkBit controllers). */
+  targets: { invalidate(deviceIds: string[]): void; clear(): void };
+  auth: { invalidate(): void; invalidateDevices(deviceIds: string[]): void };
 }
 
-/** Follows the feed until the returned function is called. */
-export function syncCachesWithFeed(deps: CacheSyncDeps): () => void {
-  return deps.feed.subscribe((records) => {
-    const devices: string[] = [];
-    let tokens = false;
-    for (const r of records) {
-      if (r.deviceId && TARGET_EVENTS.has(r.type)) devices.push(r.deviceId);
-      if (TOKEN_EVENTS.has(r.type)) tokens = true;
-    }
-    if (devices.length) deps.targets.invalidate(devices);
-    if (tokens) deps.auth.invalidate();
-  });
+/** Follows the feed and the channel until the returned function is called. */
+export function syncCaches(deps: CacheSyncDeps): () => void {
+  const stops = [
+    deps.feed.subscribe((records) => {
+      const devices: string[] = [];
+      let tokens = false;
+      for (const r of records) {
+        if (r.deviceId && TARGET_EVENTS.has(r.type)) devices.push(r.deviceId);
+        if (TOKEN_EVENTS.has(r.type)) tokens = true;
+      }
+      if (devices.length) deps.targets.invalidate(devices);
+      if (tokens) deps.auth.invalidate();
+    }),
+    // Device-token revocations and enrollment decisions travel as target changes.
+    deps.targetChanges.subscribe((ids) => deps.auth.invalidateDevices(ids)),
+    deps.targetChanges.onReset(() => {
+      deps.targets.clear();
+      deps.auth.invalidate();
+    }),
+  ];
+  return () => {
+    for (const stop of stops) stop();
+  };
 }

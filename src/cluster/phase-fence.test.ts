@@ -8,6 +8,7 @@ import { createEngine } from '../engine/create-engine.js';
 import { ScriptedTransport, seedArtifact, seedDevices } from '../testing/engine.js';
 import { EventLog, type Store } from '../store/index.js';
 import { storeTargets } from '../testing/stores.js';
+import { openChannel } from './open-channel.js';
 
 for (const target of storeTargets) {
   describe(`phase steps on ${target.name}`, () => {
@@ -21,7 +22,7 @@ for (const target of storeTargets) {
     it('a repeated or stale phase step changes nothing', async () => {
       const clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
       const events = new EventLog(store.events, clock);
-      const { rollouts } = createEngine({ store, events, clock, transports: new Map([['http', new ScriptedTransport('http')]]), concurrency: 1 });
+      const { rollouts } = createEngine({ store, channel: openChannel(store), events, clock, transports: new Map([['http', new ScriptedTransport('http')]]), concurrency: 1 });
       await seedDevices(store, 10);
       const artifact = await seedArtifact(store);
       const rollout = await rollouts.create({ artifactId: artifact.id, strategy: 'progressive', phases: [{ percent: 10 }, { percent: 50 }, { percent: 100 }] }, 'token:test');

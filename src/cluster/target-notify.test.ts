@@ -2,9 +2,10 @@
 // PostgreSQL delivers a NOTIFY issued inside a transaction when, and only when, it commits. So a
 // server that dies right after committing a change cannot leave the others with a stale target.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TargetNotifier } from '../engine/target-notifier.js';
 import { openStore, type Store } from '../store/index.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../testing/postgres.js';
+import { PostgresChannel } from './postgres-channel.js';
+import { TargetChanges } from './target-changes.js';
 
 const unavailable = await postgresUnavailable();
 
@@ -12,8 +13,10 @@ describe.skipIf(unavailable !== null)('target-change notifications inside a tran
   let db: TestDatabase;
   let a: Store;
   let b: Store;
-  let notifierA: TargetNotifier;
-  let notifierB: TargetNotifier;
+  let channelA: PostgresChannel;
+  let channelB: PostgresChannel;
+  let notifierA: TargetChanges;
+  let notifierB: TargetChanges;
   const heardByB: string[][] = [];
   const heardByA: string[][] = [];
 
@@ -21,16 +24,18 @@ describe.skipIf(unavailable !== null)('target-change notifications inside a tran
     db = await createTestDatabase('uo_notify');
     a = await openStore({ url: db.url });
     b = await openStore({ url: db.url });
-    notifierA = new TargetNotifier(a.handle.pool);
-    notifierB = new TargetNotifier(b.handle.pool);
-    await notifierA.start();
-    await notifierB.start();
+    channelA = new PostgresChannel(a.notifications!);
+    channelB = new PostgresChannel(b.notifications!);
+    await channelA.start();
+    await channelB.start();
+    notifierA = new TargetChanges(channelA);
+    notifierB = new TargetChanges(channelB);
     notifierA.subscribe((ids) => heardByA.push(ids));
     notifierB.subscribe((ids) => heardByB.push(ids));
   });
   afterAll(async () => {
-    await notifierA?.stop();
-    await notifierB?.stop();
+    await channelA?.stop();
+    await channelB?.stop();
     await a?.close();
     await b?.close();
     await db?.drop();

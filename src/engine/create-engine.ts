@@ -1,4 +1,6 @@
 // Wires the engine's parts together (used by the composition root, tests and the benchmark).
+import type { ClusterChannel } from '../cluster/channel.js';
+import { TargetChanges } from '../cluster/target-changes.js';
 import type { Clock, Random } from '../core/index.js';
 import type { Transport } from '../delivery/transport.js';
 import type { EventLog, Store, StoredArtifact } from '../store/index.js';
@@ -6,19 +8,20 @@ import { DeviceSyncService } from './device-sync.service.js';
 import type { EngineLogger } from './engine-logger.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { RolloutService } from './rollout.service.js';
-import { TargetNotifier } from './target-notifier.js';
 import { Transitions } from './transitions.js';
 
 export interface EngineParts {
   engine: Engine;
   rollouts: RolloutService;
   deviceSync: DeviceSyncService;
-  notifier: TargetNotifier;
+  targetChanges: TargetChanges;
   transitions: Transitions;
 }
 
 export interface CreateEngineOptions extends Partial<Pick<EngineOptions, 'leaseMs' | 'tickMs' | 'jobsMs' | 'batchSize'>> {
   store: Store;
+  /** The cluster channel target changes travel on (started and stopped by its owner). */
+  channel: ClusterChannel;
   events: EventLog;
   clock: Clock;
   random?: Random;
@@ -32,17 +35,17 @@ export interface CreateEngineOptions extends Partial<Pick<EngineOptions, 'leaseM
 export function createEngine(o: CreateEngineOptions): EngineParts {
   const random = o.random ?? Math.random;
   const transitions = new Transitions(o.store, o.events, o.clock);
-  const notifier = new TargetNotifier(o.store.handle.dialect === 'postgres' ? o.store.handle.pool : undefined);
-  const rollouts = new RolloutService(o.store, transitions, notifier, o.clock, random);
+  const targetChanges = new TargetChanges(o.channel);
+  const rollouts = new RolloutService(o.store, transitions, targetChanges, o.clock, random);
   const engine = new Engine({
     ...o,
     transitions,
     service: rollouts,
-    notifier,
+    targetChanges,
     random,
     artifactFile: o.artifactFile ?? (() => null),
     logger: o.logger ?? { info: () => {}, error: () => {} },
   });
-  const deviceSync = new DeviceSyncService(o.store, transitions, notifier, engine, o.clock);
-  return { engine, rollouts, deviceSync, notifier, transitions };
+  const deviceSync = new DeviceSyncService(o.store, transitions, targetChanges, engine, o.clock);
+  return { engine, rollouts, deviceSync, targetChanges, transitions };
 }

@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError, installGate, isForward, isTerminal, type 
 import type { Store } from '../store/index.js';
 import type { DeviceSync, DeviceTarget, ExecutionReport, TargetChangedListener } from './device-sync.js';
 import type { Engine } from './engine.js';
-import type { TargetNotifier } from './target-notifier.js';
+import type { TargetChanges } from '../cluster/target-changes.js';
 import type { Transitions } from './transitions.js';
 
 /** States before an install starts, and the reports that say it started (download-ahead guard). */
@@ -22,7 +22,7 @@ export class DeviceSyncService implements DeviceSync {
   constructor(
     private readonly store: Store,
     private readonly transitions: Transitions,
-    private readonly notifier: TargetNotifier,
+    private readonly targetChanges: TargetChanges,
     private readonly engine: Pick<Engine, 'onConnectRollouts' | 'releaseFor'>,
     private readonly clock: Clock,
   ) {}
@@ -70,10 +70,10 @@ export class DeviceSyncService implements DeviceSync {
         [{ id: current.id, rolloutId: current.rolloutId, deviceId, attempt: Math.max(1, current.attempts), from: current.state, to: report.state, bytes: report.bytes, bytesFetched: report.bytesFetched, bytesReused: report.bytesReused, error }],
         actor,
         // Other servers hear of it exactly when it commits (a crash right after cannot lose it).
-        async (trx, done) => (done.length && isTerminal(report.state) ? this.notifier.changedIn(trx, [deviceId]) : undefined),
+        async (trx, done) => (done.length && isTerminal(report.state) ? this.targetChanges.changedIn(trx, [deviceId]) : undefined),
       );
       if (changed.length) {
-        if (isTerminal(report.state)) this.notifier.changedHere([deviceId]);
+        if (isTerminal(report.state)) this.targetChanges.changedHere([deviceId]);
         return (await this.store.executions.get(report.id))!;
       }
       // Another writer moved it meanwhile: read again and decide again.
@@ -122,7 +122,7 @@ export class DeviceSyncService implements DeviceSync {
   }
 
   onTargetChanged(listener: TargetChangedListener): () => void {
-    return this.notifier.subscribe(listener);
+    return this.targetChanges.subscribe(listener);
   }
 
   async deviceSeen(deviceIds: string[]): Promise<void> {

@@ -6,7 +6,7 @@ import type { Store } from '../store/index.js';
 import type { EngineLogger } from './engine-logger.js';
 import { planExecutions } from './rollout-start.js';
 import type { RolloutService } from './rollout.service.js';
-import type { TargetNotifier } from './target-notifier.js';
+import type { TargetChanges } from '../cluster/target-changes.js';
 import { movedEvents, type Transitions } from './transitions.js';
 
 export interface JobsOptions {
@@ -16,7 +16,7 @@ export interface JobsOptions {
   clock: Clock;
   random: Random;
   logger: EngineLogger;
-  notifier: TargetNotifier;
+  targetChanges: TargetChanges;
   owner: string;
   jobsMs: number;
   wake: () => void;
@@ -112,7 +112,7 @@ export class EngineJobs {
   /**
    * Download ahead: when a rollout's window opens (or closes) in a zone, the targets of its devices
    * there change (action download -> install): caches drop them, so their ETags change, and the
-   * wake-up publisher tells the devices at once (every listener of the notifier, on every server).
+   * wake-up publisher tells the devices at once (every listener of the target changes, on every server).
    * Each zone's gate is compared with what it was when this server last looked (first: when the
    * rollout started), so a flip is seen once even by a server that just took over the jobs.
    */
@@ -128,7 +128,7 @@ export class EngineJobs {
           const action = installGate(rollout, zone, now).action;
           if (installGate(rollout, zone, since).action === action) continue;
           const devices = await this.o.store.executions.pullDevicesIn(rollout.id, HELD, window.timezone ? undefined : zone);
-          this.o.notifier.changed(devices);
+          this.o.targetChanges.changed(devices);
           if (action === 'install') {
             const event = { type: 'rollout.window-opened', actor: 'engine', rolloutId: rollout.id, data: { timezone: zone, devices: devices.length } };
             await this.o.transitions.atomically(async () => ({ result: undefined, events: [event] }));

@@ -7,6 +7,7 @@ import { EventLog, type Store } from '../store/index.js';
 import { storeTargets } from '../testing/stores.js';
 import { createEngine, type EngineParts } from './create-engine.js';
 import { hangUntilAborted, nextEvent, ScriptedTransport, seedArtifact, seedDevices, seededRandom } from '../testing/engine.js';
+import { openChannel } from '../cluster/open-channel.js';
 
 for (const target of storeTargets) {
   describe(`engine on ${target.name}`, () => {
@@ -29,7 +30,7 @@ for (const target of storeTargets) {
     });
 
     const start = (transport: ScriptedTransport, concurrency = 16) => {
-      parts = createEngine({ store, events, clock, random: seededRandom(), transports: new Map([['http', transport]]), concurrency, tickMs: 10, jobsMs: 0, batchSize: 50 });
+      parts = createEngine({ store, channel: openChannel(store), events, clock, random: seededRandom(), transports: new Map([['http', transport]]), concurrency, tickMs: 10, jobsMs: 0, batchSize: 50 });
       parts.engine.start();
       return parts;
     };

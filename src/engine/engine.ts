@@ -10,14 +10,14 @@ import { DeliveryRunner } from './delivery-runner.js';
 import { EngineJobs } from './engine-jobs.js';
 import type { EngineLogger } from './engine-logger.js';
 import type { RolloutService } from './rollout.service.js';
-import type { TargetNotifier } from './target-notifier.js';
+import type { TargetChanges } from '../cluster/target-changes.js';
 import { executionEvent, type Transitions } from './transitions.js';
 
 export interface EngineOptions {
   store: Store;
   transitions: Transitions;
   service: RolloutService;
-  notifier: TargetNotifier;
+  targetChanges: TargetChanges;
   clock: Clock;
   random: Random;
   /** Push transports by device mode ('http', 'ssh'). */
@@ -196,7 +196,7 @@ export class Engine {
     const base = { rolloutId: rollout.id, maxPhase: rollout.currentPhase, now, onlineOnly: rollout.strategy === 'on-connect' && !extra.deviceIds, ...extra };
     const pulled = await this.claim({ ...base, timezones: rollout.downloadAhead ? null : timezones, pull: true, limit: Math.min(budget, this.batchSize) });
     // The other servers were notified inside the claim's transaction.
-    if (pulled.length) this.o.notifier.changedHere(pulled.map((e) => e.deviceId));
+    if (pulled.length) this.o.targetChanges.changedHere(pulled.map((e) => e.deviceId));
     budget -= pulled.length;
     const limit = Math.min(budget, this.o.concurrency - this.runner.size, this.batchSize);
     if (limit <= 0 || !this.running || closed) return pulled.length;
@@ -213,7 +213,7 @@ export class Engine {
   private claim(options: ClaimOptions) {
     return this.o.transitions.atomically(async (trx) => {
       const rows = await this.o.store.executions.claim(options, trx);
-      if (options.pull) await this.o.notifier.changedIn(trx, rows.map((e) => e.deviceId));
+      if (options.pull) await this.o.targetChanges.changedIn(trx, rows.map((e) => e.deviceId));
       const to = options.pull ? 'queued' : 'delivering';
       return { result: rows, events: rows.map((e) => executionEvent({ id: e.id, rolloutId: e.rolloutId, deviceId: e.deviceId, from: 'pending', to, attempt: e.attempts }, 'engine')) };
     });

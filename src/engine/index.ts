@@ -6,6 +6,5 @@ export * from './engine-logger.js';
 export * from './rollout.service.js';
 export * from './rollout-rollback.js';
 export * from './rollout-progress.js';
-export * from './target-notifier.js';
 export * from './transitions.js';
 export * from './create-engine.js';

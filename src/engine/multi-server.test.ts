@@ -6,6 +6,7 @@ import { EventLog, openStore, type Store } from '../store/index.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../testing/postgres.js';
 import { createEngine, type EngineParts } from './create-engine.js';
 import { nextEvent, ScriptedTransport, seedArtifact, seedDevices } from '../testing/engine.js';
+import { openChannel } from '../cluster/open-channel.js';
 
 describe('several engines on one PostgreSQL database', () => {
   let db: TestDatabase | null = null;
@@ -37,7 +38,7 @@ describe('several engines on one PostgreSQL database', () => {
         return { outcome: 'delivered', bytes: r.artifact.size };
       });
       transports.push(transport);
-      engines.push(createEngine({ store, events, clock: systemClock, transports: new Map([['http', transport]]), concurrency: 8, batchSize: 20, tickMs: 20, jobsMs: 100 }));
+      engines.push(createEngine({ store, channel: openChannel(store), events, clock: systemClock, transports: new Map([['http', transport]]), concurrency: 8, batchSize: 20, tickMs: 20, jobsMs: 100 }));
     }
     const ids = await seedDevices(stores[0]!, 300);
     const artifact = await seedArtifact(stores[0]!);

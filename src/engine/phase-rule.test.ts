@@ -9,6 +9,7 @@ import { EventLog, type Store } from '../store/index.js';
 import { storeTargets } from '../testing/stores.js';
 import { createEngine, type EngineParts } from './create-engine.js';
 import { nextEvent, ScriptedTransport, seedArtifact, seedDevices, seededRandom } from '../testing/engine.js';
+import { openChannel } from '../cluster/open-channel.js';
 
 for (const target of storeTargets) {
   describe(`phase rule on ${target.name}`, () => {
@@ -39,7 +40,7 @@ for (const target of storeTargets) {
       });
     }
     const start = (transport: ScriptedTransport) => {
-      parts = createEngine({ store, events, clock: new ManualClock(Date.parse('2026-01-15T12:00:00Z')), random: seededRandom(), transports: new Map([['http', transport]]), concurrency: 1, tickMs: 10, jobsMs: 0 });
+      parts = createEngine({ store, channel: openChannel(store), events, clock: new ManualClock(Date.parse('2026-01-15T12:00:00Z')), random: seededRandom(), transports: new Map([['http', transport]]), concurrency: 1, tickMs: 10, jobsMs: 0 });
       parts.engine.start();
       return parts;
     };

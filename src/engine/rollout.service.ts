@@ -22,7 +22,7 @@ import {
 import type { Database, Store } from '../store/index.js';
 import { describeRollout } from './rollout-progress.js';
 import { canStartInDatabase, planExecutions, resolveTargets, startInTransaction } from './rollout-start.js';
-import type { TargetNotifier } from './target-notifier.js';
+import type { TargetChanges } from '../cluster/target-changes.js';
 import { movedEvents, type Transitions } from './transitions.js';
 
 /** What the engine wants to hear about: work to do, or a rollout whose deliveries must stop. */
@@ -42,7 +42,7 @@ export class RolloutService {
   constructor(
     private readonly store: Store,
     private readonly transitions: Transitions,
-    private readonly notifier: TargetNotifier,
+    private readonly targetChanges: TargetChanges,
     private readonly clock: Clock,
     private readonly random: Random,
   ) {}
@@ -264,7 +264,7 @@ export class RolloutService {
       const ok = await this.store.rollouts.update(id, from, full, now, trx);
       if (!ok) return { result: null, events: [] };
       const extra = more ? await more(trx, now) : { events: [], devices: [] };
-      await this.notifier.changedIn(trx, extra.devices);
+      await this.targetChanges.changedIn(trx, extra.devices);
       return { result: extra.devices, events: [{ type: eventType, actor, rolloutId: id, data: { ...data, ...extra.data, status: to } }, ...extra.events] };
     });
     if (devices === null) {
@@ -272,7 +272,7 @@ export class RolloutService {
       if (to && current.status === to) return [];
       throw new ConflictError(`rollout '${id}' is ${current.status}; this needs it to be ${from.join(' or ')}`);
     }
-    this.notifier.changedHere(devices);
+    this.targetChanges.changedHere(devices);
     return devices;
   }
 

@@ -8,6 +8,7 @@ import { storeTargets } from '../testing/stores.js';
 import { createEngine, type EngineParts } from './create-engine.js';
 import { rollback } from './rollout-rollback.js';
 import { nextEvent, ScriptedTransport, seedArtifact, seedDevices, seededRandom } from '../testing/engine.js';
+import { openChannel } from '../cluster/open-channel.js';
 
 for (const target of storeTargets) {
   describe(`strategies on ${target.name}`, () => {
@@ -23,7 +24,7 @@ for (const target of storeTargets) {
       clock = new ManualClock(Date.parse('2026-01-15T07:30:00Z'));
       events = new EventLog(store.events, clock);
       transport = new ScriptedTransport('http');
-      parts = createEngine({ store, events, clock, random: seededRandom(), transports: new Map([['http', transport]]), concurrency: 16, tickMs: 10, jobsMs: 0 });
+      parts = createEngine({ store, channel: openChannel(store), events, clock, random: seededRandom(), transports: new Map([['http', transport]]), concurrency: 16, tickMs: 10, jobsMs: 0 });
       parts.engine.start();
     });
     afterEach(async () => {

@@ -13,6 +13,7 @@ import { storeTargets } from '../testing/stores.js';
 import { PolicyRepository } from './policy.repository.js';
 import { PolicyService } from './policy.service.js';
 import type { RegistryPush } from './registry-payload.js';
+import { openChannel } from '../cluster/open-channel.js';
 
 const push = (tag: string, digest: string | null = null): RegistryPush => ({
   source: 'ghcr',
@@ -37,7 +38,7 @@ for (const target of storeTargets) {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-policy-'));
       const events = new EventLog(store.events, systemClock);
       const artifacts = new ArtifactService({ artifacts: store.artifacts, blobs: new BlobStore(dir), events, clock: systemClock, maxBytes: 1 << 20, requireSigned: false, trustedKeys: [], isInUse: async () => false });
-      rollouts = createEngine({ store, events, clock: systemClock, transports: new Map(), concurrency: 1 }).rollouts;
+      rollouts = createEngine({ store, channel: openChannel(store), events, clock: systemClock, transports: new Map(), concurrency: 1 }).rollouts;
       service = new PolicyService({ policies: new PolicyRepository(store.handle.db), events, clock: systemClock, artifacts, createRollout: (input, actor) => rollouts.create(input, actor) });
       await seedDevices(store, 6, { location: 'west' }, 'west');
       await seedDevices(store, 3, { location: 'east' }, 'east');

@@ -4,7 +4,7 @@
 // against on each request), and ends its unfinished executions so no rollout waits for it. Then
 // every server forgets what it cached of the device (tokens, target state, hawkBit controller).
 import { NotFoundError, type Clock, type Device, type ExecutionState } from '../core/index.js';
-import type { TargetNotifier } from '../engine/target-notifier.js';
+import type { TargetChanges } from '../cluster/target-changes.js';
 import { executionEvent, type ExecutionChange, type Transitions } from '../engine/transitions.js';
 import type { Store } from '../store/index.js';
 
@@ -13,10 +13,10 @@ export interface DecommissionDeps {
   transitions: Pick<Transitions, 'atomically'>;
   clock: Clock;
   /**
-   * The engine's target-change channel: its listeners on every server forget the device's cached
-   * tokens, target state and hawkBit controller (PostgreSQL delivers the NOTIFY with the commit).
+   * Target changes: their listeners on every server forget the device's cached tokens, target
+   * state and hawkBit controller (the other servers hear it with the commit).
    */
-  notifier: Pick<TargetNotifier, 'changedIn' | 'changedHere'>;
+  targetChanges: Pick<TargetChanges, 'changedIn' | 'changedHere'>;
   /** Told after the commit: the device totals changed. */
   registryChanged: () => void;
   /** Told after the commit when executions ended: abort this server's pushes to the device, let rollouts finish. */
@@ -44,11 +44,11 @@ export class DecommissionService {
       const changed = changes.length ? await this.deps.store.executions.transition(changes, now, trx) : new Set<string>();
       const done = changes.filter((c) => changed.has(c.id));
       const events = done.map((c) => executionEvent(c, actor));
-      await this.deps.notifier.changedIn(trx, [deviceId]);
+      await this.deps.targetChanges.changedIn(trx, [deviceId]);
       const record = first ? [{ type: 'device.decommissioned', actor, deviceId, data: { executionsEnded: done.length } }] : [];
       return { result: done.length, events: [...record, ...events] };
     });
-    this.deps.notifier.changedHere([deviceId]);
+    this.deps.targetChanges.changedHere([deviceId]);
     this.deps.registryChanged();
     if (ended > 0) this.deps.executionsEnded(deviceId);
     return (await this.deps.store.devices.get(deviceId))!;

@@ -12,6 +12,7 @@ import { ExecutionViewRepository } from './execution-view.repository.js';
 import { HawkbitRepository } from './hawkbit.repository.js';
 import { LockRepository } from './lock.repository.js';
 import { MenderRepository } from './mender.repository.js';
+import { Notifications } from './notifications.js';
 import { restoreDeferredIndexes } from './device-import.sqlite.js';
 import { migrate } from './migrator.js';
 import { RolloutRepository } from './rollout.repository.js';
@@ -34,6 +35,8 @@ export interface Store {
   executions: ExecutionRepository;
   /** Read models over executions for operators (summaries, device histories). */
   executionViews: ExecutionViewRepository;
+  /** LISTEN/NOTIFY between the servers sharing the database (PostgreSQL); null on SQLite. */
+  notifications: Notifications | null;
   close(): Promise<void>;
 }
 
@@ -62,6 +65,7 @@ export function createStore(handle: DatabaseHandle, options: StoreOptions = {}):
     rollouts: new RolloutRepository(handle.db),
     executions: new ExecutionRepository(handle.db, handle.dialect, handle.maxParams),
     executionViews: new ExecutionViewRepository(handle.db),
+    notifications: handle.pool ? new Notifications(handle.pool) : null,
     close: () => handle.close(),
   };
 }
@@ -95,6 +99,7 @@ export * from './event-log.js';
 export * from './protocol.schema.js';
 export * from './hawkbit.repository.js';
 export * from './mender.repository.js';
+export * from './notifications.js';
 export * from './rollout.schema.js';
 export * from './rollout.repository.js';
 export * from './execution.repository.js';

@@ -1,14 +1,14 @@
 // The cluster-wide live event feed. Events appended on this server arrive from EventLog.subscribe;
-// with several servers on PostgreSQL, each server NOTIFYs a channel with its last id after it
-// appends, and the others read what they have not seen from the store (the store stays the
-// source of truth, the notification only says "look").
-import { randomUUID } from 'node:crypto';
+// when other servers share the store, each server publishes its last id on the cluster channel
+// after it appends, and the others read what they have not seen from the store (the store stays
+// the source of truth, the message only says "look").
 import type { Logger } from 'pino';
-import type pg from 'pg';
 import type { EventRecord } from '../core/index.js';
 import type { EventLog, Store } from '../store/index.js';
+import { topic, type ClusterChannel } from './channel.js';
 
-export const EVENTS_CHANNEL = 'orchestrator_events';
+/** "Look": the last event id the sending server appended. */
+export const EVENTS_TOPIC = topic<number>('events');
 const READ_PAGE = 1000;
 const NOTIFY_DEBOUNCE_MS = 20;
 const MAX_LOCAL_IDS = 100_000;
@@ -20,10 +20,7 @@ export type FeedListener = (events: EventRecord[]) => void;
 /** Live events of every server sharing the store, each delivered once, ids ascending per batch. */
 export class EventFeed {
   private readonly listeners = new Set<FeedListener>();
-  private readonly serverId = randomUUID();
-  private unsubscribe: (() => void) | undefined;
-  /** The LISTEN connection and its release (once, by whoever gets there first: stop or an error). */
-  private listener: { client: pg.PoolClient; release(error?: Error): boolean } | undefined;
+  private readonly unsubscribe: Array<() => void> = [];
   /** Ids this server published itself and the remote reader must skip. */
   private readonly localIds = new Set<number>();
   /** Ids above the cursor already emitted (read past a hole). */
@@ -38,16 +35,22 @@ export class EventFeed {
 
   constructor(
     private readonly events: EventLog,
-    private readonly store: Store,
-    private readonly logger: Logger,
+    private readonly store: Pick<Store, 'events'>,
+    private readonly channel: ClusterChannel,
+    private readonly logger: Pick<Logger, 'warn'>,
   ) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = this.events.subscribe((records) => this.onLocal(records));
-    if (this.store.handle.pool) {
-      this.remoteCursor = await this.store.events.lastId();
-      await this.listen();
-    }
+    this.unsubscribe.push(this.events.subscribe((records) => this.onLocal(records)));
+    if (!this.channel.reachesOtherServers) return;
+    this.remoteCursor = await this.store.events.lastId();
+    this.unsubscribe.push(
+      this.channel.subscribe(EVENTS_TOPIC, () => this.scheduleRead(), { othersOnly: true }),
+      // Whatever was appended while the channel was not listening.
+      this.channel.onResume(() => this.scheduleRead()),
+    );
+    // Whatever was appended between reading the last id and subscribing.
+    this.scheduleRead();
   }
 
   subscribe(listener: FeedListener): () => void {
@@ -57,16 +60,10 @@ export class EventFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.unsubscribe?.();
+    for (const off of this.unsubscribe.splice(0)) off();
     clearTimeout(this.notifyTimer);
     clearTimeout(this.holeTimer);
     await this.reading;
-    const listener = this.listener;
-    this.listener = undefined;
-    if (listener) {
-      await listener.client.query(`UNLISTEN ${EVENTS_CHANNEL}`).catch(() => {});
-      listener.release();
-    }
   }
 
   private emit(records: EventRecord[]): void {
@@ -81,7 +78,7 @@ export class EventFeed {
 
   private onLocal(records: EventRecord[]): void {
     this.emit(records);
-    if (!this.store.handle.pool) return;
+    if (!this.channel.reachesOtherServers) return;
     for (const r of records) {
       this.localIds.add(r.id);
       this.pendingNotifyId = Math.max(this.pendingNotifyId, r.id);
@@ -89,59 +86,12 @@ export class EventFeed {
     if (this.localIds.size > MAX_LOCAL_IDS) this.scheduleRead();
     this.notifyTimer ??= setTimeout(() => {
       this.notifyTimer = undefined;
-      const payload = `${this.serverId}:${this.pendingNotifyId}`;
-      this.store.handle.pool!.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, payload]).catch((error: unknown) => this.logger.warn({ err: error }, 'event NOTIFY failed'));
+      if (!this.stopped) this.channel.publish(EVENTS_TOPIC, this.pendingNotifyId);
     }, NOTIFY_DEBOUNCE_MS);
   }
 
-  private async listen(): Promise<void> {
-    if (this.stopped) return;
-    let client: pg.PoolClient;
-    try {
-      client = await this.store.handle.pool!.connect();
-    } catch (error) {
-      this.retryListen(error, 'cannot LISTEN for events; retrying');
-      return;
-    }
-    // A dying connection may report several errors, also after stop() gave it back to the pool:
-    // it is released once, and only a connection lost while in use is replaced.
-    let released = false;
-    const release = (error?: Error): boolean => {
-      if (released) return false;
-      released = true;
-      if (this.listener?.client === client) this.listener = undefined;
-      client.release(error);
-      return true;
-    };
-    client.on('notification', (message) => {
-      if (message.channel !== EVENTS_CHANNEL || message.payload?.startsWith(this.serverId)) return;
-      this.scheduleRead();
-    });
-    client.on('error', (error) => {
-      if (release(error)) this.retryListen(error, 'event LISTEN connection lost; reconnecting');
-    });
-    try {
-      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
-    } catch (error) {
-      if (release(error as Error)) this.retryListen(error, 'cannot LISTEN for events; retrying');
-      return;
-    }
-    if (this.stopped) {
-      release();
-      return;
-    }
-    this.listener = { client, release };
-    // Whatever was appended while we were not listening.
-    this.scheduleRead();
-  }
-
-  private retryListen(error: unknown, message: string): void {
-    if (this.stopped) return;
-    this.logger.warn({ err: error }, message);
-    setTimeout(() => void this.listen(), 1000).unref();
-  }
-
   private scheduleRead(): void {
+    if (this.stopped) return;
     if (this.reading) {
       this.readAgain = true;
       return;

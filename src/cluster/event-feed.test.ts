@@ -1,6 +1,6 @@
-// The live event feed across servers on PostgreSQL, with its LISTEN connection killed: while in
-// use (the feed reconnects and misses nothing) and after stop() gave it back to the pool (released
-// once; a second release would be an uncaught exception).
+// The live event feed across servers on PostgreSQL, with the channel's LISTEN connection killed:
+// while in use (the channel listens again and the feed misses nothing) and after stop() gave it
+// back to the pool (released once; a second release would be an uncaught exception).
 import { once } from 'node:events';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock, type EventRecord } from '../core/index.js';
 import { EventLog, openStore, type Store } from '../store/index.js';
 import { ADMIN_URL, createTestDatabase, postgresUnavailable, type TestDatabase } from '../testing/postgres.js';
-import { EventFeed, EVENTS_CHANNEL } from './event-feed.js';
+import type { ClusterChannel } from './channel.js';
+import { EventFeed } from './event-feed.js';
+import { PG_CHANNEL, PostgresChannel } from './postgres-channel.js';
 
 const skip = await postgresUnavailable();
 
@@ -43,13 +45,15 @@ describe.skipIf(skip)('EventFeed on PostgreSQL', () => {
   const stores: Store[] = [];
   const logger = pino({ level: 'silent' });
 
-  async function server(): Promise<{ store: Store; log: EventLog; feed: EventFeed }> {
+  async function server(): Promise<{ store: Store; log: EventLog; feed: EventFeed; channel: ClusterChannel }> {
     const store = await openStore({ url: db.url, poolSize: 3 });
     stores.push(store);
     const log = new EventLog(store.events, systemClock);
-    const feed = new EventFeed(log, store, logger);
+    const channel = new PostgresChannel(store.notifications!, logger, { initialMs: 50, maxMs: 1000 });
+    await channel.start();
+    const feed = new EventFeed(log, store, channel, logger);
     await feed.start();
-    return { store, log, feed };
+    return { store, log, feed, channel };
   }
 
   beforeAll(async () => {
@@ -68,21 +72,23 @@ describe.skipIf(skip)('EventFeed on PostgreSQL', () => {
     await a.log.append([{ type: 'test.first', data: {} }]);
     expect((await first).type).toBe('test.first');
 
-    expect(await terminate(database, `LISTEN ${EVENTS_CHANNEL}`)).toBe(2);
+    expect(await terminate(database, `LISTEN ${PG_CHANNEL}`)).toBe(2);
     const second = received(b.feed, 'test.second');
     await a.log.append([{ type: 'test.second', data: {} }]);
     expect((await second).type).toBe('test.second');
     for (const s of [a, b]) {
       await s.feed.stop();
+      await s.channel.stop();
       await s.store.close();
     }
   });
 
   it('a connection that dies after stop() returned it to the pool is not released again', async () => {
-    const { store, feed } = await server();
+    const { store, feed, channel } = await server();
     await feed.stop();
+    await channel.stop();
     const idleError = once(store.handle.pool!, 'error');
-    expect(await terminate(database, `UNLISTEN ${EVENTS_CHANNEL}`)).toBe(1);
+    expect(await terminate(database, `UNLISTEN ${PG_CHANNEL}`)).toBe(1);
     // The pool drops the dead idle client; the feed's own handler must stay quiet.
     await idleError;
   });
