@@ -1,10 +1,9 @@
 // The cluster channel's contract, run on both implementations: the in-process one (servers of one
 // process on a shared bus, as SQLite's one server is alone on its own) and the PostgreSQL one
 // (servers on their own stores and pools, LISTEN/NOTIFY between them).
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../store/index.js';
-import { ADMIN_URL, createTestDatabase, postgresUnavailable, type TestDatabase } from '../testing/postgres.js';
+import { createTestDatabase, databaseName, idleSessions, postgresUnavailable, terminateSessions, type TestDatabase } from '../testing/postgres.js';
 import { MAX_PAYLOAD_BYTES, topic, type ClusterChannel, type MessageHandler, type Topic } from './channel.js';
 import { InProcessBus, InProcessChannel } from './in-process-channel.js';
 import { PG_CHANNEL, PostgresChannel } from './postgres-channel.js';
@@ -55,18 +54,9 @@ function inProcess(): Harness {
 }
 
 async function postgres(db: TestDatabase): Promise<Harness> {
-  const database = new URL(db.url).pathname.slice(1);
+  const database = databaseName(db.url);
   const stores: Store[] = [];
   const channels: PostgresChannel[] = [];
-  const admin = async (query: string): Promise<number> => {
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    try {
-      return (await client.query(query, [database, `LISTEN ${PG_CHANNEL}`])).rowCount ?? 0;
-    } finally {
-      await client.end();
-    }
-  };
   return {
     async server() {
       const store = await openStore({ url: db.url, poolSize: 2 });
@@ -76,8 +66,8 @@ async function postgres(db: TestDatabase): Promise<Harness> {
       await channel.start();
       return channel;
     },
-    kill: () => admin('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query = $2'),
-    listening: () => admin("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query = $2 AND state = 'idle'"),
+    kill: () => terminateSessions(database, `LISTEN ${PG_CHANNEL}`),
+    listening: () => idleSessions(database, `LISTEN ${PG_CHANNEL}`),
     async close() {
       for (const c of channels) await c.stop();
       for (const s of stores) await s.close();

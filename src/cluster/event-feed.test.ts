@@ -2,12 +2,11 @@
 // while in use (the channel listens again and the feed misses nothing) and after stop() gave it
 // back to the pool (released once; a second release would be an uncaught exception).
 import { once } from 'node:events';
-import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock, type EventRecord } from '../core/index.js';
 import { EventLog, openStore, type Store } from '../store/index.js';
-import { ADMIN_URL, createTestDatabase, postgresUnavailable, type TestDatabase } from '../testing/postgres.js';
+import { createTestDatabase, databaseName, postgresUnavailable, terminateSessions as terminate, type TestDatabase } from '../testing/postgres.js';
 import type { ClusterChannel } from './channel.js';
 import { EventFeed } from './event-feed.js';
 import { PG_CHANNEL, PostgresChannel } from './postgres-channel.js';
@@ -25,18 +24,6 @@ function received(feed: EventFeed, type: string): Promise<EventRecord> {
       }
     });
   });
-}
-
-/** Terminates the backends of `database` whose last statement was `query`; answers how many. */
-async function terminate(database: string, query: string): Promise<number> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    const result = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query = $2', [database, query]);
-    return result.rowCount ?? 0;
-  } finally {
-    await admin.end();
-  }
 }
 
 describe.skipIf(skip)('EventFeed on PostgreSQL', () => {
@@ -58,7 +45,7 @@ describe.skipIf(skip)('EventFeed on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    database = new URL(db.url).pathname.slice(1);
+    database = databaseName(db.url);
   });
   afterAll(async () => {
     for (const store of stores) await store.close().catch(() => {});

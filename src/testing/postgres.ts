@@ -54,3 +54,28 @@ export async function createTestDatabase(prefix = 'uo_test'): Promise<TestDataba
     },
   };
 }
+
+/** The name of a test database, from its URL. */
+export function databaseName(url: string): string {
+  return new URL(url).pathname.slice(1);
+}
+
+/** Terminates the sessions of `database` whose last statement was `query`; answers how many. */
+export async function terminateSessions(database: string, query: string): Promise<number> {
+  return sessionQuery('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query = $2', database, query);
+}
+
+/** How many idle sessions of `database` ran `query` last (a LISTEN connection waiting, say). */
+export async function idleSessions(database: string, query: string): Promise<number> {
+  return sessionQuery("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query = $2 AND state = 'idle'", database, query);
+}
+
+async function sessionQuery(text: string, database: string, query: string): Promise<number> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    return (await admin.query(text, [database, query])).rowCount ?? 0;
+  } finally {
+    await admin.end();
+  }
+}
