@@ -200,7 +200,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     events: store.events,
     feed,
     locks: store.locks,
-    commitGraceMs: store.handle.dialect === 'postgres' ? COMMIT_GRACE_MS : 0,
+    commitGraceMs: channel.reachesOtherServers ? COMMIT_GRACE_MS : 0,
     clock,
     logger,
     count: (result) => metrics.notifications.inc({ result }),

@@ -29,7 +29,7 @@
 //   have changed (released, cancelled, paused/resumed, rollout finished, rolled back, a
 //   download-ahead rollout's window opened or closed) so caches
 //   (ETags) can be invalidated. With several servers on PostgreSQL the ids travel over
-//   NOTIFY/LISTEN, so every server's listeners fire. Answers an unsubscribe function.
+//   the cluster channel (src/cluster/target-changes.ts), so every server's listeners fire. Answers an unsubscribe function.
 // - `deviceSeen(deviceIds)`: call it on every poll/heartbeat (cheap, batched inside) so
 //   on-connect rollouts release work for devices that just came online.
 import type { Artifact, DeviceReport, Execution, InstallGate, Rollout } from '../core/index.js';
