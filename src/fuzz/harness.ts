@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { Kysely } from 'kysely';
 import type { TestApp } from '../testing/app.js';
 import type { AuthChoice, LiveContext, MaterializedRequest } from './request.js';
-import { diff, snapshot, tableNames, APPEND_ONLY, type Snapshot } from './snapshot.js';
+import { diff, snapshot, tableNames, APPEND_ONLY, type Snapshot } from '../testing/snapshot.js';
 import type { Route } from './routes.js';
 import type { FuzzTokens } from './fixtures.js';
 

@@ -10,7 +10,7 @@ import { createEngine } from '../engine/create-engine.js';
 import { seedDevices } from '../testing/engine.js';
 import { EventLog, type Store } from '../store/index.js';
 import { storeTargets } from '../testing/stores.js';
-import { PolicyRepository } from './policy.repository.js';
+import { PolicyRepository } from '../store/index.js';
 import { PolicyService } from './policy.service.js';
 import type { RegistryPush } from './registry-payload.js';
 

@@ -80,16 +80,16 @@ export class DeviceRepository {
    * tokens and Mender authentication sets in the same transaction. Answers whether this call
    * decommissioned it (false: it already was); null when there is no such device.
    */
-  async decommission(id: string, now: number, trx: Kysely<Database> = this.db): Promise<boolean | null> {
-    const result = await trx.updateTable('devices').set({ decommissioned_at: now, updated_at: now }).where('id', '=', id).where('decommissioned_at', 'is', null).executeTakeFirst();
+  async decommission(id: string, now: number): Promise<boolean | null> {
+    const result = await this.db.updateTable('devices').set({ decommissioned_at: now, updated_at: now }).where('id', '=', id).where('decommissioned_at', 'is', null).executeTakeFirst();
     const first = Number(result.numUpdatedRows) > 0;
-    if (!first && !(await trx.selectFrom('devices').select('id').where('id', '=', id).executeTakeFirst())) return null;
+    if (!first && !(await this.db.selectFrom('devices').select('id').where('id', '=', id).executeTakeFirst())) return null;
     // Again on a repeated call: a credential added since (or left by a crash) ends too.
-    await trx.updateTable('tokens').set({ revoked_at: now }).where('device_id', '=', id).where('revoked_at', 'is', null).execute();
-    await trx.updateTable('mender_auth_sets').set({ status: 'decommissioned', updated_at: now }).where('device_id', '=', id).where('status', '!=', 'decommissioned').execute();
+    await this.db.updateTable('tokens').set({ revoked_at: now }).where('device_id', '=', id).where('revoked_at', 'is', null).execute();
+    await this.db.updateTable('mender_auth_sets').set({ status: 'decommissioned', updated_at: now }).where('device_id', '=', id).where('status', '!=', 'decommissioned').execute();
     // Its push credentials go too: nothing is pushed to it again, and a stolen device's SSH
     // password or bearer token is not kept where a backup could leak it.
-    await trx.deleteFrom('device_secrets').where('device_id', '=', id).execute();
+    await this.db.deleteFrom('device_secrets').where('device_id', '=', id).execute();
     return first;
   }
 
