@@ -51,3 +51,10 @@ export async function forgetNewestMigration(store: Store): Promise<{ version: st
   await db.deleteFrom('schema_migrations').where('version', '=', last.version).execute();
   return { version: last.version, restore: async () => void (await db.insertInto('schema_migrations').values(last).execute()) };
 }
+
+/** Forgets the chunk index of one artifact (or of every artifact), as artifacts stored before indexes existed. */
+export async function forgetChunkIndexes(store: Store, artifactId?: string): Promise<void> {
+  let q = store.handle.db.updateTable('artifacts').set({ index_sha256: null, index_info: null });
+  if (artifactId !== undefined) q = q.where('id', '=', artifactId);
+  await q.execute();
+}
