@@ -5,6 +5,7 @@ import { versionKey } from '../core/index.js';
 import { chunks } from './device.repository.js';
 import { EventRepository } from './event.repository.js';
 import type { Database } from './schema.js';
+import { atomic } from './atomic.sql.js';
 
 /** What a heartbeat callback may write in the heartbeat's transaction: its events. */
 export interface InTransaction {
@@ -82,7 +83,7 @@ export class DeviceReportRepository {
   async touchMany(ids: string[], now: number, cameOnline?: (ids: string[], tx: InTransaction) => Promise<void>): Promise<string[]> {
     const changed: string[] = [];
     for (const chunk of chunks(ids, this.maxParams - 10)) {
-      await this.db.transaction().execute(async (trx) => {
+      await atomic(this.db, async (trx) => {
         // One conditional UPDATE decides who brings a device online: with several servers flushing
         // the same device, the row lock makes the second re-check `status` and skip it (a SELECT
         // first would let both see it offline and both emit device.online).
@@ -98,7 +99,7 @@ export class DeviceReportRepository {
 
   /** Marks online devices not seen since `cutoff` offline; `marked` runs in the same transaction. */
   async markOffline(cutoff: number, now: number, marked?: (ids: string[], tx: InTransaction) => Promise<void>, limit = 2_000): Promise<string[]> {
-    return this.db.transaction().execute(async (trx) => {
+    return atomic(this.db, async (trx) => {
       // At most `limit` devices per call: a fleet that went silent at once (or an import of stale
       // devices) is marked in short transactions instead of one that blocks the server.
       // The ids first, then the update by primary key: as one statement (`id IN (SELECT … LIMIT)`),

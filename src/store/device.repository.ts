@@ -1,12 +1,13 @@
 // The device registry's persistence: CRUD, filtered keyset pages, counts and batched upserts.
 import type { Database as SQLiteDatabase } from 'better-sqlite3';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { AUTH_FIELD, ConflictError, idCursor, splitSecrets, versionKey, type Device, type DeviceFilter, type DeviceInput, type ImportStaging, type SplitSecrets } from '../core/index.js';
 import type { DeviceSecretRepository } from './device-secret.repository.js';
 import { SecretStaging } from './device-secret.staging.js';
 import { deviceWhere } from './device-filter.sql.js';
 import { ROW_COLUMNS, toDevice, toRow } from './device-row.js';
 import type { Database, DeviceRow } from './schema.js';
+import { atomic } from './atomic.sql.js';
 import { SqliteBulkUpsert } from './device-bulk.sqlite.js';
 import { PostgresImportStaging } from './device-import.postgres.js';
 import { SqliteImportStaging } from './device-import.sqlite.js';
@@ -48,7 +49,7 @@ export class DeviceRepository {
     const split = splitSecrets(device.metadata);
     const row = toRow({ ...device, metadata: split.metadata }, now);
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await atomic(this.db, async (trx) => {
         await trx.insertInto('devices').values(row).execute();
         await this.writeTags(trx, [device]);
         await this.secrets.write(trx, device.id, split, now);
@@ -64,7 +65,7 @@ export class DeviceRepository {
   async update(device: DeviceInput, now: number): Promise<Device | null> {
     const split = splitSecrets(device.metadata);
     const { created_at: _c, id: _id, ...fields } = toRow({ ...device, metadata: split.metadata }, now);
-    const changed = await this.db.transaction().execute(async (trx) => {
+    const changed = await atomic(this.db, async (trx) => {
       const result = await trx.updateTable('devices').set(fields).where('id', '=', device.id).executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
       await trx.deleteFrom('device_tags').where('device_id', '=', device.id).execute();
@@ -156,10 +157,10 @@ export class DeviceRepository {
     if (this.sqlite && !this.sqlite.inTransaction) {
       this.bulk ??= new SqliteBulkUpsert(this.sqlite);
       const counts = await this.bulk.run(devices.map((d) => toRow(d, now)), devices);
-      await this.db.transaction().execute((trx) => this.writeSecrets(trx, devices, splits, now));
+      await atomic(this.db, (trx) => this.writeSecrets(trx, devices, splits, now));
       return counts;
     }
-    return this.db.transaction().execute(async (trx) => {
+    return atomic(this.db, async (trx) => {
       const ids = devices.map((d) => d.id);
       const existing = new Set<string>();
       for (const chunk of chunks(ids, this.maxParams)) {
@@ -271,7 +272,7 @@ export class DeviceRepository {
     for (const chunk of chunks(none, this.maxParams)) await trx.deleteFrom('device_secrets').where('device_id', 'in', chunk).execute();
   }
 
-  private async writeTags(trx: Transaction<Database>, devices: DeviceInput[]): Promise<void> {
+  private async writeTags(trx: Kysely<Database>, devices: DeviceInput[]): Promise<void> {
     const rows = devices.flatMap((d) => Object.entries(d.tags).map(([key, value]) => ({ device_id: d.id, key, value })));
     for (const chunk of chunks(rows, Math.floor(this.maxParams / 3))) await trx.insertInto('device_tags').values(chunk).execute();
   }

@@ -1,6 +1,7 @@
 // Registry webhook deliveries seen recently (table `webhook_receipts`): the memory of the replay guard.
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { atomic } from './atomic.sql.js';
 
 export class WebhookReceiptRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -10,7 +11,7 @@ export class WebhookReceiptRepository {
    * is still remembered (a replay). The primary key makes concurrent duplicates lose too.
    */
   async admit(keys: string[], now: number, forgetBefore: number): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    return atomic(this.db, async (trx) => {
       await trx.deleteFrom('webhook_receipts').where('received_at', '<', forgetBefore).execute();
       const seen = await trx.selectFrom('webhook_receipts').select('key').where('key', 'in', keys).executeTakeFirst();
       if (seen) return false;
