@@ -71,10 +71,10 @@ export class EngineJobs {
       const rows = await tx.executions.reapExpired(now, 5_000);
       return { result: rows, events: movedEvents(rows, 'delivering', 'pending', 'engine', 'lease expired: the engine delivering it stopped') };
     });
-    const orphans = reaped.filter((r) => !liveIds.has(r.rollout_id));
+    const orphans = reaped.filter((r) => !liveIds.has(r.rolloutId));
     if (orphans.length) {
       await this.o.transitions.apply(
-        orphans.map((r) => ({ id: r.id, rolloutId: r.rollout_id, deviceId: r.device_id, attempt: r.attempts, from: 'pending', to: 'cancelled', error: 'rollout stopped' })),
+        orphans.map((r) => ({ id: r.id, rolloutId: r.rolloutId, deviceId: r.deviceId, attempt: r.attempts, from: 'pending', to: 'cancelled', error: 'rollout stopped' })),
         'engine',
       );
     }

@@ -135,7 +135,7 @@ export class RolloutService {
       const rows = await tx.executions.moveAll(id, 'queued', 'pending', now, { pullOnly: true });
       // Download ahead: devices downloading or ready keep their file; their target says download until resumed.
       const ready = ahead ? await tx.executions.pullDevicesIn(id, HELD_BY_PAUSE) : [];
-      return { events: movedEvents(rows, 'queued', 'pending', actor, 'rollout paused before the device started it'), devices: [...rows.map((r) => r.device_id), ...ready] };
+      return { events: movedEvents(rows, 'queued', 'pending', actor, 'rollout paused before the device started it'), devices: [...rows.map((r) => r.deviceId), ...ready] };
     });
     return this.get(id);
   }
@@ -235,7 +235,7 @@ export class RolloutService {
         if (to === 'skipped' && state !== 'pending' && state !== 'queued') continue;
         const rows = await tx.executions.moveAll(id, state, to, now, state === 'delivering' ? { leaseExpiredBefore: now } : {});
         events.push(...movedEvents(rows, state, to, actor, reason));
-        ids.push(...rows.filter((r) => r.pull === 1).map((r) => r.device_id));
+        ids.push(...rows.filter((r) => r.pull).map((r) => r.deviceId));
       }
       return { events, devices: ids };
     });

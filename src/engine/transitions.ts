@@ -1,7 +1,7 @@
 // Writes execution transitions and their events in one transaction, then publishes the events.
 // Every engine, service and device-report write of an execution state goes through here.
 import type { Clock, ExecutionState, NewEvent } from '../core/index.js';
-import type { EventLog, MovedRow, Store, StoreTransaction, TransitionItem } from '../store/index.js';
+import type { EventLog, MovedExecution, Store, StoreTransaction, TransitionItem } from '../store/index.js';
 
 /** A transition with what its event needs. */
 export interface ExecutionChange extends TransitionItem {
@@ -18,8 +18,8 @@ export function executionEvent(change: { id: string; rolloutId: string; deviceId
   return { type: `execution.${change.to}`, actor, rolloutId: change.rolloutId, deviceId: change.deviceId, executionId: change.id, data };
 }
 
-export function movedEvents(rows: MovedRow[], from: ExecutionState, to: ExecutionState, actor: string, error: string | null = null): NewEvent[] {
-  return rows.map((r) => executionEvent({ id: r.id, rolloutId: r.rollout_id, deviceId: r.device_id, from, to, attempt: r.attempts, error }, actor));
+export function movedEvents(rows: MovedExecution[], from: ExecutionState, to: ExecutionState, actor: string, error: string | null = null): NewEvent[] {
+  return rows.map((r) => executionEvent({ id: r.id, rolloutId: r.rolloutId, deviceId: r.deviceId, from, to, attempt: r.attempts, error }, actor));
 }
 
 export class Transitions {

@@ -150,7 +150,7 @@ for (const target of storeTargets) {
       expect(cancelled.map((x) => x.id)).toEqual([leased!.id]);
       expect(await store.executions.get(leased!.id)).toMatchObject({ state: 'cancelled', leaseOwner: null, finishedAt: new Date(T0 + 2_000).toISOString() });
       expect(await store.executions.moveAll(push.rollout.id, 'pending', 'cancelled', T0 + 3_000, { pullOnly: true })).toEqual([]);
-      expect((await store.executions.moveAll(push.rollout.id, 'pending', 'skipped', T0 + 3_000)).map((x) => x.device_id)).toEqual(push.deviceIds.filter((id) => id !== leased!.deviceId));
+      expect((await store.executions.moveAll(push.rollout.id, 'pending', 'skipped', T0 + 3_000)).map((x) => x.deviceId)).toEqual(push.deviceIds.filter((id) => id !== leased!.deviceId));
       expect(await store.rollouts.countsByState(push.rollout.id)).toEqual({ cancelled: 1, skipped: 1 });
     });
 

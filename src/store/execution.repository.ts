@@ -9,7 +9,7 @@ import { deviceWhere } from './device-filter.sql.js';
 import { chunks } from './device.repository.js';
 import { insertExecutions, insertExecutionsForFilter } from './execution-insert.sql.js';
 import { lastInstalled, requeueFailures } from './execution-outcome.sql.js';
-import { toExecution, type ClaimOptions, type MovedRow, type NewExecution, type RequeuedRow, type TransitionItem } from './execution-row.js';
+import { toExecution, toMovedExecution, type ClaimOptions, type MovedExecution, type NewExecution, type RequeuedRow, type TransitionItem } from './execution-row.js';
 import type { ExecutionRow } from './rollout.schema.js';
 import type { Database } from './schema.js';
 
@@ -105,7 +105,7 @@ export class ExecutionRepository {
   }
 
   /** Moves every execution of a rollout in state `from` (optionally only pull ones) to `to`. */
-  async moveAll(rolloutId: string, from: ExecutionState, to: ExecutionState, now: number, options: { pullOnly?: boolean; leaseExpiredBefore?: number } = {}): Promise<MovedRow[]> {
+  async moveAll(rolloutId: string, from: ExecutionState, to: ExecutionState, now: number, options: { pullOnly?: boolean; leaseExpiredBefore?: number } = {}): Promise<MovedExecution[]> {
     assertTransition(from, to);
     let q = this.db
       .updateTable('executions')
@@ -115,11 +115,11 @@ export class ExecutionRepository {
     if (options.pullOnly) q = q.where('pull', '=', 1);
     const before = options.leaseExpiredBefore;
     if (before !== undefined) q = q.where((eb) => eb.or([eb('pull', '=', 1), eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', before)]));
-    return q.returning(['id', 'rollout_id', 'device_id', 'pull', 'attempts']).execute();
+    return (await q.returning(['id', 'rollout_id', 'device_id', 'pull', 'attempts']).execute()).map(toMovedExecution);
   }
 
   /** Push executions whose lease expired (their engine died): back to pending, due now. */
-  async reapExpired(now: number, limit: number): Promise<MovedRow[]> {
+  async reapExpired(now: number, limit: number): Promise<MovedExecution[]> {
     assertTransition('delivering', 'pending');
     const ids = this.db.selectFrom('executions').select('id').where('lease_owner', 'is not', null).where('lease_expires_at', '<', now).where('state', '=', 'delivering').limit(limit);
     const rows = await claimExecutions(this.db, this.dialect, ids, 'delivering', {
@@ -130,7 +130,7 @@ export class ExecutionRepository {
       updated_at: now,
       error: 'lease expired: the engine delivering it stopped',
     });
-    return rows.map((r) => ({ id: r.id, rollout_id: r.rollout_id, device_id: r.device_id, pull: r.pull, attempts: r.attempts }));
+    return rows.map(toMovedExecution);
   }
 
   /** Extends the leases this engine holds (long deliveries). */
