@@ -21,6 +21,19 @@ export class StatsRepository {
     return result.rows.map((r) => ({ value: r.v, count: Number(r.n) }));
   }
 
+  /** How many events of these exact types each device has in a rollout (devices with none are left out). */
+  async eventsPerDevice(rolloutId: string, types: string[]): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('events')
+      .select(['device_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('rollout_id', '=', rolloutId)
+      .where('type', 'in', types)
+      .where('device_id', 'is not', null)
+      .groupBy('device_id')
+      .execute();
+    return new Map(rows.map((r) => [r.device_id!, Number(r.n)]));
+  }
+
   /** The versions of the applied migrations; throws when the database does not answer. */
   async appliedMigrations(): Promise<Set<string>> {
     await sql`SELECT 1`.execute(this.db);
