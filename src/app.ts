@@ -12,7 +12,7 @@ import { enrollmentRoutes } from './api/enrollment.routes.js';
 import { eventRoutes } from './api/event.routes.js';
 import { executionRoutes } from './api/execution.routes.js';
 import { healthRoutes } from './api/health.routes.js';
-import { groupedCount, Metrics } from './api/metrics.js';
+import { Metrics } from './api/metrics.js';
 import { policyRoutes } from './api/policy.routes.js';
 import { bindServer, type Binding } from './api/listen.js';
 import { AuthFailureLimiter, authFailureLimits, rateLimitRoutes } from './api/rate-limits.js';
@@ -47,8 +47,8 @@ import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
 import { BandwidthLimiter, DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './pull/index.js';
 import { DeviceService } from './registry/index.js';
-import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionRepository, SubscriptionService, type NotifierOptions } from './notify/index.js';
-import { PolicyRepository, PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
+import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionService, type NotifierOptions } from './notify/index.js';
+import { PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
 import { OutboundGuard } from './outbound/index.js';
 import { openSecretsKey } from './secrets/index.js';
 import { EventLog, openStore, SecretsKeyError, type Store } from './store/index.js';
@@ -158,7 +158,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     inspect: inspectBundle,
   });
   const metrics = new Metrics();
-  metrics.addGroupedGauge('orchestrator_devices', 'Devices by status', 'status', groupedCount(store.handle.db, 'devices', 'status'));
+  metrics.addGroupedGauge('orchestrator_devices', 'Devices by status', 'status', () => store.stats.countBy({ table: 'devices', column: 'status' }));
   events.subscribe((records) => metrics.observeEvents(records));
   // The one channel between the servers sharing the store: target changes, "look" for new events
   // and the cache invalidations they carry (src/cluster). Listening from here on.
@@ -167,8 +167,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const feed = new EventFeed(events, store, channel, logger);
   feed.subscribe((records) => metrics.observeFeed(records));
   await feed.start();
-  metrics.addGroupedGauge('orchestrator_executions', 'Rollout executions by state', 'state', groupedCount(store.handle.db, 'executions', 'state'));
-  metrics.addGroupedGauge('orchestrator_rollouts', 'Rollouts by status', 'status', groupedCount(store.handle.db, 'rollouts', 'status'));
+  metrics.addGroupedGauge('orchestrator_executions', 'Rollout executions by state', 'state', () => store.stats.countBy({ table: 'executions', column: 'state' }));
+  metrics.addGroupedGauge('orchestrator_rollouts', 'Rollouts by status', 'status', () => store.stats.countBy({ table: 'rollouts', column: 'status' }));
   // The rollout engine: push transports by device mode, batched durable executions, pull-device sync.
   // Every connection the server opens on someone's say-so is checked against the deny list.
   const outbound = options.outbound ?? OutboundGuard.fromEntries(config.outboundDeny);
@@ -188,9 +188,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   metrics.addEngineGauges(engine.engine);
   // Registry webhook policies (seed 004) and outbound notifications.
   const createRollout: RolloutCreator | undefined = (input, actor) => engine.rollouts.create(input, actor);
-  const policies = new PolicyService({ policies: new PolicyRepository(store.handle.db), events, clock, artifacts, createRollout });
-  const replayGuard = new ReplayGuard(store.handle.db, config.webhookReplayWindowSeconds * 1000);
-  const subscriptionRepository = new SubscriptionRepository(store.handle.db);
+  const policies = new PolicyService({ policies: store.policies, events, clock, artifacts, createRollout });
+  const replayGuard = new ReplayGuard(store.webhookReceipts, config.webhookReplayWindowSeconds * 1000);
+  const subscriptionRepository = store.subscriptions;
   // Email subscriptions go through one SMTP server for the whole installation (ORCHESTRATOR_SMTP_*).
   const smtp = smtpSettings(config);
   const mailer = smtp ? new SmtpMailer(smtp, options.notifyOptions?.timeoutMs) : undefined;
@@ -294,7 +294,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => webhookRoutes(app, { policies, guard: replayGuard, events, metrics, clock, secret: config.webhookSecret }),
     (app) => policyRoutes(app, { policies }),
     (app) => subscriptionRoutes(app, { subscriptions }),
-    (app) => webRoutes(app, { db: store.handle.db, reports: store.deviceReports }),
+    (app) => webRoutes(app, { stats: store.stats, reports: store.deviceReports }),
     (app) => tokenRoutes(app, { store, clock, auth }),
     (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store, clock }),
     (app) => executionRoutes(app, { rollouts: engine.rollouts, store }),

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkIndexDigest, decodeChunkIndex, type TargetState } from '../core/index.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { addPullDevice, ManualTargets, uploadArtifact } from '../testing/pull.js';
+import { forgetChunkIndexes } from '../testing/raw-sql.js';
 
 describe('chunk index on the device API', () => {
   let t: TestApp;
@@ -69,7 +70,7 @@ describe('chunk index on the device API', () => {
   it('answers 404 no_chunk_index for an artifact without one', async () => {
     const token = await addPullDevice(t.app, 'ix-3');
     const artifact = await uploadArtifact(t.app, randomBytes(1000), { name: 'ix', version: '3' });
-    await t.app.store.handle.db.updateTable('artifacts').set({ index_sha256: null, index_info: null }).where('id', '=', artifact.id).execute();
+    await forgetChunkIndexes(t.app.store, artifact.id);
     targets.target('ix-3', (await t.app.artifacts.get(artifact.id)));
     const state = (await t.request('GET', '/api/v1/device/ix-3/state', { token })).json() as TargetState;
     expect(state.update!.index).toBeNull();

@@ -3,7 +3,6 @@
 // database (devices by status, executions by state) are computed at scrape time from a cheap
 // grouped count, cached for a few seconds so a busy scraper cannot load the database.
 import type { FastifyInstance } from 'fastify';
-import { sql, type Kysely } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventRecord } from '../core/index.js';
 
@@ -25,14 +24,6 @@ export interface PollCounters {
 
 /** A grouped count read from the database: label value -> count. */
 export type GroupedCount = () => Promise<Record<string, number>>;
-
-/** `SELECT column, COUNT(*) FROM table GROUP BY column` as a GroupedCount (both dialects). */
-export function groupedCount<DB>(db: Kysely<DB>, table: string, column: string): GroupedCount {
-  return async () => {
-    const result = await sql<{ k: string | null; n: number | string }>`SELECT ${sql.ref(column)} AS k, COUNT(*) AS n FROM ${sql.table(table)} GROUP BY ${sql.ref(column)}`.execute(db);
-    return Object.fromEntries(result.rows.map((r) => [r.k ?? 'none', Number(r.n)]));
-  };
-}
 
 /**
  * The counters other capabilities bump. Label values are small closed sets (never ids).

@@ -6,10 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { sql, type Kysely } from 'kysely';
 import { NotFoundError } from '../core/index.js';
 import { etagMatches, strongEtag } from '../http/index.js';
-import type { Database, DeviceReportRepository } from '../store/index.js';
+import type { DeviceReportRepository, StatsRepository } from '../store/index.js';
 import { errorResponses } from './schemas.js';
 
 /** The dashboard's folder next to this module: src/web from src/api, dist/web from dist/api. */
@@ -68,14 +67,9 @@ function securityHeaders(reply: FastifyReply): void {
   reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=()');
 }
 
-async function topCounts(db: Kysely<Database>, column: 'status' | 'version' | 'location', limit: number): Promise<{ value: string | null; count: number }[]> {
-  const result = await sql<{ v: string | null; n: number | string }>`SELECT ${sql.ref(column)} AS v, COUNT(*) AS n FROM devices GROUP BY ${sql.ref(column)} ORDER BY COUNT(*) DESC LIMIT ${limit}`.execute(db);
-  return result.rows.map((r) => ({ value: r.v, count: Number(r.n) }));
-}
-
 const Bucket = Type.Array(Type.Object({ value: Type.Union([Type.String(), Type.Null()]), count: Type.Integer() }));
 
-export async function webRoutes(app: FastifyInstance, deps: { db: Kysely<Database>; reports: DeviceReportRepository; root?: string }) {
+export async function webRoutes(app: FastifyInstance, deps: { stats: StatsRepository; reports: DeviceReportRepository; root?: string }) {
   const files = loadFiles(deps.root ?? WEB_ROOT);
   const send = (name: string, reply: FastifyReply, ifNoneMatch: string | undefined) => {
     const file = files.get(name);
@@ -119,7 +113,7 @@ export async function webRoutes(app: FastifyInstance, deps: { db: Kysely<Databas
     },
     handler: async (request) => {
       const top = (request.query as { top?: number }).top ?? 8;
-      const [byStatus, byVersion, byLocation] = await Promise.all([topCounts(deps.db, 'status', 10), topCounts(deps.db, 'version', top), topCounts(deps.db, 'location', top)]);
+      const [byStatus, byVersion, byLocation] = await Promise.all([deps.stats.topDeviceValues('status', 10), deps.stats.topDeviceValues('version', top), deps.stats.topDeviceValues('location', top)]);
       return { total: byStatus.reduce((sum, b) => sum + b.count, 0), byStatus, byVersion, byLocation };
     },
   });

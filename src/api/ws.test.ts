@@ -142,8 +142,8 @@ describe('GET /ws with three servers on PostgreSQL', () => {
       const client = await connectWs(await b.listen(), { token, query: { rolloutId: 'r-late' } });
       await client.waitFor((m) => m.type === 'subscribed');
       let late: EventRecord[] = [];
-      await a.store.handle.db.transaction().execute(async (trx) => {
-        late = await a.events.append(execEvents('r-late', 1), trx);
+      await a.store.transaction(async (tx) => {
+        late = await a.events.append(execEvents('r-late', 1), tx);
         // Another server commits a higher id while A's transaction is still open; B reads past it.
         const early = await c.events.append(execEvents('r-late', 1));
         await client.waitFor(() => client.eventIds().includes(early[0]!.id), 'the higher id');

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gunzipSync } from 'node:zlib';
 import { chunkerParams, chunkIndexDigest, ConflictError, decodeChunkIndex, encodeChunkIndex, generateSigningKeyPair, indexBytes, ManualClock, signArtifact, signArtifactIndex, ValidationError } from '../core/index.js';
 import { EventLog, openStore, type Store } from '../store/index.js';
+import { forgetChunkIndexes } from '../testing/raw-sql.js';
 import { ArtifactService, type ArtifactServiceOptions } from './artifact.service.js';
 import { BlobStore, BlobTooLargeError } from './blob-store.js';
 
@@ -174,7 +175,7 @@ describe('ArtifactService', () => {
       const { artifact } = await service.upload(body(data), { name: 'fw', version: '1' }, 'test');
       const file = service.indexPath(artifact)!;
       // As an artifact stored before indexes existed.
-      await store.handle.db.updateTable('artifacts').set({ index_sha256: null, index_info: null }).execute();
+      await forgetChunkIndexes(store);
       fs.rmSync(file);
       expect((await service.get(artifact.id)).chunkIndex).toBeNull();
       expect(await service.indexMissing()).toBe(1);

@@ -102,7 +102,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // share of the executions has finished (drawn up front, so kills land in every phase, in the
     // middle of deliveries rather than between phases), plus a random delay.
     const monitor = o.dialect === 'sqlite' ? await openStore({ sqliteFile: path.join(dataDir, 'orchestrator.db') }) : store;
-    const remaining = async () => Number((await monitor.handle.db.selectFrom('executions').select((eb) => eb.fn.countAll<number>().as('n')).where('state', 'not in', ['succeeded', 'failed', 'cancelled', 'skipped', 'rolled-back']).executeTakeFirstOrThrow()).n);
+    const executionStates = () => monitor.stats.countBy({ table: 'executions', column: 'state' });
+    const remaining = async () => Object.entries(await executionStates()).reduce((sum, [state, n]) => (isTerminal(state as ExecutionState) ? sum : sum + n), 0);
     const total = devices.length;
     const killAt = Array.from({ length: o.maxKills }, () => 0.02 + random() * 0.9).sort((a, b) => a - b);
     o.log(`  kills due when ${killAt.map((f) => `${Math.round(f * 100)}%`).join(', ')} of the executions have finished`);
@@ -131,8 +132,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (left > 0) {
       o.log(`  timed out with ${left} executions not finished; servers' stderr:`);
       for (const server of servers) o.log(server?.stderr().slice(-3000) ?? '(down)');
-      const rows = await monitor.handle.db.selectFrom('executions').select(['phase', 'state', 'pull', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['phase', 'state', 'pull']).execute();
-      o.log(`  executions by phase/state/pull: ${JSON.stringify(rows)}; rollout: ${JSON.stringify(await monitor.handle.db.selectFrom('rollouts').select(['status', 'current_phase', 'status_reason']).execute())}`);
+      const rows = (await monitor.executionViews.summaryRows(rollout.id as string, 0)).map((r) => ({ phase: r.phase, state: r.state, n: r.n }));
+      const now = await monitor.rollouts.get(rollout.id as string);
+      o.log(`  executions by phase/state: ${JSON.stringify(rows)}; rollout: ${JSON.stringify({ status: now?.status, currentPhase: now?.currentPhase, statusReason: now?.statusReason })}`);
     }
     // Let the devices' last reports land, then stop everything cleanly.
     const allIds = [...pushIds, ...pullIds];
@@ -149,10 +151,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (let i = 0; i < servers.length; i++) await servers[i]?.stop();
     servers.fill(null);
 
-    const stateRows = await monitor.handle.db.selectFrom('executions').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
-    const states: Partial<Record<ExecutionState, number>> = Object.fromEntries(stateRows.map((r) => [r.state, Number(r.n)]));
-    const eventRows = await monitor.handle.db.selectFrom('events').select(['device_id', (eb) => eb.fn.countAll<number>().as('n')]).where('rollout_id', '=', rollout.id as string).where('type', 'in', TERMINAL_EVENTS).groupBy('device_id').execute();
-    const perDevice = new Map(eventRows.map((r) => [r.device_id!, Number(r.n)]));
+    const states: Partial<Record<ExecutionState, number>> = await executionStates();
+    const perDevice = await monitor.stats.eventsPerDevice(rollout.id as string, TERMINAL_EVENTS);
     if (monitor !== store) await monitor.close();
     const installs = (id: string) => counter.installs.get(id) ?? pullInstalls.get(id) ?? 0;
     return {

@@ -3,7 +3,7 @@
 // it stays in the process (in-process-channel.ts); on PostgreSQL it crosses servers over
 // LISTEN/NOTIFY (postgres-channel.ts). It is a hint, not a log: a server that was not listening
 // misses messages, and hears `onResume` when it listens again so it can start over.
-import type { NotifyTransaction } from '../store/index.js';
+import type { StoreTransaction } from '../store/index.js';
 
 /** A named stream of messages whose payloads are `T` (JSON-serialisable). */
 export interface Topic<T> {
@@ -42,10 +42,10 @@ export interface ClusterChannel {
    */
   publish<T>(topic: Topic<T>, payload: T): void;
   /**
-   * Delivers `payload` to the other servers when `trx` commits, and never if it rolls back. This
+   * Delivers `payload` to the other servers when `tx` commits, and never if it rolls back. This
    * server's subscribers are not told: call `deliverHere` after the commit.
    */
-  publishIn<T>(trx: NotifyTransaction, topic: Topic<T>, payload: T): Promise<void>;
+  publishIn<T>(tx: StoreTransaction, topic: Topic<T>, payload: T): Promise<void>;
   /** Delivers `payload` to this server's subscribers only (those that take their own messages). */
   deliverHere<T>(topic: Topic<T>, payload: T): void;
   subscribe<T>(topic: Topic<T>, handler: MessageHandler<T>, options?: SubscribeOptions): () => void;

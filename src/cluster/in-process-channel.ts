@@ -2,7 +2,7 @@
 // nobody else. Servers in one process (tests) may share an InProcessBus, which carries messages
 // between them as PostgreSQL would, asynchronously and in order.
 import { randomUUID } from 'node:crypto';
-import type { NotifyTransaction } from '../store/index.js';
+import type { StoreTransaction } from '../store/index.js';
 import { serialised, silentLog, Subscribers, type ChannelLog, type ClusterChannel, type MessageHandler, type SubscribeOptions, type Topic } from './channel.js';
 
 /** Servers of one process that hear each other. */
@@ -47,7 +47,7 @@ export class InProcessChannel implements ClusterChannel {
    * In-process servers share no transaction to wait for: the others hear it at once, committed or
    * not (on one server alone there is no one to tell).
    */
-  async publishIn<T>(_trx: NotifyTransaction, topic: Topic<T>, payload: T): Promise<void> {
+  async publishIn<T>(_tx: StoreTransaction, topic: Topic<T>, payload: T): Promise<void> {
     serialised(topic, payload);
     this.toOthers(topic, payload);
   }

@@ -26,7 +26,7 @@ for (const target of storeTargets) {
       await seedDevices(store, 10);
       const artifact = await seedArtifact(store);
       const rollout = await rollouts.create({ artifactId: artifact.id, strategy: 'progressive', phases: [{ percent: 10 }, { percent: 50 }, { percent: 100 }] }, 'token:test');
-      const step = (to: number) => rollouts.change(rollout.id, ['running'], null, { current_phase: to, phase_reached_at: null }, 'rollout.phase-advanced', 'engine', { to: to + 1 });
+      const step = (to: number) => rollouts.change(rollout.id, ['running'], null, { currentPhase: to, phaseReachedAt: null }, 'rollout.phase-advanced', 'engine', { to: to + 1 });
 
       await step(2);
       await expect(step(2)).rejects.toBeInstanceOf(ConflictError);

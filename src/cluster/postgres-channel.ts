@@ -3,7 +3,7 @@
 // listens for every topic. A lost LISTEN connection is replaced with backoff, and subscribers hear
 // `onResume` once it listens again.
 import { randomUUID } from 'node:crypto';
-import type { Listening, Notifications, NotifyTransaction } from '../store/index.js';
+import type { Listening, Notifications, StoreTransaction } from '../store/index.js';
 import { serialised, silentLog, Subscribers, type ChannelLog, type ClusterChannel, type MessageHandler, type SubscribeOptions, type Topic } from './channel.js';
 
 /** The database channel every server LISTENs on. */
@@ -75,8 +75,8 @@ export class PostgresChannel implements ClusterChannel {
     );
   }
 
-  async publishIn<T>(trx: NotifyTransaction, topic: Topic<T>, payload: T): Promise<void> {
-    await this.notifications.notifyIn(trx, PG_CHANNEL, this.envelope(topic, payload));
+  async publishIn<T>(tx: StoreTransaction, topic: Topic<T>, payload: T): Promise<void> {
+    await tx.notify(PG_CHANNEL, this.envelope(topic, payload));
   }
 
   deliverHere<T>(topic: Topic<T>, payload: T): void {

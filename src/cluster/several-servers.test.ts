@@ -8,13 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../app.js';
 import { startInstallCounter, type InstallCounter } from '../chaos/install-counter.js';
 import { loadConfig } from '../config.js';
 import type { DeviceInput } from '../core/index.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../testing/postgres.js';
+import { sqlPool, type SqlPool } from '../testing/raw-sql.js';
 import { connectWs } from '../testing/ws-client.js';
 
 const unavailable = await postgresUnavailable();
@@ -34,7 +34,7 @@ const device = (id: string, over: Partial<DeviceInput> = {}): DeviceInput => ({ 
 
 describe.skipIf(unavailable !== null)('three servers on one PostgreSQL database', () => {
   let db: TestDatabase;
-  let admin: pg.Pool;
+  let admin: SqlPool;
   let dataDir: string;
   let counter: InstallCounter;
   const apps: App[] = [];
@@ -53,10 +53,7 @@ describe.skipIf(unavailable !== null)('three servers on one PostgreSQL database'
 
   beforeAll(async () => {
     db = await createTestDatabase('uo_cluster');
-    admin = new pg.Pool({ connectionString: db.url, max: 2 });
-    // Dropping the database WITH (FORCE) at the end kills its idle clients; the pool re-emits that
-    // as its own 'error', an uncaught exception without a listener (seen once in CI).
-    admin.on('error', () => {});
+    admin = sqlPool(db.url);
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-cluster-'));
     counter = await startInstallCounter({ holdMs: 50 });
     for (let i = 0; i < 3; i++) {

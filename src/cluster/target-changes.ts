@@ -1,7 +1,7 @@
 // Which devices' target state may have changed, told to this server's listeners and, over the
 // cluster channel, to every other server's: the engine says so when it releases, cancels, pauses,
 // finishes or rolls back work, enrollment and decommissioning when a device's standing changes.
-import type { NotifyTransaction } from '../store/index.js';
+import type { StoreTransaction } from '../store/index.js';
 import { MAX_PAYLOAD_BYTES, topic, type ClusterChannel } from './channel.js';
 
 export const TARGETS_TOPIC = topic<string[]>('targets');
@@ -30,13 +30,13 @@ export class TargetChanges {
   }
 
   /**
-   * Tells the other servers from inside `trx`: they hear it exactly when the transaction commits,
+   * Tells the other servers from inside `tx`: they hear it exactly when the transaction commits,
    * so a server killed right after committing cannot leave the others serving a stale target.
    * Call `changedHere` after the commit for this server's listeners.
    */
-  async changedIn(trx: NotifyTransaction, deviceIds: string[]): Promise<void> {
+  async changedIn(tx: StoreTransaction, deviceIds: string[]): Promise<void> {
     if (deviceIds.length === 0 || !this.channel.reachesOtherServers) return;
-    for (const chunk of chunks(deviceIds)) await this.channel.publishIn(trx, TARGETS_TOPIC, chunk);
+    for (const chunk of chunks(deviceIds)) await this.channel.publishIn(tx, TARGETS_TOPIC, chunk);
   }
 
   /** Tells this server's listeners only (the others were told by `changedIn`). */

@@ -48,11 +48,11 @@ describe.skipIf(unavailable !== null)('target-change notifications inside a tran
   });
 
   it('reaches the other server when the transaction commits, never when it rolls back', async () => {
-    await a.handle.db.transaction().execute(async (trx) => {
-      await notifierA.changedIn(trx, ['dev-rolled-back']);
+    await a.transaction(async (tx) => {
+      await notifierA.changedIn(tx, ['dev-rolled-back']);
       throw new Error('roll back');
     }).catch(() => {});
-    await a.handle.db.transaction().execute((trx) => notifierA.changedIn(trx, ['dev-committed']));
+    await a.transaction((tx) => notifierA.changedIn(tx, ['dev-committed']));
     await heard(['dev-committed']);
     // Notifications arrive in commit order: the rolled-back one would have come first.
     expect(heardByB.flat()).not.toContain('dev-rolled-back');
@@ -62,7 +62,7 @@ describe.skipIf(unavailable !== null)('target-change notifications inside a tran
 
   it('splits large id lists into several notifications under the payload limit', async () => {
     const ids = Array.from({ length: 2000 }, (_, i) => `device-with-a-long-identifier-${i}`);
-    await a.handle.db.transaction().execute((trx) => notifierA.changedIn(trx, ids));
+    await a.transaction((tx) => notifierA.changedIn(tx, ids));
     const deadline = Date.now() + 10_000;
     while (new Set(heardByB.flat()).size < ids.length + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(new Set(heardByB.flat().filter((id) => id.startsWith('device-with'))).size).toBe(ids.length);

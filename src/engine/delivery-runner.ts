@@ -1,9 +1,8 @@
 // Runs claimed push deliveries in a bounded pool and records their outcomes in batches: the
 // outcome of each delivery is buffered and written with many others in one transaction.
-import type { Kysely } from 'kysely';
-import { backoffDelayMs, mayRetry, storableText, versionKey, type Clock, type Device, type Execution, type Random, type Rollout } from '../core/index.js';
+import { backoffDelayMs, mayRetry, storableText, type Clock, type Device, type Execution, type Random, type Rollout } from '../core/index.js';
 import { DeliveryError, type Transport } from '../delivery/transport.js';
-import { chunks, SecretsKeyError, type Database, type StoredArtifact } from '../store/index.js';
+import { SecretsKeyError, type StoredArtifact } from '../store/index.js';
 import type { ExecutionChange, Transitions } from './transitions.js';
 
 /** Why an in-flight delivery was aborted. */
@@ -134,9 +133,9 @@ export class DeliveryRunner {
     this.installed = [];
     if (batch.length === 0) return;
     try {
-      await this.o.transitions.apply(batch, 'engine', async (trx, changed) => {
+      await this.o.transitions.apply(batch, 'engine', async (tx, changed) => {
         const done = new Set(changed.filter((c) => c.to === 'succeeded').map((c) => c.deviceId));
-        await recordVersions(trx, installed.filter((i) => done.has(i.deviceId)));
+        await tx.deviceReports.setInstalledVersions(installed.filter((i) => done.has(i.deviceId)));
       });
     } catch (error) {
       // The database is unreachable: keep the outcomes and try again shortly.
@@ -147,18 +146,5 @@ export class DeliveryRunner {
       return;
     }
     this.o.onFlushed();
-  }
-}
-
-/** The registry's version of each device that just installed an artifact. */
-async function recordVersions(trx: Kysely<Database>, installed: { deviceId: string; version: string }[]): Promise<void> {
-  const byVersion = new Map<string, string[]>();
-  for (const { deviceId, version } of installed) {
-    const ids = byVersion.get(version);
-    if (ids) ids.push(deviceId);
-    else byVersion.set(version, [deviceId]);
-  }
-  for (const [version, ids] of byVersion) {
-    for (const chunk of chunks(ids, 10_000)) await trx.updateTable('devices').set({ version, version_key: versionKey(version) }).where('id', 'in', chunk).execute();
   }
 }

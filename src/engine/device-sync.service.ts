@@ -70,7 +70,7 @@ export class DeviceSyncService implements DeviceSync {
         [{ id: current.id, rolloutId: current.rolloutId, deviceId, attempt: Math.max(1, current.attempts), from: current.state, to: report.state, bytes: report.bytes, bytesFetched: report.bytesFetched, bytesReused: report.bytesReused, error }],
         actor,
         // Other servers hear of it exactly when it commits (a crash right after cannot lose it).
-        async (trx, done) => (done.length && isTerminal(report.state) ? this.targetChanges.changedIn(trx, [deviceId]) : undefined),
+        async (tx, done) => (done.length && isTerminal(report.state) ? this.targetChanges.changedIn(tx, [deviceId]) : undefined),
       );
       if (changed.length) {
         if (isTerminal(report.state)) this.targetChanges.changedHere([deviceId]);
@@ -99,9 +99,9 @@ export class DeviceSyncService implements DeviceSync {
     const artifact = await this.store.artifacts.get(execution.artifactId);
     const what = artifact ? `${artifact.name} ${artifact.version}` : `artifact '${execution.artifactId}'`;
     const note = `the device installed ${what} before the cancel reached it`;
-    await this.transitions.atomically(async (trx) => {
-      if (!(await this.store.executions.noteInstalledAfterCancel(execution.id, note, trx))) return { result: undefined, events: [] };
-      if (artifact) await this.store.deviceReports.setVersion(execution.deviceId, artifact.version, this.clock.now(), trx);
+    await this.transitions.atomically(async (tx) => {
+      if (!(await tx.executions.noteInstalledAfterCancel(execution.id, note))) return { result: undefined, events: [] };
+      if (artifact) await tx.deviceReports.setVersion(execution.deviceId, artifact.version, this.clock.now());
       return {
         result: undefined,
         events: [{ type: 'execution.installed-after-cancel', actor, rolloutId: execution.rolloutId, deviceId: execution.deviceId, executionId: execution.id, data: { version: artifact?.version ?? null, note } }],

@@ -67,14 +67,14 @@ export class EngineJobs {
   /** Work whose engine died goes back to pending (due now); if its rollout stopped meanwhile, cancelled. */
   private async reap(live: Rollout[], now: number): Promise<void> {
     const liveIds = new Set(live.map((r) => r.id));
-    const reaped = await this.o.transitions.atomically(async (trx) => {
-      const rows = await this.o.store.executions.reapExpired(now, 5_000, trx);
+    const reaped = await this.o.transitions.atomically(async (tx) => {
+      const rows = await tx.executions.reapExpired(now, 5_000);
       return { result: rows, events: movedEvents(rows, 'delivering', 'pending', 'engine', 'lease expired: the engine delivering it stopped') };
     });
-    const orphans = reaped.filter((r) => !liveIds.has(r.rollout_id));
+    const orphans = reaped.filter((r) => !liveIds.has(r.rolloutId));
     if (orphans.length) {
       await this.o.transitions.apply(
-        orphans.map((r) => ({ id: r.id, rolloutId: r.rollout_id, deviceId: r.device_id, attempt: r.attempts, from: 'pending', to: 'cancelled', error: 'rollout stopped' })),
+        orphans.map((r) => ({ id: r.id, rolloutId: r.rolloutId, deviceId: r.deviceId, attempt: r.attempts, from: 'pending', to: 'cancelled', error: 'rollout stopped' })),
         'engine',
       );
     }
@@ -90,14 +90,14 @@ export class EngineJobs {
       case 'wait':
         return;
       case 'reached':
-        await store.rollouts.update(rollout.id, ['running'], { phase_reached_at: now }, now);
+        await store.rollouts.update(rollout.id, ['running'], { phaseReachedAt: now }, now);
         return;
       case 'advance':
-        await service.change(rollout.id, ['running'], null, { current_phase: step.to, phase_reached_at: null, failure_baseline: 0 }, 'rollout.phase-advanced', 'engine', { from: rollout.currentPhase + 1, to: step.to + 1 });
+        await service.change(rollout.id, ['running'], null, { currentPhase: step.to, phaseReachedAt: null, failureBaseline: 0 }, 'rollout.phase-advanced', 'engine', { from: rollout.currentPhase + 1, to: step.to + 1 });
         this.o.wake();
         return;
       case 'complete':
-        await service.change(rollout.id, ['running'], 'completed', { status_reason: step.reason, finished_at: now }, 'rollout.completed', 'engine', { reason: step.reason });
+        await service.change(rollout.id, ['running'], 'completed', { statusReason: step.reason, finishedAt: now }, 'rollout.completed', 'engine', { reason: step.reason });
         return;
       case 'missed':
         await service.pause(rollout.id, 'engine', `${step.reason}; resume to go on, cancel to stop`, 'success-threshold');
@@ -147,8 +147,8 @@ export class EngineJobs {
       const fresh = batch.filter((d) => !known.has(d.id)).map((d) => ({ id: d.id, pull: d.mode === 'pull', timezone: d.timezone, version: d.version }));
       if (fresh.length === 0) continue;
       const executions = await planExecutions(this.o.store, rollout, fresh, this.o.random, rollout.phases.length - 1);
-      joined += await this.o.transitions.atomically(async (trx) => {
-        const n = await this.o.store.executions.insertMany(executions, this.o.clock.now(), trx);
+      joined += await this.o.transitions.atomically(async (tx) => {
+        const n = await tx.executions.insertMany(executions, this.o.clock.now());
         return { result: n, events: n ? [{ type: 'rollout.devices-joined', actor: 'engine', rolloutId: rollout.id, data: { devices: n } }] : [] };
       });
     }

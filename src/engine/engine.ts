@@ -211,9 +211,9 @@ export class Engine {
 
   /** Claims and writes the claim's events in one transaction, before anything is acted on. */
   private claim(options: ClaimOptions) {
-    return this.o.transitions.atomically(async (trx) => {
-      const rows = await this.o.store.executions.claim(options, trx);
-      if (options.pull) await this.o.targetChanges.changedIn(trx, rows.map((e) => e.deviceId));
+    return this.o.transitions.atomically(async (tx) => {
+      const rows = await tx.executions.claim(options);
+      if (options.pull) await this.o.targetChanges.changedIn(tx, rows.map((e) => e.deviceId));
       const to = options.pull ? 'queued' : 'delivering';
       return { result: rows, events: rows.map((e) => executionEvent({ id: e.id, rolloutId: e.rolloutId, deviceId: e.deviceId, from: 'pending', to, attempt: e.attempts }, 'engine')) };
     });

@@ -1,6 +1,5 @@
 // Rollouts target only devices an operator accepted: a device that enrolled itself and waits as
 // pending, or was rejected, is never given an execution (single-phase and phased starts alike).
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../testing/app.js';
 
@@ -14,8 +13,8 @@ describe('rollout targets and enrollment', () => {
     for (const id of ['ok-1', 'ok-2', 'waiting', 'refused']) {
       expect((await t.request('POST', '/api/v1/devices', { body: { id, mode: 'pull', tags: { ring: 'r' } } })).status).toBe(201);
     }
-    await sql`UPDATE devices SET enrollment = 'pending' WHERE id = 'waiting'`.execute(t.app.store.handle.db);
-    await sql`UPDATE devices SET enrollment = 'rejected' WHERE id = 'refused'`.execute(t.app.store.handle.db);
+    await t.app.store.enrollment.setEnrollment('waiting', 'pending', Date.now());
+    await t.app.store.enrollment.setEnrollment('refused', 'rejected', Date.now());
   });
   afterAll(async () => {
     await t?.close();

@@ -78,7 +78,7 @@ export async function rollback(store: Store, service: RolloutService, id: string
   if (['running', 'paused'].includes(rollout.status)) {
     await service.stop(id, ['running', 'paused'], 'rolled-back', reason, 'rollout.rolled-back', actor, 'cancelled');
   } else {
-    await service.change(id, ['completed', 'failed', 'cancelled'], 'rolled-back', { status_reason: reason }, 'rollout.rolled-back', actor, { reason, notRolledBack: notRolledBack.length });
+    await service.change(id, ['completed', 'failed', 'cancelled'], 'rolled-back', { statusReason: reason }, 'rollout.rolled-back', actor, { reason, notRolledBack: notRolledBack.length });
   }
   const name = rollout.name || rollout.id;
   const base = { strategy: 'immediate', retry: rollout.retry, maxConcurrency: rollout.maxConcurrency };

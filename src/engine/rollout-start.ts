@@ -1,9 +1,8 @@
 // Starting a rollout: resolve its device filter into a fixed set of executions (shuffled into
 // phases), recording what each device ran before, in the same transaction as the status change.
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { assignPhases, rolloutDeviceFilter, shuffle, type NewEvent, type Random, type Rollout } from '../core/index.js';
-import type { Database, NewExecution, Store } from '../store/index.js';
+import type { NewExecution, Store, StoreTransaction } from '../store/index.js';
 
 interface Target {
   id: string;
@@ -46,18 +45,17 @@ export function canStartInDatabase(rollout: Rollout): boolean {
  * server started it first the compare-and-set fails and nothing is written.
  */
 export async function startInTransaction(
-  trx: Kysely<Database>,
-  store: Store,
+  tx: StoreTransaction,
   rollout: Rollout,
   executions: NewExecution[] | 'from-filter',
   now: number,
   actor: string,
 ): Promise<NewEvent[] | null> {
-  const ok = await store.rollouts.update(rollout.id, [rollout.status], { status: 'running', started_at: now, status_reason: null }, now, trx);
+  const ok = await tx.rollouts.update(rollout.id, [rollout.status], { status: 'running', startedAt: now, statusReason: null }, now);
   if (!ok) return null;
   const devices =
     executions === 'from-filter'
-      ? await store.executions.insertForFilter({ rolloutId: rollout.id, artifactId: rollout.artifactId }, rolloutDeviceFilter(rollout), now, trx)
-      : await store.executions.insertMany(executions, now, trx);
+      ? await tx.executions.insertForFilter({ rolloutId: rollout.id, artifactId: rollout.artifactId }, rolloutDeviceFilter(rollout), now)
+      : await tx.executions.insertMany(executions, now);
   return [{ type: 'rollout.started', actor, rolloutId: rollout.id, data: { devices } }];
 }

@@ -1,7 +1,6 @@
 // Rollout use cases: create (validate, fix the device set, start), pause, resume, cancel, approve,
 // close, rollback. Handlers call these; the engine executes what they decide.
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import {
   ConflictError,
   FAILURE_STATES,
@@ -19,7 +18,7 @@ import {
   type RolloutStatus,
   type RolloutView,
 } from '../core/index.js';
-import type { Database, Store } from '../store/index.js';
+import type { Store, StoreTransaction } from '../store/index.js';
 import { describeRollout } from './rollout-progress.js';
 import { canStartInDatabase, planExecutions, resolveTargets, startInTransaction } from './rollout-start.js';
 import type { TargetChanges } from '../cluster/target-changes.js';
@@ -98,10 +97,10 @@ export class RolloutService {
       counts: {},
     };
     const executions = later ? [] : await this.plan(rollout);
-    await this.transitions.atomically(async (trx) => {
-      await this.store.rollouts.create(rollout, trx);
+    await this.transitions.atomically(async (tx) => {
+      await tx.rollouts.create(rollout);
       const events: NewEvent[] = [{ type: 'rollout.created', actor, rolloutId: rollout.id, data: { spec, rollbackOf: rollout.rollbackOf, revert: rollout.revert } }];
-      if (!later) events.push(...((await startInTransaction(trx, this.store, rollout, executions, now, actor)) ?? []));
+      if (!later) events.push(...((await startInTransaction(tx, rollout, executions, now, actor)) ?? []));
       return { result: undefined, events };
     });
     this.hooks.wake();
@@ -112,8 +111,8 @@ export class RolloutService {
   async startScheduled(rollout: Rollout): Promise<boolean> {
     const now = this.clock.now();
     const executions = await this.plan(rollout);
-    const started = await this.transitions.atomically(async (trx) => {
-      const events = await startInTransaction(trx, this.store, rollout, executions, now, 'engine');
+    const started = await this.transitions.atomically(async (tx) => {
+      const events = await startInTransaction(tx, rollout, executions, now, 'engine');
       return { result: events !== null, events: events ?? [] };
     });
     if (started) this.hooks.wake();
@@ -132,11 +131,11 @@ export class RolloutService {
    */
   async pause(id: string, actor: string, reason: string | null = null, cause: PauseCause = 'operator'): Promise<Rollout> {
     const ahead = (await this.store.rollouts.find(id))?.downloadAhead ?? false;
-    await this.change(id, ['scheduled', 'running'], 'paused', { status_reason: reason ?? `paused by ${actor}`, pause_cause: cause }, 'rollout.paused', actor, { reason, cause }, async (trx, now) => {
-      const rows = await this.store.executions.moveAll(id, 'queued', 'pending', now, trx, { pullOnly: true });
+    await this.change(id, ['scheduled', 'running'], 'paused', { statusReason: reason ?? `paused by ${actor}`, pauseCause: cause }, 'rollout.paused', actor, { reason, cause }, async (tx, now) => {
+      const rows = await tx.executions.moveAll(id, 'queued', 'pending', now, { pullOnly: true });
       // Download ahead: devices downloading or ready keep their file; their target says download until resumed.
-      const ready = ahead ? await this.store.executions.pullDevicesIn(id, HELD_BY_PAUSE, undefined, trx) : [];
-      return { events: movedEvents(rows, 'queued', 'pending', actor, 'rollout paused before the device started it'), devices: [...rows.map((r) => r.device_id), ...ready] };
+      const ready = ahead ? await tx.executions.pullDevicesIn(id, HELD_BY_PAUSE) : [];
+      return { events: movedEvents(rows, 'queued', 'pending', actor, 'rollout paused before the device started it'), devices: [...rows.map((r) => r.deviceId), ...ready] };
     });
     return this.get(id);
   }
@@ -150,10 +149,10 @@ export class RolloutService {
     const phaseFailures = (await this.store.executions.countsByPhase(id)).filter((c) => c.phase === rollout.currentPhase && FAILURE_STATES.includes(c.state)).reduce((n, c) => n + c.n, 0);
     const status: RolloutStatus = rollout.startAt && Date.parse(rollout.startAt) > this.clock.now() && !rollout.startedAt ? 'scheduled' : 'running';
     const accepted = rollout.pauseCause === 'success-threshold' ? Math.max(rollout.acceptedPhase, rollout.currentPhase) : rollout.acceptedPhase;
-    await this.change(id, ['paused'], status, { status_reason: null, failure_baseline: phaseFailures, accepted_phase: accepted }, 'rollout.resumed', actor, { acceptedFailures: phaseFailures, acceptedPhase: accepted >= 0 ? accepted + 1 : null }, async (trx) => ({
+    await this.change(id, ['paused'], status, { statusReason: null, failureBaseline: phaseFailures, acceptedPhase: accepted }, 'rollout.resumed', actor, { acceptedFailures: phaseFailures, acceptedPhase: accepted >= 0 ? accepted + 1 : null }, async (tx) => ({
       events: [],
       // Download ahead: those devices may install again (if their window is open).
-      devices: rollout.downloadAhead ? await this.store.executions.pullDevicesIn(id, HELD_BY_PAUSE, undefined, trx) : [],
+      devices: rollout.downloadAhead ? await tx.executions.pullDevicesIn(id, HELD_BY_PAUSE) : [],
     }));
     this.hooks.wake();
     return this.get(id);
@@ -174,13 +173,13 @@ export class RolloutService {
     }
     const reopened = FINISHED_ROLLOUT_STATUSES.has(rollout.status);
     let retried = 0;
-    await this.change(id, [rollout.status], reopened ? 'running' : null, reopened ? { status_reason: null, finished_at: null } : {}, 'rollout.retried', actor, { deviceId, reopened, previousStatus: rollout.status }, async (trx, now) => {
-      const rows = await this.store.executions.requeue(id, deviceId, now, trx);
+    await this.change(id, [rollout.status], reopened ? 'running' : null, reopened ? { statusReason: null, finishedAt: null } : {}, 'rollout.retried', actor, { deviceId, reopened, previousStatus: rollout.status }, async (tx, now) => {
+      const rows = await tx.executions.requeue(id, deviceId, now);
       if (rows.length === 0) throw new ConflictError(`rollout '${id}' has no failed or rolled-back devices to retry`);
       // Accepted failures that are retried no longer count as seen: if they fail again, they count.
       const inPhase = rows.filter((r) => r.phase === rollout.currentPhase).length;
       if (inPhase > 0 && rollout.failureBaseline > 0) {
-        await this.store.rollouts.update(id, [reopened ? 'running' : rollout.status], { failure_baseline: Math.max(0, rollout.failureBaseline - inPhase) }, now, trx);
+        await tx.rollouts.update(id, [reopened ? 'running' : rollout.status], { failureBaseline: Math.max(0, rollout.failureBaseline - inPhase) }, now);
       }
       retried = rows.length;
       const events: NewEvent[] = rows.map((r) => ({
@@ -209,7 +208,7 @@ export class RolloutService {
       throw new ConflictError(`phase ${rollout.currentPhase + 1} of rollout '${id}' does not require approval`);
     }
     const phase = rollout.currentPhase;
-    await this.change(id, ['running', 'paused', 'scheduled'], null, { approved_phase: Math.max(phase, rollout.approvedPhase) }, 'rollout.approved', actor, { phase: phase + 1 });
+    await this.change(id, ['running', 'paused', 'scheduled'], null, { approvedPhase: Math.max(phase, rollout.approvedPhase) }, 'rollout.approved', actor, { phase: phase + 1 });
     this.hooks.wake();
     return this.get(id);
   }
@@ -218,7 +217,7 @@ export class RolloutService {
   async close(id: string, actor: string): Promise<Rollout> {
     const rollout = await this.get(id);
     if (!rollout.continuous) throw new ConflictError(`rollout '${id}' is not continuous; only continuous rollouts can be closed`);
-    await this.change(id, LIVE, null, { closed: 1 }, 'rollout.closed', actor, {});
+    await this.change(id, LIVE, null, { closed: true }, 'rollout.closed', actor, {});
     this.hooks.wake();
     return this.get(id);
   }
@@ -229,14 +228,14 @@ export class RolloutService {
    * deliveries are aborted by their engine, which records them.
    */
   async stop(id: string, from: RolloutStatus[], status: RolloutStatus, reason: string, eventType: string, actor: string, to: Extract<ExecutionState, 'cancelled' | 'skipped'>): Promise<void> {
-    const devices = await this.change(id, from, status, { status_reason: reason, finished_at: this.clock.now() }, eventType, actor, { reason }, async (trx, now) => {
+    const devices = await this.change(id, from, status, { statusReason: reason, finishedAt: this.clock.now() }, eventType, actor, { reason }, async (tx, now) => {
       const events: NewEvent[] = [];
       const ids: string[] = [];
       for (const state of ['pending', 'queued', 'downloading', 'downloaded', 'installing', 'verifying', 'delivering'] as ExecutionState[]) {
         if (to === 'skipped' && state !== 'pending' && state !== 'queued') continue;
-        const rows = await this.store.executions.moveAll(id, state, to, now, trx, state === 'delivering' ? { leaseExpiredBefore: now } : {});
+        const rows = await tx.executions.moveAll(id, state, to, now, state === 'delivering' ? { leaseExpiredBefore: now } : {});
         events.push(...movedEvents(rows, state, to, actor, reason));
-        ids.push(...rows.filter((r) => r.pull === 1).map((r) => r.device_id));
+        ids.push(...rows.filter((r) => r.pull).map((r) => r.deviceId));
       }
       return { events, devices: ids };
     });
@@ -255,16 +254,16 @@ export class RolloutService {
     eventType: string,
     actor: string,
     data: Record<string, unknown>,
-    more?: (trx: Kysely<Database>, now: number) => Promise<{ events: NewEvent[]; devices: string[]; data?: Record<string, unknown> }>,
+    more?: (tx: StoreTransaction, now: number) => Promise<{ events: NewEvent[]; devices: string[]; data?: Record<string, unknown> }>,
   ): Promise<string[] | null> {
     const now = this.clock.now();
     // Only a paused rollout has a pause cause.
-    const full = to ? { ...(to === 'paused' ? {} : { pause_cause: null }), ...patch, status: to } : patch;
-    const devices = await this.transitions.atomically(async (trx) => {
-      const ok = await this.store.rollouts.update(id, from, full, now, trx);
+    const full = to ? { ...(to === 'paused' ? {} : { pauseCause: null }), ...patch, status: to } : patch;
+    const devices = await this.transitions.atomically(async (tx) => {
+      const ok = await tx.rollouts.update(id, from, full, now);
       if (!ok) return { result: null, events: [] };
-      const extra = more ? await more(trx, now) : { events: [], devices: [] };
-      await this.targetChanges.changedIn(trx, extra.devices);
+      const extra = more ? await more(tx, now) : { events: [], devices: [] };
+      await this.targetChanges.changedIn(tx, extra.devices);
       return { result: extra.devices, events: [{ type: eventType, actor, rolloutId: id, data: { ...data, ...extra.data, status: to } }, ...extra.events] };
     });
     if (devices === null) {

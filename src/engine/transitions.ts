@@ -1,8 +1,7 @@
 // Writes execution transitions and their events in one transaction, then publishes the events.
 // Every engine, service and device-report write of an execution state goes through here.
-import type { Kysely } from 'kysely';
 import type { Clock, ExecutionState, NewEvent } from '../core/index.js';
-import type { Database, EventLog, MovedRow, Store, TransitionItem } from '../store/index.js';
+import type { EventLog, MovedExecution, Store, StoreTransaction, TransitionItem } from '../store/index.js';
 
 /** A transition with what its event needs. */
 export interface ExecutionChange extends TransitionItem {
@@ -19,8 +18,8 @@ export function executionEvent(change: { id: string; rolloutId: string; deviceId
   return { type: `execution.${change.to}`, actor, rolloutId: change.rolloutId, deviceId: change.deviceId, executionId: change.id, data };
 }
 
-export function movedEvents(rows: MovedRow[], from: ExecutionState, to: ExecutionState, actor: string, error: string | null = null): NewEvent[] {
-  return rows.map((r) => executionEvent({ id: r.id, rolloutId: r.rollout_id, deviceId: r.device_id, from, to, attempt: r.attempts, error }, actor));
+export function movedEvents(rows: MovedExecution[], from: ExecutionState, to: ExecutionState, actor: string, error: string | null = null): NewEvent[] {
+  return rows.map((r) => executionEvent({ id: r.id, rolloutId: r.rolloutId, deviceId: r.deviceId, from, to, attempt: r.attempts, error }, actor));
 }
 
 export class Transitions {
@@ -31,13 +30,13 @@ export class Transitions {
   ) {}
 
   /**
-   * Runs `work` in a transaction; the events it returns are appended in the same transaction and
+   * Runs `work` in a unit of work; the events it returns are appended in the same transaction and
    * published after the commit, so listeners never see a change that was rolled back.
    */
-  async atomically<T>(work: (trx: Kysely<Database>) => Promise<{ result: T; events: NewEvent[] }>): Promise<T> {
-    const { result, records } = await this.store.handle.db.transaction().execute(async (trx) => {
-      const { result, events } = await work(trx);
-      const records = await this.events.append(events, trx);
+  async atomically<T>(work: (tx: StoreTransaction) => Promise<{ result: T; events: NewEvent[] }>): Promise<T> {
+    const { result, records } = await this.store.transaction(async (tx) => {
+      const { result, events } = await work(tx);
+      const records = await this.events.append(events, tx);
       return { result, records };
     });
     this.events.publish(records);
@@ -45,12 +44,12 @@ export class Transitions {
   }
 
   /** Applies changes (guarded by their `from` state and lease); answers the ones that happened. */
-  async apply(changes: ExecutionChange[], actor: string, extra: (trx: Kysely<Database>, changed: ExecutionChange[]) => Promise<void> = async () => {}): Promise<ExecutionChange[]> {
+  async apply(changes: ExecutionChange[], actor: string, extra: (tx: StoreTransaction, changed: ExecutionChange[]) => Promise<void> = async () => {}): Promise<ExecutionChange[]> {
     if (changes.length === 0) return [];
-    return this.atomically(async (trx) => {
-      const ids = await this.store.executions.transition(changes, this.clock.now(), trx);
+    return this.atomically(async (tx) => {
+      const ids = await tx.executions.transition(changes, this.clock.now());
       const changed = changes.filter((c) => ids.has(c.id));
-      await extra(trx, changed);
+      await extra(tx, changed);
       return { result: changed, events: changed.map((c) => executionEvent(c, actor)) };
     });
   }

@@ -23,7 +23,7 @@ import { ensureFixtures } from './fixtures.js';
 import { describe as describeRequest, FuzzHarness } from './harness.js';
 import { materialize, requestPlans } from './request.js';
 import { declaredMatches, declaredRoutes, operationOf, serverRoutes, type OpenApi, type Route } from './routes.js';
-import { diff } from './snapshot.js';
+import { diff } from '../testing/snapshot.js';
 import { FUZZ_WEBHOOK_SECRET } from './values.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);

@@ -2,10 +2,9 @@
 // answer, and checks it: never a 5xx or a dropped connection, 4xx in the standard error shape, and
 // the store unchanged by anything but a successful write.
 import http from 'node:http';
-import type { Kysely } from 'kysely';
 import type { TestApp } from '../testing/app.js';
 import type { AuthChoice, LiveContext, MaterializedRequest } from './request.js';
-import { diff, snapshot, tableNames, APPEND_ONLY, type Snapshot } from './snapshot.js';
+import { diff, idsOf, snapshot, tableNames, tablesWithId, APPEND_ONLY, type Snapshot } from '../testing/snapshot.js';
 import type { Route } from './routes.js';
 import type { FuzzTokens } from './fixtures.js';
 
@@ -58,32 +57,30 @@ export class FuzzHarness implements LiveContext {
     this.base = new URL(t.url);
   }
 
-  private get db(): Kysely<unknown> {
-    return this.t.app.store.handle.db as unknown as Kysely<unknown>;
+  private get store() {
+    return this.t.app.store;
   }
 
   async init(): Promise<void> {
-    this.tables = await tableNames(this.db);
+    this.tables = await tableNames(this.store);
     this.rowTables = this.tables.filter((t) => !APPEND_ONLY.has(t));
-    const meta = await this.db.introspection.getTables();
-    this.tablesWithId = meta.filter((m) => m.columns.some((c) => c.name === 'id')).map((m) => m.name);
+    this.tablesWithId = await tablesWithId(this.store);
   }
 
   /** Re-reads the store and the live ids after fixtures changed it outside the oracle. */
   async resync(): Promise<void> {
-    this.last = await snapshot(this.db, this.rowTables);
+    this.last = await snapshot(this.store, this.rowTables);
     await this.refreshIds();
   }
 
   /** The append-only tables, for a subset check across a whole property. */
   appendOnlySnapshot(): Promise<Snapshot> {
-    return snapshot(this.db, [...APPEND_ONLY].filter((t) => this.tables.includes(t)));
+    return snapshot(this.store, [...APPEND_ONLY].filter((t) => this.tables.includes(t)));
   }
 
   private async refreshIds(): Promise<void> {
     for (const table of this.tablesWithId) {
-      const rows = (await this.db.selectFrom(table as never).select('id' as never).execute()) as { id: unknown }[];
-      this.ids.set(table, rows.map((r) => String(r.id)).filter((id) => table !== 'tokens' || !this.protectedTokenIds.has(id)));
+      this.ids.set(table, (await idsOf(this.store, table)).filter((id) => table !== 'tokens' || !this.protectedTokenIds.has(id)));
     }
   }
 
@@ -156,7 +153,7 @@ export class FuzzHarness implements LiveContext {
       throw new Error(`no answer (${code || (error as Error).message}) to ${describe(request)}`);
     }
     this.count(String(answer.status));
-    const after = await snapshot(this.db, this.rowTables);
+    const after = await snapshot(this.store, this.rowTables);
     if (answer.status >= 500) {
       // What a failed request wrote is its own: blamed on it here, not on the next (shrunk) request.
       const changes = diff(this.last, after);

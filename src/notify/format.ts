@@ -1,7 +1,7 @@
 // What a notification looks like on the wire: the event as JSON, or a Slack-compatible
 // {"text": ...} message for rollout status changes. Pure.
 import type { EventRecord } from '../core/index.js';
-import type { SubscriptionFormat } from './subscription.repository.js';
+import type { SubscriptionFormat } from '../store/index.js';
 
 /** Event types a Slack subscription gets when it names none. */
 export const SLACK_DEFAULT_EVENTS = ['rollout.paused', 'rollout.failed', 'rollout.completed'];

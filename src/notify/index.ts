@@ -4,5 +4,4 @@ export * from './email.js';
 export * from './email-format.js';
 export * from './format.js';
 export * from './notifier.js';
-export * from './subscription.repository.js';
 export * from './subscription.service.js';

@@ -17,7 +17,7 @@ import type { EventRepository, LockRepository } from '../store/index.js';
 import { EMAIL_DEFAULT_EVENTS, emailSubject, emailText } from './email-format.js';
 import type { MailSender, SendResult } from './email.js';
 import { formatNotification, JSON_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS } from './format.js';
-import type { SubscriptionRepository, SubscriptionWithSecret } from './subscription.repository.js';
+import type { SubscriptionRepository, SubscriptionWithSecret } from '../store/index.js';
 
 /** Tuning and seams; defaults suit production. */
 export interface NotifierOptions {

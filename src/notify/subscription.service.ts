@@ -7,7 +7,7 @@ import { NotFoundError, ValidationError, type Clock, type ErrorDetail } from '..
 import { OutboundGuard } from '../outbound/index.js';
 import type { EventLog } from '../store/index.js';
 import { EMAIL_ADDRESS } from './email.js';
-import { publicSubscription, SUBSCRIPTION_FORMATS, SUBSCRIPTION_KINDS, type Subscription, type SubscriptionFormat, type SubscriptionKind, type SubscriptionRepository } from './subscription.repository.js';
+import { publicSubscription, SUBSCRIPTION_FORMATS, SUBSCRIPTION_KINDS, type Subscription, type SubscriptionFormat, type SubscriptionKind, type SubscriptionRepository } from '../store/index.js';
 
 export type PublicSubscription = Subscription & { hasSecret: boolean };
 

@@ -2,5 +2,4 @@
 export * from './image-match.js';
 export * from './registry-payload.js';
 export * from './webhook-guard.js';
-export * from './policy.repository.js';
 export * from './policy.service.js';

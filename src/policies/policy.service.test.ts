@@ -10,7 +10,6 @@ import { createEngine } from '../engine/create-engine.js';
 import { seedDevices } from '../testing/engine.js';
 import { EventLog, type Store } from '../store/index.js';
 import { storeTargets } from '../testing/stores.js';
-import { PolicyRepository } from './policy.repository.js';
 import { PolicyService } from './policy.service.js';
 import type { RegistryPush } from './registry-payload.js';
 import { openChannel } from '../cluster/open-channel.js';
@@ -39,7 +38,7 @@ for (const target of storeTargets) {
       const events = new EventLog(store.events, systemClock);
       const artifacts = new ArtifactService({ artifacts: store.artifacts, blobs: new BlobStore(dir), events, clock: systemClock, maxBytes: 1 << 20, requireSigned: false, trustedKeys: [], isInUse: async () => false });
       rollouts = createEngine({ store, channel: openChannel(store), events, clock: systemClock, transports: new Map(), concurrency: 1 }).rollouts;
-      service = new PolicyService({ policies: new PolicyRepository(store.handle.db), events, clock: systemClock, artifacts, createRollout: (input, actor) => rollouts.create(input, actor) });
+      service = new PolicyService({ policies: store.policies, events, clock: systemClock, artifacts, createRollout: (input, actor) => rollouts.create(input, actor) });
       await seedDevices(store, 6, { location: 'west' }, 'west');
       await seedDevices(store, 3, { location: 'east' }, 'east');
     });

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { artifactFieldProblem, ConflictError, NotFoundError, parseDeviceFilter, parseImageRef, validateRolloutSpec, ValidationError, type Artifact, type Clock, type ErrorDetail } from '../core/index.js';
 import type { EventLog } from '../store/index.js';
 import { imageMatches, imagePatternProblem } from './image-match.js';
-import type { Policy, PolicyRepository, PolicyWrite } from './policy.repository.js';
+import type { Policy, PolicyRepository, PolicyWrite } from '../store/index.js';
 import type { RegistryPush } from './registry-payload.js';
 
 /** Creates a rollout from a request body (the rollout service's create). */

@@ -2,8 +2,7 @@
 // seen within a window. Their authenticity is core's: GHCR's X-Hub-Signature-256 is checked with
 // hmacSignatureMatches, Docker Hub's secret in the URL with sameSecret (both constant-time).
 import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/index.js';
+import type { WebhookReceiptRepository } from '../store/index.js';
 
 const digestOf = (value: string | Buffer) => createHash('sha256').update(value).digest();
 
@@ -17,22 +16,11 @@ export function payloadDigest(rawBody: Buffer): string {
  */
 export class ReplayGuard {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly receipts: WebhookReceiptRepository,
     private readonly windowMs: number,
   ) {}
 
-  async admit(keys: string[], now: number): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('webhook_receipts').where('received_at', '<', now - this.windowMs).execute();
-      const seen = await trx.selectFrom('webhook_receipts').select('key').where('key', 'in', keys).executeTakeFirst();
-      if (seen) return false;
-      try {
-        await trx.insertInto('webhook_receipts').values(keys.map((key) => ({ key, received_at: now }))).execute();
-      } catch (error) {
-        if (/unique|duplicate/i.test((error as Error).message)) return false;
-        throw error;
-      }
-      return true;
-    });
+  admit(keys: string[], now: number): Promise<boolean> {
+    return this.receipts.admit(keys, now, now - this.windowMs);
   }
 }

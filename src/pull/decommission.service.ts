@@ -35,16 +35,16 @@ export class DecommissionService {
    */
   async decommission(deviceId: string, actor: string): Promise<Device> {
     const reason = `device decommissioned by ${actor}`;
-    const ended = await this.deps.transitions.atomically(async (trx) => {
+    const ended = await this.deps.transitions.atomically(async (tx) => {
       const now = this.deps.clock.now();
-      const first = await this.deps.store.devices.decommission(deviceId, now, trx);
+      const first = await tx.devices.decommission(deviceId, now);
       if (first === null) throw new NotFoundError('device', deviceId);
-      const open = await this.deps.store.executions.unfinishedForDevice(deviceId, trx);
+      const open = await tx.executions.unfinishedForDevice(deviceId);
       const changes: ExecutionChange[] = open.map((e) => ({ id: e.id, rolloutId: e.rolloutId, deviceId, attempt: e.attempts, from: e.state, to: ENDS_AS(e.state), error: reason }));
-      const changed = changes.length ? await this.deps.store.executions.transition(changes, now, trx) : new Set<string>();
+      const changed = changes.length ? await tx.executions.transition(changes, now) : new Set<string>();
       const done = changes.filter((c) => changed.has(c.id));
       const events = done.map((c) => executionEvent(c, actor));
-      await this.deps.targetChanges.changedIn(trx, [deviceId]);
+      await this.deps.targetChanges.changedIn(tx, [deviceId]);
       const record = first ? [{ type: 'device.decommissioned', actor, deviceId, data: { executionsEnded: done.length } }] : [];
       return { result: done.length, events: [...record, ...events] };
     });

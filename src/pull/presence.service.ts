@@ -54,8 +54,8 @@ export class PresenceService {
       this.seen = new Set();
       const now = this.options.clock.now();
       let records: EventRecord[] = [];
-      await this.options.store.deviceReports.touchMany(ids, now, async (cameOnline, trx) => {
-        records = records.concat(await this.options.events.append(cameOnline.map((deviceId) => ({ type: 'device.online', actor: 'system', deviceId })), trx));
+      await this.options.store.deviceReports.touchMany(ids, now, async (cameOnline, tx) => {
+        records = records.concat(await this.options.events.append(cameOnline.map((deviceId) => ({ type: 'device.online', actor: 'system', deviceId })), tx));
       });
       this.options.events.publish(records);
       await this.options.onSeen?.(ids);
@@ -75,8 +75,8 @@ export class PresenceService {
       const ids = await this.options.store.deviceReports.markOffline(
         cutoff,
         now,
-        async (marked, trx) => {
-          records = await this.options.events.append(marked.map((deviceId) => ({ type: 'device.offline', actor: 'system', deviceId, data: { lastSeenBefore: new Date(cutoff).toISOString() } })), trx);
+        async (marked, tx) => {
+          records = await this.options.events.append(marked.map((deviceId) => ({ type: 'device.offline', actor: 'system', deviceId, data: { lastSeenBefore: new Date(cutoff).toISOString() } })), tx);
         },
         SWEEP_BATCH,
       );

@@ -11,7 +11,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../agent/receiver.js';
 import { createApp, createLogger } from '../app.js';
@@ -20,6 +19,7 @@ import { nextEvent } from '../testing/engine.js';
 import { appDatabases, startTestApp, type TestApp } from '../testing/app.js';
 import { browserMissing, openDashboardBrowser } from '../testing/browser.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
+import { deviceSecretRows, dumpPostgres } from '../testing/raw-sql.js';
 import { connectWs, type TestWsClient } from '../testing/ws-client.js';
 
 const TOKEN = 'push-bearer-7Hq2xV9kLm3';
@@ -155,17 +155,12 @@ for (const { db, skip } of await appDatabases()) {
         expect(contents).toContain('device_secrets');
       } else {
         // What a dump of the database holds: every row of every table, as text.
-        const client = new pg.Client({ connectionString: pgdb!.url });
-        await client.connect();
-        const tables = (await client.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).rows.map((r) => r.tablename);
-        const dumps: string[] = [];
-        for (const table of tables) dumps.push(JSON.stringify((await client.query(`SELECT * FROM "${table}"`)).rows));
-        await client.end();
-        contents = dumps.join('\n');
+        const { tables, text } = await dumpPostgres(pgdb!.url);
+        contents = text;
         expect(tables).toContain('device_secrets');
       }
       expect(leaked(contents)).toEqual([]);
-      const sealed = await t.app.store.handle.db.selectFrom('device_secrets').selectAll().where('device_id', '=', 'push-1').execute();
+      const sealed = await deviceSecretRows(t.app.store, 'push-1');
       expect(sealed).toEqual([expect.objectContaining({ key: 'bearerToken', key_id: t.app.store.deviceSecrets.keyId, sealed: expect.stringMatching(/^v1\./) })]);
     });
 

@@ -3,7 +3,14 @@
 import type { Kysely } from 'kysely';
 import { versionKey } from '../core/index.js';
 import { chunks } from './device.repository.js';
+import { EventRepository } from './event.repository.js';
 import type { Database } from './schema.js';
+import { atomic } from './atomic.sql.js';
+
+/** What a heartbeat callback may write in the heartbeat's transaction: its events. */
+export interface InTransaction {
+  events: EventRepository;
+}
 
 /** The latest report and inventory a device sent. */
 export interface StoredDeviceReport {
@@ -32,8 +39,21 @@ export class DeviceReportRepository {
   }
 
   /** Records the version a device says it runs (presence is left to the heartbeat batch). */
-  async setVersion(deviceId: string, version: string, now: number, trx: Kysely<Database> = this.db): Promise<void> {
-    await trx.updateTable('devices').set({ version, version_key: versionKey(version), updated_at: now }).where('id', '=', deviceId).where('version', 'is distinct from', version).execute();
+  async setVersion(deviceId: string, version: string, now: number): Promise<void> {
+    await this.db.updateTable('devices').set({ version, version_key: versionKey(version), updated_at: now }).where('id', '=', deviceId).where('version', 'is distinct from', version).execute();
+  }
+
+  /** The registry's version of each device that just installed an artifact (pushed by the engine). */
+  async setInstalledVersions(installed: { deviceId: string; version: string }[]): Promise<void> {
+    const byVersion = new Map<string, string[]>();
+    for (const { deviceId, version } of installed) {
+      const ids = byVersion.get(version);
+      if (ids) ids.push(deviceId);
+      else byVersion.set(version, [deviceId]);
+    }
+    for (const [version, ids] of byVersion) {
+      for (const chunk of chunks(ids, 10_000)) await this.db.updateTable('devices').set({ version, version_key: versionKey(version) }).where('id', 'in', chunk).execute();
+    }
   }
 
   /** Remembers which enrollment key registered a device (for audits). */
@@ -60,17 +80,17 @@ export class DeviceReportRepository {
    * Records heartbeats of many devices at `now`. `cameOnline` is told, inside the same
    * transaction, which devices were not online before (to record events atomically with it).
    */
-  async touchMany(ids: string[], now: number, cameOnline?: (ids: string[], trx: Kysely<Database>) => Promise<void>): Promise<string[]> {
+  async touchMany(ids: string[], now: number, cameOnline?: (ids: string[], tx: InTransaction) => Promise<void>): Promise<string[]> {
     const changed: string[] = [];
     for (const chunk of chunks(ids, this.maxParams - 10)) {
-      await this.db.transaction().execute(async (trx) => {
+      await atomic(this.db, async (trx) => {
         // One conditional UPDATE decides who brings a device online: with several servers flushing
         // the same device, the row lock makes the second re-check `status` and skip it (a SELECT
         // first would let both see it offline and both emit device.online).
         const rows = await trx.updateTable('devices').set({ last_seen: now, status: 'online' }).where('id', 'in', chunk).where('status', '<>', 'online').returning('id').execute();
         await trx.updateTable('devices').set({ last_seen: now }).where('id', 'in', chunk).where('status', '=', 'online').execute();
         const ids = rows.map((r) => r.id);
-        if (ids.length > 0) await cameOnline?.(ids, trx);
+        if (ids.length > 0) await cameOnline?.(ids, this.inTransaction(trx));
         changed.push(...ids);
       });
     }
@@ -78,8 +98,8 @@ export class DeviceReportRepository {
   }
 
   /** Marks online devices not seen since `cutoff` offline; `marked` runs in the same transaction. */
-  async markOffline(cutoff: number, now: number, marked?: (ids: string[], trx: Kysely<Database>) => Promise<void>, limit = 2_000): Promise<string[]> {
-    return this.db.transaction().execute(async (trx) => {
+  async markOffline(cutoff: number, now: number, marked?: (ids: string[], tx: InTransaction) => Promise<void>, limit = 2_000): Promise<string[]> {
+    return atomic(this.db, async (trx) => {
       // At most `limit` devices per call: a fleet that went silent at once (or an import of stale
       // devices) is marked in short transactions instead of one that blocks the server.
       // The ids first, then the update by primary key: as one statement (`id IN (SELECT … LIMIT)`),
@@ -96,8 +116,12 @@ export class DeviceReportRepository {
         .returning('id')
         .execute();
       const ids = rows.map((r) => r.id);
-      if (ids.length > 0) await marked?.(ids, trx);
+      if (ids.length > 0) await marked?.(ids, this.inTransaction(trx));
       return ids;
     });
+  }
+
+  private inTransaction(trx: Kysely<Database>): InTransaction {
+    return { events: new EventRepository(trx, this.maxParams) };
   }
 }

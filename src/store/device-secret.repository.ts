@@ -5,6 +5,7 @@ import type { Database as SQLiteDatabase } from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { AUTH_FIELD, hasSecretValues, redactSecrets, SecretOpenError, splitSecrets, ValidationError, SECRET_SET, type SecretBox, type SplitSecrets } from '../core/index.js';
 import type { Database } from './schema.js';
+import { atomic } from './atomic.sql.js';
 
 /** The credentials cannot be opened with this server's key: says which key they need and how to fix it. */
 export class SecretsKeyError extends Error {}
@@ -183,7 +184,7 @@ export class DeviceSecretRepository {
         const { metadata, address } = passwordOutOfAddress(row.mode, row.address, JSON.parse(row.metadata) as Record<string, unknown>);
         if (!hasSecretValues(metadata)) continue;
         const split = splitSecrets(metadata);
-        await this.db.transaction().execute(async (trx) => {
+        await atomic(this.db, async (trx) => {
           await trx.updateTable('devices').set({ metadata: JSON.stringify(split.metadata), address }).where('id', '=', row.id).execute();
           // Values that earlier versions stored; a "[set]" among them has nothing to keep.
           await this.apply(trx, [this.seal(row.id, { ...split, kept: [], keys: Object.keys(split.values) })], now);

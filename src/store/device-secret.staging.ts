@@ -13,6 +13,7 @@ import type { Kysely } from 'kysely';
 import { splitSecrets, type DeviceInput, type ImportStaging } from '../core/index.js';
 import type { DeviceSecretRepository, SealedSecrets } from './device-secret.repository.js';
 import type { Database } from './schema.js';
+import { atomic } from './atomic.sql.js';
 
 /** Sealed lines buffered before they are appended to the file; devices written per transaction. */
 const FLUSH_LINES = 1000;
@@ -56,7 +57,7 @@ export class SecretStaging implements ImportStaging {
       const write = async () => {
         const items = batch;
         batch = [];
-        await this.db.transaction().execute((trx) => this.secrets.apply(trx, items, this.now));
+        await atomic(this.db, (trx) => this.secrets.apply(trx, items, this.now));
       };
       for await (const line of readline.createInterface({ input: fs.createReadStream(this.file), crlfDelay: Infinity })) {
         if (line === '') continue;

@@ -1,12 +1,13 @@
 // The device registry's persistence: CRUD, filtered keyset pages, counts and batched upserts.
 import type { Database as SQLiteDatabase } from 'better-sqlite3';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { AUTH_FIELD, ConflictError, idCursor, splitSecrets, versionKey, type Device, type DeviceFilter, type DeviceInput, type ImportStaging, type SplitSecrets } from '../core/index.js';
 import type { DeviceSecretRepository } from './device-secret.repository.js';
 import { SecretStaging } from './device-secret.staging.js';
 import { deviceWhere } from './device-filter.sql.js';
 import { ROW_COLUMNS, toDevice, toRow } from './device-row.js';
 import type { Database, DeviceRow } from './schema.js';
+import { atomic } from './atomic.sql.js';
 import { SqliteBulkUpsert } from './device-bulk.sqlite.js';
 import { PostgresImportStaging } from './device-import.postgres.js';
 import { SqliteImportStaging } from './device-import.sqlite.js';
@@ -48,7 +49,7 @@ export class DeviceRepository {
     const split = splitSecrets(device.metadata);
     const row = toRow({ ...device, metadata: split.metadata }, now);
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await atomic(this.db, async (trx) => {
         await trx.insertInto('devices').values(row).execute();
         await this.writeTags(trx, [device]);
         await this.secrets.write(trx, device.id, split, now);
@@ -64,7 +65,7 @@ export class DeviceRepository {
   async update(device: DeviceInput, now: number): Promise<Device | null> {
     const split = splitSecrets(device.metadata);
     const { created_at: _c, id: _id, ...fields } = toRow({ ...device, metadata: split.metadata }, now);
-    const changed = await this.db.transaction().execute(async (trx) => {
+    const changed = await atomic(this.db, async (trx) => {
       const result = await trx.updateTable('devices').set(fields).where('id', '=', device.id).executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
       await trx.deleteFrom('device_tags').where('device_id', '=', device.id).execute();
@@ -80,16 +81,16 @@ export class DeviceRepository {
    * tokens and Mender authentication sets in the same transaction. Answers whether this call
    * decommissioned it (false: it already was); null when there is no such device.
    */
-  async decommission(id: string, now: number, trx: Kysely<Database> = this.db): Promise<boolean | null> {
-    const result = await trx.updateTable('devices').set({ decommissioned_at: now, updated_at: now }).where('id', '=', id).where('decommissioned_at', 'is', null).executeTakeFirst();
+  async decommission(id: string, now: number): Promise<boolean | null> {
+    const result = await this.db.updateTable('devices').set({ decommissioned_at: now, updated_at: now }).where('id', '=', id).where('decommissioned_at', 'is', null).executeTakeFirst();
     const first = Number(result.numUpdatedRows) > 0;
-    if (!first && !(await trx.selectFrom('devices').select('id').where('id', '=', id).executeTakeFirst())) return null;
+    if (!first && !(await this.db.selectFrom('devices').select('id').where('id', '=', id).executeTakeFirst())) return null;
     // Again on a repeated call: a credential added since (or left by a crash) ends too.
-    await trx.updateTable('tokens').set({ revoked_at: now }).where('device_id', '=', id).where('revoked_at', 'is', null).execute();
-    await trx.updateTable('mender_auth_sets').set({ status: 'decommissioned', updated_at: now }).where('device_id', '=', id).where('status', '!=', 'decommissioned').execute();
+    await this.db.updateTable('tokens').set({ revoked_at: now }).where('device_id', '=', id).where('revoked_at', 'is', null).execute();
+    await this.db.updateTable('mender_auth_sets').set({ status: 'decommissioned', updated_at: now }).where('device_id', '=', id).where('status', '!=', 'decommissioned').execute();
     // Its push credentials go too: nothing is pushed to it again, and a stolen device's SSH
     // password or bearer token is not kept where a backup could leak it.
-    await trx.deleteFrom('device_secrets').where('device_id', '=', id).execute();
+    await this.db.deleteFrom('device_secrets').where('device_id', '=', id).execute();
     return first;
   }
 
@@ -156,10 +157,10 @@ export class DeviceRepository {
     if (this.sqlite && !this.sqlite.inTransaction) {
       this.bulk ??= new SqliteBulkUpsert(this.sqlite);
       const counts = await this.bulk.run(devices.map((d) => toRow(d, now)), devices);
-      await this.db.transaction().execute((trx) => this.writeSecrets(trx, devices, splits, now));
+      await atomic(this.db, (trx) => this.writeSecrets(trx, devices, splits, now));
       return counts;
     }
-    return this.db.transaction().execute(async (trx) => {
+    return atomic(this.db, async (trx) => {
       const ids = devices.map((d) => d.id);
       const existing = new Set<string>();
       for (const chunk of chunks(ids, this.maxParams)) {
@@ -271,7 +272,7 @@ export class DeviceRepository {
     for (const chunk of chunks(none, this.maxParams)) await trx.deleteFrom('device_secrets').where('device_id', 'in', chunk).execute();
   }
 
-  private async writeTags(trx: Transaction<Database>, devices: DeviceInput[]): Promise<void> {
+  private async writeTags(trx: Kysely<Database>, devices: DeviceInput[]): Promise<void> {
     const rows = devices.flatMap((d) => Object.entries(d.tags).map(([key, value]) => ({ device_id: d.id, key, value })));
     for (const chunk of chunks(rows, Math.floor(this.maxParams / 3))) await trx.insertInto('device_tags').values(chunk).execute();
   }

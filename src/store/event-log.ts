@@ -1,10 +1,8 @@
 // The event log as the rest of the system uses it: append durably, then tell live listeners
 // (WebSocket, notifications, caches). Listeners never block or fail an append.
 import { EventEmitter } from 'node:events';
-import type { Kysely } from 'kysely';
 import type { Clock, EventRecord, NewEvent } from '../core/index.js';
 import type { EventRepository } from './event.repository.js';
-import type { Database } from './schema.js';
 
 export class EventLog {
   private readonly emitter = new EventEmitter();
@@ -16,11 +14,14 @@ export class EventLog {
     this.emitter.setMaxListeners(0);
   }
 
-  /** Appends inside `trx` when given; call `publish` with the result after the commit. */
-  async append(events: NewEvent[], trx?: Kysely<Database>): Promise<EventRecord[]> {
+  /**
+   * Appends inside the transaction `tx` (a unit of work's repositories) when given; call `publish`
+   * with the result after the commit. Without one, appends and publishes at once.
+   */
+  async append(events: NewEvent[], tx?: { events: EventRepository }): Promise<EventRecord[]> {
     if (events.length === 0) return [];
-    const records = await this.events.append(events, this.clock.now(), trx);
-    if (!trx) this.publish(records);
+    const records = await (tx?.events ?? this.events).append(events, this.clock.now());
+    if (!tx) this.publish(records);
     return records;
   }
 

@@ -25,11 +25,11 @@ export class EventRepository {
     private readonly maxParams: number,
   ) {}
 
-  /** Appends events (inside `trx` when given, so they commit with the change they describe). */
-  async append(events: NewEvent[], now: number, trx: Kysely<Database> = this.db): Promise<EventRecord[]> {
+  /** Appends events (in a unit of work, they commit with the change they describe). */
+  async append(events: NewEvent[], now: number): Promise<EventRecord[]> {
     const out: EventRecord[] = [];
     for (const chunk of chunks(events, Math.floor(this.maxParams / 7))) {
-      const rows = await trx
+      const rows = await this.db
         .insertInto('events')
         .values(
           chunk.map((e) => ({

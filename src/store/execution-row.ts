@@ -80,12 +80,17 @@ export interface TransitionItem {
   nextAttemptAt?: number;
 }
 
-export interface MovedRow {
+/** An execution a bulk move (a rollout's stop or pause, the lease reaper) moved. */
+export interface MovedExecution {
   id: string;
-  rollout_id: string;
-  device_id: string;
-  pull: number;
+  rolloutId: string;
+  deviceId: string;
+  pull: boolean;
   attempts: number;
+}
+
+export function toMovedExecution(r: { id: string; rollout_id: string; device_id: string; pull: number; attempts: number }): MovedExecution {
+  return { id: r.id, rolloutId: r.rollout_id, deviceId: r.device_id, pull: Number(r.pull) === 1, attempts: r.attempts };
 }
 
 /** An execution an operator's retry re-opened: its new id, and what it was before. */

@@ -145,12 +145,12 @@ for (const target of storeTargets) {
     it("moves a rollout's executions in one state at once, pull only or past their lease when asked", async () => {
       const push = await pending(2);
       const [leased] = await store.executions.claim(claimOf(push.rollout.id, { limit: 1, lease: { owner: 'engine-a', expiresAt: T0 + 1_000 } }));
-      expect(await store.executions.moveAll(push.rollout.id, 'delivering', 'cancelled', T0 + 500, undefined, { leaseExpiredBefore: T0 + 500 })).toEqual([]);
-      const cancelled = await store.executions.moveAll(push.rollout.id, 'delivering', 'cancelled', T0 + 2_000, undefined, { leaseExpiredBefore: T0 + 2_000 });
+      expect(await store.executions.moveAll(push.rollout.id, 'delivering', 'cancelled', T0 + 500, { leaseExpiredBefore: T0 + 500 })).toEqual([]);
+      const cancelled = await store.executions.moveAll(push.rollout.id, 'delivering', 'cancelled', T0 + 2_000, { leaseExpiredBefore: T0 + 2_000 });
       expect(cancelled.map((x) => x.id)).toEqual([leased!.id]);
       expect(await store.executions.get(leased!.id)).toMatchObject({ state: 'cancelled', leaseOwner: null, finishedAt: new Date(T0 + 2_000).toISOString() });
-      expect(await store.executions.moveAll(push.rollout.id, 'pending', 'cancelled', T0 + 3_000, undefined, { pullOnly: true })).toEqual([]);
-      expect((await store.executions.moveAll(push.rollout.id, 'pending', 'skipped', T0 + 3_000)).map((x) => x.device_id)).toEqual(push.deviceIds.filter((id) => id !== leased!.deviceId));
+      expect(await store.executions.moveAll(push.rollout.id, 'pending', 'cancelled', T0 + 3_000, { pullOnly: true })).toEqual([]);
+      expect((await store.executions.moveAll(push.rollout.id, 'pending', 'skipped', T0 + 3_000)).map((x) => x.deviceId)).toEqual(push.deviceIds.filter((id) => id !== leased!.deviceId));
       expect(await store.rollouts.countsByState(push.rollout.id)).toEqual({ cancelled: 1, skipped: 1 });
     });
 

@@ -9,7 +9,7 @@ import { deviceWhere } from './device-filter.sql.js';
 import { chunks } from './device.repository.js';
 import { insertExecutions, insertExecutionsForFilter } from './execution-insert.sql.js';
 import { lastInstalled, requeueFailures } from './execution-outcome.sql.js';
-import { toExecution, type ClaimOptions, type MovedRow, type NewExecution, type RequeuedRow, type TransitionItem } from './execution-row.js';
+import { toExecution, toMovedExecution, type ClaimOptions, type MovedExecution, type NewExecution, type RequeuedRow, type TransitionItem } from './execution-row.js';
 import type { ExecutionRow } from './rollout.schema.js';
 import type { Database } from './schema.js';
 
@@ -23,8 +23,8 @@ export class ExecutionRepository {
   ) {}
 
   /** Inserts executions (pending); a device already in the rollout is left alone. */
-  insertMany(items: NewExecution[], now: number, trx: Kysely<Database> = this.db): Promise<number> {
-    return insertExecutions(trx, this.maxParams, items, now);
+  insertMany(items: NewExecution[], now: number): Promise<number> {
+    return insertExecutions(this.db, this.maxParams, items, now);
   }
 
   /**
@@ -32,8 +32,8 @@ export class ExecutionRepository {
    * (single-phase rollouts need no shuffle), recording each device's version and last installed
    * artifact as what it ran before. Answers how many were inserted.
    */
-  insertForFilter(r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number, trx: Kysely<Database> = this.db): Promise<number> {
-    return insertExecutionsForFilter(trx, this.dialect, r, filter, now);
+  insertForFilter(r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number): Promise<number> {
+    return insertExecutionsForFilter(this.db, this.dialect, r, filter, now);
   }
 
   async get(id: string): Promise<Execution | null> {
@@ -45,11 +45,11 @@ export class ExecutionRepository {
    * Moves up to `limit` due pending executions to `delivering` with a lease (push) or to `queued`
    * (pull), in one statement; concurrent claimers on PostgreSQL skip each other's rows.
    */
-  async claim(o: ClaimOptions, trx: Kysely<Database> = this.db): Promise<Execution[]> {
+  async claim(o: ClaimOptions): Promise<Execution[]> {
     const to: ExecutionState = o.pull ? 'queued' : 'delivering';
     assertTransition('pending', to);
     if (o.limit <= 0 || (o.timezones && o.timezones.length === 0) || (o.deviceIds && o.deviceIds.length === 0)) return [];
-    let ids = trx
+    let ids = this.db
       .selectFrom('executions')
       .select('id')
       .where('rollout_id', '=', o.rolloutId)
@@ -59,11 +59,11 @@ export class ExecutionRepository {
       .where('pull', '=', o.pull ? 1 : 0)
       // Checked in the same statement: an engine that read the rollout as running a moment
       // before an operator paused it must not start its work afterwards.
-      .where((eb) => eb.exists(rolloutStillRunning(trx, this.dialect, o.rolloutId)));
+      .where((eb) => eb.exists(rolloutStillRunning(this.db, this.dialect, o.rolloutId)));
     if (o.timezones) ids = ids.where('timezone', 'in', o.timezones);
     if (o.deviceIds) ids = ids.where('device_id', 'in', o.deviceIds);
     if (o.onlineOnly) ids = ids.where('device_id', 'in', (eb) => eb.selectFrom('devices').select('devices.id').where('devices.status', '=', 'online'));
-    const rows = await claimExecutions(trx, this.dialect, ids.orderBy('phase').limit(o.limit), 'pending', {
+    const rows = await claimExecutions(this.db, this.dialect, ids.orderBy('phase').limit(o.limit), 'pending', {
       state: to,
       attempts: o.pull ? sql<number>`attempts` : sql<number>`attempts + 1`,
       lease_owner: o.lease?.owner ?? null,
@@ -75,7 +75,7 @@ export class ExecutionRepository {
   }
 
   /** Applies state changes in as few statements as possible; answers the ids that changed. */
-  async transition(items: TransitionItem[], now: number, trx: Kysely<Database> = this.db): Promise<Set<string>> {
+  async transition(items: TransitionItem[], now: number): Promise<Set<string>> {
     const groups = new Map<string, { item: TransitionItem; ids: string[] }>();
     for (const item of items) {
       assertTransition(item.from, item.to);
@@ -96,7 +96,7 @@ export class ExecutionRepository {
       if (item.error !== undefined) set.error = item.error;
       if (item.nextAttemptAt !== undefined) set.next_attempt_at = item.nextAttemptAt;
       for (const chunk of chunks(ids, this.maxParams - 10)) {
-        let q = trx.updateTable('executions').set(set).where('id', 'in', chunk).where('state', '=', item.from);
+        let q = this.db.updateTable('executions').set(set).where('id', 'in', chunk).where('state', '=', item.from);
         if (item.leaseOwner !== undefined) q = q.where('lease_owner', '=', item.leaseOwner);
         for (const row of await q.returning('id').execute()) changed.add(row.id);
       }
@@ -105,9 +105,9 @@ export class ExecutionRepository {
   }
 
   /** Moves every execution of a rollout in state `from` (optionally only pull ones) to `to`. */
-  async moveAll(rolloutId: string, from: ExecutionState, to: ExecutionState, now: number, trx: Kysely<Database> = this.db, options: { pullOnly?: boolean; leaseExpiredBefore?: number } = {}): Promise<MovedRow[]> {
+  async moveAll(rolloutId: string, from: ExecutionState, to: ExecutionState, now: number, options: { pullOnly?: boolean; leaseExpiredBefore?: number } = {}): Promise<MovedExecution[]> {
     assertTransition(from, to);
-    let q = trx
+    let q = this.db
       .updateTable('executions')
       .set({ state: to, updated_at: now, lease_owner: null, lease_expires_at: null, ...(isTerminal(to) ? { finished_at: now } : {}) })
       .where('rollout_id', '=', rolloutId)
@@ -115,14 +115,14 @@ export class ExecutionRepository {
     if (options.pullOnly) q = q.where('pull', '=', 1);
     const before = options.leaseExpiredBefore;
     if (before !== undefined) q = q.where((eb) => eb.or([eb('pull', '=', 1), eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', before)]));
-    return q.returning(['id', 'rollout_id', 'device_id', 'pull', 'attempts']).execute();
+    return (await q.returning(['id', 'rollout_id', 'device_id', 'pull', 'attempts']).execute()).map(toMovedExecution);
   }
 
   /** Push executions whose lease expired (their engine died): back to pending, due now. */
-  async reapExpired(now: number, limit: number, trx: Kysely<Database> = this.db): Promise<MovedRow[]> {
+  async reapExpired(now: number, limit: number): Promise<MovedExecution[]> {
     assertTransition('delivering', 'pending');
-    const ids = trx.selectFrom('executions').select('id').where('lease_owner', 'is not', null).where('lease_expires_at', '<', now).where('state', '=', 'delivering').limit(limit);
-    const rows = await claimExecutions(trx, this.dialect, ids, 'delivering', {
+    const ids = this.db.selectFrom('executions').select('id').where('lease_owner', 'is not', null).where('lease_expires_at', '<', now).where('state', '=', 'delivering').limit(limit);
+    const rows = await claimExecutions(this.db, this.dialect, ids, 'delivering', {
       state: 'pending',
       lease_owner: null,
       lease_expires_at: null,
@@ -130,7 +130,7 @@ export class ExecutionRepository {
       updated_at: now,
       error: 'lease expired: the engine delivering it stopped',
     });
-    return rows.map((r) => ({ id: r.id, rollout_id: r.rollout_id, device_id: r.device_id, pull: r.pull, attempts: r.attempts }));
+    return rows.map(toMovedExecution);
   }
 
   /** Extends the leases this engine holds (long deliveries). */
@@ -169,8 +169,8 @@ export class ExecutionRepository {
   }
 
   /** Devices of a rollout's pull executions in these states, optionally only those in one time zone. */
-  async pullDevicesIn(rolloutId: string, states: ExecutionState[], timezone?: string, trx: Kysely<Database> = this.db): Promise<string[]> {
-    let q = trx.selectFrom('executions').select('device_id').where('rollout_id', '=', rolloutId).where('state', 'in', states).where('pull', '=', 1);
+  async pullDevicesIn(rolloutId: string, states: ExecutionState[], timezone?: string): Promise<string[]> {
+    let q = this.db.selectFrom('executions').select('device_id').where('rollout_id', '=', rolloutId).where('state', 'in', states).where('pull', '=', 1);
     if (timezone !== undefined) q = q.where('timezone', '=', timezone);
     return (await q.execute()).map((r) => r.device_id);
   }
@@ -215,8 +215,8 @@ export class ExecutionRepository {
   }
 
   /** Every execution of a device that has not finished, whatever its rollout (decommissioning ends them). */
-  async unfinishedForDevice(deviceId: string, trx: Kysely<Database> = this.db): Promise<Execution[]> {
-    const rows = await trx.selectFrom('executions').selectAll().where('device_id', '=', deviceId).where('state', 'in', ['pending', ...IN_FLIGHT_STATES]).execute();
+  async unfinishedForDevice(deviceId: string): Promise<Execution[]> {
+    const rows = await this.db.selectFrom('executions').selectAll().where('device_id', '=', deviceId).where('state', 'in', ['pending', ...IN_FLIGHT_STATES]).execute();
     return rows.map(toExecution);
   }
 
@@ -254,16 +254,16 @@ export class ExecutionRepository {
   }
 
   /** Records the bytes a device reports while it stays in `state` (progress; the state's time does not move). */
-  async recordBytes(id: string, state: ExecutionState, bytes: number, trx: Kysely<Database> = this.db): Promise<void> {
-    await trx.updateTable('executions').set({ bytes }).where('id', '=', id).where('state', '=', state).where('bytes', '<', bytes).execute();
+  async recordBytes(id: string, state: ExecutionState, bytes: number): Promise<void> {
+    await this.db.updateTable('executions').set({ bytes }).where('id', '=', id).where('state', '=', state).where('bytes', '<', bytes).execute();
   }
 
   /**
    * Marks a cancelled execution as installed anyway (the device reported success after the cancel),
    * with a note; the state stays `cancelled`. Answers whether it was newly marked.
    */
-  async noteInstalledAfterCancel(id: string, note: string, trx: Kysely<Database> = this.db): Promise<boolean> {
-    const rows = await trx.updateTable('executions').set({ installed_after_cancel: 1, note }).where('id', '=', id).where('state', '=', 'cancelled').where('installed_after_cancel', '=', 0).returning('id').execute();
+  async noteInstalledAfterCancel(id: string, note: string): Promise<boolean> {
+    const rows = await this.db.updateTable('executions').set({ installed_after_cancel: 1, note }).where('id', '=', id).where('state', '=', 'cancelled').where('installed_after_cancel', '=', 0).returning('id').execute();
     return rows.length > 0;
   }
 
@@ -272,8 +272,8 @@ export class ExecutionRepository {
    * device in it) as `pending`, due now, with fresh attempts and a new id each (a new deployment
    * for the device). Answers the re-opened rows with their previous id and state.
    */
-  requeue(rolloutId: string, deviceId: string | null, now: number, trx: Kysely<Database> = this.db): Promise<RequeuedRow[]> {
-    return requeueFailures(trx, this.maxParams, rolloutId, deviceId, now);
+  requeue(rolloutId: string, deviceId: string | null, now: number): Promise<RequeuedRow[]> {
+    return requeueFailures(this.db, this.maxParams, rolloutId, deviceId, now);
   }
 
   /**

@@ -1,6 +1,8 @@
 // The store: one SQL database behind narrow repositories split by capability.
 import { SecretBox } from '../core/index.js';
-import { openDatabase, type DatabaseHandle, type OpenOptions } from './database.js';
+import type { Kysely } from 'kysely';
+import { openDatabase, type DatabaseHandle, type DialectName, type OpenOptions } from './database.js';
+import { Notifications, notifyIn } from './notifications.js';
 import { ArtifactRepository } from './artifact.repository.js';
 import { DeviceReportRepository } from './device-report.repository.js';
 import { DeviceRepository } from './device.repository.js';
@@ -12,14 +14,18 @@ import { ExecutionViewRepository } from './execution-view.repository.js';
 import { HawkbitRepository } from './hawkbit.repository.js';
 import { LockRepository } from './lock.repository.js';
 import { MenderRepository } from './mender.repository.js';
-import { Notifications } from './notifications.js';
 import { restoreDeferredIndexes } from './device-import.sqlite.js';
 import { migrate } from './migrator.js';
 import { RolloutRepository } from './rollout.repository.js';
+import { PolicyRepository } from './policy.repository.js';
+import type { Database } from './schema.js';
+import { StatsRepository } from './stats.repository.js';
+import { SubscriptionRepository } from './subscription.repository.js';
 import { TokenRepository } from './token.repository.js';
+import { WebhookReceiptRepository } from './webhook-receipt.repository.js';
 
-export interface Store {
-  handle: DatabaseHandle;
+/** The repositories: every SQL statement of the server is one of their methods. */
+export interface Repositories {
   devices: DeviceRepository;
   /** Device credentials, sealed (also reached as devices.secrets, which every device write uses). */
   deviceSecrets: DeviceSecretRepository;
@@ -35,8 +41,32 @@ export interface Store {
   executions: ExecutionRepository;
   /** Read models over executions for operators (summaries, device histories). */
   executionViews: ExecutionViewRepository;
+  policies: PolicyRepository;
+  subscriptions: SubscriptionRepository;
+  webhookReceipts: WebhookReceiptRepository;
+  /** Grouped counts for gauges and the dashboard, and the database's health. */
+  stats: StatsRepository;
+}
+
+/**
+ * A unit of work: the same repositories, bound to one open transaction. What they write commits
+ * together when the work returns and rolls back together when it throws.
+ */
+export interface StoreTransaction extends Repositories {
+  /**
+   * NOTIFYs `channel` with `payload` when, and only when, this transaction commits (PostgreSQL;
+   * on SQLite one server owns the file, nobody else listens, and it does nothing).
+   */
+  notify(channel: string, payload: string): Promise<void>;
+}
+
+export interface Store extends Repositories {
+  handle: DatabaseHandle;
+  dialect: DialectName;
   /** LISTEN/NOTIFY between the servers sharing the database (PostgreSQL); null on SQLite. */
   notifications: Notifications | null;
+  /** Runs `work` in one transaction over repositories bound to it; answers what `work` answers. */
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -48,24 +78,42 @@ export interface StoreOptions {
   secrets?: SecretBox;
 }
 
-export function createStore(handle: DatabaseHandle, options: StoreOptions = {}): Store {
-  const deviceSecrets = new DeviceSecretRepository(handle.db, options.secrets ?? SecretBox.ephemeral(), handle.sqlite);
+/** The repositories over `db`: the database itself, or a transaction of it. */
+function repositories(db: Kysely<Database>, handle: DatabaseHandle, box: SecretBox): Repositories {
+  const deviceSecrets = new DeviceSecretRepository(db, box, handle.sqlite);
   return {
-    handle,
-    devices: new DeviceRepository(handle.db, handle.maxParams, deviceSecrets, handle.sqlite),
+    devices: new DeviceRepository(db, handle.maxParams, deviceSecrets, handle.sqlite),
     deviceSecrets,
-    tokens: new TokenRepository(handle.db),
-    events: new EventRepository(handle.db, handle.maxParams),
-    locks: new LockRepository(handle.db),
-    artifacts: new ArtifactRepository(handle.db),
-    enrollment: new EnrollmentRepository(handle.db),
-    deviceReports: new DeviceReportRepository(handle.db, handle.maxParams),
-    hawkbit: new HawkbitRepository(handle.db),
-    mender: new MenderRepository(handle.db),
-    rollouts: new RolloutRepository(handle.db),
-    executions: new ExecutionRepository(handle.db, handle.dialect, handle.maxParams),
-    executionViews: new ExecutionViewRepository(handle.db),
+    tokens: new TokenRepository(db),
+    events: new EventRepository(db, handle.maxParams),
+    locks: new LockRepository(db),
+    artifacts: new ArtifactRepository(db),
+    enrollment: new EnrollmentRepository(db),
+    deviceReports: new DeviceReportRepository(db, handle.maxParams),
+    hawkbit: new HawkbitRepository(db),
+    mender: new MenderRepository(db),
+    rollouts: new RolloutRepository(db),
+    executions: new ExecutionRepository(db, handle.dialect, handle.maxParams),
+    executionViews: new ExecutionViewRepository(db),
+    policies: new PolicyRepository(db),
+    subscriptions: new SubscriptionRepository(db),
+    webhookReceipts: new WebhookReceiptRepository(db),
+    stats: new StatsRepository(db),
+  };
+}
+
+export function createStore(handle: DatabaseHandle, options: StoreOptions = {}): Store {
+  const box = options.secrets ?? SecretBox.ephemeral();
+  const bind = (trx: Kysely<Database>): StoreTransaction => ({
+    ...repositories(trx, handle, box),
+    notify: (channel, payload) => (handle.pool ? notifyIn(trx, channel, payload) : Promise.resolve()),
+  });
+  return {
+    ...repositories(handle.db, handle, box),
+    handle,
+    dialect: handle.dialect,
     notifications: handle.pool ? new Notifications(handle.pool) : null,
+    transaction: (work) => handle.db.transaction().execute((trx) => work(bind(trx))),
     close: () => handle.close(),
   };
 }
@@ -104,3 +152,7 @@ export * from './rollout.schema.js';
 export * from './rollout.repository.js';
 export * from './execution.repository.js';
 export * from './execution-view.repository.js';
+export * from './policy.repository.js';
+export * from './subscription.repository.js';
+export * from './webhook-receipt.repository.js';
+export * from './stats.repository.js';

@@ -9,9 +9,6 @@ import type { Database } from './schema.js';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 export const MAX_NOTIFY_BYTES = 7999;
 
-/** The transaction a notification may ride on. */
-export type NotifyTransaction = Kysely<Database>;
-
 export interface ListenHandlers {
   /** A notification on the channel (from any session, this server's own included). */
   message(payload: string): void;
@@ -79,11 +76,11 @@ export class Notifications {
   async notify(channel: string, payload: string): Promise<void> {
     await this.pool.query('SELECT pg_notify($1, $2)', [identifier(channel), checked(payload)]);
   }
+}
 
-  /** NOTIFYs `channel` when `trx` commits (never when it rolls back). */
-  async notifyIn(trx: NotifyTransaction, channel: string, payload: string): Promise<void> {
-    await sql`SELECT pg_notify(${identifier(channel)}, ${checked(payload)})`.execute(trx);
-  }
+/** NOTIFYs `channel` when `trx` commits (never when it rolls back): StoreTransaction.notify. */
+export async function notifyIn(trx: Kysely<Database>, channel: string, payload: string): Promise<void> {
+  await sql`SELECT pg_notify(${identifier(channel)}, ${checked(payload)})`.execute(trx);
 }
 
 /** Channel names are constants of the code: lower-case SQL identifiers, used unquoted. */

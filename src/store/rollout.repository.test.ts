@@ -87,8 +87,8 @@ for (const target of storeTargets) {
       const r = rollout(artifactId, { name: 'race' });
       await store.rollouts.create(r);
       const results = await Promise.all([
-        store.rollouts.update(r.id, ['running'], { status: 'paused', status_reason: 'operator' }, T0 + 10),
-        store.rollouts.update(r.id, ['running'], { status: 'cancelled', finished_at: T0 + 10 }, T0 + 10),
+        store.rollouts.update(r.id, ['running'], { status: 'paused', statusReason: 'operator' }, T0 + 10),
+        store.rollouts.update(r.id, ['running'], { status: 'cancelled', finishedAt: T0 + 10 }, T0 + 10),
       ]);
       expect(results.filter(Boolean)).toHaveLength(1);
       const after = (await store.rollouts.find(r.id))!;
@@ -101,9 +101,9 @@ for (const target of storeTargets) {
       if (skip) return ctx.skip();
       const r = rollout(artifactId, { name: 'phases' });
       await store.rollouts.create(r);
-      expect(await store.rollouts.update(r.id, ['running'], { current_phase: 1, phase_reached_at: T0 + 5 }, T0 + 5)).toBe(true);
-      expect(await store.rollouts.update(r.id, ['running'], { current_phase: 1, phase_reached_at: T0 + 6 }, T0 + 6)).toBe(false);
-      expect(await store.rollouts.update(r.id, ['running'], { current_phase: 0 }, T0 + 7)).toBe(false);
+      expect(await store.rollouts.update(r.id, ['running'], { currentPhase: 1, phaseReachedAt: T0 + 5 }, T0 + 5)).toBe(true);
+      expect(await store.rollouts.update(r.id, ['running'], { currentPhase: 1, phaseReachedAt: T0 + 6 }, T0 + 6)).toBe(false);
+      expect(await store.rollouts.update(r.id, ['running'], { currentPhase: 0 }, T0 + 7)).toBe(false);
       const after = (await store.rollouts.find(r.id))!;
       expect(after.currentPhase).toBe(1);
       expect(after.phaseReachedAt).toBe(new Date(T0 + 5).toISOString());
@@ -116,7 +116,7 @@ for (const target of storeTargets) {
       const r = rollout(other, { name: 'holds', status: 'paused' });
       await store.rollouts.create(r);
       expect(await store.rollouts.isArtifactInUse(other)).toBe(true);
-      await store.rollouts.update(r.id, ['paused'], { status: 'completed', finished_at: T0 + 1 }, T0 + 1);
+      await store.rollouts.update(r.id, ['paused'], { status: 'completed', finishedAt: T0 + 1 }, T0 + 1);
       expect(await store.rollouts.isArtifactInUse(other)).toBe(false);
     });
   });

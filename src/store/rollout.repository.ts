@@ -85,19 +85,48 @@ export function toRolloutRow(r: Rollout): RolloutRow {
   };
 }
 
-/** Columns a status change or progress step may set. */
-export type RolloutPatch = Partial<Pick<RolloutRow, 'status' | 'status_reason' | 'current_phase' | 'approved_phase' | 'accepted_phase' | 'pause_cause' | 'phase_reached_at' | 'failure_baseline' | 'closed' | 'started_at' | 'finished_at'>>;
+/** Fields a status change or progress step may set; times are epoch ms (null clears them). */
+export interface RolloutPatch {
+  status?: RolloutStatus;
+  statusReason?: string | null;
+  currentPhase?: number;
+  approvedPhase?: number;
+  acceptedPhase?: number;
+  pauseCause?: Rollout['pauseCause'];
+  phaseReachedAt?: number | null;
+  failureBaseline?: number;
+  closed?: boolean;
+  startedAt?: number | null;
+  finishedAt?: number | null;
+}
+
+/** The columns a patch sets (fields left out stay as they are). */
+function patchColumns(patch: RolloutPatch): Partial<RolloutRow> {
+  const row: Partial<RolloutRow> = {};
+  if (patch.status !== undefined) row.status = patch.status;
+  if (patch.statusReason !== undefined) row.status_reason = patch.statusReason;
+  if (patch.currentPhase !== undefined) row.current_phase = patch.currentPhase;
+  if (patch.approvedPhase !== undefined) row.approved_phase = patch.approvedPhase;
+  if (patch.acceptedPhase !== undefined) row.accepted_phase = patch.acceptedPhase;
+  if (patch.pauseCause !== undefined) row.pause_cause = patch.pauseCause;
+  if (patch.phaseReachedAt !== undefined) row.phase_reached_at = patch.phaseReachedAt;
+  if (patch.failureBaseline !== undefined) row.failure_baseline = patch.failureBaseline;
+  if (patch.closed !== undefined) row.closed = patch.closed ? 1 : 0;
+  if (patch.startedAt !== undefined) row.started_at = patch.startedAt;
+  if (patch.finishedAt !== undefined) row.finished_at = patch.finishedAt;
+  return row;
+}
 
 export class RolloutRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(rollout: Rollout, trx: Kysely<Database> = this.db): Promise<void> {
-    await trx.insertInto('rollouts').values(toRolloutRow(rollout)).execute();
+  async create(rollout: Rollout): Promise<void> {
+    await this.db.insertInto('rollouts').values(toRolloutRow(rollout)).execute();
   }
 
-  async get(id: string, trx: Kysely<Database> = this.db): Promise<Rollout | null> {
-    const row = await trx.selectFrom('rollouts').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? toRollout(row, await this.countsByState(id, trx)) : null;
+  async get(id: string): Promise<Rollout | null> {
+    const row = await this.db.selectFrom('rollouts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toRollout(row, await this.countsByState(id)) : null;
   }
 
   /** The rollout without its counts (cheap; for hot paths). */
@@ -132,22 +161,22 @@ export class RolloutRepository {
    * Sets fields when the rollout is in one of `from` (compare-and-set); answers whether it did.
    * Status changes race between operators and engines on several servers: exactly one wins.
    */
-  async update(id: string, from: RolloutStatus[], patch: RolloutPatch, now: number, trx: Kysely<Database> = this.db): Promise<boolean> {
-    let q = trx
+  async update(id: string, from: RolloutStatus[], patch: RolloutPatch, now: number): Promise<boolean> {
+    let q = this.db
       .updateTable('rollouts')
-      .set({ ...patch, updated_at: now })
+      .set({ ...patchColumns(patch), updated_at: now })
       .where('id', '=', id)
       .where('status', 'in', from);
     // Phases only move forward: a phase step computed from a stale read (a jobs-lock holder that
     // stalled past its lock while another server took over) changes nothing instead of repeating
     // the step or moving the rollout back.
-    if (patch.current_phase !== undefined) q = q.where('current_phase', '<', patch.current_phase);
+    if (patch.currentPhase !== undefined) q = q.where('current_phase', '<', patch.currentPhase);
     const result = await q.executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
-  async countsByState(id: string, trx: Kysely<Database> = this.db): Promise<Partial<Record<ExecutionState, number>>> {
-    const rows = await trx
+  async countsByState(id: string): Promise<Partial<Record<ExecutionState, number>>> {
+    const rows = await this.db
       .selectFrom('executions')
       .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
       .where('rollout_id', '=', id)

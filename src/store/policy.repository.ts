@@ -1,7 +1,7 @@
 // Policies in SQL (table `policies`, migration 0005; the images each rolled out, `policy_rollouts`,
 // migration 0008). JSON columns are TEXT in both dialects.
 import type { Kysely } from 'kysely';
-import type { Database, PolicyRow } from '../store/index.js';
+import type { Database, PolicyRow } from './schema.js';
 
 /** A registry webhook policy: pushes of images matching `image` start a rollout from `template`. */
 export interface Policy {

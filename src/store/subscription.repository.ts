@@ -1,7 +1,7 @@
 // Notification subscriptions in SQL (table `subscriptions`, migrations 0005 and 0011). The secret
 // is kept as given (it keys an HMAC, so it cannot be hashed) and is never returned by the API.
 import type { Kysely } from 'kysely';
-import type { Database, SubscriptionRow } from '../store/index.js';
+import type { Database, SubscriptionRow } from './schema.js';
 
 export const SUBSCRIPTION_FORMATS = ['json', 'slack'] as const;
 export type SubscriptionFormat = (typeof SUBSCRIPTION_FORMATS)[number];

@@ -1,6 +1,9 @@
 // Store snapshots for the fuzz oracle "nothing stored is lost or corrupted by a refused request":
 // every row of every table, read through Kysely, compared before and after each request.
 import { sql, type Kysely } from 'kysely';
+import type { Store } from '../store/index.js';
+
+const dbOf = (store: Store) => store.handle.db as unknown as Kysely<unknown>;
 
 /** Rows of each table as canonical JSON strings, sorted. */
 export type Snapshot = Map<string, string[]>;
@@ -39,13 +42,26 @@ function canonical(table: string, row: Record<string, unknown>): string {
   }));
 }
 
-export async function tableNames(db: Kysely<unknown>): Promise<string[]> {
-  const tables = await db.introspection.getTables();
+export async function tableNames(store: Store): Promise<string[]> {
+  const tables = await dbOf(store).introspection.getTables();
   return tables.filter((t) => !t.isView && !IGNORED_TABLES.has(t.name)).map((t) => t.name).sort();
 }
 
+/** The tables with an `id` column. */
+export async function tablesWithId(store: Store): Promise<string[]> {
+  const meta = await dbOf(store).introspection.getTables();
+  return meta.filter((m) => m.columns.some((c) => c.name === 'id')).map((m) => m.name);
+}
+
+/** Every id of a table that has an `id` column, as strings. */
+export async function idsOf(store: Store, table: string): Promise<string[]> {
+  const rows = (await dbOf(store).selectFrom(table as never).select('id' as never).execute()) as { id: unknown }[];
+  return rows.map((r) => String(r.id));
+}
+
 /** Reads the given tables (all rows; the fuzz database is small). */
-export async function snapshot(db: Kysely<unknown>, tables: string[]): Promise<Snapshot> {
+export async function snapshot(store: Store, tables: string[]): Promise<Snapshot> {
+  const db = dbOf(store);
   const result: Snapshot = new Map();
   for (const table of tables) {
     const rows = await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(table)}`.execute(db);
