@@ -45,11 +45,6 @@ export function isRolloutStrategy(name: unknown): name is RolloutStrategy {
   return typeof name === 'string' && Object.hasOwn(TABLE, name);
 }
 
-/** A strategy's traits (the default's for a name the table does not have, e.g. a policy template's stale one). */
-export function strategyTraits(name: string | null | undefined): StrategyTraits {
-  return isRolloutStrategy(name) ? STRATEGIES[name] : STRATEGIES[DEFAULT_STRATEGY];
-}
-
 /** The strategies that take several phases (what a policy or a CLI call with phases but no strategy gets: the first). */
 export const PHASED_STRATEGIES = ROLLOUT_STRATEGIES.filter((name) => STRATEGIES[name].phases === 'several');
 
