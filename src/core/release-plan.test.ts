@@ -13,7 +13,7 @@ const night = (timezone: string | null = null): MaintenanceWindow => ({ daily: '
 const noon = (timezone: string | null = null): MaintenanceWindow => ({ daily: '11:00-13:00', timezone, expectedDurationSeconds: 0 });
 const RATE: RateLimit = { perMinute: 10, growthFactor: 1, growEvery: 1, maxPerMinute: 10 };
 
-function state(over: Partial<ReleaseState> & { rollout?: Partial<ReleaseState['rollout']> } = {}): ReleaseState {
+function state(over: Partial<Omit<ReleaseState, 'rollout'>> & { rollout?: Partial<ReleaseState['rollout']> } = {}): ReleaseState {
   const { rollout, ...rest } = over;
   return {
     rollout: { id: 'r1', strategy: 'immediate', currentPhase: 0, downloadAhead: false, window: null, maxConcurrency: null, rateLimit: null, ...rollout },

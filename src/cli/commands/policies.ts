@@ -31,7 +31,7 @@ function jsonObject(flag: string, text: string | undefined): Record<string, unkn
   } catch {
     // reported below
   }
-  throw new CliError(`${flag} must be a JSON object, e.g. '{"strategy":"progressive"}'`, 2);
+  throw new CliError(`${flag} must be a JSON object, e.g. '${JSON.stringify({ strategy: PHASED_STRATEGIES[0] })}'`, 2);
 }
 
 /** "5,50,100" -> progressive phases by percent. */
