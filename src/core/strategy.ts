@@ -17,7 +17,7 @@ export interface StrategyTraits {
   start: 'now' | 'timed';
   /**
    * Devices are released when they connect (and, between connections, only while online), and
-   * are offered the update to take when convenient (hawkBit's "attempt") rather than forced.
+   * are offered the install to run when convenient (hawkBit: update "attempt") rather than forced.
    */
   onConnect: boolean;
   /** The dashboard's new-rollout form shows it first and preselects it. */
