@@ -1,5 +1,6 @@
 // The dashboard's static files and security headers, and the fleet summary it draws.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_STRATEGY, PHASED_STRATEGIES, STRATEGIES } from '../core/index.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 
 describe('dashboard routes', () => {
@@ -34,6 +35,14 @@ describe('dashboard routes', () => {
     expect(again.status).toBe(304);
     expect((await t.request('GET', '/ui/..%2F..%2Fpackage.json', { token: null })).status).toBe(404);
     expect((await t.request('GET', '/ui/nope.js', { token: null })).status).toBe(404);
+  });
+
+  it('serves the strategy table as /ui/strategies.js, a module made from core\'s table', async () => {
+    const js = await t.request('GET', '/ui/strategies.js', { token: null });
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toMatch(/text\/javascript/);
+    const served = (await import(`data:text/javascript;base64,${Buffer.from(js.text).toString('base64')}`)) as Record<string, unknown>;
+    expect({ ...served }).toEqual({ STRATEGIES, DEFAULT_STRATEGY, PHASED_STRATEGY: PHASED_STRATEGIES[0] });
   });
 
   it('answers the latest report of a device, 404 before it reports', async () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { NotFoundError } from '../core/index.js';
+import { NotFoundError, strategiesModule } from '../core/index.js';
 import { etagMatches, strongEtag } from '../http/index.js';
 import type { DeviceReportRepository, StatsRepository } from '../store/index.js';
 import { errorResponses } from './schemas.js';
@@ -42,18 +42,23 @@ interface StaticFile {
   etag: string;
 }
 
-/** Reads every dashboard file once (a few dozen kilobytes); tests are excluded. */
+const staticFile = (body: Buffer, type: string): StaticFile => ({ body, type, etag: strongEtag(body) });
+
+/**
+ * Reads every dashboard file once (a few dozen kilobytes); tests are excluded. strategies.js is
+ * made from core's strategy table, so the dashboard shows the strategies the server has.
+ */
 function loadFiles(root: string): Map<string, StaticFile> {
   const files = new Map<string, StaticFile>();
   if (!fs.existsSync(root)) return files;
+  files.set('strategies.js', staticFile(Buffer.from(strategiesModule()), TYPES['.js']!));
   for (const entry of fs.readdirSync(root, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const full = path.join(entry.parentPath, entry.name);
     const type = TYPES[path.extname(entry.name)];
     if (!type || entry.name.endsWith('.test.ts')) continue;
-    const body = fs.readFileSync(full);
     const rel = path.relative(root, full).split(path.sep).join('/');
-    files.set(rel, { body, type, etag: strongEtag(body) });
+    files.set(rel, staticFile(fs.readFileSync(full), type));
   }
   return files;
 }

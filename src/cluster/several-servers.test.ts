@@ -105,6 +105,7 @@ describe.skipIf(unavailable !== null)('three servers on one PostgreSQL database'
     const terminal = await admin.query<{ device_id: string; n: string }>("SELECT device_id, count(*) AS n FROM events WHERE rollout_id = $1 AND type IN ('execution.succeeded', 'execution.failed', 'execution.cancelled') GROUP BY device_id", [rolloutId]);
     expect(terminal.rows).toHaveLength(ids.length);
     expect(terminal.rows.every((r) => Number(r.n) === 1)).toBe(true);
+    expect(await count('rollout.phase-reached')).toBe(1);
     expect(await count('rollout.phase-advanced')).toBe(1);
     expect(await count('rollout.completed')).toBe(1);
   });

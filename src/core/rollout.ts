@@ -5,10 +5,8 @@ import { parseDeviceFilter } from './device-filter.js';
 import { ValidationError, type ErrorDetail } from './errors.js';
 import type { ExecutionState } from './execution.js';
 import { parseBandwidth } from './bandwidth.js';
+import { DEFAULT_STRATEGY, isRolloutStrategy, PHASED_STRATEGIES, ROLLOUT_STRATEGIES, STRATEGIES, type RolloutStrategy, type StrategyTraits } from './strategy.js';
 import { parseWindow, type MaintenanceWindow } from './window.js';
-
-export const ROLLOUT_STRATEGIES = ['immediate', 'scheduled', 'progressive', 'on-connect'] as const;
-export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
 
 export const ROLLOUT_STATUSES = ['draft', 'scheduled', 'running', 'paused', 'completed', 'failed', 'cancelled', 'rolled-back'] as const;
 /** Why a paused rollout is paused: an operator asked, or a phase missed its error or success threshold. */
@@ -139,9 +137,9 @@ function num(raw: unknown, path: string, errors: ErrorDetail[], o: { min: number
   return raw;
 }
 
-function parsePhases(raw: unknown, strategy: RolloutStrategy, errors: ErrorDetail[]): Phase[] {
+function parsePhases(raw: unknown, strategy: RolloutStrategy, traits: StrategyTraits | null, errors: ErrorDetail[]): Phase[] {
   if (raw === undefined || raw === null || (Array.isArray(raw) && raw.length === 0)) {
-    if (strategy === 'progressive') errors.push({ path: 'phases', message: 'a progressive rollout needs phases, e.g. [{"percent":1},{"percent":10},{"percent":100}]' });
+    if (traits?.phases === 'several') errors.push({ path: 'phases', message: `a ${strategy} rollout needs phases, e.g. [{"percent":1},{"percent":10},{"percent":100}]` });
     return [{ percent: 100, successThreshold: null, soakSeconds: 0, requireApproval: false }];
   }
   if (!Array.isArray(raw)) {
@@ -240,8 +238,9 @@ export function validateRolloutSpec(raw: unknown, now: number): RolloutSpec {
   for (const key of Object.keys(input)) if (!KNOWN.has(key)) errors.push({ path: key, message: `is not a rollout field (known: ${[...KNOWN].join(', ')})` });
   const artifactId = typeof input.artifactId === 'string' && input.artifactId.length > 0 && input.artifactId.length <= 200 ? input.artifactId : '';
   if (!artifactId) errors.push({ path: 'artifactId', message: 'is required: the id of an uploaded artifact' });
-  const strategy = (input.strategy ?? 'immediate') as RolloutStrategy;
-  if (!ROLLOUT_STRATEGIES.includes(strategy)) errors.push({ path: 'strategy', message: `must be one of ${ROLLOUT_STRATEGIES.join(', ')} (got ${JSON.stringify(input.strategy)})` });
+  const strategy = (input.strategy ?? DEFAULT_STRATEGY) as RolloutStrategy;
+  const traits = isRolloutStrategy(strategy) ? STRATEGIES[strategy] : null;
+  if (!traits) errors.push({ path: 'strategy', message: `must be one of ${ROLLOUT_STRATEGIES.join(', ')} (got ${JSON.stringify(input.strategy)})` });
   let filter: DeviceFilterInput = {};
   if (input.filter !== undefined && input.filter !== null) {
     if (!isObj(input.filter)) errors.push({ path: 'filter', message: 'must be an object with the device list filter keys (status, location, version, tag, ...)' });
@@ -254,8 +253,8 @@ export function validateRolloutSpec(raw: unknown, now: number): RolloutSpec {
       }
     }
   }
-  const phases = parsePhases(input.phases, strategy, errors);
-  if (strategy !== 'progressive' && Array.isArray(input.phases) && input.phases.length > 1) errors.push({ path: 'phases', message: `several phases need strategy "progressive" (got "${strategy}")` });
+  const phases = parsePhases(input.phases, strategy, traits, errors);
+  if (traits?.phases !== 'several' && Array.isArray(input.phases) && input.phases.length > 1) errors.push({ path: 'phases', message: `several phases need strategy ${PHASED_STRATEGIES.map((name) => `"${name}"`).join(' or ')} (got "${strategy}")` });
   let window: MaintenanceWindow | null = null;
   if (input.window !== undefined && input.window !== null) window = parseWindow(input.window, errors, now);
   let startAt: string | null = null;
@@ -264,7 +263,7 @@ export function validateRolloutSpec(raw: unknown, now: number): RolloutSpec {
     if (!Number.isFinite(ms)) errors.push({ path: 'startAt', message: 'must be an ISO-8601 date-time such as 2026-01-31T02:00:00Z' });
     else startAt = new Date(ms).toISOString();
   }
-  if (strategy === 'scheduled' && !startAt && !window) errors.push({ path: 'startAt', message: 'a scheduled rollout needs startAt or a window (or both)' });
+  if (traits?.start === 'timed' && !startAt && !window) errors.push({ path: 'startAt', message: `a ${strategy} rollout needs startAt or a window (or both)` });
   const maxConcurrency = input.maxConcurrency === undefined || input.maxConcurrency === null ? null : num(input.maxConcurrency, 'maxConcurrency', errors, { min: 1, max: 1_000_000, int: true, fallback: 1 });
   if (input.continuous !== undefined && typeof input.continuous !== 'boolean') errors.push({ path: 'continuous', message: 'must be true or false' });
   if (input.downloadAhead !== undefined && typeof input.downloadAhead !== 'boolean') errors.push({ path: 'downloadAhead', message: 'must be true or false' });

@@ -1,7 +1,7 @@
 // The engine's periodic jobs, run by one server at a time (store.locks): start scheduled rollouts,
 // reclaim work whose lease expired, apply thresholds and phase steps, let continuous rollouts
 // take in devices that match their filter now.
-import { ConflictError, installGate, phaseCounts, progressInput, progressStep, rolloutDeviceFilter, type Clock, type ExecutionState, type Random, type Rollout } from '../core/index.js';
+import { ConflictError, installGate, phaseCounts, progressInput, progressStep, rolloutDeviceFilter, type Clock, type ExecutionState, type ProgressStep, type Random, type Rollout } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { EngineLogger } from './engine-logger.js';
 import { planExecutions } from './rollout-start.js';
@@ -21,6 +21,9 @@ export interface JobsOptions {
   jobsMs: number;
   wake: () => void;
 }
+
+/** Carries out one kind of progress step (core/planner.ts). */
+type ProgressExecutor<K extends ProgressStep['kind']> = (step: Extract<ProgressStep, { kind: K }>, rollout: Rollout, now: number) => Promise<void>;
 
 const LOCK = 'engine.jobs';
 /** Download-ahead executions whose target changes when their window opens or closes. */
@@ -85,29 +88,31 @@ export class EngineJobs {
   private async progress(rollout: Rollout, now: number): Promise<void> {
     const counts = phaseCounts(rollout.phases.length, await this.o.store.executions.countsByPhase(rollout.id));
     const step = progressStep(progressInput(rollout), counts, now);
-    const { service, store } = this.o;
-    switch (step.kind) {
-      case 'wait':
-        return;
-      case 'reached':
-        await store.rollouts.update(rollout.id, ['running'], { phaseReachedAt: now }, now);
-        return;
-      case 'advance':
-        await service.change(rollout.id, ['running'], null, { currentPhase: step.to, phaseReachedAt: null, failureBaseline: 0 }, 'rollout.phase-advanced', 'engine', { from: rollout.currentPhase + 1, to: step.to + 1 });
-        this.o.wake();
-        return;
-      case 'complete':
-        await service.change(rollout.id, ['running'], 'completed', { statusReason: step.reason, finishedAt: now }, 'rollout.completed', 'engine', { reason: step.reason });
-        return;
-      case 'missed':
-        await service.pause(rollout.id, 'engine', `${step.reason}; resume to go on, cancel to stop`, 'success-threshold');
-        return;
-      case 'breach':
-        if (step.action === 'pause') await service.pause(rollout.id, 'engine', `${step.reason}; resume to go on, cancel to stop`, 'error-threshold');
-        else await service.stop(rollout.id, ['running'], 'failed', `aborted: ${step.reason}`, 'rollout.failed', 'engine', 'cancelled');
-        return;
-    }
+    await (this.steps[step.kind] as ProgressExecutor<typeof step.kind>)(step, rollout, now);
   }
+
+  /** How each step of the phase rule is carried out: a compare-and-set of the rollout with its event. */
+  private readonly steps: { readonly [K in ProgressStep['kind']]: ProgressExecutor<K> } = {
+    wait: async () => {},
+    reached: async (_step, rollout, now) => {
+      const phase = rollout.phases[rollout.currentPhase]!;
+      await this.o.service.change(rollout.id, ['running'], null, { phaseReachedAt: now }, 'rollout.phase-reached', 'engine', { phase: rollout.currentPhase + 1, soakSeconds: phase.soakSeconds, requireApproval: phase.requireApproval });
+    },
+    advance: async (step, rollout) => {
+      await this.o.service.change(rollout.id, ['running'], null, { currentPhase: step.to, phaseReachedAt: null, failureBaseline: 0 }, 'rollout.phase-advanced', 'engine', { from: rollout.currentPhase + 1, to: step.to + 1 });
+      this.o.wake();
+    },
+    complete: async (step, rollout, now) => {
+      await this.o.service.change(rollout.id, ['running'], 'completed', { statusReason: step.reason, finishedAt: now }, 'rollout.completed', 'engine', { reason: step.reason });
+    },
+    missed: async (step, rollout) => {
+      await this.o.service.pause(rollout.id, 'engine', `${step.reason}; resume to go on, cancel to stop`, 'success-threshold');
+    },
+    breach: async (step, rollout) => {
+      if (step.action === 'pause') await this.o.service.pause(rollout.id, 'engine', `${step.reason}; resume to go on, cancel to stop`, 'error-threshold');
+      else await this.o.service.stop(rollout.id, ['running'], 'failed', `aborted: ${step.reason}`, 'rollout.failed', 'engine', 'cancelled');
+    },
+  };
 
   /**
    * Download ahead: when a rollout's window opens (or closes) in a zone, the targets of its devices

@@ -143,8 +143,13 @@ for (const target of storeTargets) {
       await rollouts.approve(rollout.id, 'token:op');
       await done;
       const types = (await store.events.list({ rolloutId: rollout.id, type: ['rollout.*'], limit: 50, afterId: 0 })).map((e) => e.type);
-      expect(types).toEqual(['rollout.created', 'rollout.started', 'rollout.approved', 'rollout.phase-advanced', 'rollout.phase-advanced', 'rollout.completed']);
+      expect(types).toEqual(['rollout.created', 'rollout.started', 'rollout.phase-reached', 'rollout.approved', 'rollout.phase-advanced', 'rollout.phase-reached', 'rollout.phase-advanced', 'rollout.completed']);
       expect((await rollouts.get(rollout.id)).counts).toEqual({ succeeded: 30 });
+      const reachedEvents = await store.events.list({ rolloutId: rollout.id, type: ['rollout.phase-reached'], limit: 10, afterId: 0 });
+      expect(reachedEvents.map((e) => ({ actor: e.actor, data: e.data }))).toEqual([
+        { actor: 'engine', data: { phase: 1, soakSeconds: 0, requireApproval: true, status: null } },
+        { actor: 'engine', data: { phase: 2, soakSeconds: 0, requireApproval: false, status: null } },
+      ]);
     });
 
     it('releases work to pull devices and takes their reports like push results', async () => {

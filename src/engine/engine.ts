@@ -3,7 +3,7 @@
 // (start scheduled rollouts, reclaim expired leases, thresholds and phases, continuous joins)
 // under a database lock so several servers run them once.
 import { randomUUID } from 'node:crypto';
-import { IN_FLIGHT_STATES, mayStartIn, releaseBudget, type Clock, type Device, type Random, type Rollout } from '../core/index.js';
+import { planRelease, STRATEGIES, type Clock, type Device, type Random, type ReleaseState, type ReleaseStep, type ReleaseStepKind, type Rollout } from '../core/index.js';
 import type { Transport } from '../delivery/transport.js';
 import type { ClaimOptions, Store, StoredArtifact } from '../store/index.js';
 import { DeliveryRunner } from './delivery-runner.js';
@@ -38,6 +38,9 @@ export interface EngineOptions {
   /** Most executions claimed per statement. */
   batchSize?: number;
 }
+
+/** Carries out one kind of release step (core/release-plan.ts); answers what it found. */
+type ReleaseExecutor<K extends ReleaseStepKind> = (step: Extract<ReleaseStep, { kind: K }>, rollout: Rollout, now: number) => Promise<Partial<ReleaseState>>;
 
 export class Engine {
   readonly owner = `engine-${randomUUID()}`;
@@ -126,13 +129,13 @@ export class Engine {
 
   /** Running on-connect rollouts (the device API's deviceSeen is a no-op without them). */
   onConnectRollouts(): Rollout[] {
-    return this.live.filter((r) => r.status === 'running' && r.strategy === 'on-connect');
+    return this.live.filter((r) => r.status === 'running' && STRATEGIES[r.strategy].onConnect);
   }
 
   /** Releases on-connect work for devices that just came online. */
   async releaseFor(deviceIds: string[]): Promise<void> {
     const now = this.o.clock.now();
-    for (const rollout of this.onConnectRollouts()) await this.release(rollout, now, { deviceIds });
+    for (const rollout of this.onConnectRollouts()) await this.release(rollout, now, deviceIds);
   }
 
   private async loop(): Promise<void> {
@@ -179,35 +182,60 @@ export class Engine {
     let claimed = 0;
     for (const rollout of this.live) {
       if (rollout.status !== 'running' || !this.running) continue;
-      claimed += await this.release(rollout, now, {});
+      claimed += await this.release(rollout, now);
     }
     return claimed > 0;
   }
 
-  /** Claims what one rollout may start now: pull work is released, push work delivered. */
-  private async release(rollout: Rollout, now: number, extra: Pick<ClaimOptions, 'deviceIds'>): Promise<number> {
-    let budget = await this.budget(rollout, now);
-    if (budget <= 0) return 0;
-    const timezones = await this.openZones(rollout, now);
-    const closed = timezones !== null && timezones.length === 0;
-    // Download ahead: pull devices are released whatever the window (their target says whether to
-    // install, core/download-ahead.ts); push deliveries still start only inside it.
-    if (closed && !rollout.downloadAhead) return 0;
-    const base = { rolloutId: rollout.id, maxPhase: rollout.currentPhase, now, onlineOnly: rollout.strategy === 'on-connect' && !extra.deviceIds, ...extra };
-    const pulled = await this.claim({ ...base, timezones: rollout.downloadAhead ? null : timezones, pull: true, limit: Math.min(budget, this.batchSize) });
-    // The other servers were notified inside the claim's transaction.
-    if (pulled.length) this.o.targetChanges.changedHere(pulled.map((e) => e.deviceId));
-    budget -= pulled.length;
-    const limit = Math.min(budget, this.o.concurrency - this.runner.size, this.batchSize);
-    if (limit <= 0 || !this.running || closed) return pulled.length;
-    const pushed = await this.claim({ ...base, timezones, pull: false, limit, lease: { owner: this.owner, expiresAt: now + this.leaseMs } });
-    if (pushed.length) {
-      const devices = new Map<string, Device>((await this.o.store.devices.getMany(pushed.map((e) => e.deviceId))).map((d) => [d.id, d]));
-      const artifact = await this.artifact(rollout.artifactId, now);
-      for (const execution of pushed) this.runner.start(execution, rollout, devices.get(execution.deviceId), artifact);
+  /**
+   * Claims what one rollout may start now: pull work is released, push work delivered. The plan is
+   * core's (planRelease); this runs its steps, adds what each found to the state and asks again
+   * until no step is left.
+   */
+  private async release(rollout: Rollout, now: number, deviceIds?: string[]): Promise<number> {
+    let state: ReleaseState = { rollout, deviceIds, running: this.running, freeSlots: this.o.concurrency - this.runner.size, batchSize: this.batchSize, owner: this.owner, leaseMs: this.leaseMs };
+    for (let steps = planRelease(state, now); steps.length > 0; steps = planRelease(state, now)) {
+      for (const step of steps) state = { ...state, ...(await this.runStep(step, rollout, now)) };
+      state = { ...state, running: this.running, freeSlots: this.o.concurrency - this.runner.size };
     }
-    return pulled.length + pushed.length;
+    return (state.pulled ?? 0) + (state.pushed ?? 0);
   }
+
+  private runStep<K extends ReleaseStepKind>(step: Extract<ReleaseStep, { kind: K }>, rollout: Rollout, now: number): Promise<Partial<ReleaseState>> {
+    return (this.steps[step.kind] as ReleaseExecutor<K>)(step, rollout, now);
+  }
+
+  /** How each step of a release plan is carried out; each answers what it found. */
+  private readonly steps: { readonly [K in ReleaseStepKind]: ReleaseExecutor<K> } = {
+    load: async (step, rollout) => {
+      const counts = await this.o.store.rollouts.countsByState(rollout.id);
+      const startedInLastMinute = step.startsSince === null ? 0 : await this.o.store.executions.startedSince(rollout.id, step.startsSince);
+      return { load: { counts, startedInLastMinute } };
+    },
+    zones: async (_step, rollout, now) => {
+      let cached = this.zones.get(rollout.id);
+      if (!cached || now - cached.at > 30_000) {
+        cached = { zones: await this.o.store.executions.pendingTimezones(rollout.id), at: now };
+        this.zones.set(rollout.id, cached);
+      }
+      return { pendingZones: cached.zones };
+    },
+    pull: async (step) => {
+      const pulled = await this.claim(step.claim);
+      // The other servers were notified inside the claim's transaction.
+      if (pulled.length) this.o.targetChanges.changedHere(pulled.map((e) => e.deviceId));
+      return { pulled: pulled.length };
+    },
+    push: async (step, rollout, now) => {
+      const pushed = await this.claim(step.claim);
+      if (pushed.length) {
+        const devices = new Map<string, Device>((await this.o.store.devices.getMany(pushed.map((e) => e.deviceId))).map((d) => [d.id, d]));
+        const artifact = await this.artifact(rollout.artifactId, now);
+        for (const execution of pushed) this.runner.start(execution, rollout, devices.get(execution.deviceId), artifact);
+      }
+      return { pushed: pushed.length };
+    },
+  };
 
   /** Claims and writes the claim's events in one transaction, before anything is acted on. */
   private claim(options: ClaimOptions) {
@@ -217,28 +245,6 @@ export class Engine {
       const to = options.pull ? 'queued' : 'delivering';
       return { result: rows, events: rows.map((e) => executionEvent({ id: e.id, rolloutId: e.rolloutId, deviceId: e.deviceId, from: 'pending', to, attempt: e.attempts }, 'engine')) };
     });
-  }
-
-  private async budget(rollout: Rollout, now: number): Promise<number> {
-    if (rollout.maxConcurrency === null && rollout.rateLimit === null) return Infinity;
-    const counts = await this.o.store.rollouts.countsByState(rollout.id);
-    // A downloaded device (download ahead) waits for its window and takes no concurrency slot.
-    const active = IN_FLIGHT_STATES.reduce((n, state) => n + (state === 'downloaded' ? 0 : (counts[state] ?? 0)), 0);
-    const startedInLastMinute = rollout.rateLimit ? await this.o.store.executions.startedSince(rollout.id, now - 60_000) : 0;
-    return releaseBudget({ maxConcurrency: rollout.maxConcurrency, rateLimit: rollout.rateLimit, active, startedInLastMinute, succeeded: counts.succeeded ?? 0 });
-  }
-
-  /** Zones whose maintenance window lets a delivery start now; null when the rollout has no window. */
-  private async openZones(rollout: Rollout, now: number): Promise<string[] | null> {
-    const window = rollout.window;
-    if (!window) return null;
-    if (window.timezone) return mayStartIn(window, window.timezone, now) ? null : [];
-    let cached = this.zones.get(rollout.id);
-    if (!cached || now - cached.at > 30_000) {
-      cached = { zones: await this.o.store.executions.pendingTimezones(rollout.id), at: now };
-      this.zones.set(rollout.id, cached);
-    }
-    return cached.zones.filter((zone) => mayStartIn(window, zone, now));
   }
 
   private async artifact(id: string, now: number): Promise<StoredArtifact | null> {

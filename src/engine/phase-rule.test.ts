@@ -58,7 +58,7 @@ for (const target of storeTargets) {
       const done = await rollouts.describe(rollout.id);
       expect(done).toMatchObject({ status: 'completed', counts: { succeeded: 9, failed: 1 }, progress: { total: 10, finished: 10, percentDone: 100, failed: 1, successRate: 90 } });
       expect(done.progress.phases.map((p) => p.counts)).toEqual([{ succeeded: 4, failed: 1 }, { succeeded: 5 }]);
-      expect(await types(rollout.id)).toEqual(['rollout.created', 'rollout.started', 'rollout.phase-advanced', 'rollout.completed']);
+      expect(await types(rollout.id)).toEqual(['rollout.created', 'rollout.started', 'rollout.phase-reached', 'rollout.phase-advanced', 'rollout.completed']);
       expect(transport.deliveries).toHaveLength(10);
     });
 

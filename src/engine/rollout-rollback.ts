@@ -3,7 +3,7 @@
 // rollout from it, or the artifact was deleted) still keep it in their other slot: they get a
 // revert rollout that switches them back. The original stops and is marked rolled-back; the
 // answer names every device that cannot be rolled back, and why.
-import { ConflictError, type Device, type Execution, type Rollout } from '../core/index.js';
+import { ConflictError, DEFAULT_STRATEGY, type Device, type Execution, type Rollout } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { RolloutService } from './rollout.service.js';
 
@@ -81,7 +81,7 @@ export async function rollback(store: Store, service: RolloutService, id: string
     await service.change(id, ['completed', 'failed', 'cancelled'], 'rolled-back', { statusReason: reason }, 'rollout.rolled-back', actor, { reason, notRolledBack: notRolledBack.length });
   }
   const name = rollout.name || rollout.id;
-  const base = { strategy: 'immediate', retry: rollout.retry, maxConcurrency: rollout.maxConcurrency };
+  const base = { strategy: DEFAULT_STRATEGY, retry: rollout.retry, maxConcurrency: rollout.maxConcurrency };
   const rollbacks: Rollout[] = [];
   for (const [artifactId, ids] of groups) rollbacks.push(await service.create({ ...base, name: `rollback of ${name}`, artifactId, filter: { ids } }, actor, { rollbackOf: id }));
   if (revert.length) {

@@ -26,6 +26,7 @@ const VERBS: Record<string, string> = {
   approved: 'was approved',
   'rolled-back': 'was rolled back',
   succeeded: 'succeeded',
+  'phase-reached': 'passed a phase',
   'phase-advanced': 'moved to its next phase',
 };
 

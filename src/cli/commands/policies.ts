@@ -1,6 +1,7 @@
 // `orchestrator policies`: registry webhook policies (an image glob, a device filter and a rollout
 // template) and `policies test IMAGE` to see which policies a push would trigger.
 import type { Command } from 'commander';
+import { DEFAULT_STRATEGY, PHASED_STRATEGIES, strategyList } from '../../core/strategy.js';
 import { ApiClient, CliError } from '../client.js';
 import { printJson, printTable } from '../output.js';
 import { remoteOptions } from './devices.js';
@@ -30,7 +31,7 @@ function jsonObject(flag: string, text: string | undefined): Record<string, unkn
   } catch {
     // reported below
   }
-  throw new CliError(`${flag} must be a JSON object, e.g. '{"strategy":"progressive"}'`, 2);
+  throw new CliError(`${flag} must be a JSON object, e.g. '${JSON.stringify({ strategy: PHASED_STRATEGIES[0] })}'`, 2);
 }
 
 /** "5,50,100" -> progressive phases by percent. */
@@ -41,7 +42,7 @@ export function parsePhases(text: string): { percent: number }[] {
 }
 
 const COLUMNS = [{ key: 'id' }, { key: 'name' }, { key: 'image' }, { key: 'enabled' }, { key: 'filter', width: 40 }, { key: 'strategy' }];
-const row = (p: PolicyView) => ({ ...p, filter: JSON.stringify(p.filter), strategy: p.template.strategy ?? 'immediate' });
+const row = (p: PolicyView) => ({ ...p, filter: JSON.stringify(p.filter), strategy: p.template.strategy ?? DEFAULT_STRATEGY });
 
 export function registerPolicies(program: Command): void {
   const policies = program.command('policies').description('registry webhook policies: create, list, rm, test');
@@ -54,14 +55,14 @@ export function registerPolicies(program: Command): void {
     .option('--status <status>', 'devices with this status')
     .option('--tag <key=value>', 'devices with this tag (key=value or key:value), repeatable', collect)
     .option('--filter <json>', 'the whole device filter as JSON (the device list keys)')
-    .option('--strategy <strategy>', 'immediate, scheduled, progressive or on-connect')
-    .option('--phases <percents>', 'progressive phases, e.g. 5,50,100')
+    .option('--strategy <strategy>', strategyList())
+    .option('--phases <percents>', `${PHASED_STRATEGIES[0]} phases, e.g. 5,50,100`)
     .option('--template <json>', 'rollout fields as JSON (strategy, phases, errorThreshold, window, maxConcurrency, ...)')
     .option('--disabled', 'create it switched off')
     .action(async (o: Remote & { name: string; image: string; location?: string; status?: string; tag?: string[]; filter?: string; strategy?: string; phases?: string; template?: string; disabled?: boolean }) => {
       const filter = { ...(jsonObject('--filter', o.filter) ?? {}), ...(o.location ? { location: o.location } : {}), ...(o.status ? { status: o.status } : {}), ...(o.tag ? { tag: o.tag } : {}) };
       const template = { ...(jsonObject('--template', o.template) ?? {}), ...(o.strategy ? { strategy: o.strategy } : {}), ...(o.phases ? { phases: parsePhases(o.phases) } : {}) };
-      if (o.phases && !template.strategy) template.strategy = 'progressive';
+      if (o.phases && !template.strategy) template.strategy = PHASED_STRATEGIES[0];
       const policy = await new ApiClient(o).request<PolicyView>('POST', '/api/v1/policies', { body: { name: o.name, image: o.image, filter, template, enabled: !o.disabled } });
       if (o.json) printJson(policy);
       else printTable([row(policy)], COLUMNS);

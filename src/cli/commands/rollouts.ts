@@ -2,6 +2,7 @@
 // (pause, resume, cancel, rollback, approve, close) over the HTTP API.
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import { PHASED_STRATEGIES, ROLLOUT_STRATEGIES, STRATEGIES, strategyList } from '../../core/strategy.js';
 import { ApiClient, CliError } from '../client.js';
 import { printJson, printTable } from '../output.js';
 import { remoteOptions } from './devices.js';
@@ -102,8 +103,13 @@ export function buildRolloutBody(o: CreateFlags): Record<string, unknown> {
   });
 }
 
-/** The phase rule and the thresholds, as `rollouts create --help` states them (docs/rollouts.md). */
+const PHASED = PHASED_STRATEGIES[0];
+
+/** The strategies, the phase rule and the thresholds, as `rollouts create --help` states them (docs/rollouts.md). */
 export const PHASE_RULE_HELP = `
+Strategies (--strategy):
+${ROLLOUT_STRATEGIES.map((name) => `  ${name}: ${STRATEGIES[name].summary}`).join('\n')}
+
 How phases advance (the one rule):
   A phase passes when every one of its devices is final (succeeded, failed, rolled back,
   cancelled or skipped), its failures (failed or rolled back) are no more than --error-threshold
@@ -126,9 +132,9 @@ Download ahead and bandwidth:
   the downloads of the rollout's devices; with several servers the total cap holds per server.
 
 Examples:
-  orchestrator rollouts create --artifact A1 --strategy progressive --phases 10,50,100 --error-threshold 20
+  orchestrator rollouts create --artifact A1 --strategy ${PHASED} --phases 10,50,100 --error-threshold 20
   orchestrator rollouts create --artifact A1 --window 02:00-04:00 --download-ahead --max-bandwidth 50MB/s --max-device-bandwidth 2MB/s
-  orchestrator rollouts create --artifact A1 --strategy progressive --phases c5,100 --approval --success-threshold 95
+  orchestrator rollouts create --artifact A1 --strategy ${PHASED} --phases c5,100 --approval --success-threshold 95
 `;
 
 export function registerRollouts(program: Command): void {
@@ -139,7 +145,7 @@ export function registerRollouts(program: Command): void {
     .requiredOption('--artifact <id>', 'artifact id (orchestrator artifacts list)')
     .option('--name <name>', 'a name for people')
     .option('--spec <file>', 'a JSON rollout (Rollout JSON); flags override its fields')
-    .option('--strategy <strategy>', 'immediate, scheduled, progressive or on-connect')
+    .option('--strategy <strategy>', strategyList())
     .option('--status <status>', 'filter: online, offline or unknown')
     .option('--mode <mode>', 'filter: pull, http or ssh')
     .option('--location <location>', 'filter: exact location')
@@ -147,7 +153,7 @@ export function registerRollouts(program: Command): void {
     .option('--tag <key=value>', 'filter: tag, key=value or key:value, repeatable (all must match)', collect)
     .option('-q, --q <text>', 'filter: substring of id or name')
     .option('--ids <a,b,c>', 'filter: explicit device ids')
-    .option('--phases <list>', 'progressive phases, cumulative: "1,10,50,100" percents, "c5" for a count')
+    .option('--phases <list>', `${PHASED} phases, cumulative: "1,10,50,100" percents, "c5" for a count`)
     .option('--approval', 'every phase but the last waits for `rollouts approve`')
     .option('--success-threshold <percent>', 'percent of each phase that must have succeeded, once all its devices are final, for it to pass (default: none)', int('--success-threshold'))
     .option('--soak <seconds>', 'wait after a phase reaches its threshold', int('--soak'))

@@ -3,7 +3,7 @@
 // device's own token (TargetToken) or a tenant's gateway token (GatewayToken).
 import { timingSafeEqual } from 'node:crypto';
 import type { ArtifactService } from '../../artifacts/index.js';
-import { AuthError, ConflictError, NotFoundError, ValidationError, installGate, windowState, windowZone, type Artifact, type Clock, type Rollout } from '../../core/index.js';
+import { AuthError, ConflictError, NotFoundError, ValidationError, installGate, STRATEGIES, windowState, windowZone, type Artifact, type Clock, type Rollout } from '../../core/index.js';
 import type { DeviceSync } from '../../engine/device-sync.js';
 import { strongEtag } from '../../http/index.js';
 import type { DeviceService } from '../../registry/index.js';
@@ -218,7 +218,7 @@ export class HawkbitService {
     const action = await this.ownAction(deviceId, actionId);
     const target = await this.deps.sync.currentTarget(deviceId);
     if (!target || target.execution.id !== action.executionId) throw new NotFoundError('open action', String(actionId));
-    const mode: DdiMode = target.rollout.strategy === 'on-connect' ? 'attempt' : 'forced';
+    const mode: DdiMode = STRATEGIES[target.rollout.strategy].onConnect ? 'attempt' : 'forced';
     const body = await this.deployment(deviceId, action.id, target.artifact, target.rollout, base, mode);
     await this.deps.store.hawkbit.markOffered(action.id, (body.deployment as { update: string }).update, this.deps.clock.now());
     this.polls.delete(deviceId);

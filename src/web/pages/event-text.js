@@ -45,6 +45,7 @@ const RULES = {
   'rollout.started': (d) => [num(d.devices) !== null ? `${plural(d.devices, 'device')} targeted` : null],
   'rollout.window-opened': (d) => [`window opened${typeof d.timezone === 'string' ? ` in ${d.timezone}` : ''}`, num(d.devices) !== null ? `${plural(d.devices, 'device')} may install` : null],
   'rollout.devices-joined': (d) => [num(d.devices) !== null ? `${plural(d.devices, 'device')} joined` : null],
+  'rollout.phase-reached': (d) => [num(d.phase) !== null ? `phase ${d.phase} passed` : null, num(d.soakSeconds) ? `soaks ${d.soakSeconds} s` : null, d.requireApproval === true ? 'awaits approval' : null],
   'rollout.phase-advanced': (d) => [num(d.from) !== null && num(d.to) !== null ? `phase ${d.from} → phase ${d.to}` : null],
   'device.created': (d) => [d.device?.mode, str(d.device?.address), d.device?.version ? `version ${d.device.version}` : null, str(d.device?.location)],
   'device.updated': (d) => [d.changes && typeof d.changes === 'object' ? `changed ${Object.keys(d.changes).join(', ') || 'nothing'}` : null],

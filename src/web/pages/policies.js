@@ -1,6 +1,7 @@
 // Registry webhook policies: the list, a create form for operators, and "which policies would
 // this image trigger".
 import { api, canOperate } from '../api.js';
+import { DEFAULT_STRATEGY, PHASED_STRATEGY } from '../strategies.js';
 import { card, emptyState, errorBox, fmtAgo, h, mount, pill } from '../util.js';
 
 export function render(main) {
@@ -36,7 +37,7 @@ export function render(main) {
       class: 'form-inline',
       onsubmit: async (event) => {
         event.preventDefault();
-        const body = { name: name.value.trim(), image: glob.value.trim(), filter: location.value.trim() ? { location: location.value.trim() } : {}, template: { strategy: 'progressive', phases: phases.value.split(',').map((p) => ({ percent: Number(p.trim()) })) } };
+        const body = { name: name.value.trim(), image: glob.value.trim(), filter: location.value.trim() ? { location: location.value.trim() } : {}, template: { strategy: PHASED_STRATEGY, phases: phases.value.split(',').map((p) => ({ percent: Number(p.trim()) })) } };
         try {
           await api('POST', '/api/v1/policies', { body });
           mount(createStatus);
@@ -79,7 +80,7 @@ export function render(main) {
                       h('td', null, h('strong', null, p.name)),
                       h('td', null, h('code', null, p.image)),
                       h('td', null, Object.keys(p.filter).length ? Object.entries(p.filter).map(([k, v]) => h('span', { class: 'tag' }, `${k}:${v}`)) : h('span', { class: 'muted' }, 'all')),
-                      h('td', null, p.template.strategy ?? 'immediate', p.template.phases ? h('span', { class: 'muted' }, ` · ${p.template.phases.map((x) => x.percent ?? x.count).join('/')}`) : null),
+                      h('td', null, p.template.strategy ?? DEFAULT_STRATEGY, p.template.phases ? h('span', { class: 'muted' }, ` · ${p.template.phases.map((x) => x.percent ?? x.count).join('/')}`) : null),
                       h('td', null, pill(p.enabled ? 'enabled' : 'disabled')),
                       h('td', { class: 'muted' }, fmtAgo(p.createdAt)),
                       h('td', null, canOperate() ? h('button', { class: 'btn btn-sm btn-danger-ghost', onclick: async () => { if (window.confirm(`Remove policy ${p.name}?`)) { await api('DELETE', `/api/v1/policies/${encodeURIComponent(p.id)}`); load(); } } }, 'Remove') : null),

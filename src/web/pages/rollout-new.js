@@ -4,25 +4,24 @@
 // The API validates; its messages appear beside the fields they name and nothing typed is lost.
 import { api } from '../api.js';
 import { fieldErrors } from '../form-errors.js';
+import { STRATEGIES } from '../strategies.js';
 import { card, debounce, errorBox, fmtNumber, h, mount } from '../util.js';
 import { checkbox, labelled, numberInput, readNumber, select } from './form-fields.js';
 import { phaseEditor } from './rollout-form-phases.js';
 import { paceSection, startSection, windowSection } from './rollout-form-timing.js';
 import { filterForm } from './shared.js';
 
-const STRATEGIES = [
-  ['progressive', 'progressive: in phases'],
-  ['immediate', 'immediate: every device at once'],
-  ['scheduled', 'scheduled: at the start time or in the window'],
-  ['on-connect', 'on-connect: each device when it next connects'],
-];
+// The server's strategy table (core/strategy.ts), the suggested one first.
+const NAMES = Object.keys(STRATEGIES).sort((a, b) => Number(STRATEGIES[b].suggested) - Number(STRATEGIES[a].suggested));
+const CHOICES = NAMES.map((name) => [name, `${name}: ${STRATEGIES[name].summary}`]);
+const phased = (name) => STRATEGIES[name]?.phases === 'several';
 
 export function render(main) {
   const errors = fieldErrors();
   const artifact = h('select', { id: 'rollout-artifact', required: true }, h('option', { value: '' }, 'Loading artifacts…'));
   const name = h('input', { id: 'rollout-name', placeholder: 'e.g. West stores firmware 2.4.1', maxlength: 200 });
   const matchCount = h('div', { class: 'match-count', id: 'match-count', 'aria-live': 'polite' }, '…');
-  const strategy = select('rollout-strategy', STRATEGIES, 'progressive');
+  const strategy = select('rollout-strategy', CHOICES, NAMES[0]);
   const phases = phaseEditor(errors);
   const errorPct = numberInput('rollout-error-percent', { value: 10, min: 0, placeholder: 'none' });
   const errorAction = select('rollout-error-action', [['pause', 'pause the rollout'], ['abort', 'abort the rollout']], 'pause');
@@ -57,7 +56,7 @@ export function render(main) {
 
   const phaseRow = h('div', { class: 'form-fields' }, h('div', { class: 'hint' }, 'A phase passes when all its devices are final and its failures do not exceed the error threshold; a success threshold, if given, must also be met. A phase that misses it pauses the rollout with the reason.'), phases.el);
   const syncStrategy = () => {
-    phaseRow.hidden = strategy.value !== 'progressive';
+    phaseRow.hidden = !phased(strategy.value);
   };
   strategy.addEventListener('change', syncStrategy);
 
@@ -66,7 +65,7 @@ export function render(main) {
     const filter = filters.read();
     if (filter.tag) filter.tag = [filter.tag];
     const body = { name: name.value.trim(), artifactId: artifact.value, filter, strategy: strategy.value };
-    if (strategy.value === 'progressive') body.phases = phases.read(problems);
+    if (phased(strategy.value)) body.phases = phases.read(problems);
     const percent = readNumber(errorPct, 'errorThreshold.percent', problems);
     if (percent !== undefined) body.errorThreshold = { percent, action: errorAction.value };
     start.read(body, problems);
