@@ -1,9 +1,9 @@
 // Contract suite for device credentials at rest, on SQLite and PostgreSQL: what every device write
 // splits off, what "[set]" keeps, what only the push path opens, the start-up binding to one key,
 // and the one-time move of plaintext credentials that earlier versions kept in metadata.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SecretBox, validateDevice } from '../core/index.js';
-import { storeTargets } from '../testing/stores.js';
+import { storeTargets, useStore } from '../testing/stores.js';
 import { DeviceSecretRepository, SecretsKeyError, type Store } from './index.js';
 
 const device = (id: string, metadata: Record<string, unknown>) => validateDevice({ id, mode: 'http', address: `http://127.0.0.1:9/${id}`, metadata });
@@ -11,17 +11,10 @@ const device = (id: string, metadata: Record<string, unknown>) => validateDevice
 for (const target of storeTargets) {
   describe(`device secrets on ${target.name}`, () => {
     let store: Store;
-    let skip: string | null = null;
-    beforeAll(async () => {
-      skip = await target.skip();
-      if (!skip) store = await target.open();
-    });
-    afterAll(async () => {
-      await store?.close();
-    });
+    const skip = useStore(target, (opened) => (store = opened));
 
     it('stores credentials sealed apart, shows "[set]", keeps a "[set]" sent back, and opens them for a push only', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       const created = await store.devices.create(device('sec-1', { site: 'a', auth: { bearerToken: 'tok-1', password: 'pw-1' } }), 1);
       expect(created.metadata).toEqual({ site: 'a', auth: { bearerToken: '[set]', password: '[set]' } });
       expect((await store.devices.get('sec-1'))!.metadata).toEqual(created.metadata);
@@ -51,7 +44,7 @@ for (const target of storeTargets) {
     });
 
     it('says which key it needs when a credential does not open, or is marked set but not stored', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       const stored = await store.devices.create(device('sec-5', { auth: { bearerToken: 'tok-5' } }), 1);
       const other = new DeviceSecretRepository(store.handle.db, SecretBox.ephemeral());
       await expect(other.credentials('sec-5', ['bearerToken'])).rejects.toThrow(new RegExp(`sealed under secrets key ${store.deviceSecrets.keyId}, but this server has key ${other.keyId}.*ORCHESTRATOR_SECRETS_KEY_FILE`));
@@ -62,7 +55,7 @@ for (const target of storeTargets) {
     });
 
     it('binds the database to one key at start and refuses another while credentials are sealed under it', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       await store.handle.db.deleteFrom('device_secrets').execute();
       await store.handle.db.deleteFrom('secrets_key').execute();
       await store.deviceSecrets.bind(1);
@@ -80,7 +73,7 @@ for (const target of storeTargets) {
     });
 
     it('moves plaintext credentials of earlier versions (metadata.auth, SSH address passwords) in at first start, once, and scrubs them from device events', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       // What an earlier version wrote: the credential in the row and in the event that recorded it.
       const old = { id: 'old-1', name: 'old-1', address: 'http://127.0.0.1:9/old', mode: 'http', status: 'unknown', last_seen: null, version: null, version_key: null, location: null, timezone: 'UTC', tenant: 'DEFAULT', tags: '{}', metadata: JSON.stringify({ site: 'b', auth: { bearerToken: 'plain-old-token' } }), created_at: 1, updated_at: 1 };
       await store.handle.db.insertInto('devices').values([old, { ...old, id: 'old-ssh', mode: 'ssh', address: 'ssh://deploy:plain-ssh-pw@127.0.0.1:22/srv', metadata: '{}' }]).execute();

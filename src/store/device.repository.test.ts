@@ -1,7 +1,7 @@
 // Contract suite for the device registry's persistence, run on SQLite and on PostgreSQL.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseDeviceFilter, validateDevice, type DeviceInput } from '../core/index.js';
-import { storeTargets } from '../testing/stores.js';
+import { storeTargets, useStore } from '../testing/stores.js';
 import type { Store } from './index.js';
 
 const device = (id: string, extra: Record<string, unknown> = {}): DeviceInput => validateDevice({ id, ...extra });
@@ -9,17 +9,10 @@ const device = (id: string, extra: Record<string, unknown> = {}): DeviceInput =>
 for (const target of storeTargets) {
   describe(`device repository on ${target.name}`, () => {
     let store: Store;
-    let skip: string | null = null;
-    beforeAll(async () => {
-      skip = await target.skip();
-      if (!skip) store = await target.open();
-    });
-    afterAll(async () => {
-      await store?.close();
-    });
+    const skip = useStore(target, (opened) => (store = opened));
 
     it('creates, reads, updates and decommissions (the row stays, out of every filter but decommissioned=true)', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       const created = await store.devices.create(device('crud-1', { tags: { region: 'west' }, metadata: { n: 1 } }), 1000);
       expect(created).toMatchObject({ id: 'crud-1', tags: { region: 'west' }, metadata: { n: 1 } });
       await expect(store.devices.create(device('crud-1'), 1000)).rejects.toThrow(/already exists/);
@@ -36,7 +29,7 @@ for (const target of storeTargets) {
     });
 
     it('filters with AND across status, location, version range, tags, q and last seen', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       const fleet: DeviceInput[] = [];
       for (let i = 0; i < 60; i++) {
         fleet.push(
@@ -67,7 +60,7 @@ for (const target of storeTargets) {
     });
 
     it('pages with a cursor that stays correct while devices are added', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       await store.devices.upsertMany(Array.from({ length: 25 }, (_, i) => device(`page-${String(i * 2).padStart(3, '0')}`, { tags: { set: 'paging' } })), 1);
       const filter = parseDeviceFilter({ tag: 'set:paging' });
       const seen: string[] = [];
@@ -88,7 +81,7 @@ for (const target of storeTargets) {
     });
 
     it('upserts: re-importing the same ids updates them and replaces their tags', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       const first = await store.devices.upsertMany([device('up-1', { tags: { a: '1' } }), device('up-2')], 10);
       expect(first).toEqual({ created: 2, updated: 0 });
       const second = await store.devices.upsertMany([device('up-1', { tags: { b: '2' }, version: '3.0.0' }), device('up-3')], 20);
@@ -98,7 +91,7 @@ for (const target of storeTargets) {
     });
 
     it('records heartbeats and marks silent devices offline', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       await store.devices.upsertMany([device('hb-1'), device('hb-2')], 0);
       await store.devices.touch('hb-1', 1_000, '5.0.0');
       await store.devices.touch('hb-2', 9_000);
@@ -109,7 +102,7 @@ for (const target of storeTargets) {
     });
 
     it('records the protocol a device speaks, native until an adapter claims it', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       await store.devices.upsertMany([device('proto-1')], 1);
       expect(await store.devices.protocol('proto-1')).toBe('native');
       await store.devices.setProtocol('proto-1', 'mender');
@@ -118,7 +111,7 @@ for (const target of storeTargets) {
     });
 
     it('gives a named lock to one owner at a time until it expires', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       expect(await store.locks.acquire('job', 'a', 1_000, 500)).toBe(true);
       expect(await store.locks.acquire('job', 'b', 1_200, 500)).toBe(false);
       expect(await store.locks.acquire('job', 'a', 1_400, 500)).toBe(true);

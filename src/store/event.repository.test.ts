@@ -1,23 +1,16 @@
 // Contract tests of the append-only event log, on SQLite and PostgreSQL: ids grow with each
 // append, reads filter by rollout, device, type (exact or prefix) and time and page by id both ways.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeTargets } from '../testing/stores.js';
+import { describe, expect, it } from 'vitest';
+import { storeTargets, useStore } from '../testing/stores.js';
 import type { Store } from './index.js';
 
 for (const target of storeTargets) {
   describe(`event repository on ${target.name}`, () => {
     let store: Store;
-    let skip: string | null = null;
-    beforeAll(async () => {
-      skip = await target.skip();
-      if (!skip) store = await target.open();
-    });
-    afterAll(async () => {
-      await store?.close();
-    });
+    const skip = useStore(target, (opened) => (store = opened));
 
     it('appends events and reads them by rollout, device, type and id', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       expect(await store.events.lastId()).toBe(0);
       const appended = await store.events.append([
         { type: 'device.created', deviceId: 'ev-1' },
@@ -34,7 +27,7 @@ for (const target of storeTargets) {
     });
 
     it('matches a type prefix as text: % and _ are characters and case counts', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       await store.events.append([{ type: 'pfx_a.one' }, { type: 'pfxXa.two' }, { type: 'PFX_A.three' }, { type: 'pfx_a' }], 2_000);
       expect((await store.events.list({ type: ['pfx_a.*'], limit: 10 })).map((e) => e.type)).toEqual(['pfx_a.one']);
       expect((await store.events.list({ type: ['pfx%'], limit: 10 }))).toEqual([]);
@@ -42,7 +35,7 @@ for (const target of storeTargets) {
     });
 
     it('filters by time, since inclusive and until exclusive', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       for (const ts of [10_000, 11_000, 12_000]) await store.events.append([{ type: 'time.tick', data: { ts } }], ts);
       const ticks = (q: { since?: number; until?: number }) => store.events.list({ type: ['time.tick'], limit: 10, ...q }).then((events) => events.map((e) => e.data.ts));
       expect(await ticks({ since: 11_000 })).toEqual([12_000, 11_000]);
@@ -51,7 +44,7 @@ for (const target of storeTargets) {
     });
 
     it('appends more events than one statement takes, in order, and pages through them', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       const count = 12_000;
       const appended = await store.events.append(Array.from({ length: count }, (_, i) => ({ type: 'bulk.row', data: { i } })), 20_000);
       expect(appended).toHaveLength(count);

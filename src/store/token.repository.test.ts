@@ -1,24 +1,17 @@
 // Contract tests of token persistence, on SQLite and PostgreSQL: only hashes are stored, a token
 // is live until revoked or expired, revocation happens once, device tokens are issued in bulk.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deviceInput } from '../testing/engine.js';
-import { storeTargets } from '../testing/stores.js';
+import { storeTargets, useStore } from '../testing/stores.js';
 import { hashToken, type Store } from './index.js';
 
 for (const target of storeTargets) {
   describe(`token repository on ${target.name}`, () => {
     let store: Store;
-    let skip: string | null = null;
-    beforeAll(async () => {
-      skip = await target.skip();
-      if (!skip) store = await target.open();
-    });
-    afterAll(async () => {
-      await store?.close();
-    });
+    const skip = useStore(target, (opened) => (store = opened));
 
     it('keeps tokens hashed and finds only live ones', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       const { token, record } = await store.tokens.create({ kind: 'operator', role: 'viewer', name: 'v' }, 100);
       expect(token).toMatch(/^uo_op_[A-Za-z0-9_-]{43}$/);
       expect(record).toMatchObject({ kind: 'operator', role: 'viewer', deviceId: null, name: 'v', createdAt: new Date(100).toISOString(), expiresAt: null, revokedAt: null });
@@ -33,7 +26,7 @@ for (const target of storeTargets) {
     });
 
     it('stops finding a token at the instant it expires', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       const { token, record } = await store.tokens.create({ kind: 'enrollment', name: 'e', expiresAt: 1_000 }, 100);
       expect(token.startsWith('uo_enr_')).toBe(true);
       expect(record.expiresAt).toBe(new Date(1_000).toISOString());
@@ -42,7 +35,7 @@ for (const target of storeTargets) {
     });
 
     it('lists by kind in creation order and counts live operators only', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       const before = await store.tokens.countOperators();
       const a = await store.tokens.create({ kind: 'operator', role: 'admin', name: 'list-a' }, 5_000);
       const b = await store.tokens.create({ kind: 'operator', role: 'operator', name: 'list-b' }, 5_001);
@@ -58,7 +51,7 @@ for (const target of storeTargets) {
     });
 
     it('revokes every live token of one device and no other', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       await store.devices.upsertMany([deviceInput('rev-1', { mode: 'pull', address: null }), deviceInput('rev-2', { mode: 'pull', address: null })], 1);
       const one = await store.tokens.create({ kind: 'device', deviceId: 'rev-1', name: 'one' }, 10);
       const two = await store.tokens.create({ kind: 'device', deviceId: 'rev-1', name: 'two' }, 11);
@@ -71,7 +64,7 @@ for (const target of storeTargets) {
     });
 
     it('issues device tokens in bulk, one per device in order, stored hashed', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       const ids = Array.from({ length: 5 }, (_, i) => `bulk-tok-${i}`);
       await store.devices.upsertMany(ids.map((id) => deviceInput(id, { mode: 'pull', address: null })), 400);
       await expect(store.tokens.createDeviceTokens(['bulk-tok-missing'], 500)).rejects.toThrow();

@@ -1,24 +1,17 @@
 // Contract tests of the store's unit of work, on SQLite and PostgreSQL: the repositories of
 // store.transaction write together or not at all, and read their own writes before the commit.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deviceInput } from '../testing/engine.js';
-import { storeTargets } from '../testing/stores.js';
+import { storeTargets, useStore } from '../testing/stores.js';
 import type { Store } from './index.js';
 
 for (const target of storeTargets) {
   describe(`store.transaction on ${target.name}`, () => {
     let store: Store;
-    let skip: string | null = null;
-    beforeAll(async () => {
-      skip = await target.skip();
-      if (!skip) store = await target.open();
-    });
-    afterAll(async () => {
-      await store?.close();
-    });
+    const skip = useStore(target, (opened) => (store = opened));
 
     it('commits what its repositories wrote, which they read back before the commit', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       const answer = await store.transaction(async (tx) => {
         await tx.devices.create(deviceInput('uow-commit'), 100);
         const [event] = await tx.events.append([{ type: 'device.created', actor: 'test', deviceId: 'uow-commit' }], 100);
@@ -32,7 +25,7 @@ for (const target of storeTargets) {
     });
 
     it('rolls every repository back when the work throws, and rethrows', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       const failure = new Error('the work failed');
       await expect(
         store.transaction(async (tx) => {
@@ -49,7 +42,7 @@ for (const target of storeTargets) {
 
     // SQLite has one connection: a read outside the open transaction waits for it to end.
     it.runIf(target.name === 'postgres')('keeps its writes from other connections until the commit', async (ctx) => {
-      if (skip) return ctx.skip();
+      if (skip.reason) return ctx.skip();
       let seenOutside: unknown = 'not read';
       await store.transaction(async (tx) => {
         await tx.devices.create(deviceInput('uow-isolated'), 100);

@@ -1,5 +1,6 @@
 // The store implementations every contract suite runs against: SQLite (in memory) and PostgreSQL
 // (a fresh database per suite). Use with describe.each / for-of over `storeTargets()`.
+import { afterAll, beforeAll } from 'vitest';
 import { openStore, type Store } from '../store/index.js';
 import { createTestDatabase, postgresUnavailable } from './postgres.js';
 
@@ -34,3 +35,20 @@ export const storeTargets: StoreTarget[] = [
     skip: () => postgresUnavailable(),
   },
 ];
+
+/**
+ * Opens `target`'s store before a suite's tests (handing it to `opened`) and closes it after.
+ * `reason` is set when the target is unavailable: each test then skips, with the reason printed.
+ */
+export function useStore(target: StoreTarget, opened: (store: Store) => void): { readonly reason: string | null } {
+  const state: { reason: string | null } = { reason: null };
+  let store: Store | undefined;
+  beforeAll(async () => {
+    state.reason = await target.skip();
+    if (!state.reason) opened((store = await target.open()));
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+  return state;
+}
