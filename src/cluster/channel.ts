@@ -3,6 +3,7 @@
 // it stays in the process (in-process-channel.ts); on PostgreSQL it crosses servers over
 // LISTEN/NOTIFY (postgres-channel.ts). It is a hint, not a log: a server that was not listening
 // misses messages, and hears `onResume` when it listens again so it can start over.
+import { randomUUID } from 'node:crypto';
 import type { StoreTransaction } from '../store/index.js';
 
 /** A named stream of messages whose payloads are `T` (JSON-serialisable). */
@@ -133,3 +134,25 @@ export interface ChannelLog {
 }
 
 export const silentLog: ChannelLog = { warn: () => {} };
+
+/** What both implementations share: this server's id and subscribers, and delivery here. */
+export abstract class SubscribersChannel {
+  readonly serverId = randomUUID();
+  protected readonly subscribers: Subscribers;
+
+  constructor(log: ChannelLog) {
+    this.subscribers = new Subscribers((error, topic) => log.warn({ err: error, topic }, 'cluster channel handler failed'));
+  }
+
+  deliverHere<T>(topic: Topic<T>, payload: T): void {
+    this.subscribers.deliver(topic.name, payload, this.serverId, true);
+  }
+
+  subscribe<T>(topic: Topic<T>, handler: MessageHandler<T>, options?: SubscribeOptions): () => void {
+    return this.subscribers.add(topic, handler, options);
+  }
+
+  onResume(listener: () => void): () => void {
+    return this.subscribers.onResume(listener);
+  }
+}

@@ -1,25 +1,22 @@
 // The cluster channel of one server alone (SQLite): publish reaches this server's subscribers and
 // nobody else. Servers in one process (tests) may share an InProcessBus, which carries messages
 // between them as PostgreSQL would, asynchronously and in order.
-import { randomUUID } from 'node:crypto';
 import type { StoreTransaction } from '../store/index.js';
-import { serialised, silentLog, Subscribers, type ChannelLog, type ClusterChannel, type MessageHandler, type SubscribeOptions, type Topic } from './channel.js';
+import { serialised, silentLog, SubscribersChannel, type ChannelLog, type ClusterChannel, type Topic } from './channel.js';
 
 /** Servers of one process that hear each other. */
 export class InProcessBus {
   readonly members = new Set<InProcessChannel>();
 }
 
-export class InProcessChannel implements ClusterChannel {
-  readonly serverId = randomUUID();
-  private readonly subscribers: Subscribers;
+export class InProcessChannel extends SubscribersChannel implements ClusterChannel {
   private listening = false;
 
   constructor(
     private readonly bus?: InProcessBus,
     log: ChannelLog = silentLog,
   ) {
-    this.subscribers = new Subscribers((error, topic) => log.warn({ err: error, topic }, 'cluster channel handler failed'));
+    super(log);
   }
 
   get reachesOtherServers(): boolean {
@@ -50,18 +47,6 @@ export class InProcessChannel implements ClusterChannel {
   async publishIn<T>(_tx: StoreTransaction, topic: Topic<T>, payload: T): Promise<void> {
     serialised(topic, payload);
     this.toOthers(topic, payload);
-  }
-
-  deliverHere<T>(topic: Topic<T>, payload: T): void {
-    this.subscribers.deliver(topic.name, payload, this.serverId, true);
-  }
-
-  subscribe<T>(topic: Topic<T>, handler: MessageHandler<T>, options?: SubscribeOptions): () => void {
-    return this.subscribers.add(topic, handler, options);
-  }
-
-  onResume(listener: () => void): () => void {
-    return this.subscribers.onResume(listener);
   }
 
   private toOthers<T>(topic: Topic<T>, payload: T): void {

@@ -2,9 +2,8 @@
 // one NOTIFY on one database channel, {origin, topic, payload} as JSON, so one connection per server
 // listens for every topic. A lost LISTEN connection is replaced with backoff, and subscribers hear
 // `onResume` once it listens again.
-import { randomUUID } from 'node:crypto';
 import type { Listening, Notifications, StoreTransaction } from '../store/index.js';
-import { serialised, silentLog, Subscribers, type ChannelLog, type ClusterChannel, type MessageHandler, type SubscribeOptions, type Topic } from './channel.js';
+import { serialised, silentLog, SubscribersChannel, type ChannelLog, type ClusterChannel, type Topic } from './channel.js';
 
 /** The database channel every server LISTENs on. */
 export const PG_CHANNEL = 'uo_cluster';
@@ -24,10 +23,8 @@ interface Envelope {
   p: unknown;
 }
 
-export class PostgresChannel implements ClusterChannel {
-  readonly serverId = randomUUID();
+export class PostgresChannel extends SubscribersChannel implements ClusterChannel {
   readonly reachesOtherServers = true;
-  private readonly subscribers: Subscribers;
   private listening: Listening | null = null;
   private connecting: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -40,8 +37,8 @@ export class PostgresChannel implements ClusterChannel {
     private readonly log: ChannelLog = silentLog,
     private readonly backoff: Backoff = DEFAULT_BACKOFF,
   ) {
+    super(log);
     this.waitMs = backoff.initialMs;
-    this.subscribers = new Subscribers((error, topic) => log.warn({ err: error, topic }, 'cluster channel handler failed'));
   }
 
   async start(): Promise<void> {
@@ -77,18 +74,6 @@ export class PostgresChannel implements ClusterChannel {
 
   async publishIn<T>(tx: StoreTransaction, topic: Topic<T>, payload: T): Promise<void> {
     await tx.notify(PG_CHANNEL, this.envelope(topic, payload));
-  }
-
-  deliverHere<T>(topic: Topic<T>, payload: T): void {
-    this.subscribers.deliver(topic.name, payload, this.serverId, true);
-  }
-
-  subscribe<T>(topic: Topic<T>, handler: MessageHandler<T>, options?: SubscribeOptions): () => void {
-    return this.subscribers.add(topic, handler, options);
-  }
-
-  onResume(listener: () => void): () => void {
-    return this.subscribers.onResume(listener);
   }
 
   private envelope(topic: Topic<unknown>, payload: unknown): string {
