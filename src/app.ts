@@ -256,7 +256,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const bandwidth = new BandwidthLimiter(clock, async (rolloutId) => store.rollouts.find(rolloutId));
   // Device protocol adapters (hawkBit DDI, Mender) over the same devices, executions and engine.
   const seen = (id: string) => presence.seenNow(id);
-  const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds });
+  const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds, deviceTypeAttributes: config.hawkbitDeviceTypeAttributes });
   // Every server's caches follow what any server changed: target states, tokens and hawkBit
   // controllers (a device's tenant), over the channel and the feed it carries.
   const stopCacheSync = syncCaches({

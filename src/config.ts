@@ -28,6 +28,8 @@ export interface Config {
   trustedKeyFiles: string[];
   /** Poll interval the server asks pull devices for, seconds. */
   pollIntervalSeconds: number;
+  /** hawkBit controller attributes read as the device type, first present wins (ORCHESTRATOR_HAWKBIT_DEVICE_TYPE_ATTRIBUTES, comma-separated). */
+  hawkbitDeviceTypeAttributes: string[] | undefined;
   /** A device is offline after this many missed poll intervals. */
   offlineAfterMissedPolls: number;
   sshKeyPath: string | undefined;
@@ -118,6 +120,7 @@ export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessE
     requireSignedArtifacts: envBool(env, 'ORCHESTRATOR_REQUIRE_SIGNED'),
     trustedKeyFiles: (env.ORCHESTRATOR_TRUSTED_KEYS ?? '').split(',').map((f) => f.trim()).filter(Boolean),
     pollIntervalSeconds: envNumber(env, 'ORCHESTRATOR_POLL_INTERVAL', 60),
+    hawkbitDeviceTypeAttributes: env.ORCHESTRATOR_HAWKBIT_DEVICE_TYPE_ATTRIBUTES ? env.ORCHESTRATOR_HAWKBIT_DEVICE_TYPE_ATTRIBUTES.split(',').map((a) => a.trim()).filter(Boolean) : undefined,
     offlineAfterMissedPolls: envNumber(env, 'ORCHESTRATOR_OFFLINE_AFTER_MISSED', 3),
     sshKeyPath: env.ORCHESTRATOR_SSH_KEY || undefined,
     sshKnownHostsPath: env.ORCHESTRATOR_SSH_KNOWN_HOSTS || undefined,

@@ -22,6 +22,8 @@ export interface AgentOptions {
   trustedKey: string | KeyObject | null;
   log: AgentLog;
   inventory?: () => Record<string, unknown>;
+  /** The hardware type sent with the announcement (releases match their artifacts against it). */
+  deviceType?: string;
   onProgress?: (job: AgentJob) => void;
   /** Delta downloads from releases held on disk; absent: always download whole. */
   delta?: DeltaDownloader | null;
@@ -100,7 +102,11 @@ export class Agent {
   private async announce(): Promise<void> {
     try {
       const current = this.current.current;
-      await this.options.client.report({ ...(current ? { version: current.version } : {}), ...(this.options.inventory ? { inventory: this.options.inventory() } : {}) });
+      await this.options.client.report({
+        ...(current ? { version: current.version } : {}),
+        ...(this.options.deviceType ? { deviceType: this.options.deviceType } : {}),
+        ...(this.options.inventory ? { inventory: this.options.inventory() } : {}),
+      });
       this.announced = true;
     } catch (error) {
       this.options.log.debug('could not announce the running version', { error: (error as Error).message });

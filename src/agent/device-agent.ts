@@ -39,6 +39,8 @@ export interface DeviceAgentConfig {
   deltaMinReuse?: number;
   /** Byte ranges per request in a delta download (default 32). */
   deltaMaxRanges?: number;
+  /** The device's hardware type, announced to the server (releases match artifacts against it). */
+  deviceType?: string;
 }
 
 /** Reads a config file ({"server", "deviceId", "token", "dir", ...}); flags override it. */
@@ -91,6 +93,7 @@ export function createDeviceAgent(config: DeviceAgentConfig, log: AgentLog = cre
     trustedKey,
     log,
     inventory: basicInventory,
+    deviceType: config.deviceType,
     defaultPollSeconds: config.defaultPollSeconds,
     delta: config.delta === false ? null : new DeltaDownloader({ dir, cache: new ChunkCache(path.join(dir, '.chunks')), minReuse: config.deltaMinReuse, maxRangesPerRequest: config.deltaMaxRanges }),
   });

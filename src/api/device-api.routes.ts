@@ -7,7 +7,7 @@ import { gunzip } from 'node:zlib';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactService } from '../artifacts/index.js';
-import { AuthError, CHUNK_INDEX_MEDIA_TYPE, ForbiddenError, NotFoundError, REPORTED_STATES, TARGET_ACTIONS, ValidationError, type Clock, type DeviceReport } from '../core/index.js';
+import { AuthError, CHUNK_INDEX_MEDIA_TYPE, DEVICE_TYPE_PATTERN, ForbiddenError, NotFoundError, REPORTED_STATES, TARGET_ACTIONS, ValidationError, type Clock, type DeviceReport } from '../core/index.js';
 import type { DeviceSync } from '../engine/device-sync.js';
 import { etagMatches } from '../http/index.js';
 import type { BandwidthLimiter, DownloadSigner, PresenceService, TargetCache } from '../pull/index.js';
@@ -100,6 +100,7 @@ export const TargetStateSchema = Type.Object(
 const ReportSchema = Type.Object(
   {
     version: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    deviceType: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: DEVICE_TYPE_PATTERN.source, description: 'the hardware type (agent --device-type)' })),
     inventory: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     execution: Type.Optional(
       Type.Object(
@@ -178,6 +179,7 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
         execution = { id: stored.id, state: stored.state };
       }
       if (report.version) await deps.store.deviceReports.setVersion(p.deviceId, report.version, now);
+      if (report.deviceType) await deps.store.devices.setDeviceType(p.deviceId, report.deviceType, now);
       await deps.store.deviceReports.save(p.deviceId, { version: report.version, execution: report.execution }, report.inventory, now);
       return { deviceId: p.deviceId, execution };
     },

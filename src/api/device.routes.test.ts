@@ -68,6 +68,17 @@ for (const db of ['sqlite', 'postgres'] as const) {
       expect(events.map((e) => e.type)).toEqual(['device.updated', 'device.created']);
     });
 
+    it('sets the device type on create, PATCH and PUT, shows it in JSON and CSV, and filters by it', async (ctx) => {
+      if (skip) return ctx.skip();
+      expect((await t.request('POST', '/api/v1/devices', { token: t.tokens.operator, body: { id: 'typed-1', deviceType: 'rpi4' } })).json()).toMatchObject({ id: 'typed-1', deviceType: 'rpi4' });
+      expect((await t.request('PUT', '/api/v1/devices/typed-2', { body: { deviceType: 'rpi3' } })).json()).toMatchObject({ deviceType: 'rpi3' });
+      expect((await t.request('PATCH', '/api/v1/devices/typed-2', { body: { deviceType: 'imx8' } })).json()).toMatchObject({ deviceType: 'imx8' });
+      expect((await t.request('GET', '/api/v1/devices?deviceType=rpi4,imx8&q=typed-')).json()).toMatchObject({ items: [{ id: 'typed-1' }, { id: 'typed-2' }], total: 2 });
+      const csv = await t.request('GET', '/api/v1/devices/export?format=csv&deviceType=imx8');
+      expect(csv.text.trim().split('\n')[1]).toMatch(/,imx8$/);
+      expect((await t.request('PATCH', '/api/v1/devices/typed-2', { body: { deviceType: 'no spaces' } })).json()).toMatchObject({ error: { details: [{ path: 'deviceType' }] } });
+    });
+
     it('answers bad input of every kind with a 4xx that says what is wrong', async (ctx) => {
       if (skip) return ctx.skip();
       const cases: { method: string; path: string; body?: unknown; raw?: string; headers?: Record<string, string>; status: number; mention: RegExp }[] = [
@@ -175,7 +186,7 @@ for (const db of ['sqlite', 'postgres'] as const) {
       const csv = await t.request('GET', '/api/v1/devices/export?format=csv&tag=tier:gold&location=Store%200');
       expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
       const lines = csv.text.trim().split('\n');
-      expect(lines[0]).toBe('id,name,address,mode,status,lastSeen,version,location,timezone,tags,metadata,tenant');
+      expect(lines[0]).toBe('id,name,address,mode,status,lastSeen,version,location,timezone,tags,metadata,tenant,deviceType');
       expect(lines.length).toBeGreaterThan(1);
       const ndjson = await t.request('GET', '/api/v1/devices/export?format=ndjson&tag=tier:gold&location=Store%200');
       const first = JSON.parse(ndjson.text.split('\n')[0]!) as Record<string, unknown>;

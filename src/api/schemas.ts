@@ -30,6 +30,7 @@ export const DeviceSchema = Type.Object(
     tags: Type.Record(Type.String(), Type.String()),
     metadata: Type.Record(Type.String(), Type.Unknown(), { description: 'free JSON; metadata.auth holds push credentials, shown as "[set]" (write-only, stored encrypted)' }),
     tenant: Type.String({ description: "hawkBit tenant ('DEFAULT' unless set)" }),
+    deviceType: Type.Union([Type.String(), Type.Null()], { description: 'hardware type releases match against (Mender device_type, a hawkBit attribute, the agent\'s --device-type, or set here), else null' }),
     decommissionedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'when it was decommissioned (every credential revoked, history kept), else null' }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
@@ -52,6 +53,7 @@ export const DeviceInputSchema = Type.Object(
     tags: Type.Optional(Type.Record(Type.String(), Type.String())),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'free JSON; metadata.auth: push credentials (bearerToken, password, passphrase, privateKey, privateKeyFile, certFile, keyFile, caFile, knownHostsFile), strings, write-only; "[set]" keeps a stored value' })),
     tenant: Type.Optional(Type.String({ maxLength: 64, description: "hawkBit tenant: its DDI URL's first segment and the gateway token that may speak for it (default DEFAULT)" })),
+    deviceType: Type.Optional(Type.Union([Type.String({ maxLength: 64, description: 'hardware type, e.g. rpi4: 1-64 letters, digits, "_", ".", "-", "+", ":" or "/"' }), Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -69,6 +71,7 @@ export const DeviceFilterQuery = {
   lastSeenBefore: Type.Optional(Type.String({ description: 'ISO-8601 date-time' })),
   lastSeenAfter: Type.Optional(Type.String({ description: 'ISO-8601 date-time' })),
   tenant: Type.Optional(stringOrList('hawkBit tenant; comma-separated for several')),
+  deviceType: Type.Optional(stringOrList('device type (exact); comma-separated for several')),
   decommissioned: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'true: only decommissioned devices (default: devices in service)' })),
 };
 

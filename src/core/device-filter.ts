@@ -1,6 +1,6 @@
 // The device filter shared by the registry list, rollouts (their target set) and policies.
 // Parsing is strict: a filter that cannot mean anything is a 400, not an empty list.
-import { DEVICE_MODES, DEVICE_STATUSES, TENANT_PATTERN, type Device, type DeviceMode, type DeviceStatus } from './device.js';
+import { DEVICE_MODES, DEVICE_STATUSES, DEVICE_TYPE_PATTERN, TENANT_PATTERN, type Device, type DeviceMode, type DeviceStatus } from './device.js';
 import { ValidationError, type ErrorDetail } from './errors.js';
 import { matchesVersion, parseVersionFilter, type VersionMatch } from './version.js';
 
@@ -20,6 +20,8 @@ export interface DeviceFilterInput {
   ids?: string[];
   /** hawkBit tenant(s). */
   tenant?: string | string[];
+  /** Device type(s), exact. */
+  deviceType?: string | string[];
   /** "true": only decommissioned devices; unset or "false": only devices in service. */
   decommissioned?: string;
 }
@@ -36,6 +38,7 @@ export interface DeviceFilter {
   lastSeenAfter?: number;
   ids?: string[];
   tenant?: string[];
+  deviceType?: string[];
   /** Decommissioned devices instead of those in service (which every filter means otherwise). */
   decommissioned?: boolean;
   /**
@@ -45,7 +48,7 @@ export interface DeviceFilter {
   enrolledOnly?: boolean;
 }
 
-export const FILTER_KEYS = ['status', 'mode', 'location', 'version', 'tag', 'q', 'lastSeenBefore', 'lastSeenAfter', 'ids', 'tenant', 'decommissioned'] as const;
+export const FILTER_KEYS = ['status', 'mode', 'location', 'version', 'tag', 'q', 'lastSeenBefore', 'lastSeenAfter', 'ids', 'tenant', 'deviceType', 'decommissioned'] as const;
 
 const list = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
@@ -122,6 +125,10 @@ export function parseDeviceFilter(input: DeviceFilterInput | Record<string, unkn
   const tenants = list(str('tenant'));
   for (const t of tenants) if (!TENANT_PATTERN.test(t)) errors.push({ path: 'tenant', message: `must be a tenant name: 1-64 letters, digits, "_", "." or "-" (got ${JSON.stringify(t).slice(0, 80)})` });
   if (tenants.length) filter.tenant = tenants;
+  const deviceTypes = list(str('deviceType'));
+  for (const t of deviceTypes) if (!DEVICE_TYPE_PATTERN.test(t)) errors.push({ path: 'deviceType', message: `must be a device type: 1-64 letters, digits, "_", ".", "-", "+", ":" or "/" (got ${JSON.stringify(t).slice(0, 80)})` });
+  if (deviceTypes.length > 100) errors.push({ path: 'deviceType', message: 'must list at most 100 device types' });
+  if (deviceTypes.length) filter.deviceType = deviceTypes;
   const decommissioned = raw.decommissioned;
   if (decommissioned !== undefined && decommissioned !== null && decommissioned !== '') {
     if (decommissioned === true || decommissioned === 'true') filter.decommissioned = true;
@@ -153,6 +160,7 @@ export function matchesDeviceFilter(device: Device, filter: DeviceFilter): boole
   if (filter.lastSeenAfter !== undefined && (seen === null || seen <= filter.lastSeenAfter)) return false;
   if (filter.ids && !filter.ids.includes(device.id)) return false;
   if (filter.tenant && !filter.tenant.includes(device.tenant)) return false;
+  if (filter.deviceType && (device.deviceType === null || !filter.deviceType.includes(device.deviceType))) return false;
   if (Boolean(device.decommissionedAt) !== (filter.decommissioned === true)) return false;
   return true;
 }

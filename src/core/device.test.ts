@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDeviceInput, validateDevice } from './device.js';
+import { normalizeDeviceType, parseDeviceInput, validateDevice } from './device.js';
 import { parseDeviceFilter, matchesDeviceFilter } from './device-filter.js';
 import { ValidationError } from './errors.js';
 
@@ -26,9 +26,32 @@ describe('device validation', () => {
   });
 });
 
+describe('device type', () => {
+  it('is optional, kept when valid and refused with its rule otherwise', () => {
+    expect(validateDevice({ id: 'd1' }).deviceType).toBeNull();
+    expect(validateDevice({ id: 'd1', deviceType: 'raspberrypi4-64' }).deviceType).toBe('raspberrypi4-64');
+    expect(validateDevice({ id: 'd1', deviceType: 'vendor:board/rev+2' }).deviceType).toBe('vendor:board/rev+2');
+    expect(() => validateDevice({ id: 'd1', deviceType: 'x'.repeat(65) })).toThrow(/deviceType must be 1-64/);
+    expect(() => validateDevice({ id: 'd1', deviceType: 'rpi4;rm -rf' })).toThrow(/deviceType must be 1-64/);
+    expect(() => validateDevice({ id: 'd1', deviceType: 42 })).toThrow(/deviceType/);
+  });
+  it('normalizes what protocols report, ignoring what is not a device type', () => {
+    expect(normalizeDeviceType(' rpi4 ')).toBe('rpi4');
+    expect(normalizeDeviceType('bad type')).toBeNull();
+    expect(normalizeDeviceType(['rpi4'])).toBeNull();
+  });
+});
+
 describe('device filter', () => {
   const device = validateDevice({ id: 'pos-nyc-1', name: 'Store NYC', status: 'online', version: '1.9.0', location: 'New York', tags: { region: 'east', tier: 'gold' }, lastSeen: '2026-01-01T00:00:00Z' });
-  const full = { ...device, tenant: 'DEFAULT', decommissionedAt: null, createdAt: '', updatedAt: '' };
+  const full = { ...device, tenant: 'DEFAULT', deviceType: null, decommissionedAt: null, createdAt: '', updatedAt: '' };
+  it('filters by device type, exact, comma-separated for several; a device without one matches none', () => {
+    const typed = { ...full, deviceType: 'rpi4' };
+    expect(matchesDeviceFilter(typed, parseDeviceFilter({ deviceType: 'rpi3,rpi4' }))).toBe(true);
+    expect(matchesDeviceFilter(typed, parseDeviceFilter({ deviceType: 'rpi3' }))).toBe(false);
+    expect(matchesDeviceFilter(full, parseDeviceFilter({ deviceType: 'rpi4' }))).toBe(false);
+    expect(() => parseDeviceFilter({ deviceType: 'rpi 4' })).toThrow(/deviceType must be a device type/);
+  });
   it('combines keys with AND', () => {
     expect(matchesDeviceFilter(full, parseDeviceFilter({ status: 'online', tag: ['region:east', 'tier:gold'], version: '<2.0.0' }))).toBe(true);
     expect(matchesDeviceFilter(full, parseDeviceFilter({ status: 'online', tag: 'region:west' }))).toBe(false);

@@ -30,6 +30,12 @@ export interface Device {
   metadata: JsonObject;
   /** The hawkBit tenant the device belongs to ('DEFAULT' unless set): its DDI URL and gateway token. */
   tenant: string;
+  /**
+   * The device's hardware type (e.g. `rpi4`, `pos-terminal-v2`), which releases match their
+   * artifacts against: Mender's inventory `device_type`, a hawkBit controller attribute, the
+   * agent's `--device-type`, or set by an operator. Null when nobody has told us.
+   */
+  deviceType: string | null;
   /** ISO-8601 instant it was decommissioned (every credential revoked, history kept), else null. */
   decommissionedAt: string | null;
   createdAt: string;
@@ -37,7 +43,18 @@ export interface Device {
 }
 
 /** What a caller may set on a device; everything but `id` is optional and defaulted. */
-export type DeviceInput = Omit<Device, 'createdAt' | 'updatedAt' | 'decommissionedAt' | 'tenant'> & { tenant?: string };
+export type DeviceInput = Omit<Device, 'createdAt' | 'updatedAt' | 'decommissionedAt' | 'tenant' | 'deviceType'> & { tenant?: string; deviceType?: string | null };
+
+/** A device type: letters, digits and `_ . - + : /`, up to 64 (what Mender and SWUpdate use for hardware names). */
+export const DEVICE_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.+:\/-]{0,63}$/;
+export const DEVICE_TYPE_MESSAGE = 'must be 1-64 letters, digits, "_", ".", "-", "+", ":" or "/", starting with a letter or digit (the hardware type, e.g. rpi4)';
+
+/** A device type as a protocol reported it, or null when it is not one (ignored rather than stored). */
+export function normalizeDeviceType(raw: unknown): string | null {
+  if (typeof raw !== 'string') return null;
+  const text = raw.trim();
+  return DEVICE_TYPE_PATTERN.test(text) ? text : null;
+}
 
 /** The tenant of a device no one put in another. */
 export const DEFAULT_TENANT = 'DEFAULT';
@@ -185,7 +202,15 @@ export function parseDeviceInput(raw: unknown, options: { idFromPath?: string } 
   }
   const lastSeen = parseLastSeen(input.lastSeen, errors);
   const tenant = parseTenant(input.tenant, errors);
-  return { device: { id, name, address, mode, status, lastSeen, version, location, timezone, tags, metadata, tenant }, errors };
+  const deviceType = parseDeviceType(input.deviceType, errors);
+  return { device: { id, name, address, mode, status, lastSeen, version, location, timezone, tags, metadata, tenant, deviceType }, errors };
+}
+
+function parseDeviceType(raw: unknown, errors: ErrorDetail[]): string | null {
+  if (raw === undefined || raw === null || raw === '') return null;
+  if (typeof raw === 'string' && DEVICE_TYPE_PATTERN.test(raw)) return raw;
+  errors.push({ path: 'deviceType', message: DEVICE_TYPE_MESSAGE });
+  return null;
 }
 
 function parseTenant(raw: unknown, errors: ErrorDetail[]): string {
@@ -196,7 +221,7 @@ function parseTenant(raw: unknown, errors: ErrorDetail[]): string {
 }
 
 // Read-only fields a client may send back unchanged (a GET's answer as a PUT): they are ignored.
-const KNOWN_FIELDS = new Set(['id', 'name', 'address', 'mode', 'status', 'lastSeen', 'version', 'location', 'timezone', 'tags', 'metadata', 'tenant', 'createdAt', 'updatedAt', 'decommissionedAt']);
+const KNOWN_FIELDS = new Set(['id', 'name', 'address', 'mode', 'status', 'lastSeen', 'version', 'location', 'timezone', 'tags', 'metadata', 'tenant', 'deviceType', 'createdAt', 'updatedAt', 'decommissionedAt']);
 
 /** Like parseDeviceInput, but throws a ValidationError listing every problem. */
 export function validateDevice(raw: unknown, options: { idFromPath?: string } = {}): DeviceInput {

@@ -87,6 +87,8 @@ export type ReportedState = (typeof REPORTED_STATES)[number];
 /** Observed state sent in PATCH /api/v1/device/state. */
 export interface DeviceReport {
   version?: string;
+  /** The device's hardware type (the agent's --device-type), which releases match against. */
+  deviceType?: string;
   inventory?: Record<string, unknown>;
   execution?: {
     id: string;

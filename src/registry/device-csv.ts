@@ -2,7 +2,7 @@
 // metadata as a JSON string. Pure mapping both ways; parsing of the stream is in import.ts.
 import type { Device, DeviceInput } from '../core/index.js';
 
-export const CSV_COLUMNS = ['id', 'name', 'address', 'mode', 'status', 'lastSeen', 'version', 'location', 'timezone', 'tags', 'metadata', 'tenant'] as const;
+export const CSV_COLUMNS = ['id', 'name', 'address', 'mode', 'status', 'lastSeen', 'version', 'location', 'timezone', 'tags', 'metadata', 'tenant', 'deviceType'] as const;
 
 export function formatTags(tags: Record<string, string>): string {
   return Object.entries(tags)
@@ -58,6 +58,7 @@ export function deviceToCsvRecord(device: Device | DeviceInput): string[] {
     formatTags(device.tags),
     Object.keys(device.metadata).length ? JSON.stringify(device.metadata) : '',
     device.tenant ?? 'DEFAULT',
+    device.deviceType ?? '',
   ];
 }
 

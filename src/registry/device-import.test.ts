@@ -58,6 +58,12 @@ describe('importDevices (CSV)', () => {
     expect(result).toMatchObject({ rows: 4, created: 2, skipped: 2 });
   });
 
+  it('reads the deviceType column, and refuses a bad one on its line', async () => {
+    const { result, written } = await run('id,deviceType\nt-1,rpi4\nt-2,\nt-3,bad type\n');
+    expect(written.map((d) => [d.id, d.deviceType])).toEqual([['t-1', 'rpi4'], ['t-2', null]]);
+    expect(result.invalid).toEqual([expect.objectContaining({ line: 4, message: expect.stringMatching(/deviceType/) })]);
+  });
+
   it('keeps characters cut between chunks whole', async () => {
     const { written } = await run('id,name\nz-1,\u00e5\u00e4\u00f6 \u65e5\u672c \u{1F680}\n', { chunk: 1 });
     expect(written[0]!.name).toBe('\u00e5\u00e4\u00f6 \u65e5\u672c \u{1F680}');

@@ -49,6 +49,7 @@ export function deviceWhere(filter: DeviceFilter) {
     if (filter.lastSeenBefore !== undefined) all.push(eb('devices.last_seen', '<', filter.lastSeenBefore));
     if (filter.lastSeenAfter !== undefined) all.push(eb('devices.last_seen', '>', filter.lastSeenAfter));
     if (filter.tenant) all.push(eb('devices.tenant', 'in', filter.tenant));
+    if (filter.deviceType) all.push(eb('devices.device_type', 'in', filter.deviceType));
     // Every filter means the devices in service unless it asks for the decommissioned ones.
     all.push(eb('devices.decommissioned_at', filter.decommissioned ? 'is not' : 'is', null));
     return eb.and(all);

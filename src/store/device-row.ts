@@ -3,7 +3,7 @@ import { DEFAULT_TENANT, versionKey, type Device, type DeviceInput, type DeviceS
 import type { DeviceRow } from './schema.js';
 
 /** The columns a device's input fills, in table order: all but created_at and updated_at. */
-export const INPUT_COLUMNS = ['id', 'name', 'address', 'mode', 'status', 'last_seen', 'version', 'version_key', 'location', 'timezone', 'tags', 'metadata', 'tenant'] as const satisfies readonly (keyof DeviceRow)[];
+export const INPUT_COLUMNS = ['id', 'name', 'address', 'mode', 'status', 'last_seen', 'version', 'version_key', 'location', 'timezone', 'tags', 'metadata', 'tenant', 'device_type'] as const satisfies readonly (keyof DeviceRow)[];
 /** Every column of a row, in table order. */
 export const ROW_COLUMNS = [...INPUT_COLUMNS, 'created_at', 'updated_at'] as const;
 /** `SET` of an upsert that meets an existing id: every column but id and created_at from `excluded`. */
@@ -23,6 +23,7 @@ export function toDevice(row: DeviceRow): Device {
     tags: JSON.parse(row.tags) as Device['tags'],
     metadata: JSON.parse(row.metadata) as Device['metadata'],
     tenant: row.tenant,
+    deviceType: row.device_type ?? null,
     decommissionedAt: row.decommissioned_at == null ? null : new Date(Number(row.decommissioned_at)).toISOString(),
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
@@ -45,6 +46,7 @@ export function toRow(device: DeviceInput, now: number): DeviceRow {
     tags: JSON.stringify(device.tags),
     metadata: JSON.stringify(device.metadata),
     tenant: device.tenant ?? DEFAULT_TENANT,
+    device_type: device.deviceType ?? null,
     created_at: now,
     updated_at: now,
   };

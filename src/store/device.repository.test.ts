@@ -28,6 +28,25 @@ for (const target of storeTargets) {
       expect(await store.devices.count(parseDeviceFilter({ decommissioned: 'true' }))).toBe(1);
     });
 
+    it('keeps the device type through create, update, bulk upsert and protocol reports, and filters by it', async (ctx) => {
+      if (skip.reason) return ctx.skip();
+      await store.devices.create(device('dt-1', { deviceType: 'rpi4' }), 1000);
+      await store.devices.upsertMany([device('dt-2', { deviceType: 'rpi3' }), device('dt-3')], 1000);
+      expect((await store.devices.get('dt-1'))?.deviceType).toBe('rpi4');
+      expect((await store.devices.get('dt-3'))?.deviceType).toBeNull();
+      const ofType = async (deviceType: string) => (await store.devices.list(parseDeviceFilter({ deviceType, q: 'dt-' }), { limit: 10 })).items.map((d) => d.id);
+      expect(await ofType('rpi3,rpi4')).toEqual(['dt-1', 'dt-2']);
+      await store.devices.setDeviceType('dt-3', 'rpi4', 2000);
+      expect(await ofType('rpi4')).toEqual(['dt-1', 'dt-3']);
+      expect((await store.devices.get('dt-3'))?.updatedAt).toBe(new Date(2000).toISOString());
+      // The same report again writes nothing (updatedAt stays).
+      await store.devices.setDeviceType('dt-3', 'rpi4', 3000);
+      expect((await store.devices.get('dt-3'))?.updatedAt).toBe(new Date(2000).toISOString());
+      await store.devices.update(device('dt-1', { deviceType: 'imx8' }), 4000);
+      expect(await ofType('imx8')).toEqual(['dt-1']);
+      expect(await store.devices.count(parseDeviceFilter({ deviceType: 'rpi4', q: 'dt-' }))).toBe(1);
+    });
+
     it('filters with AND across status, location, version range, tags, q and last seen', async (ctx) => {
       if (skip.reason) return ctx.skip();
       const fleet: DeviceInput[] = [];

@@ -230,6 +230,19 @@ export class DeviceRepository {
     await sql`ANALYZE device_tags`.execute(this.db);
   }
 
+  /**
+   * Records the hardware type a device reported (Mender inventory, hawkBit attributes, the agent);
+   * writes only when it changed, so a repeated report costs no update.
+   */
+  async setDeviceType(id: string, deviceType: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('devices')
+      .set({ device_type: deviceType, updated_at: now })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('device_type', 'is', null), eb('device_type', '!=', deviceType)]))
+      .execute();
+  }
+
   /** Records a heartbeat: the device was seen now, is online, and runs `version` if given. */
   async touch(id: string, now: number, version?: string | null): Promise<void> {
     const set: Partial<DeviceRow> = { last_seen: now, status: 'online' };

@@ -27,6 +27,8 @@ export interface DeviceRow {
   tenant: string;
   /** When it was decommissioned, else null (migration 0013; defaulted, so inserts may omit it). */
   decommissioned_at?: number | null;
+  /** The hardware type releases match against (migration 0015). */
+  device_type: string | null;
 }
 
 /** One device credential, sealed (migration 0009). */

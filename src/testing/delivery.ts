@@ -37,5 +37,5 @@ export function makeArtifactFile(dir: string, options: { name?: string; version?
 
 export function makeDevice(id: string, mode: DeviceMode, address: string, metadata: Record<string, unknown> = {}): Device {
   const now = new Date().toISOString();
-  return { id, name: id, address, mode, status: 'online', lastSeen: now, version: null, location: null, timezone: 'UTC', tags: {}, metadata, tenant: 'DEFAULT', decommissionedAt: null, createdAt: now, updatedAt: now };
+  return { id, name: id, address, mode, status: 'online', lastSeen: now, version: null, location: null, timezone: 'UTC', tags: {}, metadata, tenant: 'DEFAULT', deviceType: null, decommissionedAt: null, createdAt: now, updatedAt: now };
 }

@@ -27,6 +27,7 @@ interface AgentFlags {
   containerCommand?: string;
   once?: boolean;
   selfName?: string;
+  deviceType?: string;
   delta?: boolean;
   deltaMinReuse?: number;
 }
@@ -78,6 +79,7 @@ async function pullConfig(flags: AgentFlags): Promise<DeviceAgentConfig> {
         // Only the negation is a flag: a config file's "delta": false stays unless --no-delta says it too.
         delta: flags.delta === false ? false : undefined,
         deltaMinReuse: flags.deltaMinReuse,
+        deviceType: flags.deviceType,
       }).filter(([, v]) => v !== undefined),
     ),
   };
@@ -136,6 +138,7 @@ export function registerAgent(program: Command): void {
     .option('--allow-server-commands', 'accept install commands and command health checks sent by the server')
     .option('--json-logs', 'log JSON lines instead of readable lines')
     .option('--once', 'run one poll-and-apply round, then exit (0 when nothing failed)')
+    .option('--device-type <type>', 'this device\'s hardware type (e.g. rpi4), sent to the server: releases pick the artifact whose match fits it')
     .option('--self-name <artifact>', 'artifacts of this name update the agent itself: after installing one, exit 0 so the supervisor (systemd Restart=always) starts the new version from DIR/current')
     .option('--no-delta', 'always download artifacts whole (by default, with an earlier release in the other slot, only the chunks it lacks are fetched; with --listen, pushes are taken whole only)')
     .option('--delta-min-reuse <fraction>', 'fetch a delta only when at least this share of the new artifact is already held here (default 0.1)', fraction)

@@ -32,9 +32,10 @@ const filterOptions = (cmd: Command) =>
     .option('--last-seen-before <iso>', 'last seen before this instant')
     .option('--last-seen-after <iso>', 'last seen after this instant')
     .option('--tenant <tenant>', 'hawkBit tenant (comma-separated for several)')
+    .option('--device-type <type>', 'device type, exact (comma-separated for several)')
     .option('--decommissioned', 'decommissioned devices instead of those in service');
 
-type FilterFlags = { status?: string; mode?: string; location?: string; version?: string; tag?: string[]; q?: string; lastSeenBefore?: string; lastSeenAfter?: string; tenant?: string; decommissioned?: boolean };
+type FilterFlags = { status?: string; mode?: string; location?: string; version?: string; tag?: string[]; q?: string; lastSeenBefore?: string; lastSeenAfter?: string; tenant?: string; deviceType?: string; decommissioned?: boolean };
 const filterQuery = (o: FilterFlags) => ({
   status: o.status,
   mode: o.mode,
@@ -45,6 +46,7 @@ const filterQuery = (o: FilterFlags) => ({
   lastSeenBefore: o.lastSeenBefore,
   lastSeenAfter: o.lastSeenAfter,
   tenant: o.tenant,
+  deviceType: o.deviceType,
   decommissioned: o.decommissioned ? 'true' : undefined,
 });
 
@@ -54,6 +56,7 @@ const DEVICE_COLUMNS = [
   { key: 'status' },
   { key: 'mode' },
   { key: 'version' },
+  { key: 'deviceType', header: 'TYPE' },
   { key: 'location', width: 20 },
   { key: 'lastSeen', header: 'LAST SEEN' },
   { key: 'tags', width: 40 },
@@ -92,7 +95,8 @@ export function registerDevices(program: Command): void {
     .option('--tag <key=value>', 'a tag, repeatable', collect)
     .option('--metadata <json>', 'a JSON object of extra data; push credentials go under "auth" ({"auth":{"bearerToken":"..."}}), are stored encrypted and shown as "[set]"')
     .option('--tenant <tenant>', 'hawkBit tenant: its DDI URL and the gateway token that may speak for it', 'DEFAULT')
-    .action(async (id: string, o: Remote & { name?: string; mode: string; address?: string; status?: string; deviceVersion?: string; location?: string; timezone: string; tag?: string[]; metadata?: string; tenant: string }) => {
+    .option('--device-type <type>', 'hardware type releases match against, e.g. rpi4')
+    .action(async (id: string, o: Remote & { name?: string; mode: string; address?: string; status?: string; deviceVersion?: string; location?: string; timezone: string; tag?: string[]; metadata?: string; tenant: string; deviceType?: string }) => {
       let metadata: unknown;
       if (o.metadata) {
         try {
@@ -101,7 +105,7 @@ export function registerDevices(program: Command): void {
           throw new CliError('--metadata must be a JSON object, e.g. \'{"priority":"high"}\'', 2);
         }
       }
-      const body = { id, name: o.name, mode: o.mode, address: o.address, status: o.status, version: o.deviceVersion, location: o.location, timezone: o.timezone, tags: parseTagFlags(o.tag), metadata, tenant: o.tenant };
+      const body = { id, name: o.name, mode: o.mode, address: o.address, status: o.status, version: o.deviceVersion, location: o.location, timezone: o.timezone, tags: parseTagFlags(o.tag), metadata, tenant: o.tenant, deviceType: o.deviceType };
       const device = await new ApiClient(o).request<Device>('POST', '/api/v1/devices', { body: JSON.parse(JSON.stringify(body)) });
       if (o.json) printJson(device);
       else printTable([device as unknown as Record<string, unknown>], DEVICE_COLUMNS);

@@ -3,7 +3,7 @@
 // device's own token (TargetToken) or a tenant's gateway token (GatewayToken).
 import { timingSafeEqual } from 'node:crypto';
 import type { ArtifactService } from '../../artifacts/index.js';
-import { AuthError, ConflictError, NotFoundError, ValidationError, installGate, STRATEGIES, windowState, windowZone, type Artifact, type Clock, type Rollout } from '../../core/index.js';
+import { AuthError, ConflictError, NotFoundError, ValidationError, installGate, normalizeDeviceType, STRATEGIES, windowState, windowZone, type Artifact, type Clock, type Rollout } from '../../core/index.js';
 import type { DeviceSync } from '../../engine/device-sync.js';
 import { strongEtag } from '../../http/index.js';
 import type { DeviceService } from '../../registry/index.js';
@@ -35,6 +35,23 @@ export interface HawkbitDeps {
   /** Records a heartbeat (batched). */
   seen(deviceId: string): void;
   pollIntervalSeconds: number;
+  /** Controller attributes that name the device type, first present wins (default DEFAULT_DEVICE_TYPE_ATTRIBUTES). */
+  deviceTypeAttributes?: readonly string[];
+}
+
+/**
+ * The configData attributes read as the device type, in order: an explicit one, then the
+ * hardware keys SWUpdate's suricatta is commonly configured to send (its `identify` section).
+ */
+export const DEFAULT_DEVICE_TYPE_ATTRIBUTES = ['device_type', 'deviceType', 'hwRevision', 'hw_revision', 'hwrevision', 'compatible', 'board'] as const;
+
+/** The first of `attributes` the inventory holds as a valid device type, or null. */
+export function deviceTypeOf(inventory: Record<string, unknown>, attributes: readonly string[]): string | null {
+  for (const name of attributes) {
+    const value = normalizeDeviceType(inventory[name]);
+    if (value) return value;
+  }
+  return null;
 }
 
 /** Absolute URL prefix of one controller: {origin}/{tenant}/controller/v1/{controllerId}. */
@@ -314,7 +331,10 @@ export class HawkbitService {
       else inventory[key.slice(0, 128)] = typeof value === 'string' ? value.slice(0, 1024) : JSON.stringify(value).slice(0, 1024);
     }
     if (mode === 'remove' && Object.keys(inventory).length === 0) inventory = {};
-    await this.deps.store.deviceReports.save(deviceId, stored?.report ?? {}, inventory, this.deps.clock.now());
+    const now = this.deps.clock.now();
+    await this.deps.store.deviceReports.save(deviceId, stored?.report ?? {}, inventory, now);
+    const deviceType = deviceTypeOf(inventory, this.deps.deviceTypeAttributes ?? DEFAULT_DEVICE_TYPE_ATTRIBUTES);
+    if (deviceType) await this.deps.store.devices.setDeviceType(deviceId, deviceType, now);
     this.polls.delete(deviceId);
   }
 

@@ -3,7 +3,7 @@
 // status reports move the execution, logs land in the event log and the reason they give in the
 // failed execution's error.
 import type { ArtifactService } from '../../artifacts/index.js';
-import { NotFoundError, ValidationError, type Clock, type Execution } from '../../core/index.js';
+import { normalizeDeviceType, NotFoundError, ValidationError, type Clock, type Execution } from '../../core/index.js';
 import type { DeviceSync } from '../../engine/device-sync.js';
 import type { EventLog, Store } from '../../store/index.js';
 import { artifactFits, logSummary, menderFailureError, menderMetaOf, nextDeploymentBody, parseLog, parseStatus, statusReport, withLogSummary } from './deployments.js';
@@ -49,6 +49,9 @@ export class MenderDeploymentService {
     // Until a deployment of ours succeeds, the installed artifact name is the best version we know.
     const device = await this.deps.store.devices.get(deviceId);
     if (device && device.version === null && typeof inventory.artifact_name === 'string') await this.deps.store.devices.touch(deviceId, now, inventory.artifact_name.slice(0, 64));
+    // The inventory's device_type is the hardware type releases match their artifacts against.
+    const deviceType = normalizeDeviceType(inventory.device_type);
+    if (device && deviceType) await this.deps.store.devices.setDeviceType(deviceId, deviceType, now);
   }
 
   /**
