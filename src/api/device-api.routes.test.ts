@@ -106,6 +106,11 @@ for (const db of ['sqlite', 'postgres'] as const) describe.skipIf(db === 'postgr
     expect((await send({ execution: { id: 'no-such-execution', state: 'succeeded' } })).status).toBe(404);
     expect((await t.request('PATCH', '/api/v1/device/state', { token: t.tokens.admin, body: {} })).status).toBe(403);
     expect(await t.app.store.deviceReports.get('rep-1')).toMatchObject({ inventory: { arch: 'arm64' } });
+    // The agent's --device-type: stored on the device; one that is not a device type is refused.
+    expect((await send({ deviceType: 'rpi4' })).status).toBe(200);
+    expect((await t.app.store.devices.get('rep-1'))?.deviceType).toBe('rpi4');
+    expect((await send({ deviceType: 'rpi 4; drop' })).status).toBe(400);
+    expect((await send({ deviceType: 'x'.repeat(65) })).status).toBe(400);
 
     await t.app.presence.flush();
     const online = (await t.request('GET', '/api/v1/devices/rep-1')).json() as { status: string; version: string };

@@ -46,7 +46,7 @@ export interface Device {
 export type DeviceInput = Omit<Device, 'createdAt' | 'updatedAt' | 'decommissionedAt' | 'tenant' | 'deviceType'> & { tenant?: string; deviceType?: string | null };
 
 /** A device type: letters, digits and `_ . - + : /`, up to 64 (what Mender and SWUpdate use for hardware names). */
-export const DEVICE_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.+:\/-]{0,63}$/;
+export const DEVICE_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.+:/-]{0,63}$/;
 export const DEVICE_TYPE_MESSAGE = 'must be 1-64 letters, digits, "_", ".", "-", "+", ":" or "/", starting with a letter or digit (the hardware type, e.g. rpi4)';
 
 /** A device type as a protocol reported it, or null when it is not one (ignored rather than stored). */

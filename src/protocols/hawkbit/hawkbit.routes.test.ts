@@ -51,6 +51,8 @@ describe('hawkBit DDI routes', () => {
     expect((await ddi('PUT', '/DEFAULT/controller/v1/swu-1/configData', auth, { mode: 'merge', data: { hw: '1.0', board: 'a' } })).status).toBe(200);
     expect((await ddi('PUT', '/DEFAULT/controller/v1/swu-1/configData', auth, { mode: 'merge', data: { board: 'b' } })).status).toBe(200);
     expect((await t.app.store.deviceReports.get('swu-1'))?.inventory).toEqual({ hw: '1.0', board: 'b' });
+    // `board` is one of the attributes read as the device type (hwRevision, compatible, ...).
+    expect((await t.app.store.devices.get('swu-1'))?.deviceType).toBe('b');
     expect((await ddi('PUT', '/DEFAULT/controller/v1/swu-1/configData', auth, { mode: 'remove', data: { hw: '' } })).status).toBe(200);
     expect((await t.app.store.deviceReports.get('swu-1'))?.inventory).toEqual({ board: 'b' });
     const bad = await ddi('PUT', '/DEFAULT/controller/v1/swu-1/configData', auth, { mode: 'append', data: {} });

@@ -66,6 +66,9 @@ describe.each([['sqlite'], ['postgres']] as const)('Mender device API (%s)', (db
     expect(code).toBe(200);
     expect(token.split('.')).toHaveLength(3);
     expect((await call('PUT', '/api/devices/v1/inventory/device/attributes', token, [{ name: 'device_type', value: 'pos' }, { name: 'artifact_name', value: 'app-1' }])).status).toBe(200);
+    // The inventory's device_type is the device's type, which releases match against.
+    const typed = (await e.t.request('GET', '/api/v1/devices?deviceType=pos', { token: e.t.tokens.viewer })).json() as { items: { deviceType: string }[] };
+    expect(typed.items).toEqual([expect.objectContaining({ deviceType: 'pos' })]);
     expect((await call('PUT', '/api/devices/v1/inventory/device/attributes', token, { name: 'x' })).status).toBe(400);
     expect((await call('PUT', '/api/devices/v1/inventory/device/attributes', 'not.a.jwt', [])).status).toBe(401);
     const other = deviceKey({ mac: '02:00:00:00:01:02' }, 'ed25519');
