@@ -33,3 +33,5 @@ export * from './hmac.js';
 export * from './chunker.js';
 export * from './chunk-index.js';
 export * from './delta-plan.js';
+export * from './release.js';
+export * from './release-match.js';

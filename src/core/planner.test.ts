@@ -9,7 +9,7 @@ import type { Phase } from './rollout.js';
 import { thresholdBreach, type PhaseCounts } from './threshold.js';
 
 const phase = (p: Partial<Phase>): Phase => ({ successThreshold: null, soakSeconds: 0, requireApproval: false, ...p });
-const counts = (total: number, succeeded: number, failed = 0, other = 0): PhaseCounts => ({ total, succeeded, failed, terminal: succeeded + failed + other });
+const counts = (total: number, succeeded: number, failed = 0, other = 0, skipped = 0): PhaseCounts => ({ total, succeeded, failed, terminal: succeeded + failed + other + skipped, skipped });
 
 describe('phases', () => {
   it('sizes cumulative percent and count phases, the last reaching everyone', () => {
@@ -89,6 +89,17 @@ describe('the phase rule', () => {
     expect(thresholdBreach({ percent: 2, action: 'pause' }, 1, counts(100, 90, 2))).toBeNull();
     expect(thresholdBreach({ percent: 2, action: 'abort' }, 1, counts(100, 90, 3))).toBe('phase 2: 3 of 100 devices failed (3.0%), above the 2% error threshold');
     expect(thresholdBreach(null, 0, counts(1, 0, 1))).toBeNull();
+  });
+
+  it('judges both thresholds over the devices delivered to: skipped devices (nothing of the release fits) neither fail nor miss', () => {
+    // 10 devices, 5 skipped: 1 failure is 20% of the 5 delivered to.
+    expect(thresholdBreach({ percent: 15, action: 'pause' }, 0, counts(10, 4, 1, 0, 5))).toBe('phase 1: 1 of 5 devices failed (20.0%), above the 15% error threshold');
+    expect(thresholdBreach({ percent: 25, action: 'pause' }, 0, counts(10, 4, 1, 0, 5))).toBeNull();
+    const strict = { ...noThreshold, phases: [phase({ percent: 50, successThreshold: 100 }), phase({ percent: 100 })] };
+    expect(progressStep(strict, [counts(4, 2, 0, 0, 2), counts(0, 0)], now)).toMatchObject({ kind: 'reached' });
+    expect(progressStep(strict, [counts(4, 1, 0, 1, 2), counts(0, 0)], now)).toMatchObject({ kind: 'missed', reason: expect.stringContaining('1 of 2 devices succeeded') });
+    // A phase of skipped devices only is finished and passes.
+    expect(progressStep(strict, [counts(3, 0, 0, 0, 3), counts(0, 0)], now)).toMatchObject({ kind: 'reached' });
   });
 
   it('stops on a breach as soon as it happens, counting only failures after an operator resumed', () => {

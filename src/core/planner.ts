@@ -107,7 +107,7 @@ export function progressStep(r: ProgressInput, counts: PhaseCounts[], now: numbe
   const miss = r.acceptedPhase >= i ? null : successMiss(phase, i, current);
   if (miss) return { kind: 'missed', reason: miss };
   if (isLast) {
-    const all = counts.reduce((a, c) => ({ total: a.total + c.total, succeeded: a.succeeded + c.succeeded, failed: a.failed + c.failed, terminal: a.terminal + c.terminal }), EMPTY_PHASE);
+    const all = counts.reduce((a, c) => ({ total: a.total + c.total, succeeded: a.succeeded + c.succeeded, failed: a.failed + c.failed, terminal: a.terminal + c.terminal, skipped: a.skipped + c.skipped }), EMPTY_PHASE);
     return { kind: 'complete', reason: `${all.succeeded} succeeded, ${all.failed} failed, ${all.total - all.succeeded - all.failed} other` };
   }
   if (r.phaseReachedAt === null) return { kind: 'reached' };

@@ -123,6 +123,7 @@ export function phaseCounts(phases: number, rows: Pick<SummaryRow, 'phase' | 'st
     if (row.state === 'succeeded') c.succeeded += row.n;
     if (FAILURE_STATES.includes(row.state)) c.failed += row.n;
     if (isTerminal(row.state)) c.terminal += row.n;
+    if (row.state === 'skipped') c.skipped += row.n;
   }
   return counts;
 }

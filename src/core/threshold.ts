@@ -10,21 +10,31 @@ export interface PhaseCounts {
   failed: number;
   /** Finished in any way (succeeded, failed, cancelled, skipped, rolled-back). */
   terminal: number;
+  /**
+   * Skipped: nothing of the release fits the device (or the rollout stopped before it). Counted in
+   * progress, but neither threshold judges them: both are percents of the devices delivered to.
+   */
+  skipped: number;
 }
 
-export const EMPTY_PHASE: PhaseCounts = { total: 0, succeeded: 0, failed: 0, terminal: 0 };
+export const EMPTY_PHASE: PhaseCounts = { total: 0, succeeded: 0, failed: 0, terminal: 0, skipped: 0 };
+
+/** The devices a phase delivers to: its total without the skipped ones. */
+const delivered = (counts: PhaseCounts) => counts.total - (counts.skipped ?? 0);
 
 /** A reason string when the phase breaches the threshold, else null. */
 export function thresholdBreach(threshold: ErrorThreshold | null, phase: number, counts: PhaseCounts): string | null {
-  if (!threshold || counts.total === 0 || counts.failed <= 0) return null;
-  const percent = (counts.failed / counts.total) * 100;
+  const total = delivered(counts);
+  if (!threshold || total <= 0 || counts.failed <= 0) return null;
+  const percent = (counts.failed / total) * 100;
   if (percent <= threshold.percent) return null;
-  return `phase ${phase + 1}: ${counts.failed} of ${counts.total} devices failed (${percent.toFixed(1)}%), above the ${threshold.percent}% error threshold`;
+  return `phase ${phase + 1}: ${counts.failed} of ${total} devices failed (${percent.toFixed(1)}%), above the ${threshold.percent}% error threshold`;
 }
 
 /** Percent of a phase's devices that succeeded (an empty phase counts as 100%). */
 export function successPercent(counts: PhaseCounts): number {
-  return counts.total === 0 ? 100 : (counts.succeeded / counts.total) * 100;
+  const total = delivered(counts);
+  return total <= 0 ? 100 : (counts.succeeded / total) * 100;
 }
 
 /** A reason string when a finished phase missed its success threshold, else null (also when it has none). */
@@ -32,5 +42,5 @@ export function successMiss(phase: Pick<Phase, 'successThreshold'>, index: numbe
   if (phase.successThreshold === null || phase.successThreshold === undefined) return null;
   const percent = successPercent(counts);
   if (percent >= phase.successThreshold) return null;
-  return `phase ${index + 1} finished with ${counts.succeeded} of ${counts.total} devices succeeded (${percent.toFixed(1)}%), below its ${phase.successThreshold}% success threshold`;
+  return `phase ${index + 1} finished with ${counts.succeeded} of ${delivered(counts)} devices succeeded (${percent.toFixed(1)}%), below its ${phase.successThreshold}% success threshold`;
 }
