@@ -9,7 +9,7 @@ import { summarizeRollout, type SummaryRow } from './rollout-summary.js';
 const now = Date.parse('2026-01-15T12:00:00Z');
 const phase = (p: Partial<Phase> = {}): Phase => ({ percent: 100, successThreshold: null, soakSeconds: 0, requireApproval: false, ...p });
 const rollout = (over: Partial<Rollout> = {}): Rollout => ({
-  id: 'r1', name: '', artifactId: 'a1', filter: {}, strategy: 'immediate', phases: [phase()], errorThreshold: null, window: null, startAt: null, maxConcurrency: null,
+  id: 'r1', name: '', artifactId: 'a1', releaseId: null, filter: {}, strategy: 'immediate', phases: [phase()], errorThreshold: null, window: null, startAt: null, maxConcurrency: null,
   retry: { maxAttempts: 3, backoffSeconds: 5, maxBackoffSeconds: 300 }, rateLimit: null, continuous: false, downloadAhead: false, maxBandwidth: null, maxDeviceBandwidth: null, status: 'running', statusReason: null, currentPhase: 0,
   approvedPhase: -1, acceptedPhase: -1, pauseCause: null, revert: false, phaseReachedAt: null, failureBaseline: 0, rollbackOf: null, closed: false, createdBy: 't',
   createdAt: new Date(now - 120_000).toISOString(), updatedAt: new Date(now).toISOString(), startedAt: new Date(now - 120_000).toISOString(), finishedAt: null, counts: {}, ...over,

@@ -62,7 +62,13 @@ export interface RateLimit {
 /** A rollout as requested, normalised and validated (no ids, no status). */
 export interface RolloutSpec {
   name: string;
+  /**
+   * The artifact every device gets; for a rollout of a release, the release's first artifact
+   * (each execution records the artifact its device gets).
+   */
   artifactId: string;
+  /** The release rolled out, or null for a rollout of one artifact (a one-artifact release). */
+  releaseId: string | null;
   filter: DeviceFilterInput;
   strategy: RolloutStrategy;
   phases: Phase[];
@@ -123,7 +129,7 @@ export interface Rollout extends RolloutSpec {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, backoffSeconds: 5, maxBackoffSeconds: 300 };
-const KNOWN = new Set(['name', 'artifactId', 'filter', 'strategy', 'phases', 'errorThreshold', 'window', 'startAt', 'maxConcurrency', 'retry', 'rateLimit', 'continuous', 'downloadAhead', 'maxBandwidth', 'maxDeviceBandwidth']);
+const KNOWN = new Set(['name', 'artifactId', 'releaseId', 'filter', 'strategy', 'phases', 'errorThreshold', 'window', 'startAt', 'maxConcurrency', 'retry', 'rateLimit', 'continuous', 'downloadAhead', 'maxBandwidth', 'maxDeviceBandwidth']);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -237,7 +243,11 @@ export function validateRolloutSpec(raw: unknown, now: number): RolloutSpec {
   if (!isObj(raw)) errors.push({ message: 'the rollout must be a JSON object' });
   for (const key of Object.keys(input)) if (!KNOWN.has(key)) errors.push({ path: key, message: `is not a rollout field (known: ${[...KNOWN].join(', ')})` });
   const artifactId = typeof input.artifactId === 'string' && input.artifactId.length > 0 && input.artifactId.length <= 200 ? input.artifactId : '';
-  if (!artifactId) errors.push({ path: 'artifactId', message: 'is required: the id of an uploaded artifact' });
+  const releaseId = typeof input.releaseId === 'string' && input.releaseId.length > 0 && input.releaseId.length <= 200 ? input.releaseId : null;
+  if (input.releaseId !== undefined && input.releaseId !== null && !releaseId) errors.push({ path: 'releaseId', message: 'must be the id of a release (1-200 characters)' });
+  else if (input.artifactId !== undefined && input.artifactId !== null && !artifactId) errors.push({ path: 'artifactId', message: 'must be the id of an uploaded artifact (1-200 characters)' });
+  else if (artifactId && releaseId) errors.push({ path: 'releaseId', message: 'give exactly one of artifactId (one artifact for every device) or releaseId (each device gets the artifact of the release that fits it)' });
+  else if (!artifactId && !releaseId) errors.push({ path: 'artifactId', message: 'is required: the id of an uploaded artifact, or give releaseId instead' });
   const strategy = (input.strategy ?? DEFAULT_STRATEGY) as RolloutStrategy;
   const traits = isRolloutStrategy(strategy) ? STRATEGIES[strategy] : null;
   if (!traits) errors.push({ path: 'strategy', message: `must be one of ${ROLLOUT_STRATEGIES.join(', ')} (got ${JSON.stringify(input.strategy)})` });
@@ -280,6 +290,7 @@ export function validateRolloutSpec(raw: unknown, now: number): RolloutSpec {
   const spec: RolloutSpec = {
     name,
     artifactId,
+    releaseId,
     filter,
     strategy,
     phases,

@@ -84,8 +84,15 @@ export async function rollback(store: Store, service: RolloutService, id: string
   const base = { strategy: DEFAULT_STRATEGY, retry: rollout.retry, maxConcurrency: rollout.maxConcurrency };
   const rollbacks: Rollout[] = [];
   for (const [artifactId, ids] of groups) rollbacks.push(await service.create({ ...base, name: `rollback of ${name}`, artifactId, filter: { ids } }, actor, { rollbackOf: id }));
-  if (revert.length) {
-    rollbacks.push(await service.create({ ...base, name: `rollback of ${name} (switch back to the previous slot)`, artifactId: rollout.artifactId, filter: { ids: revert } }, actor, { rollbackOf: id, revert: true }));
+  // A rollout of a release left different artifacts on different devices: one revert per artifact left.
+  const leaving = new Map<string, string[]>();
+  const delivered = new Map(changed.map((e) => [e.deviceId, e.artifactId]));
+  for (const deviceId of revert) {
+    const artifactId = delivered.get(deviceId) ?? rollout.artifactId;
+    leaving.set(artifactId, [...(leaving.get(artifactId) ?? []), deviceId]);
+  }
+  for (const [artifactId, ids] of leaving) {
+    rollbacks.push(await service.create({ ...base, name: `rollback of ${name} (switch back to the previous slot)`, artifactId, filter: { ids } }, actor, { rollbackOf: id, revert: true }));
   }
   return { rollout: await service.get(id), rollbacks, withoutPrevious: notRolledBack.map((n) => n.deviceId), notRolledBack };
 }

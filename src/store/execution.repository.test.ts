@@ -19,7 +19,7 @@ const PATHS: Partial<Record<ExecutionState, ExecutionState[]>> = { queued: ['que
 function rollout(artifactId: string, over: Partial<Rollout> = {}): Rollout {
   const iso = new Date(T0).toISOString();
   return {
-    id: randomUUID(), name: 'r', artifactId, filter: {}, strategy: 'immediate', phases: [{ percent: 100, successThreshold: null, soakSeconds: 0, requireApproval: false }],
+    id: randomUUID(), name: 'r', artifactId, releaseId: null, filter: {}, strategy: 'immediate', phases: [{ percent: 100, successThreshold: null, soakSeconds: 0, requireApproval: false }],
     errorThreshold: null, window: null, startAt: null, maxConcurrency: null, retry: { maxAttempts: 3, backoffSeconds: 5, maxBackoffSeconds: 300 }, rateLimit: null, continuous: false, downloadAhead: false, maxBandwidth: null, maxDeviceBandwidth: null,
     status: 'running', statusReason: null, currentPhase: 0, approvedPhase: -1, acceptedPhase: -1, pauseCause: null, revert: false, phaseReachedAt: null, failureBaseline: 0,
     rollbackOf: null, closed: false, createdBy: 'test', createdAt: iso, updatedAt: iso, startedAt: iso, finishedAt: null, counts: {}, ...over,

@@ -16,6 +16,7 @@ import { LockRepository } from './lock.repository.js';
 import { MenderRepository } from './mender.repository.js';
 import { restoreDeferredIndexes } from './device-import.sqlite.js';
 import { migrate } from './migrator.js';
+import { ReleaseRepository } from './release.repository.js';
 import { RolloutRepository } from './rollout.repository.js';
 import { PolicyRepository } from './policy.repository.js';
 import type { Database } from './schema.js';
@@ -38,6 +39,8 @@ export interface Repositories {
   hawkbit: HawkbitRepository;
   mender: MenderRepository;
   rollouts: RolloutRepository;
+  /** Releases: artifacts per component with their device matches (migration 0015). */
+  releases: ReleaseRepository;
   executions: ExecutionRepository;
   /** Read models over executions for operators (summaries, device histories). */
   executionViews: ExecutionViewRepository;
@@ -93,6 +96,7 @@ function repositories(db: Kysely<Database>, handle: DatabaseHandle, box: SecretB
     hawkbit: new HawkbitRepository(db),
     mender: new MenderRepository(db),
     rollouts: new RolloutRepository(db),
+    releases: new ReleaseRepository(db),
     executions: new ExecutionRepository(db, handle.dialect, handle.maxParams),
     executionViews: new ExecutionViewRepository(db),
     policies: new PolicyRepository(db),
@@ -150,6 +154,8 @@ export * from './mender.repository.js';
 export * from './notifications.js';
 export * from './rollout.schema.js';
 export * from './rollout.repository.js';
+export * from './release.schema.js';
+export * from './release.repository.js';
 export * from './execution.repository.js';
 export * from './execution-view.repository.js';
 export * from './policy.repository.js';

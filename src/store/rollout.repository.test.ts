@@ -13,7 +13,7 @@ const T0 = Date.parse('2026-02-01T08:00:00Z');
 function rollout(artifactId: string, over: Partial<Rollout> = {}): Rollout {
   const iso = new Date(T0).toISOString();
   return {
-    id: randomUUID(), name: 'r', artifactId, filter: { tag: 'ring=canary', version: '<2.0.0' }, strategy: 'progressive',
+    id: randomUUID(), name: 'r', artifactId, releaseId: null, filter: { tag: 'ring=canary', version: '<2.0.0' }, strategy: 'progressive',
     phases: [{ percent: 10, successThreshold: 95, soakSeconds: 60, requireApproval: false }, { percent: 100, successThreshold: null, soakSeconds: 0, requireApproval: true }],
     errorThreshold: { percent: 20, action: 'pause' }, window: { daily: '02:00-04:00', timezone: 'Europe/Berlin', expectedDurationSeconds: 300 },
     startAt: null, maxConcurrency: 50, retry: { maxAttempts: 4, backoffSeconds: 10, maxBackoffSeconds: 600 }, rateLimit: { perMinute: 20, growthFactor: 2, growEvery: 10, maxPerMinute: 200 }, continuous: true, downloadAhead: true, maxBandwidth: 50_000_000, maxDeviceBandwidth: 1_000_000,

@@ -15,6 +15,7 @@ export function toRollout(row: RolloutRow, counts: Partial<Record<ExecutionState
     id: row.id,
     name: row.name,
     artifactId: row.artifact_id,
+    releaseId: row.release_id ?? null,
     filter: JSON.parse(row.filter) as Rollout['filter'],
     strategy: row.strategy as Rollout['strategy'],
     phases: JSON.parse(row.phases) as Rollout['phases'],
@@ -53,6 +54,7 @@ export function toRolloutRow(r: Rollout): RolloutRow {
     id: r.id,
     name: r.name,
     artifact_id: r.artifactId,
+    release_id: r.releaseId,
     filter: JSON.stringify(r.filter),
     strategy: r.strategy,
     phases: JSON.stringify(r.phases),
@@ -186,6 +188,18 @@ export class RolloutRepository {
   }
 
   /** True while a rollout that is not finished delivers this artifact (artifact deletes are refused then). */
+  /** Whether a rollout that has not finished rolls out this release. */
+  async isReleaseInUse(releaseId: string): Promise<boolean> {
+    const live = await this.db
+      .selectFrom('rollouts')
+      .select('id')
+      .where('release_id', '=', releaseId)
+      .where('status', 'not in', [...FINISHED_ROLLOUT_STATUSES])
+      .limit(1)
+      .executeTakeFirst();
+    return !!live;
+  }
+
   async isArtifactInUse(artifactId: string): Promise<boolean> {
     const live = await this.db
       .selectFrom('rollouts')

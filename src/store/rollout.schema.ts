@@ -29,6 +29,8 @@ export interface RolloutRow {
   pause_cause: string | null;
   revert: number;
   rollback_of: string | null;
+  /** The release rolled out (migration 0015); null for a rollout of one artifact. */
+  release_id: string | null;
   created_by: string;
   created_at: number;
   updated_at: number;
