@@ -19,6 +19,8 @@ import { AuthFailureLimiter, authFailureLimits, rateLimitRoutes } from './api/ra
 import { requestIds, trustOf } from './api/client-address.js';
 import { devicePollFastRoute } from './api/device-poll.fast.js';
 import type { FastRoutes } from './api/fast-routes.js';
+import { releaseRoutes } from './api/release.routes.js';
+import { ReleaseService } from './releases/index.js';
 import { rolloutRoutes } from './api/rollout.routes.js';
 import { buildServer, type RouteModule } from './api/server.js';
 import { subscriptionRoutes } from './api/subscription.routes.js';
@@ -152,11 +154,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     maxBytes: config.artifactMaxBytes,
     requireSigned: config.requireSignedArtifacts,
     trustedKeys: readTrustedKeys(config.trustedKeyFiles),
-    // Deleting an artifact a live rollout delivers is refused (409).
-    isInUse: (artifactId) => store.rollouts.isArtifactInUse(artifactId),
+    // Deleting an artifact a live rollout delivers, or a release lists, is refused (409).
+    isInUse: async (artifactId) => (await store.rollouts.isArtifactInUse(artifactId)) || (await store.releases.containsArtifact(artifactId)),
     // .swu and .mender bundles: version, artifact name, device types for the protocol adapters.
     inspect: inspectBundle,
   });
+  const releases = new ReleaseService(store, events, clock);
   const metrics = new Metrics();
   metrics.addGroupedGauge('orchestrator_devices', 'Devices by status', 'status', () => store.stats.countBy({ table: 'devices', column: 'status' }));
   events.subscribe((records) => metrics.observeEvents(records));
@@ -301,6 +304,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => eventRoutes(app, { store }),
     (app) => deviceRoutes(app, { devices, decommission, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
+    (app) => releaseRoutes(app, { releases }),
     (app) => enrollmentRoutes(app, { enrollment }),
     (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, bandwidth, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
     (app) => hawkbitRoutes(app, { hawkbit, artifacts, publicUrl: config.publicUrl, trust }),

@@ -7,7 +7,7 @@ import { describeRollout, rollback, type RolloutService } from '../engine/index.
 import type { Store } from '../store/index.js';
 import { actorOf } from './auth.js';
 import { listParam, oneOf } from './query-params.js';
-import { RetryInputSchema, RetryResultSchema, RollbackResultSchema, RolloutInputSchema, RolloutSchema } from './rollout.schemas.js';
+import { RetryInputSchema, RetryResultSchema, RollbackResultSchema, RolloutInputSchema, RolloutPlanSchema, RolloutSchema } from './rollout.schemas.js';
 import { errorResponses, listOf, PageQuery } from './schemas.js';
 
 export interface RolloutRouteDeps {
@@ -25,8 +25,18 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRouteDeps
 
   app.post('/api/v1/rollouts', {
     config: { auth: 'operator' },
-    schema: { tags, summary: 'Create a rollout (it starts at once unless startAt lies ahead)', body: RolloutInputSchema, response: { 201: RolloutSchema, ...errorResponses } },
-    handler: async (request, reply) => reply.code(201).send(await view((await rollouts.create(request.body, actorOf(request))).id)),
+    schema: {
+      tags,
+      summary: 'Create a rollout (it starts at once unless startAt lies ahead); ?dryRun=true answers its plan and creates nothing',
+      description: 'With dryRun=true: {total, byArtifact: {artifactId: devices}, skipped: [{reason, devices}]} for the devices the filter targets now, decided by the same matcher the real start uses.',
+      querystring: Type.Object({ dryRun: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) }),
+      body: RolloutInputSchema,
+      response: { 200: RolloutPlanSchema, 201: RolloutSchema, ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      if ((request.query as { dryRun?: string }).dryRun === 'true') return reply.code(200).send(await rollouts.dryRun(request.body));
+      return reply.code(201).send(await view((await rollouts.create(request.body, actorOf(request))).id));
+    },
   });
 
   app.get('/api/v1/rollouts', {

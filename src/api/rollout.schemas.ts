@@ -24,7 +24,8 @@ export const PhaseSchema = Type.Object(
 export const RolloutInputSchema = Type.Object(
   {
     name: Type.Optional(Type.String({ maxLength: 200 })),
-    artifactId: Type.String({ description: 'id of an uploaded artifact' }),
+    artifactId: Type.Optional(Type.String({ maxLength: 200, description: 'id of an uploaded artifact every targeted device gets (give this or releaseId)' })),
+    releaseId: Type.Optional(Type.String({ maxLength: 200, description: 'id of a release: each targeted device gets the artifact whose match fits it, or is skipped with the reason (give this or artifactId)' })),
     filter: Type.Optional(open('device filter: the query keys of GET /api/v1/devices (status, mode, location, version, tag, q, lastSeenBefore, lastSeenAfter, ids)')),
     // Checked by core validation, whose message lists the allowed values.
     strategy: Type.Optional(Type.String({ description: ROLLOUT_STRATEGIES.join(' | ') })),
@@ -96,7 +97,8 @@ export const RolloutSchema = Type.Object(
   {
     id: Type.String(),
     name: Type.String(),
-    artifactId: Type.String(),
+    artifactId: Type.String({ description: "the artifact every device gets; for a rollout of a release, its first artifact (each execution's artifactId is what its device gets)" }),
+    releaseId: nullable(Type.String({ description: 'the release rolled out; null for a rollout of one artifact' })),
     filter: open('the device filter as given'),
     strategy: literals(ROLLOUT_STRATEGIES),
     phases: Type.Array(PhaseSchema),
@@ -164,6 +166,16 @@ const executionFields = {
 };
 
 export const ExecutionSchema = Type.Object(executionFields, { additionalProperties: false });
+
+/** POST /api/v1/rollouts?dryRun=true: what the rollout would do, from the same matcher as its start. */
+export const RolloutPlanSchema = Type.Object(
+  {
+    total: Type.Integer({ description: 'devices the filter targets now' }),
+    byArtifact: Type.Record(Type.String(), Type.Integer(), { description: 'devices each artifact would go to, by artifact id' }),
+    skipped: Type.Array(Type.Object({ reason: Type.String(), devices: Type.Integer() }), { description: 'devices nothing of the release fits, by reason' }),
+  },
+  { $id: 'RolloutPlan' },
+);
 
 /** An entry of GET /api/v1/devices/:id/executions: an execution with its rollout and artifact. */
 export const DeviceExecutionSchema = Type.Object(

@@ -310,7 +310,7 @@ export class ArtifactService {
   /** Deletes an artifact unless a rollout uses it; its blob goes when no other artifact shares it. */
   async remove(id: string, actor: string): Promise<void> {
     const artifact = await this.getStored(id);
-    if (await this.options.isInUse(id)) throw new ConflictError(`artifact '${artifact.name}' version '${artifact.version}' is used by a rollout; cancel or finish the rollout first`);
+    if (await this.options.isInUse(id)) throw new ConflictError(`artifact '${artifact.name}' version '${artifact.version}' is used by a rollout or listed in a release; cancel or finish the rollout, or delete the release, first`);
     await this.options.artifacts.delete(id);
     if (artifact.storageKey && (await this.options.artifacts.countByStorageKey(artifact.storageKey)) === 0) await this.options.blobs.remove(artifact.storageKey);
     if (artifact.chunkIndex && (await this.options.artifacts.countByIndex(artifact.chunkIndex.sha256)) === 0) await this.options.blobs.removeIndex(artifact.chunkIndex.sha256);

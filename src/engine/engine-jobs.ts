@@ -149,8 +149,10 @@ export class EngineJobs {
     let joined = 0;
     for await (const batch of this.o.store.devices.iterate(rolloutDeviceFilter(rollout), 5000)) {
       const known = new Set((await this.o.store.executions.deviceIdsIn(rollout.id, batch.map((d) => d.id))));
-      const fresh = batch.filter((d) => !known.has(d.id)).map((d) => ({ id: d.id, pull: d.mode === 'pull', timezone: d.timezone, version: d.version }));
-      if (fresh.length === 0) continue;
+      const freshIds = batch.filter((d) => !known.has(d.id)).map((d) => d.id);
+      if (freshIds.length === 0) continue;
+      // What the release matcher needs of them (protocol, device type), read the way a start reads it.
+      const fresh = await this.o.store.executions.targets({ ...rolloutDeviceFilter(rollout), ids: freshIds });
       const executions = await planExecutions(this.o.store, rollout, fresh, this.o.random, rollout.phases.length - 1);
       joined += await this.o.transitions.atomically(async (tx) => {
         const n = await tx.executions.insertMany(executions, this.o.clock.now());

@@ -230,8 +230,10 @@ export class Engine {
       const pushed = await this.claim(step.claim);
       if (pushed.length) {
         const devices = new Map<string, Device>((await this.o.store.devices.getMany(pushed.map((e) => e.deviceId))).map((d) => [d.id, d]));
-        const artifact = await this.artifact(rollout.artifactId, now);
-        for (const execution of pushed) this.runner.start(execution, rollout, devices.get(execution.deviceId), artifact);
+        // Each execution delivers its own artifact (a rollout of a release gives devices different ones).
+        const artifacts = new Map<string, StoredArtifact | null>();
+        for (const id of new Set(pushed.map((e) => e.artifactId))) artifacts.set(id, await this.artifact(id, now));
+        for (const execution of pushed) this.runner.start(execution, rollout, devices.get(execution.deviceId), artifacts.get(execution.artifactId) ?? null);
       }
       return { pushed: pushed.length };
     },

@@ -7,20 +7,21 @@ import {
   FINISHED_ROLLOUT_STATUSES,
   NotFoundError,
   RETRYABLE_STATES,
-  ValidationError,
+  summarizeReleaseMatch,
   validateRolloutSpec,
   type Clock,
   type ExecutionState,
   type NewEvent,
   type PauseCause,
   type Random,
+  type ReleasePlanSummary,
   type Rollout,
   type RolloutStatus,
   type RolloutView,
 } from '../core/index.js';
 import type { Store, StoreTransaction } from '../store/index.js';
 import { describeRollout } from './rollout-progress.js';
-import { canStartInDatabase, planExecutions, resolveTargets, startInTransaction } from './rollout-start.js';
+import { canStartInDatabase, planExecutions, releaseOf, resolveTargets, startInTransaction, type MatchedRelease } from './rollout-start.js';
 import type { TargetChanges } from '../cluster/target-changes.js';
 import { movedEvents, type Transitions } from './transitions.js';
 
@@ -70,13 +71,13 @@ export class RolloutService {
   async create(input: unknown, actor: string, extra: { rollbackOf?: string; revert?: boolean } = {}): Promise<Rollout> {
     const now = this.clock.now();
     const spec = validateRolloutSpec(input, now);
-    if (!(await this.store.artifacts.get(spec.artifactId))) {
-      throw new ValidationError(`artifact '${spec.artifactId}' does not exist; upload it first (orchestrator artifacts upload)`, [{ path: 'artifactId', message: 'no such artifact' }]);
-    }
+    const release = await releaseOf(this.store, spec);
     const iso = new Date(now).toISOString();
     const later = spec.startAt !== null && Date.parse(spec.startAt) > now;
     const rollout: Rollout = {
       ...spec,
+      // A rollout of a release names its first artifact; each execution names its device's.
+      artifactId: spec.releaseId ? release.artifacts[0]!.artifactId : spec.artifactId,
       id: randomUUID(),
       status: later ? 'scheduled' : 'draft',
       statusReason: later ? `starts at ${spec.startAt}` : null,
@@ -96,7 +97,7 @@ export class RolloutService {
       finishedAt: null,
       counts: {},
     };
-    const executions = later ? [] : await this.plan(rollout);
+    const executions = later ? [] : await this.plan(rollout, release);
     await this.transitions.atomically(async (tx) => {
       await tx.rollouts.create(rollout);
       const events: NewEvent[] = [{ type: 'rollout.created', actor, rolloutId: rollout.id, data: { spec, rollbackOf: rollout.rollbackOf, revert: rollout.revert } }];
@@ -119,10 +120,20 @@ export class RolloutService {
     return started;
   }
 
-  /** The executions to write at the start: computed here for phased rollouts, by the database otherwise. */
-  private async plan(rollout: Rollout) {
+  /**
+   * What a rollout would do now, creating nothing: the devices its filter targets, per artifact,
+   * and those skipped with their reasons. The same matcher decides for the real start.
+   */
+  async dryRun(input: unknown): Promise<ReleasePlanSummary> {
+    const spec = validateRolloutSpec(input, this.clock.now());
+    const release = await releaseOf(this.store, spec);
+    return summarizeReleaseMatch(release, await resolveTargets(this.store, spec));
+  }
+
+  /** The executions to write at the start: computed here for phased rollouts and releases, by the database otherwise. */
+  private async plan(rollout: Rollout, release?: MatchedRelease) {
     if (canStartInDatabase(rollout)) return 'from-filter' as const;
-    return planExecutions(this.store, rollout, await resolveTargets(this.store, rollout), this.random);
+    return planExecutions(this.store, rollout, await resolveTargets(this.store, rollout), this.random, undefined, release);
   }
 
   /**

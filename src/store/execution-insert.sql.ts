@@ -14,7 +14,7 @@ function newIdSql(dialect: DialectName) {
   return dialect === 'postgres' ? sql<string>`gen_random_uuid()::text` : sql<string>`lower(hex(randomblob(16)))`;
 }
 
-/** Inserts executions (pending); a device already in the rollout is left alone. */
+/** Inserts executions (pending, or skipped with a reason); a device already in the rollout is left alone. */
 export async function insertExecutions(trx: Kysely<Database>, maxParams: number, items: NewExecution[], now: number): Promise<number> {
   let inserted = 0;
   for (const chunk of chunks(items, Math.floor(maxParams / 18))) {
@@ -27,7 +27,7 @@ export async function insertExecutions(trx: Kysely<Database>, maxParams: number,
           device_id: e.deviceId,
           artifact_id: e.artifactId,
           phase: e.phase,
-          state: 'pending',
+          state: e.skipReason ? 'skipped' : 'pending',
           attempts: 0,
           next_attempt_at: 0,
           bytes: 0,
@@ -35,10 +35,11 @@ export async function insertExecutions(trx: Kysely<Database>, maxParams: number,
           timezone: e.timezone,
           previous_artifact_id: e.previousArtifactId,
           previous_version: e.previousVersion,
-          note: null,
+          note: e.skipReason ?? null,
           installed_after_cancel: 0,
           created_at: now,
           updated_at: now,
+          finished_at: e.skipReason ? now : null,
         })),
       )
       .onConflict((oc) => oc.columns(['rollout_id', 'device_id']).doNothing())

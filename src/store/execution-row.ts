@@ -44,6 +44,8 @@ export interface NewExecution {
   timezone: string;
   previousArtifactId: string | null;
   previousVersion: string | null;
+  /** Written as `skipped` (finished at once) with this as its note: nothing of the release fits the device. */
+  skipReason?: string | null;
 }
 
 /** Which pending executions of one rollout to start now. */

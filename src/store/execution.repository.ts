@@ -2,7 +2,7 @@
 // transition table and is a guarded UPDATE (WHERE state = from), so a stale writer changes nothing.
 // Batches are multi-row statements: the engine's hot path writes hundreds of rows per statement.
 import { sql, type Kysely } from 'kysely';
-import { assertTransition, IN_FLIGHT_STATES, isTerminal, type DeviceFilter, type Execution, type ExecutionState } from '../core/index.js';
+import { assertTransition, IN_FLIGHT_STATES, isTerminal, releaseProtocolOf, type DeviceFilter, type DeviceMode, type Execution, type ExecutionState, type ReleaseProtocol } from '../core/index.js';
 import { claimExecutions, rolloutStillRunning } from './claim.sql.js';
 import type { DialectName } from './database.js';
 import { deviceWhere } from './device-filter.sql.js';
@@ -14,6 +14,16 @@ import type { ExecutionRow } from './rollout.schema.js';
 import type { Database } from './schema.js';
 
 export * from './execution-row.js';
+
+/** What a rollout needs of a targeted device: delivery mode, zone, version, and what releases match on. */
+export interface RolloutTarget {
+  id: string;
+  pull: boolean;
+  timezone: string;
+  version: string | null;
+  protocol: ReleaseProtocol;
+  deviceType: string | null;
+}
 
 export class ExecutionRepository {
   constructor(
@@ -185,14 +195,14 @@ export class ExecutionRepository {
   }
 
   /** What a rollout needs of the devices a filter matches now (id order, without parsing tags or metadata). */
-  async targets(filter: DeviceFilter): Promise<{ id: string; pull: boolean; timezone: string; version: string | null }[]> {
-    const out: { id: string; pull: boolean; timezone: string; version: string | null }[] = [];
+  async targets(filter: DeviceFilter): Promise<RolloutTarget[]> {
+    const out: RolloutTarget[] = [];
     let after: string | null = null;
     for (;;) {
-      let q = this.db.selectFrom('devices').select(['devices.id', 'devices.mode', 'devices.timezone', 'devices.version']).where(deviceWhere(filter));
+      let q = this.db.selectFrom('devices').select(['devices.id', 'devices.mode', 'devices.timezone', 'devices.version', 'devices.protocol', 'devices.device_type']).where(deviceWhere(filter));
       if (after !== null) q = q.where('devices.id', '>', after);
       const rows = await q.orderBy('devices.id').limit(10_000).execute();
-      for (const r of rows) out.push({ id: r.id, pull: r.mode === 'pull', timezone: r.timezone, version: r.version });
+      for (const r of rows) out.push({ id: r.id, pull: r.mode === 'pull', timezone: r.timezone, version: r.version, protocol: releaseProtocolOf({ mode: r.mode as DeviceMode, protocol: r.protocol }), deviceType: r.device_type });
       if (rows.length < 10_000) return out;
       after = rows.at(-1)!.id;
     }
