@@ -8,6 +8,8 @@ export interface CountingReceiver {
   url: string;
   /** Successful installs per device id (1 each when delivery is exactly-once). */
   installs: Map<string, number>;
+  /** The sha256 of what each device installed. */
+  installed: Map<string, string>;
   /** Devices refused for good (422) until taken out of this set (permanent failures, retries). */
   refused: Set<string>;
   close(): Promise<void>;
@@ -16,6 +18,7 @@ export interface CountingReceiver {
 /** `delayMs` holds each answer back, like a device that takes a moment to install. */
 export async function startCountingReceiver(options: { delayMs?: number } = {}): Promise<CountingReceiver> {
   const installs = new Map<string, number>();
+  const installed = new Map<string, string>();
   const refused = new Set<string>();
   const server = http.createServer((req, res) => {
     const device = String(req.headers['x-device-id'] ?? '');
@@ -38,6 +41,7 @@ export async function startCountingReceiver(options: { delayMs?: number } = {}):
         return;
       }
       installs.set(device, 1);
+      installed.set(device, expected);
       res.writeHead(200).end('installed');
     };
   });
@@ -47,6 +51,7 @@ export async function startCountingReceiver(options: { delayMs?: number } = {}):
   return {
     url: `http://127.0.0.1:${port}`,
     installs,
+    installed,
     refused,
     close: () =>
       new Promise<void>((resolve) => {
