@@ -18,6 +18,7 @@ import { registerEnrollmentKeys } from './commands/enrollment-keys.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerKeys } from './commands/keys.js';
 import { registerPolicies } from './commands/policies.js';
+import { registerReleases } from './commands/releases.js';
 import { registerRollouts } from './commands/rollouts.js';
 import { registerServe } from './commands/serve.js';
 import { registerSubscriptions } from './commands/subscriptions.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerRollouts(program);
   registerDemo(program);
   registerArtifacts(program);
+  registerReleases(program);
   registerKeys(program);
   registerPolicies(program);
   registerSubscriptions(program);

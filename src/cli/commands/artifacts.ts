@@ -12,7 +12,7 @@ import { ApiClient, CliError } from '../client.js';
 import { printJson, printRecord, printTable } from '../output.js';
 import { remoteOptions } from './devices.js';
 
-interface Remote {
+export interface Remote {
   server?: string;
   token?: string;
   json?: boolean;
@@ -49,7 +49,62 @@ async function hashAndIndex(file: string, avgSize: number): Promise<{ sha256: st
   return { sha256: index.sha256, indexSha256: chunkIndexDigest(encodeChunkIndex(index)) };
 }
 
-function chunkAvgOption(value: string): number {
+/** The size of a file to upload; a CliError when it cannot be read. */
+export function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    throw new CliError(`cannot read '${file}': no such file`, 2);
+  }
+}
+
+/** What an upload says of the artifact it made. */
+export function describeUpload(artifact: Artifact): string {
+  const index = artifact.chunkIndex ? `, ${artifact.chunkIndex.chunks} chunks${artifact.chunkIndex.signature ? ' (index signed)' : ''}` : '';
+  return `uploaded ${artifact.name} ${artifact.version}: id ${artifact.id}, ${artifact.size} bytes, sha256 ${artifact.sha256}${artifact.signature ? ', signed' : ''}${index}`;
+}
+
+/** How a file is uploaded: its name and version, and optionally a signing key, chunk size and media type. */
+export interface UploadOptions {
+  name: string;
+  version: string;
+  sign?: string;
+  chunkAvg?: number;
+  contentType?: string;
+}
+
+/**
+ * Streams `file` to POST /api/v1/artifacts (signed with `sign` when given: the file is then read
+ * twice, once to hash and index it); `progress` hears the bytes sent so far.
+ */
+export async function uploadArtifactFile(remote: Remote, file: string, o: UploadOptions, progress?: (sent: number) => void): Promise<Artifact> {
+  const size = fileSize(file);
+  const headers: Record<string, string> = {};
+  const avgSize = o.chunkAvg ?? DEFAULT_CHUNKER.avgSize;
+  if (o.chunkAvg !== undefined) headers['x-artifact-chunk-avg'] = String(avgSize);
+  if (o.sign) {
+    // The signatures cover the hash and the index, so the file is read twice: once to hash and index, once to send.
+    readKey(o.sign);
+    const { sha256, indexSha256 } = await hashAndIndex(file, avgSize);
+    const { signature, publicKey, indexSignature } = signatureFor(o.sign, { name: o.name, version: o.version, sha256 }, indexSha256);
+    Object.assign(headers, { 'x-artifact-sha256': sha256, 'x-artifact-signature': signature, 'x-artifact-public-key': Buffer.from(publicKey).toString('base64'), 'x-artifact-index-sha256': indexSha256, 'x-artifact-index-signature': indexSignature! });
+  }
+  let sent = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      sent += chunk.length;
+      progress?.(sent);
+      done(null, chunk);
+    },
+  });
+  const body = fs.createReadStream(file).pipe(counter);
+  return new ApiClient(remote).request<Artifact>('POST', '/api/v1/artifacts', {
+    query: { name: o.name, version: o.version, contentType: o.contentType ?? 'application/octet-stream' },
+    raw: { stream: body, contentType: 'application/octet-stream', length: size, headers },
+  });
+}
+
+export function chunkAvgOption(value: string): number {
   const kib = /^(\d+)\s*(k|kib)?$/i.exec(value.trim());
   const bytes = kib ? Number(kib[1]) * (kib[2] ? 1024 : 1) : NaN;
   const problem = Number.isSafeInteger(bytes) ? chunkerParamsProblem(chunkerParams(bytes)) : 'not a number';
@@ -69,44 +124,14 @@ export function registerArtifacts(program: Command): void {
     .option('--content-type <type>', 'the artifact\'s media type', 'application/octet-stream')
     .option('--no-progress', 'no progress bar')
     .action(async (file: string, o: Remote & { name: string; version: string; sign?: string; chunkAvg?: number; contentType: string; progress: boolean }) => {
-      let size: number;
-      try {
-        size = fs.statSync(file).size;
-      } catch {
-        throw new CliError(`cannot read '${file}': no such file`, 2);
-      }
-      const headers: Record<string, string> = {};
-      const avgSize = o.chunkAvg ?? DEFAULT_CHUNKER.avgSize;
-      if (o.chunkAvg !== undefined) headers['x-artifact-chunk-avg'] = String(avgSize);
-      if (o.sign) {
-        // The signatures cover the hash and the index, so the file is read twice: once to hash and index, once to send.
-        readKey(o.sign);
-        const { sha256, indexSha256 } = await hashAndIndex(file, avgSize);
-        const { signature, publicKey, indexSignature } = signatureFor(o.sign, { name: o.name, version: o.version, sha256 }, indexSha256);
-        Object.assign(headers, { 'x-artifact-sha256': sha256, 'x-artifact-signature': signature, 'x-artifact-public-key': Buffer.from(publicKey).toString('base64'), 'x-artifact-index-sha256': indexSha256, 'x-artifact-index-signature': indexSignature! });
-      }
+      const size = fileSize(file);
       const bar = o.progress && !o.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'uploading [{bar}] {percentage}% {value}/{total} bytes', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
       bar?.start(size, 0);
-      let sent = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          sent += chunk.length;
-          bar?.update(sent);
-          done(null, chunk);
-        },
-      });
-      const body = fs.createReadStream(file).pipe(counter);
       try {
-        const artifact = await new ApiClient(o).request<Artifact>('POST', '/api/v1/artifacts', {
-          query: { name: o.name, version: o.version, contentType: o.contentType },
-          raw: { stream: body, contentType: 'application/octet-stream', length: size, headers },
-        });
+        const artifact = await uploadArtifactFile(o, file, o, (sent) => bar?.update(sent));
         bar?.stop();
         if (o.json) printJson(artifact);
-        else {
-          const index = artifact.chunkIndex ? `, ${artifact.chunkIndex.chunks} chunks${artifact.chunkIndex.signature ? ' (index signed)' : ''}` : '';
-          process.stdout.write(`uploaded ${artifact.name} ${artifact.version}: id ${artifact.id}, ${artifact.size} bytes, sha256 ${artifact.sha256}${artifact.signature ? ', signed' : ''}${index}\n`);
-        }
+        else process.stdout.write(`${describeUpload(artifact)}\n`);
       } catch (error) {
         bar?.stop();
         throw error;

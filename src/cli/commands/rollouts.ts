@@ -24,7 +24,10 @@ const int = (flag: string) => (v: string) => {
 };
 
 interface CreateFlags extends Remote {
-  artifact: string;
+  artifact?: string;
+  release?: string;
+  dryRun?: boolean;
+  deviceType?: string;
   name?: string;
   spec?: string;
   strategy?: string;
@@ -70,6 +73,21 @@ function parsePhases(text: string, o: CreateFlags): Record<string, unknown>[] {
   });
 }
 
+/** What POST /api/v1/rollouts?dryRun=true answers. */
+interface RolloutPlan {
+  total: number;
+  byArtifact: Record<string, number>;
+  skipped: { reason: string; devices: number }[];
+}
+
+function printPlan(plan: RolloutPlan): void {
+  const delivered = Object.values(plan.byArtifact).reduce((a, n) => a + n, 0);
+  process.stdout.write(`dry run: ${plan.total} devices targeted, nothing created\n`);
+  printTable(Object.entries(plan.byArtifact).map(([artifact, devices]) => ({ artifact, devices })), [{ key: 'artifact' }, { key: 'devices' }]);
+  process.stdout.write(`\n${delivered} would get an artifact, ${plan.total - delivered} skipped\n`);
+  for (const s of plan.skipped) process.stdout.write(`  skipped ${s.devices}: ${s.reason}\n`);
+}
+
 export function buildRolloutBody(o: CreateFlags): Record<string, unknown> {
   let body: Record<string, unknown> = {};
   if (o.spec) {
@@ -79,13 +97,14 @@ export function buildRolloutBody(o: CreateFlags): Record<string, unknown> {
       throw new CliError(`--spec: cannot read a JSON rollout from '${o.spec}' (${(error as Error).message})`, 2);
     }
   }
-  const filter = { status: o.status, mode: o.mode, location: o.location, version: o.deviceVersion, tag: o.tag, q: o.q, ids: o.ids?.split(',').filter(Boolean) };
+  const filter = { status: o.status, mode: o.mode, location: o.location, version: o.deviceVersion, deviceType: o.deviceType, tag: o.tag, q: o.q, ids: o.ids?.split(',').filter(Boolean) };
   const window = o.window ? { daily: o.window } : o.windowCron ? { cron: o.windowCron, durationMinutes: o.windowMinutes } : undefined;
   if (window) Object.assign(window, { timezone: o.windowTz, expectedDurationSeconds: o.expectedDuration });
   const defined = (value: Record<string, unknown>) => JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
   return defined({
     ...body,
-    artifactId: o.artifact ?? body.artifactId,
+    artifactId: o.artifact ?? (o.release ? undefined : body.artifactId),
+    releaseId: o.release ?? (o.artifact ? undefined : body.releaseId),
     name: o.name ?? body.name,
     strategy: o.strategy ?? body.strategy,
     filter: Object.values(filter).some((v) => v !== undefined) ? filter : body.filter,
@@ -141,8 +160,10 @@ export function registerRollouts(program: Command): void {
   const rollouts = program.command('rollouts').description('rollouts: create, list, status, watch, devices, retry, pause, resume, cancel, rollback, approve, close');
 
   remoteOptions(rollouts.command('create'))
-    .description('create a rollout of an artifact to the devices a filter matches (starts at once unless --start-at lies ahead)')
-    .requiredOption('--artifact <id>', 'artifact id (orchestrator artifacts list)')
+    .description('create a rollout of an artifact, or of a release, to the devices a filter matches (starts at once unless --start-at lies ahead)')
+    .option('--artifact <id>', 'artifact id every device gets (orchestrator artifacts list); or --release')
+    .option('--release <id>', 'release id (orchestrator releases list): each device gets the artifact whose match fits it, a device nothing fits is skipped with the reason')
+    .option('--dry-run', 'show what the rollout would do now (devices per artifact, devices skipped and why) and create nothing')
     .option('--name <name>', 'a name for people')
     .option('--spec <file>', 'a JSON rollout (Rollout JSON); flags override its fields')
     .option('--strategy <strategy>', strategyList())
@@ -153,6 +174,7 @@ export function registerRollouts(program: Command): void {
     .option('--tag <key=value>', 'filter: tag, key=value or key:value, repeatable (all must match)', collect)
     .option('-q, --q <text>', 'filter: substring of id or name')
     .option('--ids <a,b,c>', 'filter: explicit device ids')
+    .option('--device-type <type>', 'filter: device type, exact (comma-separated for several)')
     .option('--phases <list>', `${PHASED} phases, cumulative: "1,10,50,100" percents, "c5" for a count`)
     .option('--approval', 'every phase but the last waits for `rollouts approve`')
     .option('--success-threshold <percent>', 'percent of each phase that must have succeeded, once all its devices are final, for it to pass (default: none)', int('--success-threshold'))
@@ -177,6 +199,14 @@ export function registerRollouts(program: Command): void {
     .option('--max-device-bandwidth <rate>', 'cap each device\'s download rate, e.g. 1MB/s')
     .addHelpText('after', PHASE_RULE_HELP)
     .action(async (o: CreateFlags) => {
+      if (!o.artifact && !o.release && !o.spec) throw new CliError('give --artifact ID or --release ID (or --spec FILE naming one)', 2);
+      if (o.artifact && o.release) throw new CliError('give one of --artifact and --release, not both', 2);
+      if (o.dryRun) {
+        const plan = await new ApiClient(o).request<RolloutPlan>('POST', '/api/v1/rollouts', { query: { dryRun: 'true' }, body: buildRolloutBody(o) });
+        if (o.json) printJson(plan);
+        else printPlan(plan);
+        return;
+      }
       const rollout = await new ApiClient(o).request<RolloutView>('POST', '/api/v1/rollouts', { body: buildRolloutBody(o) });
       if (o.json) printJson(rollout);
       else printRollout(rollout);
