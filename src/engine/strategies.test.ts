@@ -118,6 +118,40 @@ for (const target of storeTargets) {
       expect((await parts.rollouts.get(rollout.id)).counts).toEqual({ succeeded: 3 });
     });
 
+    it('continuous rollout of a release: each device that joins gets the artifact that fits it, or is skipped', async () => {
+      await seedDevices(store, 1, { tags: { ring: 'r' }, deviceType: 'board-a' }, 'rel-first');
+      const a = await seedArtifact(store, '2.0.0', 'fw-a');
+      const b = await seedArtifact(store, '2.0.0', 'fw-b');
+      const at = new Date(clock.now()).toISOString();
+      await store.releases.create({
+        id: 'rel-cont',
+        name: 'fw',
+        version: '2.0.0',
+        createdBy: 'token:op',
+        createdAt: at,
+        artifacts: [
+          { artifactId: a.id, component: 'main', match: { protocol: ['http'], deviceType: 'board-a' }, position: 0 },
+          { artifactId: b.id, component: 'main', match: { protocol: ['http'], deviceType: 'board-b*' }, position: 1 },
+        ],
+      });
+      const first = nextEvent(events, (e) => e.type === 'execution.succeeded' && e.deviceId === 'rel-first-000000');
+      const rollout = await parts.rollouts.create({ releaseId: 'rel-cont', continuous: true, filter: { tag: 'ring:r' } }, 'token:op');
+      await first;
+      await seedDevices(store, 1, { tags: { ring: 'r' }, deviceType: 'board-b2' }, 'rel-joiner');
+      await seedDevices(store, 1, { tags: { ring: 'r' }, deviceType: 'board-z' }, 'rel-odd');
+      const joined = nextEvent(events, (e) => e.type === 'execution.succeeded' && e.deviceId === 'rel-joiner-000000');
+      clock.advance(6_000);
+      parts.engine.wake();
+      await joined;
+      const done = completed(rollout.id);
+      await parts.rollouts.close(rollout.id, 'token:op');
+      await done;
+      const got = new Map(transport.deliveries.map((d) => [d.device.id, d.artifact.id]));
+      expect(got).toEqual(new Map([['rel-first-000000', a.id], ['rel-joiner-000000', b.id]]));
+      expect((await parts.rollouts.get(rollout.id)).counts).toEqual({ succeeded: 2, skipped: 1 });
+      expect(await store.executions.inRollout(rollout.id, 'rel-odd-000000')).toMatchObject({ state: 'skipped', note: 'no artifact of release fw 2.0.0 for device type board-z over HTTP push' });
+    });
+
     it('rate-limited: at most N starts per minute', async () => {
       await seedDevices(store, 5);
       const artifact = await seedArtifact(store);

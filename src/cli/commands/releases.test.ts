@@ -72,6 +72,17 @@ describe('orchestrator releases', () => {
     expect(both.code).toBe(2);
   });
 
+  it('sets a device type with devices add and filters by it with devices list', async () => {
+    const added = await cli(['devices', 'add', 'cli-typed', '--device-type', 'rpi4', '--json']);
+    expect(added.code, added.stderr).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({ id: 'cli-typed', deviceType: 'rpi4' });
+    const listed = await cli(['devices', 'list', '--device-type', 'rpi4', '--json']);
+    expect((JSON.parse(listed.stdout) as { items: { id: string }[] }).items.map((d) => d.id)).toEqual(['cli-typed']);
+    const bad = await cli(['devices', 'add', 'cli-bad', '--device-type', 'no spaces']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/deviceType/);
+  });
+
   it('refuses rm while a rollout uses the release, and bad overrides with the reason', async () => {
     const rollout = await cli(['rollouts', 'create', '--release', release.id, '--tag', 'site=cli', '--start-at', '2099-01-01T00:00:00Z', '--json']);
     expect(rollout.code, rollout.stderr).toBe(0);
