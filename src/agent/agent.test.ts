@@ -37,6 +37,12 @@ describe('agent (pull) against a real server', () => {
     return { agent, dir, current: () => fs.readFileSync(path.join(dir, 'current')), link: () => fs.readlinkSync(path.join(dir, 'current')) };
   }
 
+  it('announces its --device-type with its first report, and the server records it', async () => {
+    const { agent } = await device('agent-typed', { deviceType: 'rpi4' });
+    await agent.round();
+    expect((await t.app.store.devices.get('agent-typed'))?.deviceType).toBe('rpi4');
+  });
+
   it('installs into slot a, then b, keeping the previous slot, and reports succeeded', async () => {
     const d = await device('agent-ab');
     const v1 = await uploadArtifact(t.app, Buffer.from('version one'), { name: 'app', version: '1.0.0' });
