@@ -9,11 +9,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactService } from '../artifacts/index.js';
 import { AuthError, CHUNK_INDEX_MEDIA_TYPE, ForbiddenError, NotFoundError, REPORTED_STATES, TARGET_ACTIONS, ValidationError, type Clock, type DeviceReport } from '../core/index.js';
 import type { DeviceSync } from '../engine/device-sync.js';
-import { etagMatches } from '../http/index.js';
+import { etagMatches, sendFile } from '../http/index.js';
 import type { BandwidthLimiter, DownloadSigner, PresenceService, TargetCache } from '../pull/index.js';
 import type { Store } from '../store/index.js';
 import { actorOf, bearerToken, requireDevice, type Authenticator } from './auth.js';
-import { sendFileRanges } from './byte-ranges.js';
 import { sendError } from './errors.js';
 import { errorResponses } from './schemas.js';
 
@@ -237,10 +236,9 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
       const stored = await deps.artifacts.getStored(artifactId);
       const file = deps.artifacts.filePath(stored);
       if (!file) throw new ValidationError(`artifact '${artifactId}' is an image reference; pull ${stored.imageRef} instead`);
-      const size = (await fs.promises.stat(file)).size;
       // A rollout's bandwidth caps pace its devices' downloads (never refuse them); operators' downloads are not capped.
       const pace = rolloutId && deviceId && deps.bandwidth ? ((await deps.bandwidth.pacerFor(rolloutId, deviceId)) ?? undefined) : undefined;
-      return sendFileRanges(request, reply, file, { size, etag: `"${stored.sha256}"`, contentType: 'application/octet-stream', onBytes: served(rolloutId, 'artifact'), pace });
+      return sendFile(request, reply, file, { etag: `"${stored.sha256}"`, onBytes: served(rolloutId, 'artifact'), pace });
     },
   });
 
