@@ -1,4 +1,5 @@
 // The device registry: use cases over the store, bulk import and export.
+// May import: core, store
 export * from './device.service.js';
 export * from './device-csv.js';
 export * from './device-import.js';
