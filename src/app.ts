@@ -46,7 +46,7 @@ import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
 import { BandwidthLimiter, DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './pull/index.js';
-import { DeviceService } from './registry/index.js';
+import { DeviceService, DeviceVersions } from './registry/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
 import { OutboundGuard } from './outbound/index.js';
@@ -141,6 +141,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   ready = true;
   const events = new EventLog(store.events, clock);
   const devices = new DeviceService(store, events, clock);
+  // The one writer of "this device now runs version X" (push results, pull reports, hawkBit, Mender).
+  const versions = new DeviceVersions(store, clock);
   // Device tokens stay cached longer than a poll interval; their revocations reach every server (below).
   // Room for every token of a fleet of two million devices, so a large fleet's polls stay query-free.
   const auth = new Authenticator(store.tokens, clock, { deviceTtlMs: 10 * 60_000, maxEntries: 2_000_000 });
@@ -177,6 +179,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     channel,
     events,
+    versions,
     clock,
     transports: new Map(Object.entries(transports)),
     artifactFile: (artifact) => artifacts.filePath(artifact),
@@ -256,7 +259,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const bandwidth = new BandwidthLimiter(clock, async (rolloutId) => store.rollouts.find(rolloutId));
   // Device protocol adapters (hawkBit DDI, Mender) over the same devices, executions and engine.
   const seen = (id: string) => presence.seenNow(id);
-  const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds });
+  const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, versions, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds });
   // Every server's caches follow what any server changed: target states, tokens and hawkBit
   // controllers (a device's tenant), over the channel and the feed it carries.
   const stopCacheSync = syncCaches({
@@ -266,7 +269,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth,
   });
   const menderAuth = new MenderAuthService({ store, devices, events, clock });
-  const menderDeployments = new MenderDeploymentService({ store, sync: deviceSync, artifacts, events, clock, signer, seen });
+  const menderDeployments = new MenderDeploymentService({ store, sync: deviceSync, artifacts, versions, events, clock, signer, seen });
   // Wake-up over MQTT: a hint to poll now; polling stays the source of truth.
   const wakeup = config.mqttUrl ? new MqttWakeupPublisher(config.mqttUrl, logger) : null;
   const stopWakeup = wakeup ? deviceSync.onTargetChanged((ids) => wakeup.publish(ids)) : () => undefined;
@@ -302,7 +305,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => deviceRoutes(app, { devices, decommission, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
-    (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, bandwidth, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
+    (app) => deviceApiRoutes(app, { store, sync: deviceSync, versions, targets, presence, artifacts, signer, auth, clock, bandwidth, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
     (app) => hawkbitRoutes(app, { hawkbit, artifacts, publicUrl: config.publicUrl, trust }),
     (app) => menderRoutes(app, { auth: menderAuth, deployments: menderDeployments, publicUrl: config.publicUrl }),
     (app) => protocolAdminRoutes(app, { menderAuth, hawkbit: store.hawkbit, clock }),

@@ -93,9 +93,9 @@ for (const target of storeTargets) {
     it('records heartbeats and marks silent devices offline', async (ctx) => {
       if (skip.reason) return ctx.skip();
       await store.devices.upsertMany([device('hb-1'), device('hb-2')], 0);
-      await store.devices.touch('hb-1', 1_000, '5.0.0');
+      await store.devices.touch('hb-1', 1_000);
       await store.devices.touch('hb-2', 9_000);
-      expect(await store.devices.get('hb-1')).toMatchObject({ status: 'online', version: '5.0.0', lastSeen: new Date(1000).toISOString() });
+      expect(await store.devices.get('hb-1')).toMatchObject({ status: 'online', lastSeen: new Date(1000).toISOString() });
       expect(await store.devices.markOffline(5_000, 10_000)).toEqual(['hb-1']);
       expect((await store.devices.get('hb-1'))?.status).toBe('offline');
       expect((await store.devices.get('hb-2'))?.status).toBe('online');
