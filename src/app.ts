@@ -47,6 +47,7 @@ import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
 import { BandwidthLimiter, DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './pull/index.js';
 import { DeviceService, DeviceVersions } from './registry/index.js';
+import { TokenService } from './tokens/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
 import { OutboundGuard } from './outbound/index.js';
@@ -146,6 +147,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Device tokens stay cached longer than a poll interval; their revocations reach every server (below).
   // Room for every token of a fleet of two million devices, so a large fleet's polls stay query-free.
   const auth = new Authenticator(store.tokens, clock, { deviceTtlMs: 10 * 60_000, maxEntries: 2_000_000 });
+  // Operator tokens: created and revoked with their events through the event log (the live feed sees them).
+  const tokens = new TokenService({ store, events, clock, revoked: () => auth.invalidate() });
   const artifacts = new ArtifactService({
     artifacts: store.artifacts,
     blobs: new BlobStore(path.join(config.dataDir, 'artifacts')),
@@ -298,7 +301,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => policyRoutes(app, { policies }),
     (app) => subscriptionRoutes(app, { subscriptions }),
     (app) => webRoutes(app, { stats: store.stats, reports: store.deviceReports }),
-    (app) => tokenRoutes(app, { store, clock, auth }),
+    (app) => tokenRoutes(app, { tokens }),
     (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store, clock }),
     (app) => executionRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => eventRoutes(app, { store }),
