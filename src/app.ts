@@ -141,7 +141,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (secretsKey.readableByOthers) logger.warn({ file: secretsKey.file }, 'the secrets key file is readable by group or others: chmod 600 it');
   ready = true;
   const events = new EventLog(store.events, clock);
-  const devices = new DeviceService(store, events, clock);
+  const devices = new DeviceService(store, events, clock, { tmpDir, maxRowBytes: config.importMaxRowBytes });
   // The one writer of "this device now runs version X" (push results, pull reports, hawkBit, Mender).
   const versions = new DeviceVersions(store, clock);
   // Device tokens stay cached longer than a poll interval; their revocations reach every server (below).
@@ -305,7 +305,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store, clock }),
     (app) => executionRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => eventRoutes(app, { store }),
-    (app) => deviceRoutes(app, { devices, decommission, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
+    (app) => deviceRoutes(app, { devices, decommission }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
     (app) => deviceApiRoutes(app, { store, sync: deviceSync, versions, targets, presence, artifacts, signer, auth, clock, bandwidth, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
