@@ -1,7 +1,7 @@
 // Contract tests of rollout persistence, on SQLite and PostgreSQL: a rollout reads back as it was
 // written, with its counts per state or without; lists page newest first by (created, id), the
-// counts of a page from one grouped query; status
-// changes are compare-and-set, so of two racing writers exactly one wins; phases never move back.
+// counts of a page from one grouped query; status changes are compare-and-set, so of two racing
+// writers exactly one wins; phases never move back.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Rollout, RolloutStatus } from '../core/index.js';
