@@ -135,6 +135,20 @@ describe.each([['sqlite'], ['postgres']] as const)('Mender device API (%s)', (db
     expect((await e.t.app.store.devices.get('pos-abort'))?.version).toBe('3.0.0');
   });
 
+  it.skipIf(skip !== null)('ends a target the device already runs as succeeded and records its version', async () => {
+    const key = deviceKey({ mac: '02:00:00:00:04:01', device_id: 'pos-same' }, 'ec');
+    await e.t.request('POST', '/api/v1/mender/preauthorize', { token: e.t.tokens.operator, body: { identity: key.identity, pubkey: key.pem } });
+    await e.t.request('PATCH', '/api/v1/devices/pos-same', { body: { tags: { ring: 'same' } } });
+    const { token } = await authenticate(key);
+    const artifactId = await upload('4.5.0', buildMenderArtifact({ name: 'app-45', deviceTypes: ['pos'], files: [['app.bin', 'v4']] }));
+    const queued = nextEvent(e.t.app.events, (ev) => ev.deviceId === 'pos-same' && ev.type === 'execution.queued');
+    await e.rollouts.create({ artifactId, filter: { tag: 'ring:same' } }, 'token:test');
+    const executionId = (await queued).executionId!;
+    expect((await next(token, { device_type: 'pos', artifact_name: 'app-45' })).status).toBe(204);
+    expect((await e.t.app.store.executions.get(executionId))?.state).toBe('succeeded');
+    expect((await e.t.app.store.devices.get('pos-same'))?.version).toBe('4.5.0');
+  });
+
   it.skipIf(skip !== null)('puts the reason from the deployment log in the failed execution, whether the log comes after the failure or before it', async () => {
     const key = deviceKey({ mac: '02:00:00:00:05:01', device_id: 'pos-log' }, 'ec');
     await e.t.request('POST', '/api/v1/mender/preauthorize', { token: e.t.tokens.operator, body: { identity: key.identity, pubkey: key.pem } });
