@@ -272,7 +272,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth,
   });
   const menderAuth = new MenderAuthService({ store, devices, events, clock });
-  const menderDeployments = new MenderDeploymentService({ store, sync: deviceSync, artifacts, versions, events, clock, signer, seen });
+  const menderDeployments = new MenderDeploymentService({ store, sync: deviceSync, versions, events, clock, signer, seen });
   // Wake-up over MQTT: a hint to poll now; polling stays the source of truth.
   const wakeup = config.mqttUrl ? new MqttWakeupPublisher(config.mqttUrl, logger) : null;
   const stopWakeup = wakeup ? deviceSync.onTargetChanged((ids) => wakeup.publish(ids)) : () => undefined;

@@ -252,7 +252,7 @@ export class HawkbitService {
     if (effect.kind === 'report') {
       // The device installed the action's artifact: it runs that version now, whatever the
       // execution makes of the report (refused when stopped, ignored when it ended otherwise).
-      if (effect.report.state === 'succeeded' && target) await this.recordVersion(deviceId, target.artifactId);
+      if (effect.report.state === 'succeeded' && target?.deviceId === deviceId) await this.recordVersion(deviceId, target.artifactId);
       const execution = await this.deps.sync.applyReport(deviceId, effect.report, actor(deviceId));
       // Installed before the cancel reached it (recorded by applyReport): the cancel is moot now.
       if (execution.installedAfterCancel) await this.deps.store.hawkbit.ackCancel(action.id, this.deps.clock.now());

@@ -2,7 +2,6 @@
 // DeviceSync: `next` serves the device's current target when it fits the device's provides,
 // status reports move the execution, logs land in the event log and the reason they give in the
 // failed execution's error.
-import type { ArtifactService } from '../../artifacts/index.js';
 import { NotFoundError, ValidationError, type Clock, type Execution } from '../../core/index.js';
 import type { DeviceSync } from '../../engine/device-sync.js';
 import type { DeviceVersions } from '../../registry/index.js';
@@ -17,7 +16,6 @@ export interface UrlSigner {
 export interface MenderDeploymentDeps {
   store: Store;
   sync: DeviceSync;
-  artifacts: ArtifactService;
   /** Records the version a device runs (after an install, or its inventory's artifact_name). */
   versions: Pick<DeviceVersions, 'recordOne'>;
   events: EventLog;
