@@ -77,6 +77,8 @@ export interface App {
   devices: DeviceService;
   artifacts: ArtifactService;
   auth: Authenticator;
+  /** Operator tokens (created and revoked with their events). */
+  tokens: TokenService;
   metrics: Metrics;
   server: FastifyInstance;
   logger: Logger;
@@ -337,6 +339,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     devices,
     artifacts,
     auth,
+    tokens,
     metrics,
     server,
     logger,
