@@ -15,7 +15,8 @@ import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
 import { BandwidthLimiter, DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './pull/index.js';
-import { DeviceService } from './registry/index.js';
+import { DeviceService, DeviceVersions } from './registry/index.js';
+import { TokenService } from './tokens/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
 import { OutboundGuard } from './outbound/index.js';
@@ -45,6 +46,8 @@ export interface App {
   devices: DeviceService;
   artifacts: ArtifactService;
   auth: Authenticator;
+  /** Operator tokens (created and revoked with their events). */
+  tokens: TokenService;
   metrics: Metrics;
   server: FastifyInstance;
   logger: Logger;
@@ -109,10 +112,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (secretsKey.readableByOthers) logger.warn({ file: secretsKey.file }, 'the secrets key file is readable by group or others: chmod 600 it');
   ready = true;
   const events = new EventLog(store.events, clock);
-  const devices = new DeviceService(store, events, clock);
+  const devices = new DeviceService(store, events, clock, { tmpDir, maxRowBytes: config.importMaxRowBytes });
+  // The one writer of "this device now runs version X" (push results, pull reports, hawkBit, Mender).
+  const versions = new DeviceVersions(store, clock);
   // Device tokens stay cached longer than a poll interval; their revocations reach every server (below).
   // Room for every token of a fleet of two million devices, so a large fleet's polls stay query-free.
   const auth = new Authenticator(store.tokens, clock, { deviceTtlMs: 10 * 60_000, maxEntries: 2_000_000 });
+  // Operator tokens: created and revoked with their events through the event log (the live feed sees them).
+  const tokens = new TokenService({ store, events, clock, revoked: () => auth.invalidate() });
   const artifacts = new ArtifactService({
     artifacts: store.artifacts,
     blobs: new BlobStore(path.join(config.dataDir, 'artifacts')),
@@ -146,6 +153,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     channel,
     events,
+    versions,
     clock,
     transports: new Map(Object.entries(transports)),
     artifactFile: (artifact) => artifacts.filePath(artifact),
@@ -225,7 +233,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const bandwidth = new BandwidthLimiter(clock, async (rolloutId) => store.rollouts.find(rolloutId));
   // Device protocol adapters (hawkBit DDI, Mender) over the same devices, executions and engine.
   const seen = (id: string) => presence.seenNow(id);
-  const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds });
+  const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, versions, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds });
   // Every server's caches follow what any server changed: target states, tokens and hawkBit
   // controllers (a device's tenant), over the channel and the feed it carries.
   const stopCacheSync = syncCaches({
@@ -235,7 +243,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth,
   });
   const menderAuth = new MenderAuthService({ store, devices, events, clock });
-  const menderDeployments = new MenderDeploymentService({ store, sync: deviceSync, artifacts, events, clock, signer, seen });
+  const menderDeployments = new MenderDeploymentService({ store, sync: deviceSync, versions, events, clock, signer, seen });
   // Wake-up over MQTT: a hint to poll now; polling stays the source of truth.
   const wakeup = config.mqttUrl ? new MqttWakeupPublisher(config.mqttUrl, logger) : null;
   const stopWakeup = wakeup ? deviceSync.onTargetChanged((ids) => wakeup.publish(ids)) : () => undefined;
@@ -264,14 +272,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => policyRoutes(app, { policies }),
     (app) => subscriptionRoutes(app, { subscriptions }),
     (app) => webRoutes(app, { stats: store.stats, reports: store.deviceReports }),
-    (app) => tokenRoutes(app, { store, clock, auth }),
-    (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store, clock }),
+    (app) => tokenRoutes(app, { tokens }),
+    (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => executionRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => eventRoutes(app, { store }),
-    (app) => deviceRoutes(app, { devices, decommission, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
+    (app) => deviceRoutes(app, { devices, decommission }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
-    (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, bandwidth, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
+    (app) => deviceApiRoutes(app, { store, sync: deviceSync, versions, targets, presence, artifacts, signer, auth, clock, bandwidth, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
     (app) => hawkbitRoutes(app, { hawkbit, artifacts, publicUrl: config.publicUrl, trust }),
     (app) => menderRoutes(app, { auth: menderAuth, deployments: menderDeployments, publicUrl: config.publicUrl }),
     (app) => protocolAdminRoutes(app, { menderAuth, hawkbit: store.hawkbit, clock }),
@@ -300,6 +308,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     devices,
     artifacts,
     auth,
+    tokens,
     metrics,
     server,
     logger,

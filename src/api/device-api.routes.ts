@@ -11,6 +11,7 @@ import { AuthError, CHUNK_INDEX_MEDIA_TYPE, ForbiddenError, NotFoundError, REPOR
 import type { DeviceSync } from '../engine/device-sync.js';
 import { etagMatches, sendFile } from '../http/index.js';
 import type { BandwidthLimiter, DownloadSigner, PresenceService, TargetCache } from '../pull/index.js';
+import type { DeviceVersions } from '../registry/index.js';
 import type { Store } from '../store/index.js';
 import { actorOf, bearerToken, requireDevice, type Authenticator } from './auth.js';
 import { sendError } from './errors.js';
@@ -24,6 +25,8 @@ export type ServedKind = 'artifact' | 'index';
 export interface DeviceApiDeps {
   store: Pick<Store, 'devices' | 'deviceReports'>;
   sync: Pick<DeviceSync, 'applyReport' | 'openDownload'>;
+  /** Records the version a device says it runs. */
+  versions: Pick<DeviceVersions, 'recordOne'>;
   targets: TargetCache;
   presence: PresenceService;
   artifacts: Pick<ArtifactService, 'getStored' | 'filePath' | 'indexPath'>;
@@ -170,13 +173,15 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
       }
       const now = deps.clock.now();
       deps.presence.seenNow(p.deviceId);
-      // The execution first: a report it refuses (unknown or stopped execution) changes nothing.
+      // What the device runs is a fact whatever becomes of the execution it reports on: recorded
+      // first, also when the execution refuses the report (unknown or stopped) or the device runs
+      // something other than its target. A refused report stores nothing else.
+      if (report.version) await deps.versions.recordOne(p.deviceId, report.version);
       let execution: { id: string; state: string } | null = null;
       if (report.execution) {
         const stored = await deps.sync.applyReport(p.deviceId, report.execution, actorOf(request));
         execution = { id: stored.id, state: stored.state };
       }
-      if (report.version) await deps.store.deviceReports.setVersion(p.deviceId, report.version, now);
       await deps.store.deviceReports.save(p.deviceId, { version: report.version, execution: report.execution }, report.inventory, now);
       return { deviceId: p.deviceId, execution };
     },
