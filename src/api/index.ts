@@ -1,5 +1,5 @@
 // The HTTP server: Fastify routes of the operator API and the device API, authentication, errors, rate limits, metrics, the live WebSocket feed and the poll fast path.
-// May import: artifacts, cluster, core, engine, http, notify, policies, pull, registry, store
+// May import: artifacts, cluster, core, engine, http, notify, policies, pull, registry, store, tokens
 export * from './artifact.routes.js';
 export * from './auth.js';
 export * from './client-address.js';
