@@ -6,6 +6,7 @@ import { assertTransition, IN_FLIGHT_STATES, isTerminal, type DeviceFilter, type
 import { claimExecutions, rolloutStillRunning } from './claim.sql.js';
 import type { DialectName } from './database.js';
 import { deviceWhere } from './device-filter.sql.js';
+import { resolveGroupFilter } from './group-filter.sql.js';
 import { chunks } from './device.repository.js';
 import { insertExecutions, insertExecutionsForFilter } from './execution-insert.sql.js';
 import { lastInstalled, requeueFailures } from './execution-outcome.sql.js';
@@ -32,8 +33,8 @@ export class ExecutionRepository {
    * (single-phase rollouts need no shuffle), recording each device's version and last installed
    * artifact as what it ran before. Answers how many were inserted.
    */
-  insertForFilter(r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number): Promise<number> {
-    return insertExecutionsForFilter(this.db, this.dialect, r, filter, now);
+  async insertForFilter(r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number): Promise<number> {
+    return insertExecutionsForFilter(this.db, this.dialect, r, await resolveGroupFilter(this.db, filter), now);
   }
 
   async get(id: string): Promise<Execution | null> {
@@ -186,6 +187,7 @@ export class ExecutionRepository {
 
   /** What a rollout needs of the devices a filter matches now (id order, without parsing tags or metadata). */
   async targets(filter: DeviceFilter): Promise<{ id: string; pull: boolean; timezone: string; version: string | null }[]> {
+    filter = await resolveGroupFilter(this.db, filter);
     const out: { id: string; pull: boolean; timezone: string; version: string | null }[] = [];
     let after: string | null = null;
     for (;;) {

@@ -9,6 +9,7 @@ import { DeviceRepository } from './device.repository.js';
 import { DeviceSecretRepository } from './device-secret.repository.js';
 import { EnrollmentRepository } from './enrollment.repository.js';
 import { EventRepository } from './event.repository.js';
+import { GroupRepository } from './group.repository.js';
 import { ExecutionRepository } from './execution.repository.js';
 import { ExecutionViewRepository } from './execution-view.repository.js';
 import { HawkbitRepository } from './hawkbit.repository.js';
@@ -27,6 +28,8 @@ import { WebhookReceiptRepository } from './webhook-receipt.repository.js';
 /** The repositories: every SQL statement of the server is one of their methods. */
 export interface Repositories {
   devices: DeviceRepository;
+  /** Saved device groups (static and dynamic) and their live member counts. */
+  groups: GroupRepository;
   /** Device credentials, sealed (also reached as devices.secrets, which every device write uses). */
   deviceSecrets: DeviceSecretRepository;
   tokens: TokenRepository;
@@ -84,6 +87,7 @@ function repositories(db: Kysely<Database>, handle: DatabaseHandle, box: SecretB
   return {
     devices: new DeviceRepository(db, handle.maxParams, deviceSecrets, handle.sqlite),
     deviceSecrets,
+    groups: new GroupRepository(db, handle.maxParams),
     tokens: new TokenRepository(db),
     events: new EventRepository(db, handle.maxParams),
     locks: new LockRepository(db),
@@ -137,6 +141,7 @@ export * from './migrator.js';
 export * from './schema.js';
 export * from './device.repository.js';
 export * from './device-secret.repository.js';
+export * from './group.repository.js';
 export * from './token.repository.js';
 export * from './event.repository.js';
 export * from './lock.repository.js';
