@@ -47,7 +47,7 @@ import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
 import { BandwidthLimiter, DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './pull/index.js';
-import { DeviceService, GroupService } from './registry/index.js';
+import { DeviceBulkService, DeviceService, GroupService } from './registry/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
 import { OutboundGuard } from './outbound/index.js';
@@ -301,7 +301,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store, clock }),
     (app) => executionRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => eventRoutes(app, { store }),
-    (app) => deviceRoutes(app, { devices, decommission, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
+    (app) => deviceRoutes(app, { devices, bulk: new DeviceBulkService(store, events, clock, { decommission, changed: () => devices.invalidate() }), decommission, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
     (app) => groupRoutes(app, { groups }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => enrollmentRoutes(app, { enrollment }),
