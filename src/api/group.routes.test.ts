@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresUnavailable } from '../testing/postgres.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { seedArtifact } from '../testing/engine.js';
 
 type Group = { id: string; name: string; kind: string; members: number; tenant: string; filter: unknown };
 type Bulk = { action: string; count: number; dryRun: boolean; eventId: number | null };
@@ -118,6 +119,30 @@ for (const db of ['sqlite', 'postgres'] as const) {
       expect(((await t.request('GET', '/api/v1/events?deviceId=bk-00001&type=device.decommissioned')).json() as Events).items).toMatchObject([{ data: { bulk: gone.eventId } }]);
       // A decommissioned device is out of every later selection.
       expect(((await t.request('POST', '/api/v1/devices/bulk?dryRun=true', { body: { action: 'tag', ids: ['bk-00001'], tags: { a: 'b' } } })).json() as Bulk).count).toBe(0);
+    });
+
+    it('bulk-decommissions the devices of a rollout’s group: their work ends, their tokens stop working, others are untouched', async (ctx) => {
+      if (skip) return ctx.skip();
+      await importCsv(csv('dc', 3, () => 'fleet=dc'));
+      await importCsv(csv('dck', 1, () => 'fleet=dc-keep'));
+      const group = (await t.request('POST', '/api/v1/groups', { body: { name: 'dc fleet', kind: 'dynamic', filter: { tag: 'fleet=dc' } } })).json() as Group;
+      const token = ((await t.request('POST', '/api/v1/devices/dc-00000/token')).json() as { token: string }).token;
+      const keeper = ((await t.request('POST', '/api/v1/devices/dck-00000/token')).json() as { token: string }).token;
+      expect((await t.request('GET', '/api/v1/device/dc-00000/state', { token })).status).toBe(200);
+      const artifact = await seedArtifact(t.app.store, '9.9.9');
+      const created = await t.request('POST', '/api/v1/rollouts', { body: { artifactId: artifact.id, filter: { group: group.id } } });
+      expect(created.status, created.text).toBe(201);
+      const rollout = created.json() as { id: string };
+      // The group is in use: it cannot go while the rollout is unfinished.
+      expect((await t.request('DELETE', `/api/v1/groups/${group.id}`)).status).toBe(409);
+      const run = (await t.request('POST', '/api/v1/devices/bulk', { body: { action: 'decommission', filter: { group: 'dc fleet', q: 'dc-0000' } } })).json() as Bulk;
+      expect(run.count).toBe(3);
+      const executions = (await t.request('GET', `/api/v1/rollouts/${rollout.id}/devices`)).json() as { items: { deviceId: string; state: string; error: string | null }[] };
+      expect(executions.items.map((e) => [e.deviceId, e.state])).toEqual([['dc-00000', 'skipped'], ['dc-00001', 'skipped'], ['dc-00002', 'skipped']]);
+      expect(executions.items[0]!.error).toMatch(/decommissioned by/);
+      expect((await t.request('GET', '/api/v1/device/dc-00000/state', { token })).status).toBe(401);
+      expect((await t.request('GET', '/api/v1/device/dck-00000/state', { token: keeper })).status).toBe(200);
+      expect((await t.request('GET', `/api/v1/groups/${group.id}`)).json()).toMatchObject({ members: 0 });
     });
 
     it('refuses a selection that is not exactly one of ids, filter or group, and a change that does not fit the action', async (ctx) => {
