@@ -8,6 +8,7 @@ import { artifactRoutes } from './api/artifact.routes.js';
 import { Authenticator } from './api/auth.js';
 import { deviceApiRoutes } from './api/device-api.routes.js';
 import { deviceRoutes } from './api/device.routes.js';
+import { groupRoutes } from './api/group.routes.js';
 import { enrollmentRoutes } from './api/enrollment.routes.js';
 import { eventRoutes } from './api/event.routes.js';
 import { executionRoutes } from './api/execution.routes.js';
@@ -48,7 +49,7 @@ import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
 import { BandwidthLimiter, DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './pull/index.js';
-import { DeviceService } from './registry/index.js';
+import { DeviceBulkService, DeviceService, GroupService } from './registry/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
 import { OutboundGuard } from './outbound/index.js';
@@ -143,6 +144,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   ready = true;
   const events = new EventLog(store.events, clock);
   const devices = new DeviceService(store, events, clock);
+  const groups = new GroupService(store, events, clock, () => devices.invalidate());
   // Device tokens stay cached longer than a poll interval; their revocations reach every server (below).
   // Room for every token of a fleet of two million devices, so a large fleet's polls stay query-free.
   const auth = new Authenticator(store.tokens, clock, { deviceTtlMs: 10 * 60_000, maxEntries: 2_000_000 });
@@ -302,7 +304,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store, clock }),
     (app) => executionRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => eventRoutes(app, { store }),
-    (app) => deviceRoutes(app, { devices, decommission, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
+    (app) => deviceRoutes(app, { devices, bulk: new DeviceBulkService(store, events, clock, { decommission, changed: () => devices.invalidate() }), decommission, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
+    (app) => groupRoutes(app, { groups }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => releaseRoutes(app, { releases }),
     (app) => enrollmentRoutes(app, { enrollment }),
