@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { artifactRoutes, Authenticator, AuthFailureLimiter, authFailureLimits, type Binding, bindServer, buildServer, deviceApiRoutes, devicePollFastRoute, deviceRoutes, enrollmentRoutes, eventRoutes, executionRoutes, type FastRoutes, healthRoutes, Metrics, policyRoutes, rateLimitRoutes, releaseRoutes, requestIds, rolloutRoutes, type RouteModule, subscriptionRoutes, tokenRoutes, trustOf, webhookRoutes, webRoutes, type WsDeps, wsRoutes } from './api/index.js';
+import { artifactRoutes, Authenticator, AuthFailureLimiter, authFailureLimits, type Binding, bindServer, buildServer, deviceApiRoutes, devicePollFastRoute, deviceRoutes, enrollmentRoutes, eventRoutes, executionRoutes, type FastRoutes, groupRoutes, healthRoutes, Metrics, policyRoutes, rateLimitRoutes, releaseRoutes, requestIds, rolloutRoutes, type RouteModule, subscriptionRoutes, tokenRoutes, trustOf, webhookRoutes, webRoutes, type WsDeps, wsRoutes } from './api/index.js';
 import { COMMIT_GRACE_MS, EventFeed, openChannel, syncCaches } from './cluster/index.js';
 import { ddiPollFastRoute, hawkbitRoutes, HawkbitService, inspectBundle, MenderAuthService, MenderDeploymentService, menderRoutes, MqttWakeupPublisher, protocolAdminRoutes } from './protocols/index.js';
 import { ReleaseService } from './releases/index.js';
@@ -16,7 +16,7 @@ import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
 import { BandwidthLimiter, DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './pull/index.js';
-import { DeviceService, DeviceVersions } from './registry/index.js';
+import { DeviceBulkService, DeviceService, DeviceVersions, GroupService } from './registry/index.js';
 import { TokenService } from './tokens/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
@@ -116,6 +116,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const devices = new DeviceService(store, events, clock, { tmpDir, maxRowBytes: config.importMaxRowBytes });
   // The one writer of "this device now runs version X" (push results, pull reports, hawkBit, Mender).
   const versions = new DeviceVersions(store, clock);
+  const groups = new GroupService(store, events, clock, () => devices.invalidate());
   // Device tokens stay cached longer than a poll interval; their revocations reach every server (below).
   // Room for every token of a fleet of two million devices, so a large fleet's polls stay query-free.
   const auth = new Authenticator(store.tokens, clock, { deviceTtlMs: 10 * 60_000, maxEntries: 2_000_000 });
@@ -278,7 +279,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => executionRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => eventRoutes(app, { store }),
-    (app) => deviceRoutes(app, { devices, decommission }),
+    (app) => deviceRoutes(app, { devices, bulk: new DeviceBulkService(store, events, clock, { decommission, changed: () => devices.invalidate() }), decommission }),
+    (app) => groupRoutes(app, { groups }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => releaseRoutes(app, { releases }),
     (app) => enrollmentRoutes(app, { enrollment }),

@@ -2,18 +2,40 @@
 // registry service; the rules live in core and registry.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ValidationError } from '../core/index.js';
+import { BULK_ACTIONS, MAX_BULK_IDS, MAX_BULK_TAGS, ValidationError } from '../core/index.js';
 import type { DecommissionService } from '../pull/index.js';
 import type { Readable } from 'node:stream';
-import type { DeviceFormat, DeviceService } from '../registry/index.js';
+import type { DeviceBulkService, DeviceFormat, DeviceService } from '../registry/index.js';
 import { actorOf } from './auth.js';
 import { closeAfterAnswer } from './close-after-answer.js';
 import { DeviceFilterQuery, DeviceInputSchema, DeviceSchema, errorResponses, listOf, PageQuery } from './schemas.js';
 
 export interface DeviceRouteDeps {
   devices: DeviceService;
+  bulk: DeviceBulkService;
   decommission: DecommissionService;
 }
+
+const BulkBody = Type.Object(
+  {
+    action: Type.Union(BULK_ACTIONS.map((a) => Type.Literal(a))),
+    ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: MAX_BULK_IDS, description: `explicit device ids (at most ${MAX_BULK_IDS}; select more with filter or group)` })),
+    filter: Type.Optional(Type.Record(Type.String({ maxLength: 32 }), Type.Unknown(), { description: 'device list filter keys (status, location, version, tag, q, group, ...)' })),
+    group: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'a saved group, by name or id' })),
+    tenant: Type.Optional(Type.String({ maxLength: 64, description: 'only devices of this tenant are touched (default DEFAULT)' })),
+    tags: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 256 }), { maxProperties: MAX_BULK_TAGS, description: 'tag: the tags to set, key to value' })),
+    keys: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: MAX_BULK_TAGS, description: 'untag: the tag keys to remove' })),
+    location: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()], { description: 'set-location: the new location (null clears it)' })),
+  },
+  { additionalProperties: false },
+);
+const BulkResult = Type.Object({
+  action: Type.String(),
+  tenant: Type.String(),
+  count: Type.Integer({ description: 'devices touched (dry run: that would be)' }),
+  dryRun: Type.Boolean(),
+  eventId: Type.Union([Type.Integer(), Type.Null()], { description: 'the audit event of the run (devices.bulk-<action>)' }),
+});
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 128 }) });
 const ImportResult = Type.Object({
@@ -48,6 +70,19 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
     config: { auth: 'viewer' },
     schema: { tags, summary: 'Count the devices a filter matches (e.g. before starting a rollout)', querystring: Type.Object(DeviceFilterQuery), response: { 200: Type.Object({ total: Type.Integer() }), ...errorResponses } },
     handler: async (request) => ({ total: await devices.total(devices.parseFilter(request.query as Record<string, unknown>)) }),
+  });
+
+  app.post('/api/v1/devices/bulk', {
+    config: { auth: 'operator' },
+    schema: {
+      tags,
+      summary: 'A bulk action on a selection (ids, filter or group, within one tenant): tag, untag, set-location, decommission',
+      description: 'With dryRun=true answers the count it would touch and changes nothing. A run is one transaction with one audit event (devices.bulk-<action>, with the count); each device’s history also gets its own event.',
+      querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean({ default: false })) }),
+      body: BulkBody,
+      response: { 200: BulkResult, ...errorResponses },
+    },
+    handler: async (request) => deps.bulk.run(request.body, actorOf(request), { dryRun: (request.query as { dryRun?: boolean }).dryRun ?? false }),
   });
 
   app.post('/api/v1/devices', {

@@ -10,6 +10,7 @@ export * from './enrollment.routes.js';
 export * from './errors.js';
 export * from './event.routes.js';
 export * from './execution.routes.js';
+export * from './group.routes.js';
 export * from './fast-routes.js';
 export * from './health.routes.js';
 export * from './listen.js';

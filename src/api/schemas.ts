@@ -73,6 +73,7 @@ export const DeviceFilterQuery = {
   tenant: Type.Optional(stringOrList('hawkBit tenant; comma-separated for several')),
   deviceType: Type.Optional(stringOrList('device type (exact); comma-separated for several')),
   decommissioned: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'true: only decommissioned devices (default: devices in service)' })),
+  group: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'a saved group, by name or id: its members (static) or whoever its filter matches now (dynamic)' })),
 };
 
 export const PageQuery = {

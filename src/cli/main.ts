@@ -15,6 +15,7 @@ import { registerArtifacts } from './commands/artifacts.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDevices } from './commands/devices.js';
 import { registerEnrollmentKeys } from './commands/enrollment-keys.js';
+import { registerGroups } from './commands/groups.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerKeys } from './commands/keys.js';
 import { registerPolicies } from './commands/policies.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerTokens(program);
   registerDevices(program);
+  registerGroups(program);
   registerRollouts(program);
   registerDemo(program);
   registerArtifacts(program);

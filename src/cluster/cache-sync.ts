@@ -26,11 +26,15 @@ export function syncCaches(deps: CacheSyncDeps): () => void {
     deps.feed.subscribe((records) => {
       const devices: string[] = [];
       let tokens = false;
+      let bulk = false;
       for (const r of records) {
         if (r.deviceId && TARGET_EVENTS.has(r.type)) devices.push(r.deviceId);
         if (TOKEN_EVENTS.has(r.type)) tokens = true;
+        // A bulk action publishes its one audit event here, not one per device.
+        if (r.type.startsWith('devices.bulk-')) bulk = true;
       }
-      if (devices.length) deps.targets.invalidate(devices);
+      if (bulk) deps.targets.clear();
+      else if (devices.length) deps.targets.invalidate(devices);
       if (tokens) deps.auth.invalidate();
     }),
     // Device-token revocations and enrollment decisions travel as target changes.

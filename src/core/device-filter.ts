@@ -24,7 +24,12 @@ export interface DeviceFilterInput {
   deviceType?: string | string[];
   /** "true": only decommissioned devices; unset or "false": only devices in service. */
   decommissioned?: string;
+  /** A saved group, by name or id: its members (static) or whoever its filter matches now (dynamic). */
+  group?: string;
 }
+
+/** A saved group as a filter uses it: static membership, or the dynamic group's parsed filter (core/group.ts). */
+export type ResolvedGroup = { id: string; tenant: string; kind: 'static' } | { id: string; tenant: string; kind: 'dynamic'; filter: DeviceFilter };
 
 /** A parsed, validated filter. Every present key must match (AND); lists inside a key are OR. */
 export interface DeviceFilter {
@@ -46,9 +51,14 @@ export interface DeviceFilter {
    * device that enrolled itself and waits as pending (or was rejected) is never updated.
    */
   enrolledOnly?: boolean;
+  /**
+   * A saved group by name or id. The store resolves it (`resolved`) each time the filter is used,
+   * so a dynamic group's members are whoever matches its filter at that moment.
+   */
+  group?: { ref: string; resolved?: ResolvedGroup };
 }
 
-export const FILTER_KEYS = ['status', 'mode', 'location', 'version', 'tag', 'q', 'lastSeenBefore', 'lastSeenAfter', 'ids', 'tenant', 'deviceType', 'decommissioned'] as const;
+export const FILTER_KEYS = ['status', 'mode', 'location', 'version', 'tag', 'q', 'lastSeenBefore', 'lastSeenAfter', 'ids', 'tenant', 'deviceType', 'decommissioned', 'group'] as const;
 
 const list = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
@@ -134,6 +144,11 @@ export function parseDeviceFilter(input: DeviceFilterInput | Record<string, unkn
     if (decommissioned === true || decommissioned === 'true') filter.decommissioned = true;
     else if (decommissioned !== false && decommissioned !== 'false') errors.push({ path: 'decommissioned', message: `must be true (only decommissioned devices) or false (the default: devices in service) (got ${JSON.stringify(decommissioned).slice(0, 80)})` });
   }
+  const group = str('group');
+  if (group !== undefined) {
+    if (typeof group !== 'string' || group.trim() === '' || group.length > 128) errors.push({ path: 'group', message: 'must be one group name or id (at most 128 characters)' });
+    else filter.group = { ref: group.trim() };
+  }
   const ids = raw.ids;
   if (ids !== undefined) {
     if (!Array.isArray(ids) || !ids.every((v) => typeof v === 'string')) errors.push({ path: 'ids', message: 'must be a list of device ids' });
@@ -162,5 +177,11 @@ export function matchesDeviceFilter(device: Device, filter: DeviceFilter): boole
   if (filter.tenant && !filter.tenant.includes(device.tenant)) return false;
   if (filter.deviceType && (device.deviceType === null || !filter.deviceType.includes(device.deviceType))) return false;
   if (Boolean(device.decommissionedAt) !== (filter.decommissioned === true)) return false;
+  if (filter.group) {
+    const group = filter.group.resolved;
+    // Static membership lives in the store; only its SQL can answer it.
+    if (!group || group.kind !== 'dynamic') throw new Error(`group '${filter.group.ref}' must be resolved to a dynamic group to be matched in memory`);
+    if (device.tenant !== group.tenant || !matchesDeviceFilter(device, { ...group.filter, decommissioned: filter.decommissioned })) return false;
+  }
   return true;
 }

@@ -65,7 +65,7 @@ export const DEVICE_VERSION_MAX = 64;
 export const TENANT_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
-const TAG_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,63}$/;
+export const TAG_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,63}$/;
 const MAX_TAGS = 64;
 const MAX_METADATA_BYTES = 16 * 1024;
 
@@ -79,7 +79,7 @@ function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function optionalString(raw: unknown, field: string, max: number, errors: ErrorDetail[]): string | null {
+export function optionalString(raw: unknown, field: string, max: number, errors: ErrorDetail[]): string | null {
   if (raw === undefined || raw === null || raw === '') return null;
   if (typeof raw !== 'string') {
     errors.push({ path: field, message: `must be a string, got ${typeof raw}` });
@@ -111,7 +111,7 @@ export function addressProblem(mode: DeviceMode, address: string | null): string
   return null;
 }
 
-function parseTags(raw: unknown, errors: ErrorDetail[]): Tags {
+export function parseTags(raw: unknown, errors: ErrorDetail[]): Tags {
   if (raw === undefined || raw === null || raw === '') return {};
   if (!isPlainObject(raw)) {
     errors.push({ path: 'tags', message: 'must be an object of string values, like {"region": "west"}' });

@@ -10,6 +10,8 @@ export * from './device-secrets.js';
 export * from './secret-box.js';
 export * from './import-staging.js';
 export * from './device-filter.js';
+export * from './group.js';
+export * from './bulk.js';
 export * from './version.js';
 export * from './timezone.js';
 export * from './token.js';

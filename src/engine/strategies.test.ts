@@ -152,6 +152,29 @@ for (const target of storeTargets) {
       expect(await store.executions.inRollout(rollout.id, 'rel-odd-000000')).toMatchObject({ state: 'skipped', note: 'no artifact of release fw 2.0.0 for device type board-z over HTTP push' });
     });
 
+    it('continuous to a dynamic group: the group is resolved at each join, so devices that join the group join the rollout', async () => {
+      await seedDevices(store, 1, { tags: { ring: 'c' } }, 'grp-first');
+      await seedDevices(store, 1, { tags: { ring: 'other' } }, 'grp-outside');
+      await store.groups.create({ id: 'grp_000000000000000000000001', tenant: 'DEFAULT', name: 'canary', kind: 'dynamic', filter: { tag: 'ring=c' } }, clock.now());
+      const artifact = await seedArtifact(store);
+      const first = nextEvent(events, (e) => e.type === 'execution.succeeded' && e.deviceId === 'grp-first-000000');
+      const rollout = await parts.rollouts.create({ artifactId: artifact.id, continuous: true, filter: { group: 'canary' } }, 'token:op');
+      await first;
+      await settle();
+      // The group's filter changes after the rollout began: whoever matches it now joins.
+      await store.groups.update('grp_000000000000000000000001', { filter: { tag: ['ring=c'], status: 'online,offline,unknown' } }, clock.now());
+      await seedDevices(store, 1, { tags: { ring: 'c' } }, 'grp-joiner');
+      const joined = nextEvent(events, (e) => e.type === 'execution.succeeded' && e.deviceId === 'grp-joiner-000000');
+      clock.advance(6_000);
+      parts.engine.wake();
+      await joined;
+      const done = completed(rollout.id);
+      await parts.rollouts.close(rollout.id, 'token:op');
+      await done;
+      expect((await parts.rollouts.get(rollout.id)).counts).toEqual({ succeeded: 2 });
+      expect(delivered()).toEqual(['grp-first-000000', 'grp-joiner-000000']);
+    });
+
     it('rate-limited: at most N starts per minute', async () => {
       await seedDevices(store, 5);
       const artifact = await seedArtifact(store);

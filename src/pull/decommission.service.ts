@@ -3,10 +3,10 @@
 // hawkBit TargetToken) and its Mender authentication sets (which every Mender JWT is checked
 // against on each request), and ends its unfinished executions so no rollout waits for it. Then
 // every server forgets what it cached of the device (tokens, target state, hawkBit controller).
-import { NotFoundError, type Clock, type Device, type ExecutionState } from '../core/index.js';
+import { NotFoundError, type Clock, type Device, type Execution, type ExecutionState, type NewEvent } from '../core/index.js';
 import type { TargetChanges } from '../cluster/target-changes.js';
 import { executionEvent, type ExecutionChange, type Transitions } from '../engine/transitions.js';
-import type { Store } from '../store/index.js';
+import type { Store, StoreTransaction } from '../store/index.js';
 
 export interface DecommissionDeps {
   store: Pick<Store, 'devices' | 'executions'>;
@@ -28,6 +28,28 @@ const ENDS_AS = (state: ExecutionState): ExecutionState => (state === 'pending' 
 
 export class DecommissionService {
   constructor(private readonly deps: DecommissionDeps) {}
+
+  /**
+   * For a bulk decommission, inside its unit of work (the devices are marked and their
+   * credentials revoked there): ends these unfinished executions of theirs and tells the other
+   * servers the devices changed. Answers the execution events and the devices whose executions
+   * ended; call `afterBulk` with those after the commit.
+   */
+  async endIn(tx: StoreTransaction, deviceIds: string[], open: Execution[], actor: string, now: number): Promise<{ events: NewEvent[]; ended: string[] }> {
+    const reason = `device decommissioned by ${actor}`;
+    const changes: ExecutionChange[] = open.map((e) => ({ id: e.id, rolloutId: e.rolloutId, deviceId: e.deviceId, attempt: e.attempts, from: e.state, to: ENDS_AS(e.state), error: reason }));
+    const changed = changes.length ? await tx.executions.transition(changes, now) : new Set<string>();
+    const done = changes.filter((c) => changed.has(c.id));
+    await this.deps.targetChanges.changedIn(tx, deviceIds);
+    return { events: done.map((c) => executionEvent(c, actor)), ended: [...new Set(done.map((c) => c.deviceId))] };
+  }
+
+  /** After a bulk decommission's commit: this server's caches, the registry totals, ended pushes. */
+  afterBulk(deviceIds: string[], ended: string[]): void {
+    this.deps.targetChanges.changedHere(deviceIds);
+    this.deps.registryChanged();
+    for (const id of ended) this.deps.executionsEnded(id);
+  }
 
   /**
    * Decommissions a device; NotFoundError when there is none. Repeating it is harmless: the

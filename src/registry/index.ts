@@ -6,3 +6,5 @@ export * from './device-csv.js';
 export * from './device-import.js';
 export * from './row-limit.js';
 export * from './device-export.js';
+export * from './group.service.js';
+export * from './device-bulk.service.js';

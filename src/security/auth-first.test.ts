@@ -35,7 +35,7 @@ for (const { db, skip } of await appDatabases()) {
 
     it('finds the route families it must cover', () => {
       const urls = routes.map((r) => r.url);
-      for (const family of ['/api/v1/tokens', '/api/v1/device/:id/state', '/api/v1/device/enroll', '/:tenant/controller/v1/:controllerId', '/api/devices/v2/deployments/device/deployments/next', '/api/v1/webhooks/docker-registry']) expect(urls).toContain(family);
+      for (const family of ['/api/v1/tokens', '/api/v1/device/:id/state', '/api/v1/device/enroll', '/:tenant/controller/v1/:controllerId', '/api/devices/v2/deployments/device/deployments/next', '/api/v1/webhooks/docker-registry', '/api/v1/groups/:id', '/api/v1/devices/bulk']) expect(urls).toContain(family);
       expect(routes.length).toBeGreaterThan(50);
     });
 

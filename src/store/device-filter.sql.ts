@@ -5,9 +5,30 @@ import type { Database } from './schema.js';
 
 type Eb = ExpressionBuilder<Database, 'devices'>;
 
-export function deviceWhere(filter: DeviceFilter) {
+/**
+ * The WHERE of a filter. A `group` in it must have been resolved (resolveGroups in
+ * group.repository.ts does it each time a filter is used): static members through the membership
+ * table, a dynamic group's own filter nested, both only devices of the group's tenant.
+ */
+export function deviceWhere(filter: DeviceFilter, nested = false) {
   return (eb: Eb): Expression<SqlBool> => {
     const all: Expression<SqlBool>[] = [];
+    if (filter.group) {
+      const group = filter.group.resolved;
+      if (!group) throw new Error(`group '${filter.group.ref}' used in SQL before it was resolved`);
+      all.push(eb('devices.tenant', '=', group.tenant));
+      if (group.kind === 'static')
+        all.push(
+          eb.exists(
+            eb
+              .selectFrom('device_group_members')
+              .select(sql`1`.as('one'))
+              .whereRef('device_group_members.device_id', '=', 'devices.id')
+              .where('device_group_members.group_id', '=', group.id),
+          ),
+        );
+      else all.push(deviceWhere(group.filter, true)(eb));
+    }
     if (filter.ids) all.push(filter.ids.length ? eb('devices.id', 'in', filter.ids) : sql<SqlBool>`1 = 0`);
     if (filter.enrolledOnly) all.push(sql<SqlBool>`devices.enrollment = 'accepted'`);
     if (filter.status) all.push(eb('devices.status', 'in', filter.status));
@@ -50,8 +71,9 @@ export function deviceWhere(filter: DeviceFilter) {
     if (filter.lastSeenAfter !== undefined) all.push(eb('devices.last_seen', '>', filter.lastSeenAfter));
     if (filter.tenant) all.push(eb('devices.tenant', 'in', filter.tenant));
     if (filter.deviceType) all.push(eb('devices.device_type', 'in', filter.deviceType));
-    // Every filter means the devices in service unless it asks for the decommissioned ones.
-    all.push(eb('devices.decommissioned_at', filter.decommissioned ? 'is not' : 'is', null));
+    // Every filter means the devices in service unless it asks for the decommissioned ones (a
+    // group's nested filter leaves that to the filter it is part of).
+    if (!nested) all.push(eb('devices.decommissioned_at', filter.decommissioned ? 'is not' : 'is', null));
     return eb.and(all);
   };
 }

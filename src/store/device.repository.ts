@@ -5,6 +5,7 @@ import { AUTH_FIELD, ConflictError, idCursor, splitSecrets, versionKey, type Dev
 import type { DeviceSecretRepository } from './device-secret.repository.js';
 import { SecretStaging } from './device-secret.staging.js';
 import { deviceWhere } from './device-filter.sql.js';
+import { resolveGroupFilter } from './group-filter.sql.js';
 import { ROW_COLUMNS, toDevice, toRow } from './device-row.js';
 import type { Database } from './schema.js';
 import { atomic } from './atomic.sql.js';
@@ -118,7 +119,7 @@ export class DeviceRepository {
 
   /** One keyset page ordered by id: stable while devices are added or removed. */
   async list(filter: DeviceFilter, options: { limit: number; after?: string | null }): Promise<DevicePage> {
-    const { from, order } = this.filtered(filter);
+    const { from, order } = this.filtered(await resolveGroupFilter(this.db, filter));
     let query = from.selectAll('devices');
     if (options.after) query = query.where(order, '>', options.after);
     const rows = await query.orderBy(order).limit(options.limit + 1).execute();
@@ -129,13 +130,15 @@ export class DeviceRepository {
   }
 
   async count(filter: DeviceFilter): Promise<number> {
-    const { from } = this.filtered(filter);
+    const { from } = this.filtered(await resolveGroupFilter(this.db, filter));
     const row = await from.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
   /** Ids matching a filter, in id order, a batch at a time (rollout target sets, exports). */
   async *iterate(filter: DeviceFilter, batchSize = 1000): AsyncGenerator<Device[]> {
+    // The group is resolved once: every batch reads the same definition.
+    filter = await resolveGroupFilter(this.db, filter);
     let after: string | null = null;
     for (;;) {
       const page: DevicePage = await this.list(filter, { limit: batchSize, after });

@@ -6,6 +6,7 @@ import { assertTransition, IN_FLIGHT_STATES, isTerminal, releaseProtocolOf, type
 import { claimExecutions, rolloutStillRunning } from './claim.sql.js';
 import type { DialectName } from './database.js';
 import { deviceWhere } from './device-filter.sql.js';
+import { resolveGroupFilter } from './group-filter.sql.js';
 import { chunks } from './device.repository.js';
 import { insertExecutions, insertExecutionsForFilter } from './execution-insert.sql.js';
 import { lastInstalled, requeueFailures } from './execution-outcome.sql.js';
@@ -42,8 +43,8 @@ export class ExecutionRepository {
    * (single-phase rollouts need no shuffle), recording each device's version and last installed
    * artifact as what it ran before. Answers how many were inserted.
    */
-  insertForFilter(r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number): Promise<number> {
-    return insertExecutionsForFilter(this.db, this.dialect, r, filter, now);
+  async insertForFilter(r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number): Promise<number> {
+    return insertExecutionsForFilter(this.db, this.dialect, r, await resolveGroupFilter(this.db, filter), now);
   }
 
   async get(id: string): Promise<Execution | null> {
@@ -196,6 +197,7 @@ export class ExecutionRepository {
 
   /** What a rollout needs of the devices a filter matches now (id order, without parsing tags or metadata). */
   async targets(filter: DeviceFilter): Promise<RolloutTarget[]> {
+    filter = await resolveGroupFilter(this.db, filter);
     const out: RolloutTarget[] = [];
     let after: string | null = null;
     for (;;) {

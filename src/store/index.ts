@@ -7,9 +7,11 @@ import { Notifications, notifyIn } from './notifications.js';
 import { ArtifactRepository } from './artifact.repository.js';
 import { DeviceReportRepository } from './device-report.repository.js';
 import { DeviceRepository } from './device.repository.js';
+import { DeviceBulkRepository } from './device-bulk.repository.js';
 import { DeviceSecretRepository } from './device-secret.repository.js';
 import { EnrollmentRepository } from './enrollment.repository.js';
 import { EventRepository } from './event.repository.js';
+import { GroupRepository } from './group.repository.js';
 import { ExecutionRepository } from './execution.repository.js';
 import { ExecutionViewRepository } from './execution-view.repository.js';
 import { HawkbitRepository } from './hawkbit.repository.js';
@@ -29,6 +31,10 @@ import { WebhookReceiptRepository } from './webhook-receipt.repository.js';
 /** The repositories: every SQL statement of the server is one of their methods. */
 export interface Repositories {
   devices: DeviceRepository;
+  /** Bulk actions over a frozen selection of devices (run them in a unit of work). */
+  deviceBulk: DeviceBulkRepository;
+  /** Saved device groups (static and dynamic) and their live member counts. */
+  groups: GroupRepository;
   /** Device credentials, sealed (also reached as devices.secrets, which every device write uses). */
   deviceSecrets: DeviceSecretRepository;
   tokens: TokenRepository;
@@ -88,6 +94,8 @@ function repositories(db: Kysely<Database>, handle: DatabaseHandle, box: SecretB
   return {
     devices: new DeviceRepository(db, handle.maxParams, deviceSecrets, handle.sqlite),
     deviceSecrets,
+    groups: new GroupRepository(db, handle.maxParams),
+    deviceBulk: new DeviceBulkRepository(db, handle.dialect),
     tokens: new TokenRepository(db),
     events: new EventRepository(db, handle.maxParams),
     locks: new LockRepository(db),
@@ -142,6 +150,8 @@ export * from './migrator.js';
 export * from './schema.js';
 export * from './device.repository.js';
 export * from './device-secret.repository.js';
+export * from './group.repository.js';
+export * from './device-bulk.repository.js';
 export * from './token.repository.js';
 export * from './event.repository.js';
 export * from './lock.repository.js';

@@ -176,6 +176,30 @@ export interface SubscriptionRow {
   email_to: string;
 }
 
+/** A saved group (migration 0016). */
+export interface DeviceGroupRow {
+  id: string;
+  tenant: string;
+  name: string;
+  /** 'static' | 'dynamic'. */
+  kind: string;
+  /** A dynamic group's filter as JSON (the device list's query keys); null for a static one. */
+  filter: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DeviceGroupMemberRow {
+  group_id: string;
+  device_id: string;
+}
+
+/** The frozen selection of one bulk action, inside its transaction (migration 0016). */
+export interface BulkSelectionRow {
+  run_id: string;
+  device_id: string;
+}
+
 /** Every table; capabilities add theirs here as their migrations add them. */
 export interface Database {
   devices: DeviceRow;
@@ -202,4 +226,7 @@ export interface Database {
   subscriptions: SubscriptionRow;
   releases: ReleaseRow;
   release_artifacts: ReleaseArtifactRow;
+  device_groups: DeviceGroupRow;
+  device_group_members: DeviceGroupMemberRow;
+  bulk_selections: BulkSelectionRow;
 }

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import type { Device } from '../../core/index.js';
 import { ApiClient, CliError } from '../client.js';
 import { printJson, printRecord, printTable } from '../output.js';
+import { registerDevicesBulk } from './devices-bulk.js';
 
 interface Remote {
   server?: string;
@@ -33,9 +34,10 @@ const filterOptions = (cmd: Command) =>
     .option('--last-seen-after <iso>', 'last seen after this instant')
     .option('--tenant <tenant>', 'hawkBit tenant (comma-separated for several)')
     .option('--device-type <type>', 'device type, exact (comma-separated for several)')
-    .option('--decommissioned', 'decommissioned devices instead of those in service');
+    .option('--decommissioned', 'decommissioned devices instead of those in service')
+    .option('--group <group>', 'members of a saved group (name or id)');
 
-type FilterFlags = { status?: string; mode?: string; location?: string; version?: string; tag?: string[]; q?: string; lastSeenBefore?: string; lastSeenAfter?: string; tenant?: string; deviceType?: string; decommissioned?: boolean };
+type FilterFlags = { group?: string; status?: string; mode?: string; location?: string; version?: string; tag?: string[]; q?: string; lastSeenBefore?: string; lastSeenAfter?: string; tenant?: string; deviceType?: string; decommissioned?: boolean };
 const filterQuery = (o: FilterFlags) => ({
   status: o.status,
   mode: o.mode,
@@ -48,6 +50,7 @@ const filterQuery = (o: FilterFlags) => ({
   tenant: o.tenant,
   deviceType: o.deviceType,
   decommissioned: o.decommissioned ? 'true' : undefined,
+  group: o.group,
 });
 
 const DEVICE_COLUMNS = [
@@ -211,6 +214,8 @@ export function registerDevices(program: Command): void {
       await pipeline(source, o.out ? fs.createWriteStream(o.out) : process.stdout);
       if (o.out) process.stderr.write(`wrote ${o.out}\n`);
     });
+
+  registerDevicesBulk(devices, remoteOptions);
 
   // Device identity for pull agents (see orchestrator agent): tokens and enrollment decisions.
   remoteOptions(devices.command('token <id>'))

@@ -57,6 +57,7 @@ interface CreateFlags extends Remote {
   rateGrowth?: number;
   rateEvery?: number;
   continuous?: boolean;
+  group?: string;
   downloadAhead?: boolean;
   maxBandwidth?: string;
   maxDeviceBandwidth?: string;
@@ -97,7 +98,7 @@ export function buildRolloutBody(o: CreateFlags): Record<string, unknown> {
       throw new CliError(`--spec: cannot read a JSON rollout from '${o.spec}' (${(error as Error).message})`, 2);
     }
   }
-  const filter = { status: o.status, mode: o.mode, location: o.location, version: o.deviceVersion, deviceType: o.deviceType, tag: o.tag, q: o.q, ids: o.ids?.split(',').filter(Boolean) };
+  const filter = { status: o.status, mode: o.mode, location: o.location, version: o.deviceVersion, deviceType: o.deviceType, tag: o.tag, q: o.q, ids: o.ids?.split(',').filter(Boolean), group: o.group };
   const window = o.window ? { daily: o.window } : o.windowCron ? { cron: o.windowCron, durationMinutes: o.windowMinutes } : undefined;
   if (window) Object.assign(window, { timezone: o.windowTz, expectedDurationSeconds: o.expectedDuration });
   const defined = (value: Record<string, unknown>) => JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
@@ -175,6 +176,7 @@ export function registerRollouts(program: Command): void {
     .option('-q, --q <text>', 'filter: substring of id or name')
     .option('--ids <a,b,c>', 'filter: explicit device ids')
     .option('--device-type <type>', 'filter: device type, exact (comma-separated for several)')
+    .option('--group <group>', 'filter: a saved group (name or id); a continuous rollout to a dynamic group takes devices as they join it')
     .option('--phases <list>', `${PHASED} phases, cumulative: "1,10,50,100" percents, "c5" for a count`)
     .option('--approval', 'every phase but the last waits for `rollouts approve`')
     .option('--success-threshold <percent>', 'percent of each phase that must have succeeded, once all its devices are final, for it to pass (default: none)', int('--success-threshold'))
