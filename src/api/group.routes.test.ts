@@ -80,6 +80,9 @@ for (const db of ['sqlite', 'postgres'] as const) {
     it('refuses to delete a group a policy names, and deletes it once nothing does', async (ctx) => {
       if (skip) return ctx.skip();
       const group = (await t.request('POST', '/api/v1/groups', { body: { name: 'kiosks', kind: 'dynamic', filter: { q: 'gr-0000' } } })).json() as Group;
+      const unknown = await t.request('POST', '/api/v1/policies', { body: { name: 'lost-policy', image: 'acme/kiosk:*', filter: { group: 'no-such-group' } } });
+      expect(unknown.status).toBe(400);
+      expect(unknown.text).toContain("no group 'no-such-group'");
       const policy = await t.request('POST', '/api/v1/policies', { body: { name: 'kiosk-policy', image: 'acme/kiosk:*', filter: { group: 'kiosks' } } });
       expect(policy.status, policy.text).toBe(201);
       const refused = await t.request('DELETE', `/api/v1/groups/${group.id}`);
