@@ -208,27 +208,18 @@ export class RolloutRepository {
     return out;
   }
 
-  /** True while a rollout that is not finished delivers this artifact (artifact deletes are refused then). */
-  /** Whether a rollout that has not finished rolls out this release. */
-  async isReleaseInUse(releaseId: string): Promise<boolean> {
-    const live = await this.db
-      .selectFrom('rollouts')
-      .select('id')
-      .where('release_id', '=', releaseId)
-      .where('status', 'not in', [...FINISHED_ROLLOUT_STATUSES])
-      .limit(1)
-      .executeTakeFirst();
-    return !!live;
+  /** Whether a rollout that has not finished rolls out this release (release deletes are refused then). */
+  isReleaseInUse(releaseId: string): Promise<boolean> {
+    return this.liveRolloutWith('release_id', releaseId);
   }
 
-  async isArtifactInUse(artifactId: string): Promise<boolean> {
-    const live = await this.db
-      .selectFrom('rollouts')
-      .select('id')
-      .where('artifact_id', '=', artifactId)
-      .where('status', 'not in', [...FINISHED_ROLLOUT_STATUSES])
-      .limit(1)
-      .executeTakeFirst();
+  /** True while a rollout that is not finished delivers this artifact (artifact deletes are refused then). */
+  isArtifactInUse(artifactId: string): Promise<boolean> {
+    return this.liveRolloutWith('artifact_id', artifactId);
+  }
+
+  private async liveRolloutWith(column: 'release_id' | 'artifact_id', id: string): Promise<boolean> {
+    const live = await this.db.selectFrom('rollouts').select('id').where(column, '=', id).where('status', 'not in', [...FINISHED_ROLLOUT_STATUSES]).limit(1).executeTakeFirst();
     return !!live;
   }
 }
