@@ -44,21 +44,25 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRouteDeps
     schema: {
       tags,
       summary: 'List rollouts, newest first',
-      querystring: Type.Object({ status: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description: 'comma-separated statuses' })), ...PageQuery }),
+      querystring: Type.Object({
+        status: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description: 'comma-separated statuses' })),
+        releaseId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'only the rollouts of this release (where it is deployed)' })),
+        ...PageQuery,
+      }),
       response: { 200: listOf(RolloutSchema), ...errorResponses },
     },
     handler: async (request) => {
-      const q = request.query as { status?: string | string[]; limit?: number; cursor?: string };
+      const q = request.query as { status?: string | string[]; releaseId?: string; limit?: number; cursor?: string };
       const status = oneOf(listParam(q.status), ROLLOUT_STATUSES, 'status') as RolloutStatus[];
       const before = timeCursor.decode(q.cursor);
       const limit = q.limit ?? 100;
-      const rows = await store.rollouts.list({ status, limit: limit + 1, before });
+      const rows = await store.rollouts.list({ status, releaseId: q.releaseId, limit: limit + 1, before });
       const more = rows.length > limit;
       const page = more ? rows.slice(0, limit) : rows;
       const last = page.at(-1);
       const now = clock.now();
       const items = await Promise.all(page.map((r) => describeRollout(store, r, now)));
-      return { items, nextCursor: more && last ? timeCursor.encode({ createdAt: Date.parse(last.createdAt), id: last.id }) : null, total: await store.rollouts.count(status) };
+      return { items, nextCursor: more && last ? timeCursor.encode({ createdAt: Date.parse(last.createdAt), id: last.id }) : null, total: await store.rollouts.count(status, q.releaseId) };
     },
   });
 

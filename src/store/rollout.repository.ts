@@ -137,10 +137,11 @@ export class RolloutRepository {
     return row ? toRollout(row) : null;
   }
 
-  /** Newest first, keyset-paged by (created_at, id); without counts (the API summarises each). */
-  async list(options: { status?: RolloutStatus[]; limit: number; before?: TimeKey | null }): Promise<Rollout[]> {
+  /** Newest first, keyset-paged by (created_at, id); without counts (the API summarises each). `releaseId`: only the rollouts of that release. */
+  async list(options: { status?: RolloutStatus[]; releaseId?: string; limit: number; before?: TimeKey | null }): Promise<Rollout[]> {
     let q = this.db.selectFrom('rollouts').selectAll();
     if (options.status?.length) q = q.where('status', 'in', options.status);
+    if (options.releaseId !== undefined) q = q.where('release_id', '=', options.releaseId);
     const before = options.before;
     if (before) q = q.where(olderThan('created_at', 'id', before));
     const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
@@ -153,9 +154,11 @@ export class RolloutRepository {
     return rows.map((row) => toRollout(row));
   }
 
-  async count(status?: RolloutStatus[]): Promise<number> {
+  /** How many rollouts `list` pages through with the same status and release. */
+  async count(status?: RolloutStatus[], releaseId?: string): Promise<number> {
     let q = this.db.selectFrom('rollouts').select((eb) => eb.fn.countAll<number>().as('n'));
     if (status?.length) q = q.where('status', 'in', status);
+    if (releaseId !== undefined) q = q.where('release_id', '=', releaseId);
     return Number((await q.executeTakeFirstOrThrow()).n);
   }
 
