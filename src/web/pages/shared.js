@@ -1,5 +1,6 @@
 // Pieces several pages use: event rows and the device filter form.
-import { fmtAgo, fmtTime, h } from '../util.js';
+import { api } from '../api.js';
+import { fmtAgo, fmtNumber, fmtTime, h } from '../util.js';
 import { describeEvent, typeClass } from './event-text.js';
 
 export function eventRow(e) {
@@ -15,8 +16,29 @@ export function filterForm(onChange, initial = {}) {
     location: h('input', { name: 'location', placeholder: 'Location', 'aria-label': 'Location', value: initial.location ?? '' }),
     version: h('input', { name: 'version', placeholder: 'Version or range (<2.0.0)', 'aria-label': 'Version or range', value: initial.version ?? '' }),
     tag: h('input', { name: 'tag', placeholder: 'Tag key=value', 'aria-label': 'Tag key=value', value: initial.tag ?? '' }),
+    deviceType: h('input', { name: 'deviceType', placeholder: 'Device type', 'aria-label': 'Device type', value: initial.deviceType ?? '' }),
+    group: h('select', { name: 'group', 'aria-label': 'Group' }, h('option', { value: '' }, 'Any group'), initial.group ? h('option', { value: initial.group, selected: true }, initial.group) : null),
   };
   const read = () => Object.fromEntries(Object.entries(fields).map(([k, el]) => [k, el.value.trim()]).filter(([, v]) => v));
   for (const el of Object.values(fields)) el.addEventListener('input', () => onChange(read()));
+  // The saved groups, each with its live member count; the one asked for stays chosen.
+  api('GET', '/api/v1/groups', { query: { limit: 200 } })
+    .then((result) => {
+      const chosen = fields.group.value;
+      const items = result.items ?? [];
+      fields.group.replaceChildren(
+        h('option', { value: '' }, 'Any group'),
+        items.map((g) => h('option', { value: g.id, selected: g.id === chosen || g.name === chosen }, `${g.name} (${g.kind}, ${fmtNumber(g.members)})`)),
+        chosen && !items.some((g) => g.id === chosen || g.name === chosen) ? h('option', { value: chosen, selected: true }, chosen) : null,
+      );
+    })
+    .catch(() => {});
   return { el: h('div', { class: 'filters' }, Object.values(fields)), read, fields };
+}
+
+/** The filter keys a page's hash query holds (#/devices?group=canary&location=x). */
+export function filterFromQuery(query) {
+  const out = {};
+  for (const key of ['q', 'status', 'mode', 'location', 'version', 'tag', 'deviceType', 'group']) if (query?.get(key)) out[key] = query.get(key);
+  return out;
 }
