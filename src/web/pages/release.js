@@ -1,7 +1,7 @@
 // One release: its components in order, each artifact (name, version, SHA-256) with the devices it
 // matches (protocol, device type glob), and where it is deployed: the rollouts of this release
 // (GET /api/v1/rollouts?releaseId=) with their status and counts, live.
-import { api } from '../api.js';
+import { api, canOperate } from '../api.js';
 import { stacked } from '../charts.js';
 import { live } from '../live.js';
 import { card, emptyState, errorBox, fmtAgo, fmtNumber, fmtTime, h, mount, pill, throttle } from '../util.js';
@@ -37,7 +37,7 @@ export function render(main, [id], ctx) {
         card(
           `${release.name} ${release.version}`,
           h('dl', { class: 'fields', id: 'release-facts' }, field('Release id', h('code', null, release.id)), field('Components', componentsOf(release).join(' → ')), field('Artifacts', String(release.artifacts.length)), field('Created', fmtTime(release.createdAt)), field('Created by', release.createdBy)),
-          h('a', { class: 'btn btn-sm', href: '#/releases' }, '← All releases'),
+          [h('a', { class: 'btn btn-sm', href: '#/releases' }, '← All releases'), canOperate() ? h('a', { class: 'btn btn-sm btn-primary', id: 'roll-out-release', href: `#/rollouts/new?releaseId=${encodeURIComponent(release.id)}` }, 'Roll out this release') : null],
         ),
       );
       mount(
