@@ -40,11 +40,13 @@ export function render(main, _params, ctx) {
   // Only the newest count is shown: an answer to an older filter that arrives late is dropped.
   let counting = 0;
   const countMatches = debounce(async (typed) => {
-    const filter = withIds(typed);
+    const filter = typed;
     what.setFilter(bodyFilter(typed));
     const mine = ++counting;
     try {
-      const { total } = await api('GET', '/api/v1/devices/count', { query: filter });
+      // Ticked devices are too many for a query string: the dry run counts them (its total is the
+      // devices the rollout targets, whatever it delivers).
+      const { total } = ids.length ? await api('POST', '/api/v1/rollouts', { query: { dryRun: 'true' }, body: { ...what.read(), filter: bodyFilter(typed) } }) : await api('GET', '/api/v1/devices/count', { query: filter });
       if (mine !== counting) return;
       mount(matchCount, h('strong', null, fmtNumber(total)), ` device${total === 1 ? '' : 's'} match`);
       matchCount.dataset.total = String(total);
@@ -56,7 +58,6 @@ export function render(main, _params, ctx) {
       mount(matchCount, `No count: ${error.message}`);
     }
   }, 200);
-  const withIds = (typed) => (ids.length ? { ...typed, ids: ids.join(',') } : typed);
   /** The filter as the API's body takes it: a tag is a list, ticked devices are ids. */
   const bodyFilter = (typed) => {
     const filter = { ...typed };
@@ -76,7 +77,7 @@ export function render(main, _params, ctx) {
       h('button', { class: 'btn btn-sm', type: 'button', onclick: () => { ids = []; selectionNote.hidden = true; countMatches(filters.read()); } }, 'Use filters only'),
     );
   }
-  countMatches(filters.read());
+  if (!ids.length) countMatches(filters.read());
 
   const phaseRow = h('div', { class: 'form-fields' }, h('div', { class: 'hint' }, 'A phase passes when all its devices are final and its failures do not exceed the error threshold; a success threshold, if given, must also be met. A phase that misses it pauses the rollout with the reason.'), phases.el);
   const syncStrategy = () => {
@@ -155,6 +156,6 @@ export function render(main, _params, ctx) {
   mount(main, card('New rollout', form));
   syncStrategy();
 
-  what.loaded.catch((error) => mount(summary, errorBox(error)));
+  what.loaded.then(() => ids.length && countMatches(filters.read())).catch((error) => mount(summary, errorBox(error)));
   return null;
 }
