@@ -59,7 +59,7 @@ describe.skipIf(browserMissing)('device list bulk actions in chromium', () => {
     expect(page.url()).toMatch(/#\/devices$/);
     expect(await review(page, 'tag', ['#bulk-tags', 'ring=canary, site=7'])).toBe('2');
     expect(await page.locator('#bulk-confirm').innerText()).toMatch(/Tag 2 devices\?/);
-    await b.shot(page, 'devices-bulk-confirm');
+    await b.shot(page, 'devices-bulk-confirm', false);
     expect((await device(0)).tags).toEqual({ ring: 'main' });
     await confirm(page);
     await expect.poll(() => page.locator('#bulk-status').textContent()).toBe('Tagged 2 devices.');
@@ -84,7 +84,7 @@ describe.skipIf(browserMissing)('device list bulk actions in chromium', () => {
     await page.click('#select-all-matching');
     expect(await page.locator('#bulk-count').textContent()).toBe('60 devices');
     expect(await page.locator('#select-banner').innerText()).toMatch(/All 60 devices matching the filter are selected/);
-    await b.shot(page, 'devices-select-all');
+    await b.shot(page, 'devices-select-all', false);
     expect(await review(page, 'set-location', ['#bulk-location', 'depot'])).toBe('60');
     await confirm(page);
     await expect.poll(() => page.locator('#bulk-status').textContent()).toBe('Set the location of 60 devices.');

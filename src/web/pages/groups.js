@@ -46,7 +46,7 @@ export function render(main, _params, ctx) {
   const staticPart = h(
     'div',
     { class: 'selection-note', id: 'group-static-note' },
-    handed.length ? [h('strong', null, `${fmtNumber(handed.length)} device${handed.length === 1 ? '' : 's'}`), ' ticked in the device list.'] : ['No devices handed over: tick them in the ', h('a', { href: '#/devices' }, 'device list'), ' and choose Save as group.'],
+    h('span', null, handed.length ? [h('strong', null, `${fmtNumber(handed.length)} device${handed.length === 1 ? '' : 's'}`), ' ticked in the device list.'] : ['No devices handed over: tick them in the ', h('a', { href: '#/devices' }, 'device list'), ' and choose Save as group.']),
   );
   const status = h('div', { id: 'group-form-status' });
   const submit = h('button', { class: 'btn btn-primary', type: 'submit', id: 'group-create' }, 'Create group');

@@ -1,6 +1,6 @@
 // Pieces several pages use: event rows and the device filter form.
 import { api } from '../api.js';
-import { fmtAgo, fmtNumber, fmtTime, h } from '../util.js';
+import { fmtAgo, fmtNumber, fmtTime, h, mount } from '../util.js';
 import { describeEvent, typeClass } from './event-text.js';
 
 export function eventRow(e) {
@@ -26,7 +26,8 @@ export function filterForm(onChange, initial = {}) {
     .then((result) => {
       const chosen = fields.group.value;
       const items = result.items ?? [];
-      fields.group.replaceChildren(
+      mount(
+        fields.group,
         h('option', { value: '' }, 'Any group'),
         items.map((g) => h('option', { value: g.id, selected: g.id === chosen || g.name === chosen }, `${g.name} (${g.kind}, ${fmtNumber(g.members)})`)),
         chosen && !items.some((g) => g.id === chosen || g.name === chosen) ? h('option', { value: chosen, selected: true }, chosen) : null,
