@@ -41,7 +41,7 @@ describe.skipIf(browserMissing)('groups page in chromium', () => {
     const [group] = await groups();
     expect(group).toMatchObject({ name: 'canary', kind: 'dynamic', members: 3, filter: { tag: ['ring=canary'] } });
     const row = page.locator(`#group-table tr[data-group="${group!.id}"]`);
-    expect(await row.innerText()).toMatch(/canary[\s\S]*dynamic[\s\S]*3[\s\S]*tag=ring=canary/);
+    expect(await row.innerText()).toMatch(/canary[\s\S]*dynamic[\s\S]*3[\s\S]*tag: ring=canary/);
     // A device that joins the filter joins the group, and the page says so without a reload.
     expect((await t.request('POST', '/api/v1/devices', { body: { id: 'pos-new', mode: 'http', address: 'http://127.0.0.1:9/', tags: { ring: 'canary' } } })).status).toBe(201);
     await expect.poll(() => row.locator('.cell-members').textContent()).toBe('4');
@@ -62,6 +62,9 @@ describe.skipIf(browserMissing)('groups page in chromium', () => {
     await expect.poll(() => page.locator('#group-form-status').textContent()).toBe('Created static group back office with 2 devices.');
     const group = (await groups()).find((g) => g.name === 'back office')!;
     expect(group).toMatchObject({ kind: 'static', members: 2 });
+    // The handed devices are used up: the form goes back to a dynamic group.
+    expect(await page.locator('#group-kind').inputValue()).toBe('dynamic');
+    expect(await page.locator('#group-static-note').isVisible()).toBe(false);
     await b.shot(page, 'groups');
 
     // Its devices in the device list: the group is the filter, and the filter shows it.

@@ -10,14 +10,14 @@ import { filterForm, filterFromQuery } from './shared.js';
 
 const filterText = (filter) =>
   Object.entries(filter ?? {})
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`)
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`)
     .join(' · ');
 
 export function render(main, _params, ctx) {
   const list = h('div');
   const notice = h('div', { id: 'group-notice' });
   const from = ctx?.query?.get('from');
-  const handed = from === 'selection' ? handedSelection.get() : [];
+  let handed = from === 'selection' ? handedSelection.get() : [];
 
   const name = h('input', { id: 'group-name', placeholder: 'e.g. canary stores', maxlength: 128, required: true });
   const kind = h('select', { id: 'group-kind', 'aria-label': 'Kind' }, h('option', { value: 'dynamic', selected: !handed.length }, 'dynamic: whoever matches a filter'), h('option', { value: 'static', selected: handed.length > 0 }, 'static: these devices'));
@@ -43,11 +43,10 @@ export function render(main, _params, ctx) {
   filters.fields.group.remove();
   delete filters.fields.group;
   const dynamicPart = h('div', { class: 'form-fields' }, filters.el, matchCount);
-  const staticPart = h(
-    'div',
-    { class: 'selection-note', id: 'group-static-note' },
-    h('span', null, handed.length ? [h('strong', null, `${fmtNumber(handed.length)} device${handed.length === 1 ? '' : 's'}`), ' ticked in the device list.'] : ['No devices handed over: tick them in the ', h('a', { href: '#/devices' }, 'device list'), ' and choose Save as group.']),
-  );
+  const staticPart = h('div', { class: 'selection-note', id: 'group-static-note' });
+  const syncHanded = () =>
+    mount(staticPart, h('span', null, handed.length ? [h('strong', null, `${fmtNumber(handed.length)} device${handed.length === 1 ? '' : 's'}`), ' ticked in the device list.'] : ['No devices handed over: tick them in the ', h('a', { href: '#/devices' }, 'device list'), ' and choose Save as group.']));
+  syncHanded();
   const status = h('div', { id: 'group-form-status' });
   const submit = h('button', { class: 'btn btn-primary', type: 'submit', id: 'group-create' }, 'Create group');
   const syncKind = () => {
@@ -72,8 +71,15 @@ export function render(main, _params, ctx) {
         try {
           const group = await api('POST', '/api/v1/groups', { body });
           mount(status, h('div', { class: 'alert alert-ok', role: 'status' }, `Created ${group.kind} group ${group.name} with ${fmtNumber(group.members)} device${group.members === 1 ? '' : 's'}.`));
-          if (kind.value === 'static') handedSelection.clear();
           form.reset();
+          if (body.kind === 'static') {
+            // The ticked devices are in their group now; another static group needs a new selection.
+            handedSelection.clear();
+            handed = [];
+            syncHanded();
+            kind.value = 'dynamic';
+          }
+          countMatches(filters.read());
           load();
         } catch (error) {
           mount(status, errorBox(new Error(`The group was not created: ${error.message}`)));
