@@ -98,6 +98,8 @@ describe('a rollout of a release over a mixed fleet', () => {
     for (const x of executions.filter((x) => x.state !== 'skipped')) real[x.artifactId] = (real[x.artifactId] ?? 0) + 1;
     expect(real).toEqual((plan as { byArtifact: Record<string, number> }).byArtifact);
     expect(executions.filter((x) => x.state === 'skipped')).toEqual([expect.objectContaining({ deviceId: 'swu-3', note: 'no artifact of release pos 2.4.1 for device type rpi3 over hawkBit', finishedAt: expect.any(String) })]);
+    const started = await e.t.app.store.events.list({ rolloutId: rollout.id, type: ['rollout.started'], limit: 1 });
+    expect(started[0]?.data).toEqual({ devices: 6, skipped: 1 });
     // Two of the five devices delivered to are in the first phase; the skipped one takes no place there.
     expect(executions.filter((x) => x.state !== 'skipped' && x.phase === 0)).toHaveLength(2);
 

@@ -112,5 +112,7 @@ export async function startInTransaction(
     executions === 'from-filter'
       ? await tx.executions.insertForFilter({ rolloutId: rollout.id, artifactId: rollout.artifactId }, rolloutDeviceFilter(rollout), now)
       : await tx.executions.insertMany(executions, now);
-  return [{ type: 'rollout.started', actor, rolloutId: rollout.id, data: { devices } }];
+  // A rollout of a release says how many of them nothing fitted (written as skipped).
+  const skipped = executions === 'from-filter' ? 0 : executions.filter((e) => e.skipReason).length;
+  return [{ type: 'rollout.started', actor, rolloutId: rollout.id, data: { devices, ...(skipped ? { skipped } : {}) } }];
 }

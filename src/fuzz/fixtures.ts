@@ -57,6 +57,13 @@ export async function ensureFixtures(t: TestApp, warnings: Set<string>): Promise
     // Scheduled far ahead: the engine leaves it alone, the routes have a real id to work on.
     if (!rollouts.items.some((r) => r.name === 'fz-rollout')) await ok(t, 'POST', '/api/v1/rollouts', { body: { name: 'fz-rollout', artifactId, filter: { location: 'store-1' }, strategy: 'scheduled', startAt: '2099-01-01T00:00:00Z' } });
   });
+  await soft('release', async () => {
+    const list = (await ok(t, 'GET', '/api/v1/artifacts?name=fz-fw', {})) as { items: { id: string }[] };
+    const artifactId = list.items[0]?.id;
+    if (!artifactId) throw new Error('no fz-fw artifact');
+    // The routes with :id get a real release to work on.
+    await ok(t, 'POST', '/api/v1/releases', { body: { name: 'fz-release', version: '1.0.0', artifacts: [{ artifactId, match: { deviceType: 'fz-*' } }] } }, [409]);
+  });
   await soft('image artifact', () => ok(t, 'POST', '/api/v1/artifacts', { body: { name: 'fz-image', version: '1.0.0', imageRef: 'registry.local/fz/app:1.0.0' } }, [409]));
   /** Creates a named thing unless the list already has it (names need not be unique). */
   const named = async (list: string, name: string, body: Record<string, unknown>) => {
