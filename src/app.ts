@@ -168,7 +168,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   metrics.addEngineGauges(engine.engine);
   // Registry webhook policies (seed 004) and outbound notifications.
   const createRollout: RolloutCreator | undefined = (input, actor) => engine.rollouts.create(input, actor);
-  const policies = new PolicyService({ policies: store.policies, events, clock, artifacts, createRollout });
+  const policies = new PolicyService({ policies: store.policies, events, clock, artifacts, createRollout, groups: store.groups });
   const replayGuard = new ReplayGuard(store.webhookReceipts, config.webhookReplayWindowSeconds * 1000);
   const subscriptionRepository = store.subscriptions;
   // Email subscriptions go through one SMTP server for the whole installation (ORCHESTRATOR_SMTP_*).

@@ -67,6 +67,11 @@ for (const db of ['sqlite', 'postgres'] as const) {
       expect((await t.request('POST', '/api/v1/groups', { body: { name: 'nested', kind: 'dynamic', filter: { group: 'pinned2' } } })).status).toBe(400);
       expect((await t.request('GET', '/api/v1/groups/nope')).status).toBe(404);
 
+      const openapi = (await t.request('GET', '/openapi.json')).json() as { paths: Record<string, Record<string, unknown>> };
+      expect(Object.keys(openapi.paths['/api/v1/groups'] ?? {}).sort()).toEqual(['get', 'post']);
+      expect(Object.keys(openapi.paths['/api/v1/groups/{id}'] ?? {}).sort()).toEqual(['delete', 'get', 'patch']);
+      expect(Object.keys(openapi.paths['/api/v1/devices/bulk'] ?? {})).toEqual(['post']);
+
       // A decommissioned member drops out of the count.
       expect((await t.request('DELETE', '/api/v1/devices/gr-00004')).status).toBe(204);
       expect((await t.request('GET', '/api/v1/groups/pinned2')).json()).toMatchObject({ members: 1 });
@@ -75,6 +80,9 @@ for (const db of ['sqlite', 'postgres'] as const) {
     it('refuses to delete a group a policy names, and deletes it once nothing does', async (ctx) => {
       if (skip) return ctx.skip();
       const group = (await t.request('POST', '/api/v1/groups', { body: { name: 'kiosks', kind: 'dynamic', filter: { q: 'gr-0000' } } })).json() as Group;
+      const unknown = await t.request('POST', '/api/v1/policies', { body: { name: 'lost-policy', image: 'acme/kiosk:*', filter: { group: 'no-such-group' } } });
+      expect(unknown.status).toBe(400);
+      expect(unknown.text).toContain("no group 'no-such-group'");
       const policy = await t.request('POST', '/api/v1/policies', { body: { name: 'kiosk-policy', image: 'acme/kiosk:*', filter: { group: 'kiosks' } } });
       expect(policy.status, policy.text).toBe(201);
       const refused = await t.request('DELETE', `/api/v1/groups/${group.id}`);

@@ -4,7 +4,7 @@
 // once: a repeated push of the same digest (or of the same tag, when the registry sends no
 // digest) answers the rollout it started before, whatever else differs in the payload.
 import { randomUUID } from 'node:crypto';
-import { artifactFieldProblem, ConflictError, NotFoundError, parseDeviceFilter, parseImageRef, validateRolloutSpec, ValidationError, type Artifact, type Clock, type ErrorDetail } from '../core/index.js';
+import { artifactFieldProblem, ConflictError, NotFoundError, parseDeviceFilter, parseImageRef, validateRolloutSpec, ValidationError, type Artifact, type Clock, type DeviceFilter, type ErrorDetail } from '../core/index.js';
 import type { EventLog } from '../store/index.js';
 import { imageMatches, imagePatternProblem } from './image-match.js';
 import type { Policy, PolicyRepository, PolicyWrite } from '../store/index.js';
@@ -25,6 +25,8 @@ export interface PolicyServiceDeps {
   artifacts: ImageArtifacts;
   /** Absent until the rollout capability is wired; triggers then fail with a clear reason. */
   createRollout?: RolloutCreator;
+  /** Resolves a filter's `group` (a 400 when it names none); absent: not checked before a trigger. */
+  groups?: { resolve(filter: DeviceFilter): Promise<DeviceFilter> };
 }
 
 /** What one matching policy did with a push. */
@@ -88,8 +90,21 @@ export class PolicyService {
     return { name: name as string, image: image as string, filter: filter as Obj, template: template as Obj, enabled: enabled as boolean };
   }
 
+  /** A policy's filter may name a group: it must exist when the policy is written. */
+  private async checkGroup(input: PolicyWrite): Promise<void> {
+    const filter = parseDeviceFilter(input.filter);
+    if (!filter.group || !this.deps.groups) return;
+    try {
+      await this.deps.groups.resolve(filter);
+    } catch (error) {
+      if (error instanceof ValidationError) throw new ValidationError(`invalid policy: filter.${error.message}`, error.details.map((d) => ({ ...d, path: `filter.${d.path ?? ''}` })));
+      throw error;
+    }
+  }
+
   async create(raw: unknown, actor: string): Promise<Policy> {
     const input = this.validate(raw);
+    await this.checkGroup(input);
     if (await this.deps.policies.findByName(input.name)) throw new ConflictError(`a policy named '${input.name}' exists; choose another name or PATCH it`);
     const policy = await this.deps.policies.create(randomUUID(), input, actor, this.deps.clock.now());
     await this.deps.events.append([{ type: 'policy.created', actor, data: { policyId: policy.id, name: policy.name, image: policy.image } }]);
@@ -99,6 +114,7 @@ export class PolicyService {
   async patch(id: string, raw: unknown, actor: string): Promise<Policy> {
     const current = await this.get(id);
     const input = this.validate(raw, current);
+    await this.checkGroup(input);
     const other = await this.deps.policies.findByName(input.name);
     if (other && other.id !== id) throw new ConflictError(`a policy named '${input.name}' exists`);
     const policy = (await this.deps.policies.update(id, input, this.deps.clock.now())) ?? current;
