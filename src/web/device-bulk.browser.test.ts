@@ -73,6 +73,10 @@ describe.skipIf(browserMissing)('device list bulk actions in chromium', () => {
     expect(await review(page, 'untag', ['#bulk-keys', 'site'])).toBe('1');
     await confirm(page);
     await expect.poll(async () => (await device(0)).tags).toEqual({ ring: 'canary' });
+    // Each run is one audited event with its count, as the event log reads it.
+    await page.goto(`${t.url}/#/events`);
+    await expect.poll(() => page.locator('#main').innerText()).toMatch(/devices\.bulk-tag[\s\S]*2 devices · set ring=canary, site=7/);
+    expect(await page.locator('#main').innerText()).toMatch(/devices\.bulk-untag[\s\S]*1 device · removed site/);
     expect(b.problems).toEqual([]);
   });
 

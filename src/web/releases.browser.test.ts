@@ -78,6 +78,16 @@ describe.skipIf(browserMissing)('releases pages in chromium', () => {
     await expect.poll(() => ran.innerText()).toMatch(/Agents[\s\S]*Completed[\s\S]*1 skipped/);
     expect(await page.locator('#release-rollouts').innerText()).not.toMatch(/Kiosks/);
     await b.shot(page, 'release-detail');
+
+    // The rollout's page names the release it rolls out (not its first artifact), and links back.
+    await ran.click();
+    await page.waitForURL((url) => url.hash === `#/rollouts/${skippedId}`);
+    await expect.poll(() => page.locator('#rollout-release').textContent()).toBe('pos 2.4.1');
+    expect(await page.locator('#rollout-release').getAttribute('href')).toBe(`#/releases/${releaseId}`);
+    await b.shot(page, 'rollout-of-release', false);
+    // The event log says what the release is.
+    await page.goto(`${t.url}/#/events`);
+    await expect.poll(() => page.locator('#main').innerText()).toMatch(/release\.created[\s\S]*pos 2\.4\.1 · 2 artifacts/);
     expect(b.problems).toEqual([]);
   });
 
