@@ -103,6 +103,23 @@ describe.skipIf(browserMissing)('groups page in chromium', () => {
     expect(b.problems).toEqual([]);
   });
 
+  it('lets a policy target a group', async () => {
+    const page = await b.signIn(t.tokens.operator, { path: '/policies' });
+    const canary = (await groups()).find((g) => g.name === 'canary')!;
+    await page.waitForSelector(`#policy-group option[value="${canary.id}"]`, { state: 'attached' });
+    await page.fill('#policy-name', 'canary-images');
+    await page.fill('#policy-image', 'ghcr.io/acme/pos-*:v*');
+    await page.selectOption('#policy-group', canary.id);
+    const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/api/v1/policies'), page.click('form button.btn-primary')]);
+    expect(answer.status(), await answer.text()).toBe(201);
+    const policies = (await t.request('GET', '/api/v1/policies')).json() as { items?: { name: string; filter: Record<string, unknown> }[] } | { name: string; filter: Record<string, unknown> }[];
+    const items = Array.isArray(policies) ? policies : (policies.items ?? []);
+    expect(items.find((p) => p.name === 'canary-images')?.filter).toEqual({ group: canary.id });
+    // While a policy names it, the group cannot be deleted from under it.
+    expect((await t.request('DELETE', `/api/v1/groups/${canary.id}`)).status).toBe(409);
+    expect(b.problems).toEqual([]);
+  });
+
   it('lets a viewer read the groups but offers no create or delete', async () => {
     const page = await b.signIn(t.tokens.viewer, { path: '/groups' });
     await expect.poll(() => page.locator('#group-table tbody tr').count()).toBe(1);

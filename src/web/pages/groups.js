@@ -38,10 +38,7 @@ export function render(main, _params, ctx) {
   }, 200);
   const initial = from === 'filter' ? filterFromQuery(ctx.query) : {};
   delete initial.group;
-  const filters = filterForm(countMatches, initial);
-  // A group is not a filter key of another group.
-  filters.fields.group.remove();
-  delete filters.fields.group;
+  const filters = filterForm(countMatches, initial, { withGroup: false });
   const dynamicPart = h('div', { class: 'form-fields' }, filters.el, matchCount);
   const staticPart = h('div', { class: 'selection-note', id: 'group-static-note' });
   const syncHanded = () =>

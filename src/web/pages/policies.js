@@ -29,6 +29,7 @@ export function render(main) {
   const name = h('input', { id: 'policy-name', placeholder: 'west-pos', required: true });
   const glob = h('input', { id: 'policy-image', placeholder: 'ghcr.io/acme/*:v*', required: true });
   const location = h('input', { id: 'policy-location', placeholder: 'any' });
+  const group = h('select', { id: 'policy-group' }, h('option', { value: '' }, 'any'));
   const phases = h('input', { id: 'policy-phases', value: '10,50,100' });
   const createStatus = h('div');
   const create = h(
@@ -37,7 +38,10 @@ export function render(main) {
       class: 'form-inline',
       onsubmit: async (event) => {
         event.preventDefault();
-        const body = { name: name.value.trim(), image: glob.value.trim(), filter: location.value.trim() ? { location: location.value.trim() } : {}, template: { strategy: PHASED_STRATEGY, phases: phases.value.split(',').map((p) => ({ percent: Number(p.trim()) })) } };
+        const filter = {};
+        if (location.value.trim()) filter.location = location.value.trim();
+        if (group.value) filter.group = group.value;
+        const body = { name: name.value.trim(), image: glob.value.trim(), filter, template: { strategy: PHASED_STRATEGY, phases: phases.value.split(',').map((p) => ({ percent: Number(p.trim()) })) } };
         try {
           await api('POST', '/api/v1/policies', { body });
           mount(createStatus);
@@ -51,11 +55,18 @@ export function render(main) {
     h('label', null, 'Name', name),
     h('label', null, 'Image glob', glob),
     h('label', null, 'Location', location),
+    h('label', null, 'Group', group),
     h('label', null, 'Phases %', phases),
     h('button', { class: 'btn btn-primary', type: 'submit' }, 'Create policy'),
   );
 
   mount(main, canOperate() ? card('New policy', [create, createStatus]) : null, card('Policies', list), card('Test an image', [tester, testResult]));
+  // A policy may target a saved group: its rollouts take whoever is in it when the image arrives.
+  if (canOperate()) {
+    api('GET', '/api/v1/groups', { query: { limit: 200 } })
+      .then((result) => mount(group, h('option', { value: '' }, 'any'), (result.items ?? []).map((g) => h('option', { value: g.id }, `${g.name} (${g.kind})`))))
+      .catch((error) => mount(createStatus, errorBox(new Error(`Groups not loaded: ${error.message}`))));
+  }
 
   async function load() {
     try {
