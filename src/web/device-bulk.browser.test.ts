@@ -135,6 +135,25 @@ describe.skipIf(browserMissing)('device list bulk actions in chromium', () => {
     expect(b.problems).toEqual([]);
   });
 
+  it('saves all devices matching the filter as a dynamic group of that filter', async () => {
+    const page = await b.signIn(t.tokens.operator, { path: '/devices' });
+    await page.getByLabel('Tag key=value', { exact: true }).fill('ring=main');
+    const matching = ((await t.request('GET', '/api/v1/devices/count?tag=ring%3Dmain')).json() as { total: number }).total;
+    expect(matching).toBeGreaterThan(50);
+    await expect.poll(() => page.locator('#device-total').textContent()).toMatch(new RegExp(`of ${matching} devices`));
+    await page.check('#select-page');
+    await page.click('#select-all-matching');
+    await page.click('#bulk-bar [data-bulk="group"]');
+    await page.waitForURL((url) => url.hash.startsWith('#/groups?from=filter'));
+    expect(await page.locator('#group-kind').inputValue()).toBe('dynamic');
+    expect(await page.getByLabel('Tag key=value', { exact: true }).inputValue()).toBe('ring=main');
+    await expect.poll(() => page.locator('#group-match-count').getAttribute('data-total')).toBe(String(matching));
+    await page.fill('#group-name', 'main ring');
+    await page.click('#group-create');
+    await expect.poll(() => page.locator('#group-form-status').textContent()).toBe(`Created dynamic group main ring with ${matching} devices.`);
+    expect(b.problems).toEqual([]);
+  });
+
   it('gives a viewer no checkboxes and no bulk bar', async () => {
     const page = await b.signIn(t.tokens.viewer, { path: '/devices' });
     await expect.poll(() => page.locator('#device-table tbody tr').count()).toBe(50);
