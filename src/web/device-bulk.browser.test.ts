@@ -93,6 +93,23 @@ describe.skipIf(browserMissing)('device list bulk actions in chromium', () => {
     await confirm(page);
     await expect.poll(() => page.locator('#bulk-status').textContent()).toBe('Set the location of 60 devices.');
     expect(((await t.request('GET', '/api/v1/devices/count?location=depot')).json() as { total: number }).total).toBe(DEVICES);
+    // A run clears the selection: select all again, then set the device type.
+    await page.check('#select-page');
+    await page.click('#select-all-matching');
+    expect(await review(page, 'set-device-type', ['#bulk-device-type', 'rpi4'])).toBe('60');
+    expect(await page.locator('#bulk-confirm').innerText()).toMatch(/Set the device type of 60 devices\?/);
+    await confirm(page);
+    await expect.poll(() => page.locator('#bulk-status').textContent()).toBe('Set the device type of 60 devices.');
+    expect(((await t.request('GET', '/api/v1/devices/count?deviceType=rpi4')).json() as { total: number }).total).toBe(DEVICES);
+    await expect.poll(() => page.locator('#device-table tbody tr >> nth=0').innerText()).toMatch(/rpi4/);
+    // A device type the API refuses is said so, and nothing changes.
+    await page.check(`input[data-device="${id(0)}"]`);
+    await page.click('#bulk-bar [data-bulk="set-device-type"]');
+    await page.fill('#bulk-device-type', 'rpi*');
+    await page.click('#bulk-review');
+    await expect.poll(() => page.locator('#bulk-confirm .alert-error').textContent()).toMatch(/deviceType/);
+    expect(((await t.request('GET', `/api/v1/devices/${id(0)}`)).json() as { deviceType: string }).deviceType).toBe('rpi4');
+    await page.click('#bulk-bar [data-bulk="clear"]');
 
     // With a filter, "all matching" is the filter's devices only.
     await page.getByLabel('Search id or name', { exact: true }).fill('shop-5');

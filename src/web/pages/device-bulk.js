@@ -1,4 +1,5 @@
-// The device list's bulk action bar: tag, untag, set location, decommission, save as a group and
+// The device list's bulk action bar: tag, untag, set location, set device type, decommission, save
+// as a group and
 // start a rollout, on the selected devices or on all devices matching the filter. Every change
 // first asks the API how many devices it will touch (POST /api/v1/devices/bulk?dryRun=true) and
 // runs only when the operator confirms that count.
@@ -29,6 +30,7 @@ const ACTIONS = {
   tag: { label: 'Tag', verb: 'Tag', past: 'Tagged' },
   untag: { label: 'Untag', verb: 'Remove tags from', past: 'Removed tags from' },
   'set-location': { label: 'Set location', verb: 'Set the location of', past: 'Set the location of' },
+  'set-device-type': { label: 'Set device type', verb: 'Set the device type of', past: 'Set the device type of' },
   decommission: { label: 'Decommission', verb: 'Decommission', past: 'Decommissioned', danger: true },
 };
 
@@ -100,6 +102,10 @@ export function bulkBar({ selection, onDone, onClear }) {
     if (action === 'set-location') {
       const input = h('input', { id: 'bulk-location', placeholder: 'empty clears it', 'aria-label': 'New location' });
       return { el: h('label', null, 'New location', input), read: () => ({ location: input.value.trim() || null }), focus: input };
+    }
+    if (action === 'set-device-type') {
+      const input = h('input', { id: 'bulk-device-type', placeholder: 'rpi4; empty clears it', maxlength: 64, 'aria-label': 'New device type' });
+      return { el: h('label', null, 'New device type', input), read: () => ({ deviceType: input.value.trim() || null }), focus: input };
     }
     return { el: h('p', { class: 'muted' }, 'Decommissioned devices get no further updates, every credential they have is revoked and their unfinished executions end. Their history stays.'), read: () => ({}) };
   }

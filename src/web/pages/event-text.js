@@ -71,6 +71,7 @@ const RULES = {
   'devices.bulk-tag': (d) => [bulkCount(d), d.tags && typeof d.tags === 'object' ? `set ${Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : null],
   'devices.bulk-untag': (d) => [bulkCount(d), Array.isArray(d.keys) ? `removed ${d.keys.join(', ')}` : null],
   'devices.bulk-set-location': (d) => [bulkCount(d), d.location === null ? 'location cleared' : str(d.location) ? `location ${d.location}` : null],
+  'devices.bulk-set-device-type': (d) => [bulkCount(d), d.deviceType === null ? 'device type cleared' : str(d.deviceType) ? `device type ${d.deviceType}` : null],
   'devices.bulk-decommission': (d) => [bulkCount(d), 'every credential revoked'],
   'group.created': (d) => [str(d.name), str(d.kind), d.kind === 'dynamic' ? filterText(d.filter) : Array.isArray(d.devices) ? plural(d.devices.length, 'device') : null],
   'group.updated': (d) => [str(d.name), d.changes && typeof d.changes === 'object' ? `changed ${Object.keys(d.changes).join(', ') || 'nothing'}` : null],
