@@ -115,6 +115,7 @@ describe.skipIf(browserMissing)('groups page in chromium', () => {
     const policies = (await t.request('GET', '/api/v1/policies')).json() as { items?: { name: string; filter: Record<string, unknown> }[] } | { name: string; filter: Record<string, unknown> }[];
     const items = Array.isArray(policies) ? policies : (policies.items ?? []);
     expect(items.find((p) => p.name === 'canary-images')?.filter).toEqual({ group: canary.id });
+    await expect.poll(() => page.locator('#main table').innerText()).toMatch(/canary-images[\s\S]*group:canary/);
     // While a policy names it, the group cannot be deleted from under it.
     expect((await t.request('DELETE', `/api/v1/groups/${canary.id}`)).status).toBe(409);
     expect(b.problems).toEqual([]);

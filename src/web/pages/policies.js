@@ -62,11 +62,15 @@ export function render(main) {
 
   mount(main, canOperate() ? card('New policy', [create, createStatus]) : null, card('Policies', list), card('Test an image', [tester, testResult]));
   // A policy may target a saved group: its rollouts take whoever is in it when the image arrives.
-  if (canOperate()) {
-    api('GET', '/api/v1/groups', { query: { limit: 200 } })
-      .then((result) => mount(group, h('option', { value: '' }, 'any'), (result.items ?? []).map((g) => h('option', { value: g.id }, `${g.name} (${g.kind})`))))
-      .catch((error) => mount(createStatus, errorBox(new Error(`Groups not loaded: ${error.message}`))));
-  }
+  // The list shows a group by its name where the group is known.
+  const groupNames = new Map();
+  api('GET', '/api/v1/groups', { query: { limit: 200 } })
+    .then((result) => {
+      for (const g of result.items ?? []) groupNames.set(g.id, g.name);
+      mount(group, h('option', { value: '' }, 'any'), (result.items ?? []).map((g) => h('option', { value: g.id }, `${g.name} (${g.kind})`)));
+      if (groupNames.size) load();
+    })
+    .catch((error) => mount(createStatus, errorBox(new Error(`Groups not loaded: ${error.message}`))));
 
   async function load() {
     try {
@@ -90,7 +94,7 @@ export function render(main) {
                       null,
                       h('td', null, h('strong', null, p.name)),
                       h('td', null, h('code', null, p.image)),
-                      h('td', null, Object.keys(p.filter).length ? Object.entries(p.filter).map(([k, v]) => h('span', { class: 'tag' }, `${k}:${v}`)) : h('span', { class: 'muted' }, 'all')),
+                      h('td', null, Object.keys(p.filter).length ? Object.entries(p.filter).map(([k, v]) => h('span', { class: 'tag', title: k === 'group' ? String(v) : undefined }, `${k}:${k === 'group' ? (groupNames.get(v) ?? v) : v}`)) : h('span', { class: 'muted' }, 'all')),
                       h('td', null, p.template.strategy ?? DEFAULT_STRATEGY, p.template.phases ? h('span', { class: 'muted' }, ` · ${p.template.phases.map((x) => x.percent ?? x.count).join('/')}`) : null),
                       h('td', null, pill(p.enabled ? 'enabled' : 'disabled')),
                       h('td', { class: 'muted' }, fmtAgo(p.createdAt)),
