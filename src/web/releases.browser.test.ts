@@ -91,6 +91,28 @@ describe.skipIf(browserMissing)('releases pages in chromium', () => {
     expect(b.problems).toEqual([]);
   });
 
+  it('deletes a release only when no unfinished rollout uses it, after asking', async () => {
+    const page = await b.signIn(t.tokens.operator, { path: `/releases/${releaseId}` });
+    await expect.poll(() => page.locator('#release-artifacts tbody tr').count()).toBe(2);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click('#delete-release');
+    // West stores is still scheduled: the API says no, with its reason, and the release stays.
+    await expect.poll(() => page.locator('#release-notice').textContent()).toMatch(/^Not deleted: .*rollout/);
+    expect((await t.request('GET', `/api/v1/releases/${releaseId}`)).status).toBe(200);
+    expect((await t.request('POST', `/api/v1/rollouts/${rolloutId}/cancel`)).status).toBeLessThan(300);
+    let asked = '';
+    page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.accept();
+    });
+    await page.click('#delete-release');
+    await page.waitForURL((url) => url.hash === '#/releases');
+    expect(asked).toBe('Delete release pos 2.4.1? Its artifacts stay.');
+    expect((await t.request('GET', `/api/v1/releases/${releaseId}`)).status).toBe(404);
+    await expect.poll(() => page.locator(`#release-table tr[data-release="${releaseId}"]`).count()).toBe(0);
+    expect(b.problems).toEqual([]);
+  });
+
   it('says so for an unknown release', async () => {
     const page = await b.signIn(t.tokens.viewer, { path: '/releases/no-such-release' });
     await expect.poll(() => page.locator('.alert-error').count()).toBe(1);

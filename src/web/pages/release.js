@@ -22,7 +22,8 @@ export function render(main, [id], ctx) {
   const head = h('div');
   const parts = h('div');
   const deployed = h('div');
-  mount(main, head, card('Components and artifacts', parts), card('Where it is deployed', deployed));
+  const notice = h('div', { id: 'release-notice' });
+  mount(main, notice, head, card('Components and artifacts', parts), card('Where it is deployed', deployed));
 
   async function loadRelease() {
     try {
@@ -37,7 +38,11 @@ export function render(main, [id], ctx) {
         card(
           `${release.name} ${release.version}`,
           h('dl', { class: 'fields', id: 'release-facts' }, field('Release id', h('code', null, release.id)), field('Components', componentsOf(release).join(' → ')), field('Artifacts', String(release.artifacts.length)), field('Created', fmtTime(release.createdAt)), field('Created by', release.createdBy)),
-          [h('a', { class: 'btn btn-sm', href: '#/releases' }, '← All releases'), canOperate() ? h('a', { class: 'btn btn-sm btn-primary', id: 'roll-out-release', href: `#/rollouts/new?releaseId=${encodeURIComponent(release.id)}` }, 'Roll out this release') : null],
+          [
+            h('a', { class: 'btn btn-sm', href: '#/releases' }, '← All releases'),
+            canOperate() ? h('button', { class: 'btn btn-sm btn-danger-ghost', type: 'button', id: 'delete-release', onclick: () => remove(release) }, 'Delete') : null,
+            canOperate() ? h('a', { class: 'btn btn-sm btn-primary', id: 'roll-out-release', href: `#/rollouts/new?releaseId=${encodeURIComponent(release.id)}` }, 'Roll out this release') : null,
+          ],
         ),
       );
       mount(
@@ -75,6 +80,17 @@ export function render(main, [id], ctx) {
     } catch (error) {
       mount(head, errorBox(error));
       mount(parts);
+    }
+  }
+
+  // The API refuses (409, with the reason) while a rollout that has not finished uses the release.
+  async function remove(release) {
+    if (!window.confirm(`Delete release ${release.name} ${release.version}? Its artifacts stay.`)) return;
+    try {
+      await api('DELETE', `/api/v1/releases/${encodeURIComponent(release.id)}`);
+      window.location.hash = '#/releases';
+    } catch (error) {
+      mount(notice, errorBox(new Error(`Not deleted: ${error.message}`)));
     }
   }
 
