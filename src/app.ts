@@ -114,9 +114,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   ready = true;
   const events = new EventLog(store.events, clock);
   const devices = new DeviceService(store, events, clock, { tmpDir, maxRowBytes: config.importMaxRowBytes });
+  const groups = new GroupService(store, events, clock, () => devices.invalidate());
   // The one writer of "this device now runs version X" (push results, pull reports, hawkBit, Mender).
   const versions = new DeviceVersions(store, clock);
-  const groups = new GroupService(store, events, clock, () => devices.invalidate());
   // Device tokens stay cached longer than a poll interval; their revocations reach every server (below).
   // Room for every token of a fleet of two million devices, so a large fleet's polls stay query-free.
   const auth = new Authenticator(store.tokens, clock, { deviceTtlMs: 10 * 60_000, maxEntries: 2_000_000 });

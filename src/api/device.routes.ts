@@ -26,6 +26,7 @@ const BulkBody = Type.Object(
     tags: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 256 }), { maxProperties: MAX_BULK_TAGS, description: 'tag: the tags to set, key to value' })),
     keys: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: MAX_BULK_TAGS, description: 'untag: the tag keys to remove' })),
     location: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()], { description: 'set-location: the new location (null clears it)' })),
+    deviceType: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()], { description: 'set-device-type: the new device type, e.g. rpi4 (null clears it)' })),
   },
   { additionalProperties: false },
 );
@@ -76,7 +77,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
     config: { auth: 'operator' },
     schema: {
       tags,
-      summary: 'A bulk action on a selection (ids, filter or group, within one tenant): tag, untag, set-location, decommission',
+      summary: 'A bulk action on a selection (ids, filter or group, within one tenant): tag, untag, set-location, set-device-type, decommission',
       description: 'With dryRun=true answers the count it would touch and changes nothing. A run is one transaction with one audit event (devices.bulk-<action>, with the count); each device’s history also gets its own event.',
       querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean({ default: false })) }),
       body: BulkBody,

@@ -12,6 +12,7 @@ export * from './event.routes.js';
 export * from './execution.routes.js';
 export * from './group.routes.js';
 export * from './fast-routes.js';
+export * from './group.routes.js';
 export * from './health.routes.js';
 export * from './listen.js';
 export * from './metrics.js';

@@ -44,13 +44,17 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRouteDeps
     schema: {
       tags,
       summary: 'List rollouts, newest first',
-      querystring: Type.Object({ status: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description: 'comma-separated statuses' })), ...PageQuery }),
+      querystring: Type.Object({
+        status: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description: 'comma-separated statuses' })),
+        releaseId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'only the rollouts of this release (where it is deployed)' })),
+        ...PageQuery,
+      }),
       response: { 200: listOf(RolloutSchema), ...errorResponses },
     },
     handler: async (request) => {
-      const q = request.query as { status?: string | string[]; limit?: number; cursor?: string };
+      const q = request.query as { status?: string | string[]; releaseId?: string; limit?: number; cursor?: string };
       const status = oneOf(listParam(q.status), ROLLOUT_STATUSES, 'status') as RolloutStatus[];
-      return rollouts.list({ status, limit: q.limit ?? 100, cursor: q.cursor });
+      return rollouts.list({ status, releaseId: q.releaseId, limit: q.limit ?? 100, cursor: q.cursor });
     },
   });
 

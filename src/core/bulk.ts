@@ -1,11 +1,11 @@
 // Bulk actions on a selection of devices: explicit ids (bounded), a device filter, or a saved
 // group, always within one tenant. The selection becomes a device filter; the store applies the
 // action with set-based statements over it.
-import { DEFAULT_TENANT, optionalString, parseTags, TAG_KEY_PATTERN, TENANT_PATTERN, type Tags } from './device.js';
+import { DEFAULT_TENANT, DEVICE_TYPE_MESSAGE, DEVICE_TYPE_PATTERN, optionalString, parseTags, TAG_KEY_PATTERN, TENANT_PATTERN, type Tags } from './device.js';
 import { parseDeviceFilter, type DeviceFilter } from './device-filter.js';
 import { ValidationError, type ErrorDetail } from './errors.js';
 
-export const BULK_ACTIONS = ['tag', 'untag', 'set-location', 'decommission'] as const;
+export const BULK_ACTIONS = ['tag', 'untag', 'set-location', 'set-device-type', 'decommission'] as const;
 export type BulkAction = (typeof BULK_ACTIONS)[number];
 /** Most explicit ids one bulk request may list (a larger selection is a filter or a group). */
 export const MAX_BULK_IDS = 10_000;
@@ -13,7 +13,7 @@ export const MAX_BULK_IDS = 10_000;
 export const MAX_BULK_TAGS = 16;
 
 /** What the action changes. */
-export type BulkChange = { action: 'tag'; tags: Tags } | { action: 'untag'; keys: string[] } | { action: 'set-location'; location: string | null } | { action: 'decommission' };
+export type BulkChange = { action: 'tag'; tags: Tags } | { action: 'untag'; keys: string[] } | { action: 'set-location'; location: string | null } | { action: 'set-device-type'; deviceType: string | null } | { action: 'decommission' };
 
 export interface BulkRequest {
   change: BulkChange;
@@ -25,7 +25,7 @@ export interface BulkRequest {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const FIELDS = ['action', 'ids', 'filter', 'group', 'tenant', 'tags', 'keys', 'location'];
+const FIELDS = ['action', 'ids', 'filter', 'group', 'tenant', 'tags', 'keys', 'location', 'deviceType'];
 
 /** Validates a bulk request body; a ValidationError naming each problem. */
 export function validateBulkRequest(raw: unknown): BulkRequest {
@@ -84,7 +84,7 @@ function parseChange(input: Record<string, unknown>, errors: ErrorDetail[]): Bul
     return null;
   }
   const extra = (allowed: string[]) => {
-    for (const key of ['tags', 'keys', 'location']) if (input[key] !== undefined && !allowed.includes(key)) errors.push({ path: key, message: `is not used by action ${action}` });
+    for (const key of ['tags', 'keys', 'location', 'deviceType']) if (input[key] !== undefined && !allowed.includes(key)) errors.push({ path: key, message: `is not used by action ${action}` });
   };
   switch (action) {
     case 'tag': {
@@ -107,6 +107,14 @@ function parseChange(input: Record<string, unknown>, errors: ErrorDetail[]): Bul
       extra(['location']);
       if (!('location' in input)) errors.push({ path: 'location', message: 'is required: the new location, or null to clear it' });
       return { action, location: optionalString(input.location, 'location', 256, errors) };
+    }
+    case 'set-device-type': {
+      extra(['deviceType']);
+      const raw = input.deviceType;
+      if (raw === null) return { action, deviceType: null };
+      if (typeof raw === 'string' && DEVICE_TYPE_PATTERN.test(raw)) return { action, deviceType: raw };
+      errors.push({ path: 'deviceType', message: raw === undefined ? 'is required: the new device type, or null to clear it' : DEVICE_TYPE_MESSAGE });
+      return { action, deviceType: null };
     }
     default:
       extra([]);

@@ -80,12 +80,13 @@ export class RolloutService {
   }
 
   /**
-   * Newest first, keyset-paged (`cursor` is a page's nextCursor), filtered by status: the page is
-   * summarised in one grouped query, the total counted once per page.
+   * Newest first, keyset-paged (`cursor` is a page's nextCursor), filtered by status and release
+   * (where a release is deployed): the page is summarised in one grouped query, the total counted
+   * once per page with the same filter.
    */
-  async list(options: { status?: RolloutStatus[]; limit: number; cursor?: string }): Promise<RolloutPage> {
+  async list(options: { status?: RolloutStatus[]; releaseId?: string; limit: number; cursor?: string }): Promise<RolloutPage> {
     const before = timeCursor.decode(options.cursor);
-    const [rows, total] = await Promise.all([this.store.rollouts.list({ status: options.status, limit: options.limit + 1, before, counts: false }), this.store.rollouts.count(options.status)]);
+    const [rows, total] = await Promise.all([this.store.rollouts.list({ status: options.status, releaseId: options.releaseId, limit: options.limit + 1, before, counts: false }), this.store.rollouts.count(options.status, options.releaseId)]);
     const more = rows.length > options.limit;
     const page = more ? rows.slice(0, options.limit) : rows;
     const last = page.at(-1);

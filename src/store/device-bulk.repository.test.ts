@@ -43,6 +43,27 @@ describe.each(storeTargets)('device bulk repository ($name)', (target) => {
     expect(await store.transaction((tx) => tx.deviceBulk.deviceIds('run-2'))).toEqual([]);
   });
 
+  it('sets and clears the device type of a frozen selection, which the deviceType filter then finds', async (ctx) => {
+    if (state.reason) return ctx.skip(state.reason);
+    await store.devices.upsertMany([device('t-1', { hw: 'pi' }), device('t-2', { hw: 'pi' }), device('t-3', { hw: 'x86' })], now);
+    const typed = await store.transaction(async (tx) => {
+      const n = await tx.deviceBulk.select('run-t', parseDeviceFilter({ tag: 'hw=pi' }));
+      await tx.deviceBulk.apply('run-t', { action: 'set-device-type', deviceType: 'rpi4' }, now);
+      await tx.deviceBulk.release('run-t');
+      return n;
+    });
+    expect(typed).toBe(2);
+    expect((await store.devices.list(parseDeviceFilter({ deviceType: 'rpi4' }), { limit: 10 })).items.map((d) => d.id)).toEqual(['t-1', 't-2']);
+    expect((await store.devices.get('t-3'))!.deviceType).toBeNull();
+    await store.transaction(async (tx) => {
+      await tx.deviceBulk.select('run-u', parseDeviceFilter({ ids: ['t-2'] }));
+      await tx.deviceBulk.apply('run-u', { action: 'set-device-type', deviceType: null }, now);
+      await tx.deviceBulk.release('run-u');
+    });
+    expect((await store.devices.get('t-2'))!.deviceType).toBeNull();
+    expect(await store.devices.count(parseDeviceFilter({ deviceType: 'rpi4' }))).toBe(1);
+  });
+
   it('decommissions a selection: marks the devices, revokes their tokens, answers their unfinished executions', async (ctx) => {
     if (state.reason) return ctx.skip(state.reason);
     await store.devices.upsertMany([device('d-1', {}), device('d-2', {})], now);

@@ -58,11 +58,15 @@ export class DeviceBulkRepository {
     return Number(result.numInsertedOrUpdatedRows ?? 0);
   }
 
-  /** Applies a tag, untag or location change to every device of the run. */
+  /** Applies a tag, untag, location or device type change to every device of the run. */
   async apply(runId: string, change: Exclude<BulkChange, { action: 'decommission' }>, now: number): Promise<void> {
     const selected = this.inRun(runId, 'id');
     if (change.action === 'set-location') {
       await this.db.updateTable('devices').set({ location: change.location, updated_at: now }).where(selected).execute();
+      return;
+    }
+    if (change.action === 'set-device-type') {
+      await this.db.updateTable('devices').set({ device_type: change.deviceType, updated_at: now }).where(selected).execute();
       return;
     }
     const keys = change.action === 'tag' ? Object.keys(change.tags) : change.keys;

@@ -83,6 +83,20 @@ for (const target of storeTargets) {
       expect(await store.rollouts.count()).toBe((await store.rollouts.list({ limit: 100 })).length);
     });
 
+    it('lists and counts the rollouts of one release, by status too', async (ctx) => {
+      if (skip) return ctx.skip();
+      const at = new Date(T0).toISOString();
+      for (const id of ['rel-list-a', 'rel-list-b']) await store.releases.create({ id, name: id, version: '1', createdBy: 'ops', createdAt: at, artifacts: [{ artifactId, component: 'main', match: { protocol: null, deviceType: null }, position: 0 }] });
+      const ofA = [rollout(artifactId, { releaseId: 'rel-list-a', status: 'running' }), rollout(artifactId, { releaseId: 'rel-list-a', status: 'completed' })];
+      for (const r of [...ofA, rollout(artifactId, { releaseId: 'rel-list-b' }), rollout(artifactId)]) await store.rollouts.create(r);
+      expect((await store.rollouts.list({ releaseId: 'rel-list-a', limit: 10 })).map((r) => r.id).sort()).toEqual(ofA.map((r) => r.id).sort());
+      expect((await store.rollouts.list({ releaseId: 'rel-list-a', status: ['completed'], limit: 10 })).map((r) => r.id)).toEqual([ofA[1]!.id]);
+      expect(await store.rollouts.count(undefined, 'rel-list-a')).toBe(2);
+      expect(await store.rollouts.count(['running'], 'rel-list-a')).toBe(1);
+      expect(await store.rollouts.count(undefined, 'rel-list-b')).toBe(1);
+      expect(await store.rollouts.list({ releaseId: 'no-such-release', limit: 10 })).toEqual([]);
+    });
+
     it('lists a page of several rollouts each with its own counts (one grouped query), and summarises them together', async (ctx) => {
       if (skip) return ctx.skip();
       // Newer than every other rollout of this suite: these three are the first page.

@@ -145,9 +145,10 @@ export class RolloutRepository {
    * grouped query for the whole page. `counts: false` leaves them out (for callers that summarise
    * the page themselves, executionViews.summaryRowsOf).
    */
-  async list(options: { status?: RolloutStatus[]; limit: number; before?: TimeKey | null; counts?: boolean }): Promise<Rollout[]> {
+  async list(options: { status?: RolloutStatus[]; releaseId?: string; limit: number; before?: TimeKey | null; counts?: boolean }): Promise<Rollout[]> {
     let q = this.db.selectFrom('rollouts').selectAll();
     if (options.status?.length) q = q.where('status', 'in', options.status);
+    if (options.releaseId !== undefined) q = q.where('release_id', '=', options.releaseId);
     const before = options.before;
     if (before) q = q.where(olderThan('created_at', 'id', before));
     const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
@@ -162,9 +163,11 @@ export class RolloutRepository {
     return rows.map((row) => toRollout(row));
   }
 
-  async count(status?: RolloutStatus[]): Promise<number> {
+  /** How many rollouts `list` pages through with the same status and release. */
+  async count(status?: RolloutStatus[], releaseId?: string): Promise<number> {
     let q = this.db.selectFrom('rollouts').select((eb) => eb.fn.countAll<number>().as('n'));
     if (status?.length) q = q.where('status', 'in', status);
+    if (releaseId !== undefined) q = q.where('release_id', '=', releaseId);
     return Number((await q.executeTakeFirstOrThrow()).n);
   }
 

@@ -9,6 +9,9 @@ import * as overview from './pages/overview.js';
 import * as devices from './pages/devices.js';
 import * as device from './pages/device.js';
 import * as artifacts from './pages/artifacts.js';
+import * as releases from './pages/releases.js';
+import * as release from './pages/release.js';
+import * as groups from './pages/groups.js';
 import * as rollouts from './pages/rollouts.js';
 import * as rollout from './pages/rollout.js';
 import * as rolloutNew from './pages/rollout-new.js';
@@ -22,7 +25,10 @@ const ROUTES = [
   { pattern: /^\/$/, page: overview, nav: 'overview', title: 'Fleet overview' },
   { pattern: /^\/devices$/, page: devices, nav: 'devices', title: 'Devices' },
   { pattern: /^\/devices\/(.+)$/, page: device, nav: 'devices', title: 'Device' },
+  { pattern: /^\/groups$/, page: groups, nav: 'groups', title: 'Groups' },
   { pattern: /^\/artifacts$/, page: artifacts, nav: 'artifacts', title: 'Artifacts' },
+  { pattern: /^\/releases$/, page: releases, nav: 'releases', title: 'Releases' },
+  { pattern: /^\/releases\/(.+)$/, page: release, nav: 'releases', title: 'Release' },
   { pattern: /^\/rollouts$/, page: rollouts, nav: 'rollouts', title: 'Rollouts' },
   { pattern: /^\/rollouts\/new$/, page: rolloutNew, nav: 'rollouts', title: 'New rollout' },
   { pattern: /^\/rollouts\/(.+)$/, page: rollout, nav: 'rollouts', title: 'Rollout' },
@@ -33,7 +39,9 @@ const ROUTES = [
 const NAV = [
   ['overview', '#/', 'Overview', 'M3 12l9-8 9 8v8a1 1 0 01-1 1h-5v-6H9v6H4a1 1 0 01-1-1z'],
   ['devices', '#/devices', 'Devices', 'M4 5h16v10H4zM8 19h8M12 15v4'],
+  ['groups', '#/groups', 'Groups', 'M4 7h7v7H4zM13 10h7v7h-7zM7 14v3h6'],
   ['artifacts', '#/artifacts', 'Artifacts', 'M12 3l8 4.5v9L12 21l-8-4.5v-9zM12 12l8-4.5M12 12v9M12 12L4 7.5'],
+  ['releases', '#/releases', 'Releases', 'M5 4h14v4H5zM5 10h14v4H5zM5 16h14v4H5z'],
   ['rollouts', '#/rollouts', 'Rollouts', 'M4 18l5-6 4 3 7-9M15 6h5v5'],
   ['policies', '#/policies', 'Policies', 'M12 3l7 3v6c0 4.5-3 7.5-7 9-4-1.5-7-4.5-7-9V6z'],
   ['events', '#/events', 'Event log', 'M5 6h14M5 12h14M5 18h9'],

@@ -39,9 +39,9 @@ interface BulkResult {
   eventId: number | null;
 }
 
-type Flags = { server?: string; token?: string; json?: boolean; group?: string; filter?: string; ids?: string[]; tenant?: string; tag?: string[]; key?: string[]; location?: string; clear?: boolean; yes?: boolean; dryRun?: boolean };
+type Flags = { server?: string; token?: string; json?: boolean; group?: string; filter?: string; ids?: string[]; tenant?: string; tag?: string[]; key?: string[]; location?: string; deviceType?: string; clear?: boolean; yes?: boolean; dryRun?: boolean };
 
-const ACTIONS = ['tag', 'untag', 'set-location', 'decommission'];
+const ACTIONS = ['tag', 'untag', 'set-location', 'set-device-type', 'decommission'];
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function change(action: string, o: Flags): Record<string, unknown> {
@@ -62,6 +62,9 @@ function change(action: string, o: Flags): Record<string, unknown> {
     case 'set-location':
       if (o.location === undefined && !o.clear) throw new CliError('set-location needs --location <text> (or --clear)', 2);
       return { location: o.clear ? null : o.location };
+    case 'set-device-type':
+      if (o.deviceType === undefined && !o.clear) throw new CliError('set-device-type needs --device-type <type> (or --clear)', 2);
+      return { deviceType: o.clear ? null : o.deviceType };
     case 'decommission':
       return {};
     default:
@@ -96,7 +99,8 @@ export function registerDevicesBulk(devices: Command, remoteOptions: (cmd: Comma
     .option('--tag <key=value>', 'tag: a tag to set, repeatable', collect)
     .option('--key <key>', 'untag: a tag key to remove, repeatable', collect)
     .option('--location <location>', 'set-location: the new location')
-    .option('--clear', 'set-location: clear the location')
+    .option('--device-type <type>', 'set-device-type: the new device type (e.g. rpi4)')
+    .option('--clear', 'set-location, set-device-type: clear the location or the device type')
     .option('--dry-run', 'only show how many devices it would touch')
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (action: string, o: Flags) => {

@@ -48,6 +48,10 @@ describe('orchestrator groups / devices bulk', () => {
     expect((await t.request('GET', '/api/v1/devices/count?tag=wave=1')).json()).toEqual({ total: 2 });
     const located = await cli(['devices', 'bulk', 'set-location', '--ids', 'cl-2', 'cl-3', '--location', 'Dock 9', '--yes', '--json']);
     expect(JSON.parse(located.stdout)).toMatchObject({ action: 'set-location', count: 2 });
+    const typed = await cli(['devices', 'bulk', 'set-device-type', '--ids', 'cl-2', 'cl-3', '--device-type', 'rpi4', '--yes', '--json']);
+    expect(JSON.parse(typed.stdout)).toMatchObject({ action: 'set-device-type', count: 2 });
+    expect((await t.request('GET', '/api/v1/devices/count?deviceType=rpi4')).json()).toEqual({ total: 2 });
+    expect((await cli(['devices', 'bulk', 'set-device-type', '--ids', 'cl-2'])).stderr).toContain('set-device-type needs --device-type <type> (or --clear)');
     expect((await cli(['devices', 'bulk', 'untag', '--filter', 'location=Dock 9', '--key', 'wave', '--yes'])).stdout).toContain('untag: 2 device(s)');
     const both = await cli(['devices', 'bulk', 'decommission', '--group', 'beta', '--ids', 'cl-1', '--yes']);
     expect(both.code).toBe(2);

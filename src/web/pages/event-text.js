@@ -19,6 +19,9 @@ export function filterText(filter) {
   return parts.length ? parts.join(', ') : 'every device';
 }
 
+/** "12 devices" of a bulk action's audit event. */
+const bulkCount = (d) => (num(d.count) !== null ? plural(d.count, 'device') : null);
+
 function execution(d) {
   const bits = [];
   if (str(d.from) && str(d.to)) bits.push(`${d.from} → ${d.to}`);
@@ -65,6 +68,16 @@ const RULES = {
   'mender.deployment-log': (d) => (Array.isArray(d.lines) ? [plural(d.lines.length, 'log line'), d.lines.length ? `last: ${d.lines[d.lines.length - 1]}` : null] : []),
   'mender.status': (d) => [str(d.status), str(d.substate)],
   'hawkbit.feedback': (d) => [str(d.execution), str(d.finished), Array.isArray(d.details) && d.details.length ? d.details.join(' | ') : null],
+  'devices.bulk-tag': (d) => [bulkCount(d), d.tags && typeof d.tags === 'object' ? `set ${Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : null],
+  'devices.bulk-untag': (d) => [bulkCount(d), Array.isArray(d.keys) ? `removed ${d.keys.join(', ')}` : null],
+  'devices.bulk-set-location': (d) => [bulkCount(d), d.location === null ? 'location cleared' : str(d.location) ? `location ${d.location}` : null],
+  'devices.bulk-set-device-type': (d) => [bulkCount(d), d.deviceType === null ? 'device type cleared' : str(d.deviceType) ? `device type ${d.deviceType}` : null],
+  'devices.bulk-decommission': (d) => [bulkCount(d), 'every credential revoked'],
+  'group.created': (d) => [str(d.name), str(d.kind), d.kind === 'dynamic' ? filterText(d.filter) : Array.isArray(d.devices) ? plural(d.devices.length, 'device') : null],
+  'group.updated': (d) => [str(d.name), d.changes && typeof d.changes === 'object' ? `changed ${Object.keys(d.changes).join(', ') || 'nothing'}` : null],
+  'group.deleted': (d) => [str(d.name)],
+  'release.created': (d) => [`${d.name ?? ''} ${d.version ?? ''}`.trim(), Array.isArray(d.artifacts) ? plural(d.artifacts.length, 'artifact') : null],
+  'release.deleted': (d) => [`${d.name ?? ''} ${d.version ?? ''}`.trim()],
   'enrollment-key.created': (d) => [str(d.name), d.autoAccept ? 'accepts devices at once' : 'devices wait for acceptance'],
 };
 

@@ -29,6 +29,7 @@ export function render(main) {
   const name = h('input', { id: 'policy-name', placeholder: 'west-pos', required: true });
   const glob = h('input', { id: 'policy-image', placeholder: 'ghcr.io/acme/*:v*', required: true });
   const location = h('input', { id: 'policy-location', placeholder: 'any' });
+  const group = h('select', { id: 'policy-group' }, h('option', { value: '' }, 'any'));
   const phases = h('input', { id: 'policy-phases', value: '10,50,100' });
   const createStatus = h('div');
   const create = h(
@@ -37,7 +38,10 @@ export function render(main) {
       class: 'form-inline',
       onsubmit: async (event) => {
         event.preventDefault();
-        const body = { name: name.value.trim(), image: glob.value.trim(), filter: location.value.trim() ? { location: location.value.trim() } : {}, template: { strategy: PHASED_STRATEGY, phases: phases.value.split(',').map((p) => ({ percent: Number(p.trim()) })) } };
+        const filter = {};
+        if (location.value.trim()) filter.location = location.value.trim();
+        if (group.value) filter.group = group.value;
+        const body = { name: name.value.trim(), image: glob.value.trim(), filter, template: { strategy: PHASED_STRATEGY, phases: phases.value.split(',').map((p) => ({ percent: Number(p.trim()) })) } };
         try {
           await api('POST', '/api/v1/policies', { body });
           mount(createStatus);
@@ -51,11 +55,22 @@ export function render(main) {
     h('label', null, 'Name', name),
     h('label', null, 'Image glob', glob),
     h('label', null, 'Location', location),
+    h('label', null, 'Group', group),
     h('label', null, 'Phases %', phases),
     h('button', { class: 'btn btn-primary', type: 'submit' }, 'Create policy'),
   );
 
   mount(main, canOperate() ? card('New policy', [create, createStatus]) : null, card('Policies', list), card('Test an image', [tester, testResult]));
+  // A policy may target a saved group: its rollouts take whoever is in it when the image arrives.
+  // The list shows a group by its name where the group is known.
+  const groupNames = new Map();
+  api('GET', '/api/v1/groups', { query: { limit: 200 } })
+    .then((result) => {
+      for (const g of result.items ?? []) groupNames.set(g.id, g.name);
+      mount(group, h('option', { value: '' }, 'any'), (result.items ?? []).map((g) => h('option', { value: g.id }, `${g.name} (${g.kind})`)));
+      if (groupNames.size) load();
+    })
+    .catch((error) => mount(createStatus, errorBox(new Error(`Groups not loaded: ${error.message}`))));
 
   async function load() {
     try {
@@ -79,7 +94,7 @@ export function render(main) {
                       null,
                       h('td', null, h('strong', null, p.name)),
                       h('td', null, h('code', null, p.image)),
-                      h('td', null, Object.keys(p.filter).length ? Object.entries(p.filter).map(([k, v]) => h('span', { class: 'tag' }, `${k}:${v}`)) : h('span', { class: 'muted' }, 'all')),
+                      h('td', null, Object.keys(p.filter).length ? Object.entries(p.filter).map(([k, v]) => h('span', { class: 'tag', title: k === 'group' ? String(v) : undefined }, `${k}:${k === 'group' ? (groupNames.get(v) ?? v) : v}`)) : h('span', { class: 'muted' }, 'all')),
                       h('td', null, p.template.strategy ?? DEFAULT_STRATEGY, p.template.phases ? h('span', { class: 'muted' }, ` · ${p.template.phases.map((x) => x.percent ?? x.count).join('/')}`) : null),
                       h('td', null, pill(p.enabled ? 'enabled' : 'disabled')),
                       h('td', { class: 'muted' }, fmtAgo(p.createdAt)),

@@ -1,5 +1,6 @@
-// Create a rollout with every field the API takes: artifact and devices (the count updates as you
-// type), strategy and phases (success threshold, soak, approval each), error threshold and action,
+// Create a rollout with every field the API takes: a release (with its dry-run plan) or an
+// artifact, and devices (the count updates as you type; devices ticked in the device list arrive
+// as ?from=selection, a filter as its keys), strategy and phases (success threshold, soak, approval each), error threshold and action,
 // start time and maintenance window, concurrency, rate limit with growth, retries, continuous.
 // The API validates; its messages appear beside the fields they name and nothing typed is lost.
 import { api } from '../api.js';
@@ -9,16 +10,20 @@ import { card, debounce, errorBox, fmtNumber, h, mount } from '../util.js';
 import { checkbox, labelled, numberInput, readNumber, select } from './form-fields.js';
 import { phaseEditor } from './rollout-form-phases.js';
 import { paceSection, startSection, windowSection } from './rollout-form-timing.js';
-import { filterForm } from './shared.js';
+import { whatSection } from './rollout-form-release.js';
+import { handedSelection } from './device-bulk.js';
+import { filterForm, filterFromQuery } from './shared.js';
 
 // The server's strategy table (core/strategy.ts), the suggested one first.
 const NAMES = Object.keys(STRATEGIES).sort((a, b) => Number(STRATEGIES[b].suggested) - Number(STRATEGIES[a].suggested));
 const CHOICES = NAMES.map((name) => [name, `${name}: ${STRATEGIES[name].summary}`]);
 const phased = (name) => STRATEGIES[name]?.phases === 'several';
 
-export function render(main) {
+export function render(main, _params, ctx) {
   const errors = fieldErrors();
-  const artifact = h('select', { id: 'rollout-artifact', required: true }, h('option', { value: '' }, 'Loading artifacts…'));
+  const what = whatSection(errors, labelled, { releaseId: ctx?.query?.get('releaseId') ?? undefined });
+  // Devices ticked in the device list: the rollout targets exactly those (filter.ids).
+  let ids = ctx?.query?.get('from') === 'selection' ? handedSelection.get() : [];
   const name = h('input', { id: 'rollout-name', placeholder: 'e.g. West stores firmware 2.4.1', maxlength: 200 });
   const matchCount = h('div', { class: 'match-count', id: 'match-count', 'aria-live': 'polite' }, '…');
   const strategy = select('rollout-strategy', CHOICES, NAMES[0]);
@@ -34,10 +39,14 @@ export function render(main) {
 
   // Only the newest count is shown: an answer to an older filter that arrives late is dropped.
   let counting = 0;
-  const countMatches = debounce(async (filter) => {
+  const countMatches = debounce(async (typed) => {
+    const filter = typed;
+    what.setFilter(bodyFilter(typed));
     const mine = ++counting;
     try {
-      const { total } = await api('GET', '/api/v1/devices/count', { query: filter });
+      // Ticked devices are too many for a query string: the dry run counts them (its total is the
+      // devices the rollout targets, whatever it delivers).
+      const { total } = ids.length ? await api('POST', '/api/v1/rollouts', { query: { dryRun: 'true' }, body: { ...what.read(), filter: bodyFilter(typed) } }) : await api('GET', '/api/v1/devices/count', { query: filter });
       if (mine !== counting) return;
       mount(matchCount, h('strong', null, fmtNumber(total)), ` device${total === 1 ? '' : 's'} match`);
       matchCount.dataset.total = String(total);
@@ -49,10 +58,26 @@ export function render(main) {
       mount(matchCount, `No count: ${error.message}`);
     }
   }, 200);
-  const filters = filterForm(countMatches);
+  /** The filter as the API's body takes it: a tag is a list, ticked devices are ids. */
+  const bodyFilter = (typed) => {
+    const filter = { ...typed };
+    if (filter.tag) filter.tag = [filter.tag];
+    if (ids.length) filter.ids = ids;
+    return filter;
+  };
+  const initial = filterFromQuery(ctx?.query);
+  const filters = filterForm(countMatches, initial);
   const filterError = errors.register('filter', filters.fields.q);
   for (const [key, el] of Object.entries(filters.fields)) errors.bind(`filter.${key}`, filterError, el);
-  countMatches({});
+  const selectionNote = h('div', { class: 'selection-note', id: 'rollout-selection', hidden: !ids.length });
+  if (ids.length) {
+    mount(
+      selectionNote,
+      h('span', null, h('strong', null, fmtNumber(ids.length)), ` device${ids.length === 1 ? '' : 's'} ticked in the device list (the filters below narrow them further).`),
+      h('button', { class: 'btn btn-sm', type: 'button', onclick: () => { ids = []; selectionNote.hidden = true; countMatches(filters.read()); } }, 'Use filters only'),
+    );
+  }
+  if (!ids.length) countMatches(filters.read());
 
   const phaseRow = h('div', { class: 'form-fields' }, h('div', { class: 'hint' }, 'A phase passes when all its devices are final and its failures do not exceed the error threshold; a success threshold, if given, must also be met. A phase that misses it pauses the rollout with the reason.'), phases.el);
   const syncStrategy = () => {
@@ -62,9 +87,8 @@ export function render(main) {
 
   function read() {
     const problems = [];
-    const filter = filters.read();
-    if (filter.tag) filter.tag = [filter.tag];
-    const body = { name: name.value.trim(), artifactId: artifact.value, filter, strategy: strategy.value };
+    const filter = bodyFilter(filters.read());
+    const body = { name: name.value.trim(), ...what.read(), filter, strategy: strategy.value };
     if (phased(strategy.value)) body.phases = phases.read(problems);
     const percent = readNumber(errorPct, 'errorThreshold.percent', problems);
     if (percent !== undefined) body.errorThreshold = { percent, action: errorAction.value };
@@ -117,8 +141,8 @@ export function render(main) {
         }
       },
     },
-    section('What', labelled(errors, 'artifactId', 'Artifact', artifact), labelled(errors, 'name', 'Name', name)),
-    section('Which devices', filters.el, filterError, matchCount, continuous.row),
+    section('What', ...what.rows, labelled(errors, 'name', 'Name', name)),
+    section('Which devices', selectionNote, filters.el, filterError, matchCount, what.plan, continuous.row),
     section('How', labelled(errors, 'strategy', 'Strategy', strategy), phaseRow),
     section(
       'When it stops',
@@ -132,11 +156,6 @@ export function render(main) {
   mount(main, card('New rollout', form));
   syncStrategy();
 
-  api('GET', '/api/v1/artifacts', { query: { limit: 200 } })
-    .then((result) => {
-      const items = result.items ?? [];
-      mount(artifact, items.length ? items.map((a) => h('option', { value: a.id }, `${a.name} ${a.version}${a.kind === 'image' ? ' (image)' : ''}`)) : h('option', { value: '' }, 'No artifacts: upload one first'));
-    })
-    .catch((error) => mount(summary, errorBox(error)));
+  what.loaded.then(() => ids.length && countMatches(filters.read())).catch((error) => mount(summary, errorBox(error)));
   return null;
 }

@@ -39,7 +39,8 @@ function bandwidthText(r) {
   return bits.length ? bits.join(' · ') : 'no cap';
 }
 
-export function renderProgress(el, r, artifactName) {
+/** release: { name, version } of a release rollout (each device got its own artifact of it), else null. */
+export function renderProgress(el, r, artifactName, release = null) {
   const progress = r.progress;
   const { parts, total } = partsOf(r.counts, progress.total);
   const pct = progress.percentDone;
@@ -69,7 +70,7 @@ export function renderProgress(el, r, artifactName) {
     h(
       'dl',
       { class: 'facts' },
-      fact('Artifact', artifactName ?? r.artifactId.slice(0, 8)),
+      r.releaseId ? fact('Release', h('a', { href: `#/releases/${encodeURIComponent(r.releaseId)}`, id: 'rollout-release' }, release ? `${release.name} ${release.version}` : r.releaseId.slice(0, 8))) : fact('Artifact', artifactName ?? r.artifactId.slice(0, 8)),
       fact('Started', r.startedAt ? fmtTime(r.startedAt) : r.startAt ? `at ${fmtTime(r.startAt)}` : 'not yet'),
       fact(r.finishedAt ? 'Finished' : 'Stops when', r.finishedAt ? fmtTime(r.finishedAt) : r.errorThreshold ? `failures > ${r.errorThreshold.percent}% of a phase (${r.errorThreshold.action})` : 'never by itself'),
       fact('Pace', paceText(r)),

@@ -28,6 +28,7 @@ export function render(main, [id], { setTitle, query, setQuery }) {
 
   let rollout = null;
   let artifact = null;
+  let release = null;
   const succeeded = [];
   const failed = [];
   const seen = new Set();
@@ -60,7 +61,7 @@ export function render(main, [id], { setTitle, query, setQuery }) {
       h('div', { class: 'rollout-title' }, pill(r.status), waitBadge(r), h('span', { class: 'muted', id: 'rollout-status' }, r.statusReason ?? ''), h('span', { class: 'muted small' }, `${r.strategy} · created ${fmtAgo(r.createdAt)} by ${r.createdBy ?? '?'}`)),
       actions(r),
     );
-    renderProgress(overall, r, artifact ? `${artifact.name} ${artifact.version}` : null);
+    renderProgress(overall, r, artifact ? `${artifact.name} ${artifact.version}` : null, release);
     renderPhases(phases, r);
   }
 
@@ -86,6 +87,7 @@ export function render(main, [id], { setTitle, query, setQuery }) {
     try {
       rollout = await api('GET', `/api/v1/rollouts/${encodeURIComponent(id)}`);
       artifact ??= await api('GET', `/api/v1/artifacts/${encodeURIComponent(rollout.artifactId)}`).catch(() => null);
+      if (rollout.releaseId) release ??= await api('GET', `/api/v1/releases/${encodeURIComponent(rollout.releaseId)}`).catch(() => null);
       renderRollout(rollout);
       renderChart();
       const failedNow = rollout.progress.failed;
