@@ -12,7 +12,6 @@ export * from './event.routes.js';
 export * from './execution.routes.js';
 export * from './group.routes.js';
 export * from './fast-routes.js';
-export * from './group.routes.js';
 export * from './health.routes.js';
 export * from './listen.js';
 export * from './metrics.js';
