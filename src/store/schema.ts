@@ -2,7 +2,7 @@
 // JSON columns are TEXT in both dialects so one query layer serves SQLite and PostgreSQL.
 import type { Generated } from 'kysely';
 import type { ArtifactHashRow, HawkbitActionRow, HawkbitTenantRow, MenderAuthSetRow, ProtocolSecretRow } from './protocol.schema.js';
-import type { ReleaseArtifactRow, ReleaseRow } from './release.schema.js';
+import type { ExecutionComponentRow, ReleaseArtifactRow, ReleaseRow } from './release.schema.js';
 import type { ExecutionRow, RolloutRow } from './rollout.schema.js';
 
 export interface DeviceRow {
@@ -202,4 +202,5 @@ export interface Database {
   subscriptions: SubscriptionRow;
   releases: ReleaseRow;
   release_artifacts: ReleaseArtifactRow;
+  execution_components: ExecutionComponentRow;
 }
