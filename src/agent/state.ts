@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ByteRange, DeviceReport, TargetUpdate } from '../core/index.js';
+import type { ComponentProgress } from './components.js';
 
 /** Something installed on the device: a file in a slot, or a container image. */
 export interface InstalledRelease {
@@ -56,6 +57,8 @@ export interface AgentJob {
   switched: boolean;
   /** Set once the download started (absent in states saved before deltas existed). */
   transfer?: TransferState;
+  /** A multi-component update (update.components): which component it is on, and which it switched. */
+  parts?: ComponentProgress;
 }
 
 export type ExecutionReport = NonNullable<DeviceReport['execution']>;
@@ -63,6 +66,11 @@ export type ExecutionReport = NonNullable<DeviceReport['execution']>;
 export interface AgentState {
   current: InstalledRelease | null;
   previous: InstalledRelease | null;
+  /**
+   * What runs per component after multi-component updates (each in DIR/components/<component>);
+   * `current` then names the release as a whole. Absent on agents that never had one.
+   */
+  components?: Record<string, InstalledRelease>;
   job: AgentJob | null;
   /** Executions already finished here (most recent last), so a repeated target is not redone. */
   done: string[];
