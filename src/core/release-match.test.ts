@@ -39,9 +39,9 @@ describe('release matches', () => {
   });
 
   it('give the agent and hawkBit every component that fits, in release order; skip Mender and push devices that several fit', () => {
-    const twoParts = release({ name: 'kiosk', version: '3', artifacts: [{ artifactId: 'os-1', component: 'os' }, { artifactId: 'app-1', component: 'app' }] });
+    const twoParts = release({ name: 'kiosk', version: '3', artifacts: [{ artifactId: 'bin-1', component: 'os', match: { protocol: null } }, { artifactId: 'swu-1', component: 'app', match: { protocol: null, deviceType: null } }] });
     for (const protocol of ['agent', 'hawkbit'] as const) {
-      expect(matchRelease(twoParts, { protocol, deviceType: 'x' })).toMatchObject({ kind: 'deliver', artifacts: [{ artifactId: 'os-1', component: 'os' }, { artifactId: 'app-1', component: 'app' }] });
+      expect(matchRelease(twoParts, { protocol, deviceType: 'x' })).toMatchObject({ kind: 'deliver', artifacts: [{ artifactId: 'bin-1', component: 'os' }, { artifactId: 'swu-1', component: 'app' }] });
     }
     for (const [protocol, label] of [['mender', 'Mender'], ['http', 'HTTP push'], ['ssh', 'SSH push']] as const) {
       expect(matchRelease(twoParts, { protocol, deviceType: 'x' })).toEqual({
@@ -49,7 +49,7 @@ describe('release matches', () => {
         reason: `release kiosk 3 has 2 components for device type x over ${label} (os, app); delivering several components to one device over ${label} is not supported`,
       });
     }
-    expect(summarizeReleaseMatch(twoParts, [{ protocol: 'agent', deviceType: 'x' }, { protocol: 'mender', deviceType: 'x' }])).toMatchObject({ total: 2, byArtifact: { 'os-1': 1, 'app-1': 1 }, skipped: [{ devices: 1 }] });
+    expect(summarizeReleaseMatch(twoParts, [{ protocol: 'agent', deviceType: 'x' }, { protocol: 'mender', deviceType: 'x' }])).toMatchObject({ total: 2, byArtifact: { 'bin-1': 1, 'swu-1': 1 }, skipped: [{ devices: 1 }] });
   });
 
   it('match globs; a device of unknown type fits only a match without a device type', () => {
