@@ -10,23 +10,27 @@
 // as a whole, the release (state.current is the release's name and version, which the agent
 // reports as its version).
 import { verifyArtifactSignature, type TargetComponent, type TargetUpdate } from '../core/index.js';
-import { ProtocolError } from './client.js';
-import type { AgentContext } from './executors.js';
+import type { KeyObject } from 'node:crypto';
+import { ProtocolError, type AgentClient } from './client.js';
 import type { HandlerTable } from './handlers/handler.js';
-import type { AgentJob, InstalledRelease } from './state.js';
+import type { AgentLog } from './log.js';
+import type { PartialStore } from './partials.js';
+import type { AgentJob, AgentState, ComponentProgress } from './state.js';
+
+/** What these steps need of the agent's context (executors.ts AgentContext). */
+export interface ComponentContext {
+  state: AgentState;
+  client: AgentClient;
+  partials: PartialStore;
+  handlers: HandlerTable;
+  componentHandlers?: (component: string) => HandlerTable;
+  trustedKey: string | KeyObject | null;
+  log: AgentLog;
+  onProgress?: (job: AgentJob) => void;
+}
 
 /** Component names the agent accepts (the server's rule): they name directories. */
 const COMPONENT_NAME = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
-
-/** Where a multi-component job is. */
-export interface ComponentProgress {
-  /** Index into update.components of the component being downloaded, verified or installed. */
-  part: number;
-  /** Components switched so far, in install order, with what each ran before (rolled back in reverse). */
-  installed: { component: string; before: InstalledRelease | null; after: InstalledRelease }[];
-  /** What the device ran as a whole before this update (restored by a rollback). */
-  before: InstalledRelease | null;
-}
 
 /** One component as an update of its own, for its handler (name, version, hashes, install spec). */
 export function componentUpdate(update: TargetUpdate, c: TargetComponent): TargetUpdate {
@@ -38,7 +42,7 @@ export function componentUpdate(update: TargetUpdate, c: TargetComponent): Targe
 export const componentPartialKey = (update: TargetUpdate, c: TargetComponent) => c.sha256 ?? `${update.executionId}.${c.component}`;
 
 /** The handlers for a component (its own directory and slots); the agent's own when not configured. */
-function handlersFor(ctx: AgentContext, component: string): HandlerTable {
+function handlersFor(ctx: ComponentContext, component: string): HandlerTable {
   return ctx.componentHandlers ? ctx.componentHandlers(component) : ctx.handlers;
 }
 
@@ -53,7 +57,7 @@ function progressOf(job: AgentJob): ComponentProgress {
 
 const label = (c: TargetComponent) => `component ${c.component} (${c.name} ${c.version})`;
 
-function failJob(ctx: AgentContext, job: AgentJob, error: string): void {
+function failJob(ctx: ComponentContext, job: AgentJob, error: string): void {
   job.outcome = 'failed';
   job.error = error;
   ctx.log.error('update failed', { version: job.update.version, execution: job.update.executionId, error });
@@ -80,7 +84,7 @@ function bytesBefore(job: AgentJob, part: number): number {
 }
 
 /** Downloads the current component whole (resuming a partial file); the next step verifies it. */
-export async function downloadComponent(ctx: AgentContext, job: AgentJob): Promise<void> {
+export async function downloadComponent(ctx: ComponentContext, job: AgentJob): Promise<void> {
   const parts = progressOf(job);
   const c = componentsOf(job)[parts.part]!;
   job.transfer ??= { mode: 'full', fetched: 0, reused: 0, fetchedBefore: 0 };
@@ -118,7 +122,7 @@ export async function downloadComponent(ctx: AgentContext, job: AgentJob): Promi
 }
 
 /** Verifies the current component (hash, signature); then the next one downloads, or the install begins. */
-export async function verifyComponent(ctx: AgentContext, job: AgentJob): Promise<'next' | 'install' | 'failed'> {
+export async function verifyComponent(ctx: ComponentContext, job: AgentJob): Promise<'next' | 'install' | 'failed'> {
   const parts = progressOf(job);
   const list = componentsOf(job);
   const c = list[parts.part]!;
@@ -153,7 +157,7 @@ export async function verifyComponent(ctx: AgentContext, job: AgentJob): Promise
  * the device runs the release as a whole and the health checks come next. A failed install sends
  * the job to rollback (every component switched so far goes back), naming the component.
  */
-export async function installComponent(ctx: AgentContext, job: AgentJob): Promise<'next' | 'health' | 'rollback' | 'failed'> {
+export async function installComponent(ctx: ComponentContext, job: AgentJob): Promise<'next' | 'health' | 'rollback' | 'failed'> {
   const parts = progressOf(job);
   const list = componentsOf(job);
   const c = list[parts.part]!;
@@ -187,7 +191,7 @@ export async function installComponent(ctx: AgentContext, job: AgentJob): Promis
 }
 
 /** Puts every switched component back, newest first, and the device's release as a whole. */
-export async function rollbackComponents(ctx: AgentContext, job: AgentJob): Promise<void> {
+export async function rollbackComponents(ctx: ComponentContext, job: AgentJob): Promise<void> {
   const parts = progressOf(job);
   ctx.state.components ??= {};
   const list = componentsOf(job);
@@ -207,6 +211,6 @@ export async function rollbackComponents(ctx: AgentContext, job: AgentJob): Prom
 }
 
 /** Removes every component's partial download. */
-export async function removeComponentPartials(ctx: AgentContext, update: TargetUpdate): Promise<void> {
+export async function removeComponentPartials(ctx: ComponentContext, update: TargetUpdate): Promise<void> {
   for (const c of update.components ?? []) await ctx.partials.remove(componentPartialKey(update, c));
 }

@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ByteRange, DeviceReport, TargetUpdate } from '../core/index.js';
-import type { ComponentProgress } from './components.js';
 
 /** Something installed on the device: a file in a slot, or a container image. */
 export interface InstalledRelease {
@@ -43,6 +42,16 @@ export interface TransferState {
   failures?: number;
   /** Full: what had been fetched before the full download began (an index, an abandoned delta). */
   fetchedBefore?: number;
+}
+
+/** Where a multi-component job is. */
+export interface ComponentProgress {
+  /** Index into update.components of the component being downloaded, verified or installed. */
+  part: number;
+  /** Components switched so far, in install order, with what each ran before (rolled back in reverse). */
+  installed: { component: string; before: InstalledRelease | null; after: InstalledRelease }[];
+  /** What the device ran as a whole before this update (restored by a rollback). */
+  before: InstalledRelease | null;
 }
 
 /** The update being applied. `phase` is the next thing to do; `outcome` set means only reporting is left. */
