@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeviceAgent } from '../agent/device-agent.js';
 import { silentLog } from '../agent/log.js';
-import type { Agent } from '../agent/index.js';
+import { Agent, AgentClient, FileHandler, FilePartialStore, FileStateStore, HealthChecker, ScriptHandler, ContainerHandler, type AgentState, type HandlerTable, type StateStore } from '../agent/index.js';
 import type { RolloutView, TargetState } from '../core/index.js';
 import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
 import { waitFor } from '../testing/mender-client.js';
@@ -144,5 +144,81 @@ describe('a release with several components on one device', () => {
     expect(read('kiosk-1', 'os')).toBe('kiosk os 3.0');
     expect(read('kiosk-1', 'app')).toBe('kiosk app 3.0');
     expect((await e.t.app.store.devices.get('kiosk-1'))?.version).toBe('3.0');
+  });
+
+  it('resumes after a restart between the components: the first is not installed again, and a rollback after the restart undoes it', async () => {
+    const id = 'kiosk-2';
+    const at = path.join(dir, id);
+    const token = await addPullDevice(e.t.app, id);
+    const stateFile = path.join(at, '.agent-state.json');
+    const handlersIn = (d: string): HandlerTable => ({ file: new FileHandler(d), script: new ScriptHandler({ dir: d, allowServerCommands: false }), container: new ContainerHandler({ allowServerCommands: false }) });
+    /** An agent killed right after the state with the first component installed reached the disk. */
+    const killedAfterFirstComponent = async () => {
+      const file = new FileStateStore(stateFile);
+      let killed = false;
+      const store: StateStore = {
+        load: () => file.load(),
+        async save(state: AgentState) {
+          if (killed) throw new Error('the agent is dead');
+          await file.save(state);
+          if (state.job?.parts?.installed.length === 1 && state.job.phase === 'install') {
+            killed = true;
+            throw new Error('killed');
+          }
+        },
+      };
+      fs.mkdirSync(at, { recursive: true });
+      const agent = new Agent({
+        client: new AgentClient({ server: e.t.url, deviceId: id, token }),
+        stateStore: store,
+        partials: new FilePartialStore(path.join(at, '.partial')),
+        handlers: handlersIn(at),
+        componentHandlers: (c) => handlersIn(path.join(at, 'components', c)),
+        health: new HealthChecker(),
+        trustedKey: null,
+        log: silentLog,
+        deviceType: 'kiosk',
+      });
+      await agent.init();
+      await waitFor('the agent to be killed after the first component', async () => {
+        await agent.round();
+        return killed;
+      });
+      const saved = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as AgentState;
+      expect(saved.job?.parts?.installed.map((i) => i.component)).toEqual(['os']);
+    };
+    const restarted = async (rolloutId: string) => {
+      const agent = createDeviceAgent({ server: e.t.url, deviceId: id, token, dir: at, deviceType: 'kiosk' }, silentLog);
+      await agent.init();
+      return waitFor(`rollout ${rolloutId} to finish`, async () => {
+        await agent.round();
+        const v = await view(rolloutId);
+        return v.status === 'completed' ? v : undefined;
+      });
+    };
+    const osLink = () => fs.readlinkSync(path.join(at, 'components', 'os', 'current'));
+
+    // The first start announces its device type (what the release matches the app against).
+    const announcing = createDeviceAgent({ server: e.t.url, deviceId: id, token, dir: at, deviceType: 'kiosk' }, silentLog);
+    await announcing.init();
+    await announcing.round();
+    expect((await e.t.app.store.devices.get(id))?.deviceType).toBe('kiosk');
+
+    const good = await release('4.0', { bytes: 'kiosk app 4.0' });
+    const first = await e.rollouts.create({ releaseId: good.id, filter: { ids: [id] } });
+    await killedAfterFirstComponent();
+    expect((await restarted(first.id)).counts).toEqual({ succeeded: 1 });
+    // os was installed once (its first slot), app after the restart.
+    expect(osLink()).toBe(path.join('slot-a', 'kiosk-os-4.0'));
+    expect(fs.readlinkSync(path.join(at, 'components', 'app', 'current'))).toBe(path.join('slot-a', 'kiosk-app-4.0'));
+    expect((await e.t.app.store.devices.get(id))?.version).toBe('4.0');
+
+    const bad = await release('4.1', { bytes: 'kiosk app 4.1', metadata: { install: { handler: 'file', settings: { fileName: '..' } } } });
+    const second = await e.rollouts.create({ releaseId: bad.id, filter: { ids: [id] }, retry: { maxAttempts: 1 } });
+    await killedAfterFirstComponent();
+    expect(osLink()).toBe(path.join('slot-b', 'kiosk-os-4.1'));
+    expect((await restarted(second.id)).counts).toEqual({ 'rolled-back': 1 });
+    expect(osLink()).toBe(path.join('slot-a', 'kiosk-os-4.0'));
+    expect((await e.t.app.store.devices.get(id))?.version).toBe('4.0');
   });
 });
