@@ -2,8 +2,8 @@
 // devices over hawkBit DDI (the .swu), one mender-client device (the .mender) and two agents (one
 // gets two components, os then app; the other os alone). Every device ends running its artifact,
 // the rollout shows 5 of 5 delivered devices succeeded, a device type the release has nothing for
-// is skipped with its reason, and the dry run predicted exactly that. (A failure of the agent's
-// second component rolling both back is components-rollout.test.ts.)
+// is skipped with its reason, and the dry run predicted exactly that. Then a release whose second
+// component fails to install on the agent rolls both of its components back.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,6 +28,8 @@ describe.skipIf(unavailable !== null)('one release over SWUpdate, mender-client 
   const swupdates: SwupdateClient[] = [];
   const stopAgents = new AbortController();
   const running: Promise<void>[] = [];
+  let agentDirs: Record<string, string> = {};
+  const component = (id: string, c: string) => fs.readFileSync(path.join(agentDirs[id]!, 'components', c, 'current'), 'utf8');
   beforeAll(async () => {
     e = await startAppWithEngine({ pollIntervalSeconds: 1 });
     dir = fs.mkdtempSync('/var/tmp/uo-components-e2e-');
@@ -67,7 +69,7 @@ describe.skipIf(unavailable !== null)('one release over SWUpdate, mender-client 
     expect((await tag(menderId)).status).toBe(200);
 
     // Two agents: kiosk-pro gets os and app, kiosk-basic os alone; and a device type with nothing.
-    const agentDirs: Record<string, string> = {};
+    agentDirs = {};
     for (const [id, type] of [['agent-pro', 'kiosk-pro'], ['agent-basic', 'kiosk-basic']] as const) {
       const token = await addPullDevice(e.t.app, id);
       expect((await tag(id)).status).toBe(200);
@@ -143,7 +145,6 @@ describe.skipIf(unavailable !== null)('one release over SWUpdate, mender-client 
     // Every device runs its artifacts.
     for (const o of swu) expect(fs.readFileSync(path.join(o.targetDir!, 'os.txt'), 'utf8')).toBe('five os 1.0 (swu)\n');
     expect(fs.readFileSync(path.join(menderDest, 'os.conf'), 'utf8')).toBe('five os 1.0 (mender)\n');
-    const component = (id: string, c: string) => fs.readFileSync(path.join(agentDirs[id]!, 'components', c, 'current'), 'utf8');
     expect(component('agent-pro', 'os')).toBe('five os 1.0 (agent)');
     expect(component('agent-pro', 'app')).toBe('five app 1.0');
     expect(fs.readFileSync(path.join(agentDirs['agent-basic']!, 'current'), 'utf8')).toBe('five os 1.0 (agent)');
@@ -152,6 +153,28 @@ describe.skipIf(unavailable !== null)('one release over SWUpdate, mender-client 
       return versions.every((v) => v === '1.0') || undefined;
     });
   }, 300_000);
+
+  it("rolls both of the agent's components back when the second fails to install", async () => {
+    const osBin = await uploadArtifact(e.t.app, Buffer.from('five os 1.1 (agent)'), { name: 'five-os', version: '1.1' });
+    // A file name the file handler refuses: app fails after os was switched.
+    const appBin = await uploadArtifact(e.t.app, Buffer.from('five app 1.1'), { name: 'five-app', version: '1.1', metadata: { install: { handler: 'file', settings: { fileName: '..' } } } });
+    const created = await e.t.request('POST', '/api/v1/releases', {
+      token: e.t.tokens.operator,
+      body: { name: 'five', version: '1.1', artifacts: [{ artifactId: osBin.id, component: 'os', match: { protocol: ['agent'] } }, { artifactId: appBin.id, component: 'app', match: { protocol: ['agent'] } }] },
+    });
+    expect(created.status).toBe(201);
+    const rollout = await e.rollouts.create({ releaseId: (created.json() as { id: string }).id, filter: { ids: ['agent-pro'] }, retry: { maxAttempts: 1 } });
+    const done = await waitFor('the rollout to finish', async () => {
+      const v = (await e.t.request('GET', `/api/v1/rollouts/${rollout.id}`)).json() as RolloutView;
+      return v.status === 'completed' ? v : undefined;
+    });
+    expect(done.counts).toEqual({ 'rolled-back': 1 });
+    const [execution] = await e.t.app.store.executions.list(rollout.id, { limit: 1 });
+    expect(execution!.error).toMatch(/^component app \(five-app 1\.1\): install failed/);
+    expect(component('agent-pro', 'os')).toBe('five os 1.0 (agent)');
+    expect(component('agent-pro', 'app')).toBe('five app 1.0');
+    expect((await e.t.app.store.devices.get('agent-pro'))?.version).toBe('1.0');
+  }, 120_000);
 
   async function upload(name: string, version: string, bytes: Buffer): Promise<string> {
     const response = await e.t.request('POST', `/api/v1/artifacts?name=${name}&version=${version}`, { raw: bytes, headers: { 'content-type': 'application/octet-stream' } });
