@@ -4,43 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { artifactRoutes } from './api/artifact.routes.js';
-import { Authenticator } from './api/auth.js';
-import { deviceApiRoutes } from './api/device-api.routes.js';
-import { deviceRoutes } from './api/device.routes.js';
-import { enrollmentRoutes } from './api/enrollment.routes.js';
-import { eventRoutes } from './api/event.routes.js';
-import { executionRoutes } from './api/execution.routes.js';
-import { healthRoutes } from './api/health.routes.js';
-import { Metrics } from './api/metrics.js';
-import { policyRoutes } from './api/policy.routes.js';
-import { bindServer, type Binding } from './api/listen.js';
-import { AuthFailureLimiter, authFailureLimits, rateLimitRoutes } from './api/rate-limits.js';
-import { requestIds, trustOf } from './api/client-address.js';
-import { devicePollFastRoute } from './api/device-poll.fast.js';
-import type { FastRoutes } from './api/fast-routes.js';
-import { releaseRoutes } from './api/release.routes.js';
+import { artifactRoutes, Authenticator, AuthFailureLimiter, authFailureLimits, type Binding, bindServer, buildServer, deviceApiRoutes, devicePollFastRoute, deviceRoutes, enrollmentRoutes, eventRoutes, executionRoutes, type FastRoutes, healthRoutes, Metrics, policyRoutes, rateLimitRoutes, releaseRoutes, requestIds, rolloutRoutes, type RouteModule, subscriptionRoutes, tokenRoutes, trustOf, webhookRoutes, webRoutes, type WsDeps, wsRoutes } from './api/index.js';
+import { COMMIT_GRACE_MS, EventFeed, openChannel, syncCaches } from './cluster/index.js';
+import { ddiPollFastRoute, hawkbitRoutes, HawkbitService, inspectBundle, MenderAuthService, MenderDeploymentService, menderRoutes, MqttWakeupPublisher, protocolAdminRoutes } from './protocols/index.js';
 import { ReleaseService } from './releases/index.js';
-import { rolloutRoutes } from './api/rollout.routes.js';
-import { buildServer, type RouteModule } from './api/server.js';
-import { subscriptionRoutes } from './api/subscription.routes.js';
-import { tokenRoutes } from './api/token.routes.js';
-import { webRoutes } from './api/web.routes.js';
-import { webhookRoutes } from './api/webhook.routes.js';
-import { wsRoutes, type WsDeps } from './api/ws.js';
 import { ArtifactService, BlobStore } from './artifacts/index.js';
-import { syncCaches } from './cluster/cache-sync.js';
-import { COMMIT_GRACE_MS, EventFeed } from './cluster/event-feed.js';
-import { openChannel } from './cluster/open-channel.js';
-import { inspectBundle } from './protocols/artifact-inspector.js';
-import { ddiPollFastRoute } from './protocols/hawkbit/ddi-poll.fast.js';
-import { HawkbitService } from './protocols/hawkbit/hawkbit.service.js';
-import { hawkbitRoutes } from './protocols/hawkbit/hawkbit.routes.js';
-import { MenderAuthService } from './protocols/mender/mender-auth.service.js';
-import { MenderDeploymentService } from './protocols/mender/mender-deployments.service.js';
-import { menderRoutes } from './protocols/mender/mender.routes.js';
-import { MqttWakeupPublisher } from './protocols/mqtt/wakeup.js';
-import { protocolAdminRoutes } from './protocols/protocol-admin.routes.js';
 import { sqliteFileFor, type Config } from './config.js';
 import { insecureSettings } from './config-warnings.js';
 import { CidrList, systemClock, type Clock } from './core/index.js';
@@ -48,7 +16,8 @@ import { closeTransports, createTransports } from './delivery/index.js';
 import type { DeviceSync } from './engine/device-sync.js';
 import { createEngine, type EngineParts } from './engine/index.js';
 import { BandwidthLimiter, DecommissionService, DownloadSigner, EnrollmentService, PresenceService, TargetCache } from './pull/index.js';
-import { DeviceService } from './registry/index.js';
+import { DeviceService, DeviceVersions } from './registry/index.js';
+import { TokenService } from './tokens/index.js';
 import { describeSmtp, Notifier, SmtpMailer, smtpSettings, SubscriptionService, type NotifierOptions } from './notify/index.js';
 import { PolicyService, ReplayGuard, type RolloutCreator } from './policies/index.js';
 import { OutboundGuard } from './outbound/index.js';
@@ -78,6 +47,8 @@ export interface App {
   devices: DeviceService;
   artifacts: ArtifactService;
   auth: Authenticator;
+  /** Operator tokens (created and revoked with their events). */
+  tokens: TokenService;
   metrics: Metrics;
   server: FastifyInstance;
   logger: Logger;
@@ -142,10 +113,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (secretsKey.readableByOthers) logger.warn({ file: secretsKey.file }, 'the secrets key file is readable by group or others: chmod 600 it');
   ready = true;
   const events = new EventLog(store.events, clock);
-  const devices = new DeviceService(store, events, clock);
+  const devices = new DeviceService(store, events, clock, { tmpDir, maxRowBytes: config.importMaxRowBytes });
+  // The one writer of "this device now runs version X" (push results, pull reports, hawkBit, Mender).
+  const versions = new DeviceVersions(store, clock);
   // Device tokens stay cached longer than a poll interval; their revocations reach every server (below).
   // Room for every token of a fleet of two million devices, so a large fleet's polls stay query-free.
   const auth = new Authenticator(store.tokens, clock, { deviceTtlMs: 10 * 60_000, maxEntries: 2_000_000 });
+  // Operator tokens: created and revoked with their events through the event log (the live feed sees them).
+  const tokens = new TokenService({ store, events, clock, revoked: () => auth.invalidate() });
   const artifacts = new ArtifactService({
     artifacts: store.artifacts,
     blobs: new BlobStore(path.join(config.dataDir, 'artifacts')),
@@ -180,6 +155,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     channel,
     events,
+    versions,
     clock,
     transports: new Map(Object.entries(transports)),
     artifactFile: (artifact) => artifacts.filePath(artifact),
@@ -259,7 +235,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const bandwidth = new BandwidthLimiter(clock, async (rolloutId) => store.rollouts.find(rolloutId));
   // Device protocol adapters (hawkBit DDI, Mender) over the same devices, executions and engine.
   const seen = (id: string) => presence.seenNow(id);
-  const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds, deviceTypeAttributes: config.hawkbitDeviceTypeAttributes });
+  const hawkbit = new HawkbitService({ store, sync: deviceSync, artifacts, devices, versions, events, clock, tokens: auth, seen, pollIntervalSeconds: config.pollIntervalSeconds, deviceTypeAttributes: config.hawkbitDeviceTypeAttributes });
   // Every server's caches follow what any server changed: target states, tokens and hawkBit
   // controllers (a device's tenant), over the channel and the feed it carries.
   const stopCacheSync = syncCaches({
@@ -269,7 +245,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth,
   });
   const menderAuth = new MenderAuthService({ store, devices, events, clock });
-  const menderDeployments = new MenderDeploymentService({ store, sync: deviceSync, artifacts, events, clock, signer, seen });
+  const menderDeployments = new MenderDeploymentService({ store, sync: deviceSync, versions, events, clock, signer, seen });
   // Wake-up over MQTT: a hint to poll now; polling stays the source of truth.
   const wakeup = config.mqttUrl ? new MqttWakeupPublisher(config.mqttUrl, logger) : null;
   const stopWakeup = wakeup ? deviceSync.onTargetChanged((ids) => wakeup.publish(ids)) : () => undefined;
@@ -298,15 +274,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => policyRoutes(app, { policies }),
     (app) => subscriptionRoutes(app, { subscriptions }),
     (app) => webRoutes(app, { stats: store.stats, reports: store.deviceReports }),
-    (app) => tokenRoutes(app, { store, clock, auth }),
-    (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store, clock }),
+    (app) => tokenRoutes(app, { tokens }),
+    (app) => rolloutRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => executionRoutes(app, { rollouts: engine.rollouts, store }),
     (app) => eventRoutes(app, { store }),
-    (app) => deviceRoutes(app, { devices, decommission, store, clock, tmpDir, maxRowBytes: config.importMaxRowBytes }),
+    (app) => deviceRoutes(app, { devices, decommission }),
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => releaseRoutes(app, { releases }),
     (app) => enrollmentRoutes(app, { enrollment }),
-    (app) => deviceApiRoutes(app, { store, sync: deviceSync, targets, presence, artifacts, signer, auth, clock, bandwidth, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
+    (app) => deviceApiRoutes(app, { store, sync: deviceSync, versions, targets, presence, artifacts, signer, auth, clock, bandwidth, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
     (app) => hawkbitRoutes(app, { hawkbit, artifacts, publicUrl: config.publicUrl, trust }),
     (app) => menderRoutes(app, { auth: menderAuth, deployments: menderDeployments, publicUrl: config.publicUrl }),
     (app) => protocolAdminRoutes(app, { menderAuth, hawkbit: store.hawkbit, clock }),
@@ -335,6 +311,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     devices,
     artifacts,
     auth,
+    tokens,
     metrics,
     server,
     logger,

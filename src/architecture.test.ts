@@ -1,5 +1,7 @@
 // Rules about the shape of the code that no single module's tests see: the import graph has no
-// cycles, and the built tree (what `npm run build` emits and the package ships) holds no test support.
+// cycles, every top-level folder with an index.ts says in its first two lines what it holds and
+// which folders it may import (and its code keeps to that), and the built tree (what `npm run
+// build` emits and the package ships) holds no test support.
 import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
@@ -76,6 +78,46 @@ function builtSources(): ts.SourceFile[] {
   return program.getSourceFiles().filter((sf) => sf.fileName.startsWith(SRC.split(path.sep).join('/')) && !sf.isDeclarationFile);
 }
 
+/** Test code and test support, which the layering rule does not bind (they may reach anywhere). */
+const TEST_FILE = /\.(test|chaos|fuzz|fixtures)\.ts$|\.contract\.ts$/;
+
+/** The top-level name under src a file belongs to: its folder, or for a file directly in src its name without extension. */
+function topLevelOf(file: string): string {
+  const [first, ...rest] = path.relative(SRC, file).split(path.sep);
+  return rest.length > 0 ? first! : first!.replace(/\.(ts|js)$/, '');
+}
+
+interface FolderHeader {
+  holds: string;
+  mayImport: string[];
+}
+
+/**
+ * The two opening lines of a folder's index.ts: what the folder holds, then
+ * `// May import: a, b, c` (or `(none)`). Returns the problem as a string when they are not there.
+ */
+function parseFolderHeader(text: string): FolderHeader | string {
+  const [first = '', second = ''] = text.split('\n');
+  const holds = /^\/\/ (\S.*)$/.exec(first)?.[1];
+  if (!holds || /^May import:/i.test(holds)) return `line 1 must be a comment saying what the folder holds, not ${JSON.stringify(first)}`;
+  const may = /^\/\/ May import: (\(none\)|[a-z][a-z-]*(?:, [a-z][a-z-]*)*)$/.exec(second)?.[1];
+  if (!may) return `line 2 must be "// May import: <folders, comma-separated>" or "// May import: (none)", not ${JSON.stringify(second)}`;
+  return { holds, mayImport: may === '(none)' ? [] : may.split(', ') };
+}
+
+/** Each non-test file of `folder` that imports a top-level name outside `allowed`, as "file -> name". */
+function layeringViolations(folder: string, allowed: readonly string[], graph: ReadonlyMap<string, readonly string[]>): string[] {
+  const found: string[] = [];
+  for (const [file, deps] of graph) {
+    if (topLevelOf(file) !== folder || TEST_FILE.test(file)) continue;
+    for (const dep of deps) {
+      const target = topLevelOf(dep);
+      if (target !== folder && !allowed.includes(target)) found.push(`${path.relative(SRC, file)} -> ${target}`);
+    }
+  }
+  return [...new Set(found)].sort();
+}
+
 describe('architecture', () => {
   it('finds a cycle when there is one (the check itself)', () => {
     const graph = new Map([
@@ -94,6 +136,42 @@ describe('architecture', () => {
     expect(graph.size).toBeGreaterThan(300);
     const named = cycles(graph).map((component) => component.map((f) => path.relative(SRC, f)).join(' <-> '));
     expect(named).toEqual([]);
+  });
+
+  it('reads folder headers and finds imports they do not allow (the checks themselves)', () => {
+    expect(parseFolderHeader('// Things.\n// May import: core, store\nexport {};')).toEqual({ holds: 'Things.', mayImport: ['core', 'store'] });
+    expect(parseFolderHeader('// Pure things.\n// May import: (none)\n')).toEqual({ holds: 'Pure things.', mayImport: [] });
+    expect(parseFolderHeader('// Things.\nexport {};')).toMatch(/line 2/);
+    expect(parseFolderHeader('// Things.\n// May import: core,store')).toMatch(/line 2/);
+    expect(parseFolderHeader('// May import: core\n// Things.')).toMatch(/line 1/);
+    expect(parseFolderHeader('export {};\n// May import: core')).toMatch(/line 1/);
+    const at = (f: string) => path.join(SRC, f);
+    const graph = new Map([
+      [at('a/x.ts'), [at('core/index.ts'), at('a/y.ts'), at('b/index.ts')]],
+      [at('a/y.ts'), [at('config.ts')]],
+      [at('a/x.test.ts'), [at('testing/app.ts')]],
+      [at('b/index.ts'), [at('a/x.ts')]],
+    ]);
+    expect(layeringViolations('a', ['core'], graph)).toEqual(['a/x.ts -> b', 'a/y.ts -> config']);
+    expect(layeringViolations('a', ['b', 'config', 'core'], graph)).toEqual([]);
+  });
+
+  it('opens every top-level folder index.ts with what it holds and what it may import, and keeps to it', () => {
+    const graph = importGraph();
+    const names = new Set([...graph.keys()].map(topLevelOf));
+    const folders = fs.readdirSync(SRC, { withFileTypes: true }).filter((d) => d.isDirectory() && fs.existsSync(path.join(SRC, d.name, 'index.ts')));
+    expect(folders.length).toBeGreaterThan(15);
+    const problems: string[] = [];
+    for (const { name } of folders) {
+      const header = parseFolderHeader(fs.readFileSync(path.join(SRC, name, 'index.ts'), 'utf8'));
+      if (typeof header === 'string') {
+        problems.push(`src/${name}/index.ts: ${header}`);
+        continue;
+      }
+      for (const allowed of header.mayImport) if (allowed === name || !names.has(allowed)) problems.push(`src/${name}/index.ts: May import names '${allowed}', which is not another top-level folder or file of src`);
+      for (const violation of layeringViolations(name, header.mayImport, graph)) problems.push(`${violation}, which src/${name}/index.ts does not allow (May import: ${header.mayImport.join(', ') || '(none)'})`);
+    }
+    expect(problems).toEqual([]);
   });
 
   it('emits no module that imports vitest, and no test file, into dist', () => {

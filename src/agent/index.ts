@@ -1,5 +1,5 @@
-// The device side: the pulling agent (planner, executors, handlers, health, protocol client) and,
-// in receiver.ts, the HTTP receiver for push mode. Imports only src/core.
+// The device side: the pulling agent (planner, executors, handlers, health, protocol client) and, in receiver.ts, the HTTP receiver for push mode.
+// May import: core
 export * from './agent.js';
 export * from './byteranges.js';
 export * from './chunk-cache.js';

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPair, signArtifact } from '../core/index.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
-import { parseRange } from './artifact.routes.js';
 
 const sha = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 const octet = { 'content-type': 'application/octet-stream' };
@@ -89,18 +88,5 @@ describe('artifact API', () => {
     expect((await t.request('DELETE', `/api/v1/artifacts/${id}`, { token: t.tokens.operator })).status).toBe(204);
     expect((await t.request('GET', `/api/v1/artifacts/${id}`)).status).toBe(404);
     expect((await t.request('DELETE', `/api/v1/artifacts/${id}`)).status).toBe(404);
-  });
-});
-
-describe('parseRange', () => {
-  it('parses single ranges and flags unsatisfiable ones', () => {
-    expect(parseRange('bytes=0-0', 10)).toEqual({ start: 0, end: 0 });
-    expect(parseRange('bytes=5-', 10)).toEqual({ start: 5, end: 9 });
-    expect(parseRange('bytes=3-100', 10)).toEqual({ start: 3, end: 9 });
-    expect(parseRange('bytes=-4', 10)).toEqual({ start: 6, end: 9 });
-    expect(parseRange('bytes=10-', 10)).toBe('unsatisfiable');
-    expect(parseRange('bytes=5-2', 10)).toBe('unsatisfiable');
-    expect(parseRange('bytes=0-1,3-4', 10)).toBeNull();
-    expect(parseRange(undefined, 10)).toBeNull();
   });
 });

@@ -1,14 +1,13 @@
 // Operator API for artifacts: /api/v1/artifacts. Uploads stream the raw body (octet-stream) to the
 // blob store; a JSON body records a container image reference. Content downloads honour Range.
-import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BlobTooLargeError, type ArtifactService } from '../artifacts/index.js';
 import { ValidationError } from '../core/index.js';
+import { sendFile } from '../http/index.js';
 import { actorOf } from './auth.js';
 import { sendError } from './errors.js';
-import { sendFileRanges } from './byte-ranges.js';
 import { errorResponses, listOf, PageQuery } from './schemas.js';
 
 export interface ArtifactRouteDeps {
@@ -73,26 +72,6 @@ const header = (request: FastifyRequest, name: string): string | undefined => {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 };
-
-/** Parses a single "bytes=a-b" range against a size; null when absent, 'unsatisfiable' when out of bounds. */
-export function parseRange(value: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
-  if (!value) return null;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
-  if (!match || (match[1] === '' && match[2] === '')) return null; // multi-range or malformed: send it all (RFC 9110 allows ignoring)
-  let start: number;
-  let end: number;
-  if (match[1] === '') {
-    const suffix = Number(match[2]);
-    if (suffix === 0) return 'unsatisfiable';
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(match[1]);
-    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
-  }
-  if (start >= size || start > end) return 'unsatisfiable';
-  return { start, end };
-}
 
 async function upload(deps: ArtifactRouteDeps, request: FastifyRequest, reply: FastifyReply) {
   const contentType = header(request, 'content-type') ?? '';
@@ -188,9 +167,7 @@ export async function artifactRoutes(app: FastifyInstance, deps: ArtifactRouteDe
       const stored = await deps.artifacts.getStored((request.params as { id: string }).id);
       const file = deps.artifacts.filePath(stored);
       if (!file) throw new ValidationError(`artifact '${stored.id}' is an image reference (${stored.imageRef}); it has no bytes to download`);
-      const size = (await fs.promises.stat(file)).size;
-      reply.header('content-disposition', `attachment; filename="${stored.name}-${stored.version}"`);
-      return sendFileRanges(request, reply, file, { size, etag: `"${stored.sha256}"`, contentType: stored.contentType });
+      return sendFile(request, reply, file, { etag: `"${stored.sha256}"`, contentType: stored.contentType, attachmentName: `${stored.name}-${stored.version}` });
     },
   });
 }

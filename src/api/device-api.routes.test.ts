@@ -123,6 +123,27 @@ for (const db of ['sqlite', 'postgres'] as const) describe.skipIf(db === 'postgr
     expect(((await t.request('GET', '/api/v1/devices/rep-1')).json() as { status: string }).status).toBe('offline');
   });
 
+  it('records the version a device says it runs also when its report is refused or disagrees with the target', async () => {
+    const token = await addPullDevice(t.app, 'honest-1');
+    const artifact = await uploadArtifact(t.app, Buffer.from('honest firmware'), { name: 'fw', version: '4.0.0' });
+    const execution = targets.target('honest-1', artifact);
+    const send = (body: unknown) => t.request('PATCH', '/api/v1/device/state', { token, body });
+    const version = async () => ((await t.request('GET', '/api/v1/devices/honest-1')).json() as { version: string | null }).version;
+    // An execution the server does not know: refused (404), the version is still what it runs.
+    expect((await send({ version: '3.9.0', inventory: { refused: true }, execution: { id: 'no-such-execution', state: 'succeeded' } })).status).toBe(404);
+    expect(await version()).toBe('3.9.0');
+    // A refused report stores nothing else.
+    expect((await t.app.store.deviceReports.get('honest-1'))?.inventory ?? {}).not.toHaveProperty('refused');
+    // A stopped execution refuses its success (409); the device runs what it says all the same.
+    execution.state = 'cancelled';
+    expect((await send({ version: '4.0.0-local', execution: { id: execution.id, state: 'succeeded' } })).status).toBe(409);
+    expect(await version()).toBe('4.0.0-local');
+    // Accepted, but the device runs something other than the target's 4.0.0: its word is recorded.
+    const next = targets.target('honest-1', artifact);
+    expect((await send({ version: '3.9.1', execution: { id: next.id, state: 'succeeded' } })).status).toBe(200);
+    expect(await version()).toBe('3.9.1');
+  });
+
   it('serves the targeted artifact with Range (206, 416) and refuses others; signed URLs work without a token', async () => {
     const bytes = randomBytes(10_000);
     const token = await addPullDevice(t.app, 'dl-1');

@@ -9,11 +9,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactService } from '../artifacts/index.js';
 import { AuthError, CHUNK_INDEX_MEDIA_TYPE, DEVICE_TYPE_PATTERN, ForbiddenError, NotFoundError, REPORTED_STATES, TARGET_ACTIONS, ValidationError, type Clock, type DeviceReport } from '../core/index.js';
 import type { DeviceSync } from '../engine/device-sync.js';
-import { etagMatches } from '../http/index.js';
+import { etagMatches, sendFile } from '../http/index.js';
 import type { BandwidthLimiter, DownloadSigner, PresenceService, TargetCache } from '../pull/index.js';
+import type { DeviceVersions } from '../registry/index.js';
 import type { Store } from '../store/index.js';
 import { actorOf, bearerToken, requireDevice, type Authenticator } from './auth.js';
-import { sendFileRanges } from './byte-ranges.js';
 import { sendError } from './errors.js';
 import { errorResponses } from './schemas.js';
 
@@ -25,6 +25,8 @@ export type ServedKind = 'artifact' | 'index';
 export interface DeviceApiDeps {
   store: Pick<Store, 'devices' | 'deviceReports'>;
   sync: Pick<DeviceSync, 'applyReport' | 'openDownload'>;
+  /** Records the version a device says it runs. */
+  versions: Pick<DeviceVersions, 'recordOne'>;
   targets: TargetCache;
   presence: PresenceService;
   artifacts: Pick<ArtifactService, 'getStored' | 'filePath' | 'indexPath'>;
@@ -195,13 +197,15 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
       }
       const now = deps.clock.now();
       deps.presence.seenNow(p.deviceId);
-      // The execution first: a report it refuses (unknown or stopped execution) changes nothing.
+      // What the device runs is a fact whatever becomes of the execution it reports on: recorded
+      // first, also when the execution refuses the report (unknown or stopped) or the device runs
+      // something other than its target. A refused report stores nothing else.
+      if (report.version) await deps.versions.recordOne(p.deviceId, report.version);
       let execution: { id: string; state: string } | null = null;
       if (report.execution) {
         const stored = await deps.sync.applyReport(p.deviceId, report.execution, actorOf(request));
         execution = { id: stored.id, state: stored.state };
       }
-      if (report.version) await deps.store.deviceReports.setVersion(p.deviceId, report.version, now);
       if (report.deviceType) await deps.store.devices.setDeviceType(p.deviceId, report.deviceType, now);
       await deps.store.deviceReports.save(p.deviceId, { version: report.version, execution: report.execution }, report.inventory, now);
       return { deviceId: p.deviceId, execution };
@@ -262,10 +266,9 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
       const stored = await deps.artifacts.getStored(artifactId);
       const file = deps.artifacts.filePath(stored);
       if (!file) throw new ValidationError(`artifact '${artifactId}' is an image reference; pull ${stored.imageRef} instead`);
-      const size = (await fs.promises.stat(file)).size;
       // A rollout's bandwidth caps pace its devices' downloads (never refuse them); operators' downloads are not capped.
       const pace = rolloutId && deviceId && deps.bandwidth ? ((await deps.bandwidth.pacerFor(rolloutId, deviceId)) ?? undefined) : undefined;
-      return sendFileRanges(request, reply, file, { size, etag: `"${stored.sha256}"`, contentType: 'application/octet-stream', onBytes: served(rolloutId, 'artifact'), pace });
+      return sendFile(request, reply, file, { etag: `"${stored.sha256}"`, onBytes: served(rolloutId, 'artifact'), pace });
     },
   });
 

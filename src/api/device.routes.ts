@@ -4,8 +4,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../core/index.js';
 import type { DecommissionService } from '../pull/index.js';
-import { exportDevices, importDevices, type DeviceFormat, type DeviceService } from '../registry/index.js';
-import type { Store } from '../store/index.js';
+import type { Readable } from 'node:stream';
+import type { DeviceFormat, DeviceService } from '../registry/index.js';
 import { actorOf } from './auth.js';
 import { closeAfterAnswer } from './close-after-answer.js';
 import { DeviceFilterQuery, DeviceInputSchema, DeviceSchema, errorResponses, listOf, PageQuery } from './schemas.js';
@@ -13,11 +13,6 @@ import { DeviceFilterQuery, DeviceInputSchema, DeviceSchema, errorResponses, lis
 export interface DeviceRouteDeps {
   devices: DeviceService;
   decommission: DecommissionService;
-  store: Store;
-  clock: { now(): number };
-  tmpDir: string;
-  /** Largest row of an import, bytes (ORCHESTRATOR_IMPORT_MAX_ROW_BYTES). */
-  maxRowBytes: number;
 }
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 128 }) });
@@ -112,26 +107,14 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
       const format = formatOf(query, request.headers['content-type']);
       const body = request.body as NodeJS.ReadableStream | undefined;
       if (!body || typeof (body as { pipe?: unknown }).pipe !== 'function') throw new ValidationError('send the file as the request body with Content-Type text/csv or application/x-ndjson');
-      let result;
       try {
-        result = await importDevices(body as import('node:stream').Readable, {
-          format,
-          skipInvalid: query.skipInvalid ?? false,
-          tmpDir: deps.tmpDir,
-          maxRowBytes: deps.maxRowBytes,
-          stage: (dir) => deps.store.devices.importStaging(dir, deps.clock.now()),
-          check: (device) => deps.store.devices.keptProblem(device),
-        });
+        return await devices.import(body as Readable, { format, skipInvalid: query.skipInvalid ?? false }, actorOf(request));
       } catch (error) {
         // Refused before the end of the upload (a row too long, a bad header): the rest is not
         // kept, and the connection closes after the answer.
         if (!request.raw.complete) closeAfterAnswer(request, reply);
         throw error;
       }
-      devices.invalidate();
-      if (result.created + result.updated > 0) await deps.store.devices.analyze();
-      await devices.logImport(result, format, actorOf(request));
-      return result;
     },
   });
 
@@ -143,7 +126,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps) 
       const filter = devices.parseFilter(filterQuery);
       reply.type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
       reply.header('Content-Disposition', `attachment; filename="devices.${format}"`);
-      return reply.send(exportDevices(deps.store.devices.iterate(filter, 1000), format));
+      return reply.send(devices.export(filter, format));
     },
   });
 }

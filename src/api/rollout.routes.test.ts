@@ -100,5 +100,21 @@ for (const db of ['sqlite', 'postgres'] as const) {
       const types = ((await t.request('GET', `/api/v1/events?rolloutId=${created.id}&afterId=0`)).json() as { items: { type: string }[] }).items.map((e) => e.type);
       expect(types).toEqual(['rollout.created', 'rollout.paused', 'rollout.resumed', 'rollout.cancelled']);
     });
+
+    it('lists a page whose every rollout shows what GET of it shows, paged by cursor', async () => {
+      const all = (await t.request('GET', '/api/v1/rollouts?limit=1000')).json() as { items: RolloutJson[]; total: number; nextCursor: string | null };
+      expect(all.items.length).toBeGreaterThanOrEqual(2);
+      expect(all.total).toBe(all.items.length);
+      // The page is summarised together; each item is what the rollout's own view says.
+      for (const item of all.items) {
+        const one = (await t.request('GET', `/api/v1/rollouts/${item.id}`)).json() as RolloutJson;
+        expect({ counts: item.counts, total: item.progress?.total, phases: item.progress?.phases }).toEqual({ counts: one.counts, total: one.progress?.total, phases: one.progress?.phases });
+      }
+      expect(all.items.some((r) => Object.keys(r.counts).length > 0)).toBe(true);
+      const first = (await t.request('GET', '/api/v1/rollouts?limit=1')).json() as { items: RolloutJson[]; nextCursor: string };
+      const second = (await t.request('GET', `/api/v1/rollouts?limit=1&cursor=${encodeURIComponent(first.nextCursor)}`)).json() as { items: RolloutJson[] };
+      expect([...first.items, ...second.items].map((r) => r.id)).toEqual(all.items.slice(0, 2).map((r) => r.id));
+      expect((await t.request('GET', '/api/v1/rollouts?cursor=not-a-cursor')).status).toBe(400);
+    });
   });
 }

@@ -2,8 +2,8 @@
 // service; the rules live in core and the engine.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ROLLOUT_STATUSES, timeCursor, type Clock, type RolloutStatus } from '../core/index.js';
-import { describeRollout, rollback, type RolloutService } from '../engine/index.js';
+import { ROLLOUT_STATUSES, type RolloutStatus } from '../core/index.js';
+import { rollback, type RolloutService } from '../engine/index.js';
 import type { Store } from '../store/index.js';
 import { actorOf } from './auth.js';
 import { listParam, oneOf } from './query-params.js';
@@ -12,14 +12,14 @@ import { errorResponses, listOf, PageQuery } from './schemas.js';
 
 export interface RolloutRouteDeps {
   rollouts: RolloutService;
+  /** What a rollback reads (the executions and devices it changed). */
   store: Store;
-  clock: Clock;
 }
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 128 }) });
 
 export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRouteDeps) {
-  const { rollouts, store, clock } = deps;
+  const { rollouts, store } = deps;
   const tags = ['rollouts'];
   const view = (id: string) => rollouts.describe(id);
 
@@ -50,15 +50,7 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRouteDeps
     handler: async (request) => {
       const q = request.query as { status?: string | string[]; limit?: number; cursor?: string };
       const status = oneOf(listParam(q.status), ROLLOUT_STATUSES, 'status') as RolloutStatus[];
-      const before = timeCursor.decode(q.cursor);
-      const limit = q.limit ?? 100;
-      const rows = await store.rollouts.list({ status, limit: limit + 1, before });
-      const more = rows.length > limit;
-      const page = more ? rows.slice(0, limit) : rows;
-      const last = page.at(-1);
-      const now = clock.now();
-      const items = await Promise.all(page.map((r) => describeRollout(store, r, now)));
-      return { items, nextCursor: more && last ? timeCursor.encode({ createdAt: Date.parse(last.createdAt), id: last.id }) : null, total: await store.rollouts.count(status) };
+      return rollouts.list({ status, limit: q.limit ?? 100, cursor: q.cursor });
     },
   });
 
@@ -119,8 +111,8 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRouteDeps
     },
     handler: async (request) => {
       const result = await rollback(store, rollouts, (request.params as { id: string }).id, actorOf(request));
-      const now = clock.now();
-      return { ...result, rollout: await describeRollout(store, result.rollout, now), rollbacks: await Promise.all(result.rollbacks.map((r) => describeRollout(store, r, now))) };
+      const [rollout, ...rollbacks] = await rollouts.describeAll([result.rollout, ...result.rollbacks]);
+      return { ...result, rollout: rollout!, rollbacks };
     },
   });
 }

@@ -1,9 +1,8 @@
 // Operator tokens: /api/v1/tokens (admin only). The plaintext is shown once, at creation.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { NotFoundError, ROLES, type Clock, type Role } from '../core/index.js';
-import type { Store } from '../store/index.js';
-import type { Authenticator } from './auth.js';
+import { ROLES, type Role } from '../core/index.js';
+import type { TokenService } from '../tokens/index.js';
 import { actorOf } from './auth.js';
 import { errorResponses } from './schemas.js';
 
@@ -18,7 +17,7 @@ const TokenRecord = Type.Object({
   revokedAt: Type.Union([Type.String(), Type.Null()]),
 });
 
-export async function tokenRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock; auth: Authenticator }) {
+export async function tokenRoutes(app: FastifyInstance, deps: { tokens: TokenService }) {
   const tags = ['tokens'];
   app.post('/api/v1/tokens', {
     config: { auth: 'admin' },
@@ -30,16 +29,15 @@ export async function tokenRoutes(app: FastifyInstance, deps: { store: Store; cl
     },
     handler: async (request, reply) => {
       const body = request.body as { role: Role; name?: string };
-      const { token, record } = await deps.store.tokens.create({ kind: 'operator', role: body.role, name: body.name ?? `${body.role}-token` }, deps.clock.now());
-      await deps.store.events.append([{ type: 'token.created', actor: actorOf(request), data: { id: record.id, role: body.role, name: record.name } }], deps.clock.now());
-      return reply.code(201).send({ token, role: body.role, id: record.id, name: record.name });
+      const created = await deps.tokens.create(body, actorOf(request));
+      return reply.code(201).send({ token: created.token, role: created.role, id: created.id, name: created.name });
     },
   });
 
   app.get('/api/v1/tokens', {
     config: { auth: 'admin' },
     schema: { tags, summary: 'List tokens (never their secrets)', response: { 200: Type.Object({ items: Type.Array(TokenRecord) }), ...errorResponses } },
-    handler: async () => ({ items: await deps.store.tokens.list() }),
+    handler: async () => ({ items: await deps.tokens.list() }),
   });
 
   app.delete('/api/v1/tokens/:id', {
@@ -47,9 +45,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: { store: Store; cl
     schema: { tags, summary: 'Revoke a token', params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), ...errorResponses } },
     handler: async (request, reply) => {
       const { id } = request.params as { id: string };
-      if (!(await deps.store.tokens.revoke(id, deps.clock.now()))) throw new NotFoundError('live token', id);
-      deps.auth.invalidate();
-      await deps.store.events.append([{ type: 'token.revoked', actor: actorOf(request), data: { id } }], deps.clock.now());
+      await deps.tokens.revoke(id, actorOf(request));
       return reply.code(204).send();
     },
   });

@@ -114,6 +114,19 @@ describe('GET /ws', () => {
     await second.close();
   });
 
+  it('streams token.created and token.revoked live (they go through the event log like every other event)', async () => {
+    const client = await connectWs(t.url, { token: t.tokens.viewer });
+    client.send({ type: 'subscribe', types: ['token.*'] });
+    await client.waitFor((m) => m.type === 'subscribed');
+    const created = (await t.request('POST', '/api/v1/tokens', { body: { role: 'operator', name: 'ws-watched' } })).json() as { id: string };
+    const tokenEvents = (type: string) => (m: Record<string, unknown>) => m.type === 'events' && (m.events as { type: string; data: { id?: string } }[]).some((e) => e.type === type && e.data.id === created.id);
+    const createdBatch = await client.waitFor(tokenEvents('token.created'), 'token.created');
+    expect((createdBatch.events as { type: string; data: unknown }[]).find((e) => e.type === 'token.created')).toMatchObject({ actor: expect.stringMatching(/^token:/), data: { id: created.id, role: 'operator', name: 'ws-watched' } });
+    expect((await t.request('DELETE', `/api/v1/tokens/${created.id}`)).status).toBe(204);
+    await client.waitFor(tokenEvents('token.revoked'), 'token.revoked');
+    await client.close();
+  });
+
   it('answers a plain GET with 426 and a bad subscription with an error message', async () => {
     expect((await t.request('GET', '/ws', { token: null })).status).toBe(426);
     const client = await connectWs(t.url, { token: t.tokens.viewer });

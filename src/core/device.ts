@@ -58,6 +58,9 @@ export function normalizeDeviceType(raw: unknown): string | null {
 
 /** The tenant of a device no one put in another. */
 export const DEFAULT_TENANT = 'DEFAULT';
+
+/** The longest version a device record holds (what it reports, or the artifact it installed). */
+export const DEVICE_VERSION_MAX = 64;
 /** A tenant name: what the hawkBit DDI URL's first segment may hold. */
 export const TENANT_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -180,7 +183,7 @@ export function parseDeviceInput(raw: unknown, options: { idFromPath?: string } 
   const address = optionalString(input.address, 'address', 2048, errors);
   const addressError = addressProblem(mode, address);
   if (addressError) errors.push({ path: 'address', message: addressError });
-  const version = optionalString(input.version, 'version', 64, errors);
+  const version = optionalString(input.version, 'version', DEVICE_VERSION_MAX, errors);
   const location = optionalString(input.location, 'location', 256, errors);
   const timezone = optionalString(input.timezone, 'timezone', 64, errors) ?? 'UTC';
   if (!isValidTimeZone(timezone)) errors.push({ path: 'timezone', message: `'${timezone}' is not an IANA time zone (e.g. America/New_York, Europe/Berlin, UTC)` });

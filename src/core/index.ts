@@ -1,4 +1,5 @@
-// The pure domain: types and rules with no I/O. Everything else depends on this, never the reverse.
+// The pure domain: types and rules with no I/O (strategies, release plans, versions, errors, cursors). Everything else depends on this, never the reverse.
+// May import: (none)
 export * from './errors.js';
 export * from './cursor.js';
 export * from './storable.js';

@@ -1,5 +1,5 @@
-// Push delivery: one Transport interface, HTTP and SSH/SFTP implementations, and the factory the
-// composition root hands to the engine.
+// Push delivery: one Transport interface, HTTP and SSH/SFTP implementations, and the factory the composition root hands to the engine.
+// May import: core, outbound
 import type { DeviceMode } from '../core/index.js';
 import { OutboundGuard } from '../outbound/index.js';
 import { HttpTransport } from './http/http.transport.js';

@@ -67,7 +67,7 @@ export function expectedTargets(model: FleetModel, filter: DeviceFilterInput): s
   const parsed = parseDeviceFilter(filter);
   const ids: string[] = [];
   for (const [id, t] of model.terminals) {
-    const device = { ...t.device, status: model.status(id), version: model.version(id), tenant: 'DEFAULT', decommissionedAt: null, createdAt: '', updatedAt: '' } as Device;
+    const device = { ...t.device, status: model.status(id), version: model.version(id), tenant: 'DEFAULT', deviceType: t.device.deviceType ?? null, decommissionedAt: null, createdAt: '', updatedAt: '' } as Device;
     if (matchesDeviceFilter(device, parsed)) ids.push(id);
   }
   return ids.sort();

@@ -3,6 +3,7 @@ import type { ClusterChannel } from '../cluster/channel.js';
 import { TargetChanges } from '../cluster/target-changes.js';
 import type { Clock, Random } from '../core/index.js';
 import type { Transport } from '../delivery/transport.js';
+import { DeviceVersions } from '../registry/device-versions.js';
 import type { EventLog, Store, StoredArtifact } from '../store/index.js';
 import { DeviceSyncService } from './device-sync.service.js';
 import type { EngineLogger } from './engine-logger.js';
@@ -23,6 +24,8 @@ export interface CreateEngineOptions extends Partial<Pick<EngineOptions, 'leaseM
   /** The cluster channel target changes travel on (started and stopped by its owner). */
   channel: ClusterChannel;
   events: EventLog;
+  /** Where "this device now runs version X" is written (the composition root's; one of its own without). */
+  versions?: DeviceVersions;
   clock: Clock;
   random?: Random;
   transports: ReadonlyMap<string, Transport>;
@@ -35,17 +38,19 @@ export interface CreateEngineOptions extends Partial<Pick<EngineOptions, 'leaseM
 export function createEngine(o: CreateEngineOptions): EngineParts {
   const random = o.random ?? Math.random;
   const transitions = new Transitions(o.store, o.events, o.clock);
+  const versions = o.versions ?? new DeviceVersions(o.store, o.clock);
   const targetChanges = new TargetChanges(o.channel);
   const rollouts = new RolloutService(o.store, transitions, targetChanges, o.clock, random);
   const engine = new Engine({
     ...o,
     transitions,
+    versions,
     service: rollouts,
     targetChanges,
     random,
     artifactFile: o.artifactFile ?? (() => null),
     logger: o.logger ?? { info: () => {}, error: () => {} },
   });
-  const deviceSync = new DeviceSyncService(o.store, transitions, targetChanges, engine, o.clock);
+  const deviceSync = new DeviceSyncService(o.store, transitions, versions, targetChanges, engine, o.clock);
   return { engine, rollouts, deviceSync, targetChanges, transitions };
 }

@@ -2,6 +2,7 @@
 // outcome of each delivery is buffered and written with many others in one transaction.
 import { backoffDelayMs, mayRetry, storableText, type Clock, type Device, type Execution, type Random, type Rollout } from '../core/index.js';
 import { DeliveryError, type Transport } from '../delivery/transport.js';
+import type { DeviceVersions } from '../registry/device-versions.js';
 import { SecretsKeyError, type StoredArtifact } from '../store/index.js';
 import type { ExecutionChange, Transitions } from './transitions.js';
 
@@ -17,6 +18,8 @@ interface Flight {
 
 export interface RunnerOptions {
   transitions: Transitions;
+  /** Where "this device now runs version X" is written (in the outcomes' transaction, batched). */
+  versions: DeviceVersions;
   clock: Clock;
   random: Random;
   transports: ReadonlyMap<string, Transport>;
@@ -135,7 +138,7 @@ export class DeliveryRunner {
     try {
       await this.o.transitions.apply(batch, 'engine', async (tx, changed) => {
         const done = new Set(changed.filter((c) => c.to === 'succeeded').map((c) => c.deviceId));
-        await tx.deviceReports.setInstalledVersions(installed.filter((i) => done.has(i.deviceId)));
+        await this.o.versions.record(installed.filter((i) => done.has(i.deviceId)), { tx });
       });
     } catch (error) {
       // The database is unreachable: keep the outcomes and try again shortly.

@@ -2,6 +2,7 @@
 // its progress reports applied through the state machine, target-change notifications, and
 // on-connect releases when a device shows up.
 import { ConflictError, NotFoundError, installGate, isForward, isTerminal, type Artifact, type Clock, type Execution, type InstallGate, type Release, type Rollout } from '../core/index.js';
+import type { DeviceVersions } from '../registry/device-versions.js';
 import type { Store } from '../store/index.js';
 import type { DeviceSync, DeviceTarget, ExecutionReport, TargetChangedListener } from './device-sync.js';
 import type { Engine } from './engine.js';
@@ -23,6 +24,7 @@ export class DeviceSyncService implements DeviceSync {
   constructor(
     private readonly store: Store,
     private readonly transitions: Transitions,
+    private readonly versions: DeviceVersions,
     private readonly targetChanges: TargetChanges,
     private readonly engine: Pick<Engine, 'onConnectRollouts' | 'releaseFor'>,
     private readonly clock: Clock,
@@ -118,7 +120,7 @@ export class DeviceSyncService implements DeviceSync {
     const note = `the device installed ${what} before the cancel reached it`;
     await this.transitions.atomically(async (tx) => {
       if (!(await tx.executions.noteInstalledAfterCancel(execution.id, note))) return { result: undefined, events: [] };
-      if (artifact) await tx.deviceReports.setVersion(execution.deviceId, artifact.version, this.clock.now());
+      if (artifact) await this.versions.recordOne(execution.deviceId, artifact.version, { tx });
       return {
         result: undefined,
         events: [{ type: 'execution.installed-after-cancel', actor, rolloutId: execution.rolloutId, deviceId: execution.deviceId, executionId: execution.id, data: { version: artifact?.version ?? null, note } }],

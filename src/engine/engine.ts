@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { planRelease, STRATEGIES, type Clock, type Device, type Random, type ReleaseState, type ReleaseStep, type ReleaseStepKind, type Rollout } from '../core/index.js';
 import type { Transport } from '../delivery/transport.js';
+import type { DeviceVersions } from '../registry/device-versions.js';
 import type { ClaimOptions, Store, StoredArtifact } from '../store/index.js';
 import { DeliveryRunner } from './delivery-runner.js';
 import { EngineJobs } from './engine-jobs.js';
@@ -16,6 +17,8 @@ import { executionEvent, type Transitions } from './transitions.js';
 export interface EngineOptions {
   store: Store;
   transitions: Transitions;
+  /** Records the versions pushed devices now run. */
+  versions: DeviceVersions;
   service: RolloutService;
   targetChanges: TargetChanges;
   clock: Clock;
@@ -67,6 +70,7 @@ export class Engine {
     this.batchSize = o.batchSize ?? 500;
     this.runner = new DeliveryRunner({
       transitions: o.transitions,
+      versions: o.versions,
       clock: o.clock,
       random: o.random,
       transports: o.transports,

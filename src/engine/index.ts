@@ -1,4 +1,5 @@
-// The rollout engine's public face: services for the API, the executor for the composition root.
+// The rollout engine: planning and executing releases (executor table, delivery runner, transitions), rollout and device-sync services for the API.
+// May import: cluster, core, delivery, registry, store
 export * from './device-sync.js';
 export * from './device-sync.service.js';
 export * from './engine.js';

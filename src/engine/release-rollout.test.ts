@@ -2,11 +2,12 @@
 // SWUpdate-style controllers over hawkBit DDI get the .swu, a Mender device the .mender, HTTP push
 // devices the plain file; a hawkBit device of a type the release has nothing for is skipped with
 // the reason. The rollout's phases, error threshold and approval work over the whole fleet, and
-// the dry run predicted exactly what the real run did.
+// the dry run predicted exactly what the real run did. SQLite and PostgreSQL.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutView } from '../core/index.js';
 import { menderBundle, swuBundle, uploadBytes } from '../testing/bundles.js';
+import { appDatabases } from '../testing/app.js';
 import { startCountingReceiver, type CountingReceiver } from '../testing/counting-receiver.js';
 import { startAppWithEngine, type EngineApp } from '../testing/engine-app.js';
 import { waitFor } from '../testing/mender-client.js';
@@ -14,7 +15,7 @@ import { menderDevice, type MenderDevice } from '../testing/mender-device.js';
 
 const sha = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
-describe('a rollout of a release over a mixed fleet', () => {
+for (const { db, skip } of await appDatabases()) describe.skipIf(skip !== null)(`a rollout of a release over a mixed fleet (${db})`, () => {
   let e: EngineApp;
   let receiver: CountingReceiver;
   let mender: MenderDevice;
@@ -22,7 +23,7 @@ describe('a rollout of a release over a mixed fleet', () => {
   const ids = { swu: '', mender: '', bin: '' };
   const controllers: Record<string, string> = {};
   beforeAll(async () => {
-    e = await startAppWithEngine({ pollIntervalSeconds: 1 });
+    e = await startAppWithEngine({ pollIntervalSeconds: 1 }, undefined, db);
     receiver = await startCountingReceiver();
     ids.swu = await uploadBytes(e.t, 'pos-os', '2.4.1', bytes.swu);
     ids.mender = await uploadBytes(e.t, 'pos-app', '2.4.1', bytes.mender);

@@ -1,5 +1,6 @@
 // Rollout use cases: create (validate, fix the device set, start), pause, resume, cancel, approve,
-// close, rollback. Handlers call these; the engine executes what they decide.
+// close, rollback, and the rollouts as operators see them (one, a page, their progress). Handlers
+// call these; the engine executes what they decide.
 import { randomUUID } from 'node:crypto';
 import {
   ConflictError,
@@ -8,6 +9,7 @@ import {
   NotFoundError,
   RETRYABLE_STATES,
   summarizeReleaseMatch,
+  timeCursor,
   validateRolloutSpec,
   type Clock,
   type ExecutionState,
@@ -20,7 +22,7 @@ import {
   type RolloutView,
 } from '../core/index.js';
 import type { Store, StoreTransaction } from '../store/index.js';
-import { describeRollout } from './rollout-progress.js';
+import { describeRollouts } from './rollout-progress.js';
 import { canStartInDatabase, planExecutions, releaseOf, resolveTargets, startInTransaction, type MatchedRelease } from './rollout-start.js';
 import type { TargetChanges } from '../cluster/target-changes.js';
 import { movedEvents, type Transitions } from './transitions.js';
@@ -35,6 +37,13 @@ export interface RolloutHooks {
 }
 
 const LIVE: RolloutStatus[] = ['scheduled', 'running', 'paused'];
+
+/** A page of rollouts as the API answers it. */
+export interface RolloutPage {
+  items: RolloutView[];
+  nextCursor: string | null;
+  total: number;
+}
 
 export class RolloutService {
   private hooks: RolloutHooks = { wake: () => {}, stopped: () => {} };
@@ -61,7 +70,27 @@ export class RolloutService {
   async describe(id: string): Promise<RolloutView> {
     const rollout = await this.store.rollouts.find(id);
     if (!rollout) throw new NotFoundError('rollout', id);
-    return describeRollout(this.store, rollout, this.clock.now());
+    const [view] = await describeRollouts(this.store, [rollout], this.clock.now());
+    return view!;
+  }
+
+  /** Views of rollouts at hand (the answer of a rollback, say), summarised together. */
+  describeAll(rollouts: readonly Rollout[]): Promise<RolloutView[]> {
+    return describeRollouts(this.store, rollouts, this.clock.now());
+  }
+
+  /**
+   * Newest first, keyset-paged (`cursor` is a page's nextCursor), filtered by status: the page is
+   * summarised in one grouped query, the total counted once per page.
+   */
+  async list(options: { status?: RolloutStatus[]; limit: number; cursor?: string }): Promise<RolloutPage> {
+    const before = timeCursor.decode(options.cursor);
+    const [rows, total] = await Promise.all([this.store.rollouts.list({ status: options.status, limit: options.limit + 1, before, counts: false }), this.store.rollouts.count(options.status)]);
+    const more = rows.length > options.limit;
+    const page = more ? rows.slice(0, options.limit) : rows;
+    const last = page.at(-1);
+    const items = await describeRollouts(this.store, page, this.clock.now());
+    return { items, nextCursor: more && last ? timeCursor.encode({ createdAt: Date.parse(last.createdAt), id: last.id }) : null, total };
   }
 
   /**

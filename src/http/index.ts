@@ -1,3 +1,5 @@
 // HTTP pieces shared by the server's routes, the poll fast paths and the protocol adapters.
-// May import node built-ins only: it knows nothing of the domain, the store or Fastify.
+// May import: (none)
+export * from './byte-ranges.js';
 export * from './etag.js';
+export * from './send-file.js';

@@ -1,5 +1,5 @@
-// Outbound notifications: subscriptions and the notifier that delivers events to webhooks (signed)
-// and by email (SMTP).
+// Outbound notifications: subscriptions and the notifier that delivers events to webhooks (signed) and by email (SMTP).
+// May import: core, outbound, store
 export * from './email.js';
 export * from './email-format.js';
 export * from './format.js';

@@ -1,9 +1,7 @@
-// Artifact bytes for the protocol adapters: sending a stored file with Range support, and the
-// sha1/md5 hashes hawkBit clients expect (computed once by streaming the file, then stored).
+// Artifact bytes for the protocol adapters: the file behind an artifact (sent with http/send-file.ts),
+// and the sha1/md5 hashes hawkBit clients expect (computed once by streaming the file, then stored).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { parseRange } from '../api/artifact.routes.js';
 import type { ArtifactService } from '../artifacts/index.js';
 import { ValidationError, type Artifact } from '../core/index.js';
 import type { HawkbitRepository } from '../store/index.js';
@@ -14,21 +12,6 @@ export async function artifactFile(artifacts: ArtifactService, artifactId: strin
   const file = artifacts.filePath(stored);
   if (!file) throw new ValidationError(`artifact '${artifactId}' is an image reference (${stored.imageRef}); hawkBit and Mender devices need a file artifact`);
   return file;
-}
-
-/** Streams `file` as the reply, honouring Range and If-Range against `etag`. */
-export async function sendFile(request: FastifyRequest, reply: FastifyReply, file: string, etag: string): Promise<FastifyReply> {
-  const size = (await fs.promises.stat(file)).size;
-  reply.header('accept-ranges', 'bytes').header('etag', etag).type('application/octet-stream');
-  const ifRange = request.headers['if-range'];
-  const range = ifRange && ifRange !== etag ? null : parseRange(request.headers.range, size);
-  if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${size}`).send();
-  if (range) {
-    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1);
-    return reply.send(fs.createReadStream(file, { start: range.start, end: range.end }));
-  }
-  reply.header('content-length', size);
-  return reply.send(fs.createReadStream(file));
 }
 
 /** sha1 and md5 of an artifact, computed on first use and kept in the store. */

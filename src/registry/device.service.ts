@@ -1,4 +1,6 @@
-// Device registry use cases: validation, persistence, events, and cached totals for list pages.
+// Device registry use cases: validation, persistence, events, cached totals for list pages, and
+// bulk import and export.
+import type { Readable } from 'node:stream';
 import {
   ConflictError,
   NotFoundError,
@@ -12,6 +14,8 @@ import {
   type DeviceFilter,
 } from '../core/index.js';
 import type { EventLog, Store } from '../store/index.js';
+import { exportDevices } from './device-export.js';
+import { importDevices, type DeviceFormat, type ImportResult } from './device-import.js';
 
 export interface ListResult {
   items: Device[];
@@ -31,6 +35,14 @@ function inService(device: Device | null): Device | null {
   return device;
 }
 
+/** Where and how much an import may hold (the server's configuration). */
+export interface ImportSettings {
+  /** Where an import's scratch files go (the system's temporary directory without one). */
+  tmpDir?: string;
+  /** Largest row of an import, bytes (ORCHESTRATOR_IMPORT_MAX_ROW_BYTES; 1 MiB without one). */
+  maxRowBytes?: number;
+}
+
 export class DeviceService {
   private readonly totals = new Map<string, { total: number; at: number; generation: number }>();
   private generation = 0;
@@ -39,6 +51,7 @@ export class DeviceService {
     private readonly store: Store,
     private readonly events: EventLog,
     private readonly clock: Clock,
+    private readonly imports: ImportSettings = {},
   ) {}
 
   /** Call after any write to devices that did not go through this service (imports, heartbeats). */
@@ -87,10 +100,31 @@ export class DeviceService {
     return updated;
   }
 
-  /** One summary event per import, not one per row. */
-  async logImport(result: { rows: number; created: number; updated: number; skipped: number }, format: string, actor: string): Promise<void> {
+  /**
+   * Bulk upsert from CSV or NDJSON, streamed and staged (device-import.ts): nothing is written when
+   * a row is bad unless `skipInvalid`, and a row longer than the limit stops it (RowTooLongError).
+   * One summary event per import, not one per row.
+   */
+  async import(source: Readable, options: { format: DeviceFormat; skipInvalid: boolean }, actor: string): Promise<ImportResult> {
+    const result = await importDevices(source, {
+      format: options.format,
+      skipInvalid: options.skipInvalid,
+      tmpDir: this.imports.tmpDir,
+      maxRowBytes: this.imports.maxRowBytes,
+      stage: (dir) => this.store.devices.importStaging(dir, this.clock.now()),
+      check: (device) => this.store.devices.keptProblem(device),
+    });
+    this.invalidate();
+    // New statistics after a bulk change, or the planner may pick a poor index for list pages.
+    if (result.created + result.updated > 0) await this.store.devices.analyze();
     const { rows, created, updated, skipped } = result;
-    await this.events.append([{ type: 'devices.imported', actor, data: { format, rows, created, updated, skipped } }]);
+    await this.events.append([{ type: 'devices.imported', actor, data: { format: options.format, rows, created, updated, skipped } }]);
+    return result;
+  }
+
+  /** The devices a filter matches as CSV or NDJSON (the import format), read a page at a time. */
+  export(filter: DeviceFilter, format: DeviceFormat): Readable {
+    return exportDevices(this.store.devices.iterate(filter, 1000), format);
   }
 
   parseFilter(query: Record<string, unknown>): DeviceFilter {

@@ -81,6 +81,14 @@ describe.each([['sqlite'], ['postgres']] as const)('hawkBit tenants (%s)', (db) 
           expect({ method, path, status: answer.status }).toEqual({ method, path, status: 401 });
           expect(answer.text).not.toContain('firmware');
         }
+        // The download's HEAD and conditional forms (http/send-file.ts) are refused the same way:
+        // no 304 or 206 that would tell the attacker anything of the file.
+        const download = `${base}/softwaremodules/${encodeURIComponent(artifactId)}/artifacts/${encodeURIComponent(fileName)}`;
+        for (const [method, headers] of [['HEAD', {}], ['GET', { 'if-none-match': '*' }], ['GET', { range: 'bytes=0-0' }], ['HEAD', { 'if-none-match': '*', range: 'bytes=0-0' }]] as const) {
+          const answer = await ddi(method, download, gateway, { headers });
+          expect({ method, headers, status: answer.status }).toEqual({ method, headers, status: 401 });
+          expect(answer.headers.get('etag')).toBeNull();
+        }
       }
       const state = await execution(id);
       expect(state.state).not.toBe('succeeded');

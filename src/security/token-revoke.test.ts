@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { postgresUnavailable } from '../testing/postgres.js';
+import { hashToken } from '../store/index.js';
 import { connectWs } from '../testing/ws-client.js';
 
 for (const db of ['sqlite', 'postgres'] as const) {
@@ -55,6 +56,32 @@ for (const db of ['sqlite', 'postgres'] as const) {
       expect((await t.request('POST', '/api/v1/tokens', { token: admin.token, body: { role: 'admin' } })).status).toBe(401);
       expect((await t.request('DELETE', `/api/v1/tokens/${victim.id}`, { token: admin.token })).status).toBe(401);
       expect((await t.request('GET', '/api/v1/whoami', { token: victim.token })).status).toBe(200);
+    });
+
+    it('shows token events on the live feed without the secret; only admins create or revoke, and a refused attempt writes no event', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const watcher = await connectWs(t.url, { token: t.tokens.viewer });
+      watcher.send({ type: 'subscribe', types: ['token.*'] });
+      await watcher.waitFor((m) => m.type === 'subscribed');
+      const before = await t.app.store.events.lastId();
+      for (const token of [t.tokens.operator, t.tokens.viewer]) {
+        expect((await t.request('POST', '/api/v1/tokens', { token, body: { role: 'admin', name: 'escalate' } })).status).toBe(403);
+      }
+      expect((await t.request('POST', '/api/v1/tokens', { token: null, body: { role: 'admin' } })).status).toBe(401);
+      // Authentication comes before validation: a bad body from a viewer is 403, not 400.
+      expect((await t.request('POST', '/api/v1/tokens', { token: t.tokens.viewer, body: { role: 'root' } })).status).toBe(403);
+      expect((await t.request('DELETE', '/api/v1/tokens/no-such-token')).status).toBe(404);
+      expect(await t.app.store.events.list({ type: ['token.created', 'token.revoked'], afterId: before, limit: 10 })).toEqual([]);
+
+      const created = await create('operator', 'fed');
+      const batch = await watcher.waitFor((m) => m.type === 'events' && (m.events as { type: string; data: { id?: string } }[]).some((e) => e.type === 'token.created' && e.data.id === created.id), 'token.created');
+      const text = JSON.stringify(batch);
+      expect(text).not.toContain(created.token);
+      expect(text).not.toContain(hashToken(created.token));
+      expect((await t.request('DELETE', `/api/v1/tokens/${created.id}`)).status).toBe(204);
+      await watcher.waitFor((m) => m.type === 'events' && (m.events as { type: string; data: { id?: string } }[]).some((e) => e.type === 'token.revoked' && e.data.id === created.id), 'token.revoked');
+      expect(watcher.messages.filter((m) => m.type === 'events').flatMap((m) => (m.events as { data: { name?: string } }[]).map((e) => e.data.name))).not.toContain('escalate');
+      await watcher.close();
     });
 
     it('lets only an admin revoke: operators and viewers get 403, no token 401, and the token stays valid', async (ctx) => {

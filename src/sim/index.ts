@@ -1,4 +1,5 @@
-// The fleet simulator's public face: a Fleet of VirtualDevices running the real agent code.
+// The fleet simulator: a Fleet of VirtualDevices running the real agent code.
+// May import: agent, core
 export * from './fleet.js';
 export * from './virtual-agent.js';
 export * from './faults.js';

@@ -1,7 +1,6 @@
 // What pull devices tell us: their latest report and inventory, and batched heartbeats (one UPDATE
 // for every device seen since the last flush, instead of a write per poll).
 import type { Kysely } from 'kysely';
-import { versionKey } from '../core/index.js';
 import { chunks } from './device.repository.js';
 import { EventRepository } from './event.repository.js';
 import type { Database } from './schema.js';
@@ -36,24 +35,6 @@ export class DeviceReportRepository {
         oc.column('device_id').doUpdateSet(inventory === undefined ? { report: values.report, reported_at: now } : { report: values.report, inventory: values.inventory, reported_at: now }),
       )
       .execute();
-  }
-
-  /** Records the version a device says it runs (presence is left to the heartbeat batch). */
-  async setVersion(deviceId: string, version: string, now: number): Promise<void> {
-    await this.db.updateTable('devices').set({ version, version_key: versionKey(version), updated_at: now }).where('id', '=', deviceId).where('version', 'is distinct from', version).execute();
-  }
-
-  /** The registry's version of each device that just installed an artifact (pushed by the engine). */
-  async setInstalledVersions(installed: { deviceId: string; version: string }[]): Promise<void> {
-    const byVersion = new Map<string, string[]>();
-    for (const { deviceId, version } of installed) {
-      const ids = byVersion.get(version);
-      if (ids) ids.push(deviceId);
-      else byVersion.set(version, [deviceId]);
-    }
-    for (const [version, ids] of byVersion) {
-      for (const chunk of chunks(ids, 10_000)) await this.db.updateTable('devices').set({ version, version_key: versionKey(version) }).where('id', 'in', chunk).execute();
-    }
   }
 
   /** Remembers which enrollment key registered a device (for audits). */

@@ -112,12 +112,37 @@ for (const target of storeTargets) {
     it('records heartbeats and marks silent devices offline', async (ctx) => {
       if (skip.reason) return ctx.skip();
       await store.devices.upsertMany([device('hb-1'), device('hb-2')], 0);
-      await store.devices.touch('hb-1', 1_000, '5.0.0');
+      await store.devices.touch('hb-1', 1_000);
       await store.devices.touch('hb-2', 9_000);
-      expect(await store.devices.get('hb-1')).toMatchObject({ status: 'online', version: '5.0.0', lastSeen: new Date(1000).toISOString() });
+      expect(await store.devices.get('hb-1')).toMatchObject({ status: 'online', lastSeen: new Date(1000).toISOString() });
       expect(await store.devices.markOffline(5_000, 10_000)).toEqual(['hb-1']);
       expect((await store.devices.get('hb-1'))?.status).toBe('offline');
       expect((await store.devices.get('hb-2'))?.status).toBe('online');
+    });
+
+    it('records the versions devices run: one statement per version, only changed rows, unknownOnly keeps known ones, inside a unit of work', async (ctx) => {
+      if (skip.reason) return ctx.skip();
+      await store.devices.upsertMany([device('ver-1', { version: '1.0.0' }), device('ver-2', { version: '1.0.0' }), device('ver-3')], 100);
+      await store.devices.setVersions([{ deviceId: 'ver-1', version: '2.0.0' }, { deviceId: 'ver-2', version: '2.0.0' }, { deviceId: 'ver-3', version: '10.1.0' }, { deviceId: 'no-such-device', version: '2.0.0' }], 200);
+      expect(await store.devices.get('ver-1')).toMatchObject({ version: '2.0.0', updatedAt: new Date(200).toISOString() });
+      expect(await store.devices.get('ver-3')).toMatchObject({ version: '10.1.0' });
+      // The version key follows (range filters compare it, 10.1.0 above 2.0.0).
+      expect(await store.devices.count(parseDeviceFilter({ version: '>=3.0.0', ids: ['ver-1', 'ver-2', 'ver-3'] }))).toBe(1);
+      // The same version again changes nothing, not even the time of the last change.
+      await store.devices.setVersions([{ deviceId: 'ver-1', version: '2.0.0' }], 300);
+      expect((await store.devices.get('ver-1'))?.updatedAt).toBe(new Date(200).toISOString());
+      await store.devices.upsertMany([device('ver-4')], 400);
+      await store.devices.setVersions([{ deviceId: 'ver-1', version: 'hint' }, { deviceId: 'ver-4', version: 'hint' }], 500, { unknownOnly: true });
+      expect((await store.devices.get('ver-1'))?.version).toBe('2.0.0');
+      expect((await store.devices.get('ver-4'))?.version).toBe('hint');
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.devices.setVersions([{ deviceId: 'ver-2', version: '3.0.0' }], 600);
+          expect((await tx.devices.get('ver-2'))?.version).toBe('3.0.0');
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      expect((await store.devices.get('ver-2'))?.version).toBe('2.0.0');
     });
 
     it('records the protocol a device speaks, native until an adapter claims it', async (ctx) => {

@@ -6,7 +6,7 @@ import type { DeviceSecretRepository } from './device-secret.repository.js';
 import { SecretStaging } from './device-secret.staging.js';
 import { deviceWhere } from './device-filter.sql.js';
 import { ROW_COLUMNS, toDevice, toRow } from './device-row.js';
-import type { Database, DeviceRow } from './schema.js';
+import type { Database } from './schema.js';
 import { atomic } from './atomic.sql.js';
 import { SqliteBulkUpsert } from './device-bulk.sqlite.js';
 import { PostgresImportStaging } from './device-import.postgres.js';
@@ -243,14 +243,30 @@ export class DeviceRepository {
       .execute();
   }
 
-  /** Records a heartbeat: the device was seen now, is online, and runs `version` if given. */
-  async touch(id: string, now: number, version?: string | null): Promise<void> {
-    const set: Partial<DeviceRow> = { last_seen: now, status: 'online' };
-    if (version !== undefined && version !== null) {
-      set.version = version;
-      set.version_key = versionKey(version);
+  /** Records a heartbeat: the device was seen now and is online. */
+  async touch(id: string, now: number): Promise<void> {
+    await this.db.updateTable('devices').set({ last_seen: now, status: 'online' }).where('id', '=', id).execute();
+  }
+
+  /**
+   * Records the version each device runs: one UPDATE per distinct version (and per chunk of
+   * ids), touching only rows whose version differs. With `unknownOnly`, devices whose version is
+   * known keep it. The registry's DeviceVersions is the one caller: it owns the rule.
+   */
+  async setVersions(runs: readonly { deviceId: string; version: string }[], now: number, options: { unknownOnly?: boolean } = {}): Promise<void> {
+    const byVersion = new Map<string, string[]>();
+    for (const { deviceId, version } of runs) {
+      const ids = byVersion.get(version);
+      if (ids) ids.push(deviceId);
+      else byVersion.set(version, [deviceId]);
     }
-    await this.db.updateTable('devices').set(set).where('id', '=', id).execute();
+    for (const [version, ids] of byVersion) {
+      for (const chunk of chunks([...new Set(ids)], this.maxParams - 10)) {
+        let update = this.db.updateTable('devices').set({ version, version_key: versionKey(version), updated_at: now }).where('id', 'in', chunk);
+        update = options.unknownOnly ? update.where('version', 'is', null) : update.where('version', 'is distinct from', version);
+        await update.execute();
+      }
+    }
   }
 
   /** Marks online devices not seen since `cutoff` offline; answers which ones changed. */

@@ -1,6 +1,7 @@
 // Read models over executions for operators: a rollout's counts, bytes and recent completions per
-// (phase, state) in one statement (the source of every rollout summary), recent starts for rate
-// limits, and a device's deployment history with each rollout's artifact.
+// (phase, state) in one statement, and a list page's in one grouped statement (the source of every
+// rollout summary), recent starts for rate limits, and a device's deployment history with each
+// rollout's artifact.
 import type { Kysely } from 'kysely';
 import type { Execution, ExecutionState, SummaryRow, TimeKey } from '../core/index.js';
 import { toExecution } from './execution-row.js';
@@ -13,27 +14,54 @@ export interface DeviceExecution extends Execution {
   rolloutName: string;
 }
 
+/** Rollouts per summary statement (one parameter each): a page of 1,000 is one statement. */
+const SUMMARY_CHUNK = 10_000;
+
 export class ExecutionViewRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** Executions of one rollout per (phase, state), with bytes and how many finished since `since`. */
   async summaryRows(rolloutId: string, since: number): Promise<SummaryRow[]> {
-    const rows = await this.db
-      .selectFrom('executions')
-      .select((eb) => [
-        'phase',
-        'state',
-        eb.fn.countAll<number>().as('n'),
-        eb.fn.sum<number>('bytes').as('bytes'),
-        eb.fn.sum<number>(eb.case().when('finished_at', '>=', since).then(1).else(0).end()).as('recent'),
-        eb.fn.sum<number>('installed_after_cancel').as('installed'),
-        eb.fn.sum<number>('bytes_fetched').as('fetched'),
-        eb.fn.sum<number>('bytes_reused').as('reused'),
-      ])
-      .where('rollout_id', '=', rolloutId)
-      .groupBy(['phase', 'state'])
-      .execute();
-    return rows.map((r) => ({ phase: r.phase, state: r.state as ExecutionState, n: Number(r.n), bytes: Number(r.bytes ?? 0), finishedRecently: Number(r.recent ?? 0), installedAfterCancel: Number(r.installed ?? 0), bytesFetched: Number(r.fetched ?? 0), bytesReused: Number(r.reused ?? 0) }));
+    return (await this.summaryRowsOf([{ rolloutId, since }])).get(rolloutId) ?? [];
+  }
+
+  /**
+   * The same for a page of rollouts, grouped per rollout, phase and state: one statement per
+   * distinct `since` (rollouts that started over a minute ago share one, so a list page is
+   * normally one statement). Every rollout asked has an entry.
+   */
+  async summaryRowsOf(rollouts: readonly { rolloutId: string; since: number }[]): Promise<Map<string, SummaryRow[]>> {
+    const out = new Map<string, SummaryRow[]>(rollouts.map((r) => [r.rolloutId, []]));
+    const bySince = new Map<number, string[]>();
+    for (const { rolloutId, since } of rollouts) {
+      const ids = bySince.get(since);
+      if (ids) ids.push(rolloutId);
+      else bySince.set(since, [rolloutId]);
+    }
+    for (const [since, ids] of bySince) {
+      for (let at = 0; at < ids.length; at += SUMMARY_CHUNK) {
+        const rows = await this.db
+          .selectFrom('executions')
+          .select((eb) => [
+            'rollout_id',
+            'phase',
+            'state',
+            eb.fn.countAll<number>().as('n'),
+            eb.fn.sum<number>('bytes').as('bytes'),
+            eb.fn.sum<number>(eb.case().when('finished_at', '>=', since).then(1).else(0).end()).as('recent'),
+            eb.fn.sum<number>('installed_after_cancel').as('installed'),
+            eb.fn.sum<number>('bytes_fetched').as('fetched'),
+            eb.fn.sum<number>('bytes_reused').as('reused'),
+          ])
+          .where('rollout_id', 'in', ids.slice(at, at + SUMMARY_CHUNK))
+          .groupBy(['rollout_id', 'phase', 'state'])
+          .execute();
+        for (const r of rows) {
+          out.get(r.rollout_id)?.push({ phase: r.phase, state: r.state as ExecutionState, n: Number(r.n), bytes: Number(r.bytes ?? 0), finishedRecently: Number(r.recent ?? 0), installedAfterCancel: Number(r.installed ?? 0), bytesFetched: Number(r.fetched ?? 0), bytesReused: Number(r.reused ?? 0) });
+        }
+      }
+    }
+    return out;
   }
 
   /** Deliveries of a rollout started since `since`, and the oldest of those starts (rate limits). */

@@ -1,4 +1,5 @@
-// The store: one SQL database behind narrow repositories split by capability.
+// The store: one SQL database (SQLite or PostgreSQL, via Kysely) behind narrow repositories split by capability, a unit of work, migrations and the event log; all SQL lives here.
+// May import: core
 import { SecretBox } from '../core/index.js';
 import type { Kysely } from 'kysely';
 import { openDatabase, type DatabaseHandle, type DialectName, type OpenOptions } from './database.js';

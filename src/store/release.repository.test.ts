@@ -40,6 +40,5 @@ for (const target of storeTargets) {
       expect(await store.releases.containsArtifact('os-b')).toBe(false);
       expect(await store.releases.containsArtifact('app')).toBe(true);
     });
-
   });
 }

@@ -1,6 +1,7 @@
 // Contract tests of rollout persistence, on SQLite and PostgreSQL: a rollout reads back as it was
-// written, with its counts per state or without; lists page newest first by (created, id); status
-// changes are compare-and-set, so of two racing writers exactly one wins; phases never move back.
+// written, with its counts per state or without; lists page newest first by (created, id), the
+// counts of a page from one grouped query; status changes are compare-and-set, so of two racing
+// writers exactly one wins; phases never move back.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Rollout, RolloutStatus } from '../core/index.js';
@@ -80,6 +81,46 @@ for (const target of storeTargets) {
       expect(live.every((s) => ['scheduled', 'running', 'paused'].includes(s))).toBe(true);
       expect(live).toContain('scheduled');
       expect(await store.rollouts.count()).toBe((await store.rollouts.list({ limit: 100 })).length);
+    });
+
+    it('lists a page of several rollouts each with its own counts (one grouped query), and summarises them together', async (ctx) => {
+      if (skip) return ctx.skip();
+      // Newer than every other rollout of this suite: these three are the first page.
+      const at = (i: number) => new Date(T0 + 30 * 86_400_000 + i * 1000).toISOString();
+      const [busy, mixed, empty] = [0, 1, 2].map((i) => rollout(artifactId, { name: `counted-${i}`, createdAt: at(3 - i), updatedAt: at(3 - i) }));
+      for (const r of [busy!, mixed!, empty!]) await store.rollouts.create(r);
+      const executions = async (r: Rollout, n: number, prefix: string) => {
+        const devices = await seedDevices(store, n, {}, prefix);
+        await store.executions.insertMany(devices.map((deviceId) => ({ id: randomUUID(), rolloutId: r.id, deviceId, artifactId, phase: 0, pull: false, timezone: 'UTC', previousArtifactId: null, previousVersion: null })), T0);
+        return store.executions.list(r.id, { limit: n });
+      };
+      const fail = (ids: string[], now: number) => store.executions.transition(ids.map((id) => ({ id, from: 'pending' as const, to: 'failed' as const, error: 'x' })), now);
+      const busyRuns = await executions(busy!, 4, 'cnt-a');
+      await fail([busyRuns[0]!.id], T0 + 100);
+      const mixedRuns = await executions(mixed!, 3, 'cnt-b');
+      await fail([mixedRuns[0]!.id], T0 + 100);
+      await fail([mixedRuns[1]!.id, mixedRuns[2]!.id], T0 + 300);
+
+      const page = await store.rollouts.list({ limit: 3 });
+      expect(page.map((r) => r.name)).toEqual(['counted-0', 'counted-1', 'counted-2']);
+      expect(page.map((r) => r.counts)).toEqual([{ pending: 3, failed: 1 }, { failed: 3 }, {}]);
+      // Each as get answers it: one source of counts.
+      for (const r of page) expect(r.counts).toEqual((await store.rollouts.get(r.id))!.counts);
+      expect((await store.rollouts.list({ limit: 3, counts: false })).map((r) => r.counts)).toEqual([{}, {}, {}]);
+      const unknown = randomUUID();
+      expect(await store.rollouts.countsOf([busy!.id, unknown])).toEqual(new Map([[busy!.id, { pending: 3, failed: 1 }], [unknown, {}]]));
+
+      // The summary rows of the page, each rollout's recent finishes from its own instant.
+      const rows = await store.executionViews.summaryRowsOf([
+        { rolloutId: busy!.id, since: T0 + 200 },
+        { rolloutId: mixed!.id, since: T0 + 200 },
+        { rolloutId: empty!.id, since: 0 },
+      ]);
+      const recent = (id: string) => rows.get(id)!.reduce((n, r) => n + r.finishedRecently, 0);
+      expect([recent(busy!.id), recent(mixed!.id)]).toEqual([0, 2]);
+      expect(rows.get(mixed!.id)!.map((r) => [r.state, r.n])).toEqual([['failed', 3]]);
+      expect(rows.get(empty!.id)).toEqual([]);
+      expect(await store.executionViews.summaryRows(busy!.id, 0)).toEqual(expect.arrayContaining([expect.objectContaining({ state: 'pending', n: 3 }), expect.objectContaining({ state: 'failed', n: 1, finishedRecently: 1 })]));
     });
 
     it('changes status only from the expected one: of two racing writers exactly one wins', async (ctx) => {

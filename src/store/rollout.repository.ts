@@ -119,6 +119,9 @@ function patchColumns(patch: RolloutPatch): Partial<RolloutRow> {
   return row;
 }
 
+/** Rollout ids per count statement (one parameter each). */
+const COUNTS_CHUNK = 10_000;
+
 export class RolloutRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -137,14 +140,20 @@ export class RolloutRepository {
     return row ? toRollout(row) : null;
   }
 
-  /** Newest first, keyset-paged by (created_at, id); without counts (the API summarises each). */
-  async list(options: { status?: RolloutStatus[]; limit: number; before?: TimeKey | null }): Promise<Rollout[]> {
+  /**
+   * Newest first, keyset-paged by (created_at, id), each with its counts per state from one
+   * grouped query for the whole page. `counts: false` leaves them out (for callers that summarise
+   * the page themselves, executionViews.summaryRowsOf).
+   */
+  async list(options: { status?: RolloutStatus[]; limit: number; before?: TimeKey | null; counts?: boolean }): Promise<Rollout[]> {
     let q = this.db.selectFrom('rollouts').selectAll();
     if (options.status?.length) q = q.where('status', 'in', options.status);
     const before = options.before;
     if (before) q = q.where(olderThan('created_at', 'id', before));
     const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
-    return rows.map((row) => toRollout(row));
+    if (options.counts === false) return rows.map((row) => toRollout(row));
+    const counts = await this.countsOf(rows.map((row) => row.id));
+    return rows.map((row) => toRollout(row, counts.get(row.id)));
   }
 
   /** Rollouts the engine works on: scheduled, running or paused (no counts). */
@@ -178,13 +187,25 @@ export class RolloutRepository {
   }
 
   async countsByState(id: string): Promise<Partial<Record<ExecutionState, number>>> {
-    const rows = await this.db
-      .selectFrom('executions')
-      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('rollout_id', '=', id)
-      .groupBy('state')
-      .execute();
-    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+    return (await this.countsOf([id])).get(id) ?? {};
+  }
+
+  /** Executions per state of each rollout, in one grouped query; every id asked has an entry. */
+  async countsOf(ids: readonly string[]): Promise<Map<string, Partial<Record<ExecutionState, number>>>> {
+    const out = new Map<string, Partial<Record<ExecutionState, number>>>(ids.map((id) => [id, {}]));
+    for (let at = 0; at < ids.length; at += COUNTS_CHUNK) {
+      const rows = await this.db
+        .selectFrom('executions')
+        .select(['rollout_id', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('rollout_id', 'in', ids.slice(at, at + COUNTS_CHUNK))
+        .groupBy(['rollout_id', 'state'])
+        .execute();
+      for (const r of rows) {
+        const counts = out.get(r.rollout_id);
+        if (counts) counts[r.state as ExecutionState] = Number(r.n);
+      }
+    }
+    return out;
   }
 
   /** True while a rollout that is not finished delivers this artifact (artifact deletes are refused then). */

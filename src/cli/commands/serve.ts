@@ -10,7 +10,7 @@ import { VERSION } from '../../version.js';
 /** On first start (no operator token yet) creates an admin token and says where it is. */
 async function ensureAdminToken(app: Awaited<ReturnType<typeof createApp>>): Promise<string | null> {
   if ((await app.store.tokens.countOperators()) > 0) return null;
-  const { token } = await app.store.tokens.create({ kind: 'operator', role: 'admin', name: 'first-admin' }, app.clock.now());
+  const { token } = await app.tokens.create({ role: 'admin', name: 'first-admin' }, 'system');
   const file = path.join(app.config.dataDir, 'admin.token');
   fs.writeFileSync(file, token + '\n', { mode: 0o600 });
   return token;

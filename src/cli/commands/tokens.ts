@@ -1,9 +1,10 @@
 // `orchestrator tokens`: create, list and revoke operator tokens, through the API or, with --data,
 // directly in the database while the server is stopped.
 import type { Command } from 'commander';
-import { ROLES, type Role } from '../../core/index.js';
+import { NotFoundError, ROLES, systemClock, type Role } from '../../core/index.js';
 import { loadConfig, sqliteFileFor } from '../../config.js';
-import { openStore, type TokenRecord } from '../../store/index.js';
+import { EventLog, openStore, type Store, type TokenRecord } from '../../store/index.js';
+import { TokenService } from '../../tokens/index.js';
 import { ApiClient, CliError } from '../client.js';
 import { printJson, printTable } from '../output.js';
 
@@ -24,6 +25,11 @@ async function withStore<T>(dataDir: string, fn: (store: Awaited<ReturnType<type
   }
 }
 
+/** The token service over a store opened here (no server runs: no live listener, no auth cache). */
+function offline(store: Store): TokenService {
+  return new TokenService({ store, events: new EventLog(store.events, systemClock), clock: systemClock });
+}
+
 export function registerTokens(program: Command): void {
   const tokens = program.command('tokens').description('operator tokens (roles: admin, operator, viewer)');
   const common = (cmd: Command) =>
@@ -42,11 +48,7 @@ export function registerTokens(program: Command): void {
       const role = options.role as Role;
       const name = options.name ?? `${role}-token`;
       const created = options.data
-        ? await withStore(options.data, async (store) => {
-            const { token, record } = await store.tokens.create({ kind: 'operator', role, name }, Date.now());
-            await store.events.append([{ type: 'token.created', actor: 'cli', data: { id: record.id, role, name } }], Date.now());
-            return { token, role, id: record.id, name };
-          })
+        ? await withStore(options.data, (store) => offline(store).create({ role, name }, 'cli'))
         : await new ApiClient(options).request<{ token: string; role: string; id: string; name: string }>('POST', '/api/v1/tokens', { body: { role, name } });
       if (options.json) printJson({ token: created.token, role: created.role, id: created.id, name: created.name });
       else process.stdout.write(`${created.token}\n(role ${created.role}, id ${created.id}; shown only now, store it safely)\n`);
@@ -65,8 +67,11 @@ export function registerTokens(program: Command): void {
   common(tokens.command('revoke <id>'))
     .description('revoke a token by id')
     .action(async (id: string, options: Common) => {
-      const ok = options.data ? await withStore(options.data, (store) => store.tokens.revoke(id, Date.now())) : (await new ApiClient(options).request('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`), true);
-      if (!ok) throw new CliError(`no live token with id '${id}'`);
+      if (options.data) {
+        await withStore(options.data, (store) => offline(store).revoke(id, 'cli')).catch((error: unknown) => {
+          throw error instanceof NotFoundError ? new CliError(`no live token with id '${id}'`) : error;
+        });
+      } else await new ApiClient(options).request('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`);
       if (options.json) printJson({ revoked: id });
       else process.stdout.write(`revoked ${id}\n`);
     });

@@ -5,8 +5,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clientProtocol, type TrustProxy } from '../../api/client-address.js';
 import type { ArtifactService } from '../../artifacts/index.js';
-import { etagMatches } from '../../http/index.js';
-import { artifactFile, sendFile } from '../artifact-files.js';
+import { etagMatches, sendFile } from '../../http/index.js';
+import { artifactFile } from '../artifact-files.js';
 import type { HawkbitService } from './hawkbit.service.js';
 
 export interface HawkbitRouteDeps {
@@ -138,7 +138,7 @@ export async function hawkbitRoutes(app: FastifyInstance, deps: HawkbitRouteDeps
         const { md5 } = await hawkbit.hashesOf(artifact);
         return reply.type('text/plain').send(`${md5}  ${fileName.slice(0, -'.MD5SUM'.length)}\n`);
       }
-      return sendFile(request, reply, await artifactFile(deps.artifacts, artifact.id), `"${artifact.sha256}"`);
+      return sendFile(request, reply, await artifactFile(deps.artifacts, artifact.id), { etag: `"${artifact.sha256}"` });
     },
   });
 }

@@ -6,7 +6,7 @@ import type { ArtifactService } from '../../artifacts/index.js';
 import { AuthError, ConflictError, NotFoundError, ValidationError, installGate, normalizeDeviceType, STRATEGIES, windowState, windowZone, type Artifact, type Clock, type Execution, type Rollout } from '../../core/index.js';
 import type { DeviceSync, DeviceTarget } from '../../engine/device-sync.js';
 import { strongEtag } from '../../http/index.js';
-import type { DeviceService } from '../../registry/index.js';
+import type { DeviceService, DeviceVersions } from '../../registry/index.js';
 import { hashToken, type EventLog, type HawkbitAction, type Store } from '../../store/index.js';
 import { legacyHashes } from '../artifact-files.js';
 import { basePollBody, cancelBody, deploymentBody, feedbackEffect, isFailureFeedback, parseFeedback, type BaseLinks, type DdiMode } from './ddi.js';
@@ -29,6 +29,8 @@ export interface HawkbitDeps {
   sync: DeviceSync;
   artifacts: ArtifactService;
   devices: DeviceService;
+  /** Records the version a device runs after it reports an install. */
+  versions: Pick<DeviceVersions, 'recordOne'>;
   events: EventLog;
   clock: Clock;
   tokens: TokenResolver;
@@ -269,7 +271,8 @@ export class HawkbitService {
     const action = await this.ownAction(deviceId, actionId);
     const feedback = parseFeedback(raw);
     this.deps.seen(deviceId);
-    const rolloutId = await this.rolloutOf(action.executionId);
+    const target = await this.deps.store.executions.get(action.executionId);
+    const rolloutId = target?.rolloutId ?? null;
     // Read before this feedback is appended: what the device said earlier on this action.
     const earlier = isFailureFeedback(feedback) ? await this.earlierDetails(deviceId, action.executionId) : [];
     await this.deps.events.append([
@@ -277,8 +280,10 @@ export class HawkbitService {
     ]);
     const effect = feedbackEffect(feedback, action.executionId, action.lastUpdateMode, earlier);
     if (effect.kind === 'report') {
+      // The device installed the action's artifact: it runs that version now, whatever the
+      // execution makes of the report (refused when stopped, ignored when it ended otherwise).
+      if (effect.report.state === 'succeeded' && target?.deviceId === deviceId) await this.recordVersion(deviceId, target);
       const execution = await this.deps.sync.applyReport(deviceId, effect.report, actor(deviceId));
-      if (execution.state === 'succeeded' && effect.report.state === 'succeeded') await this.recordVersion(deviceId, execution);
       // Installed before the cancel reached it (recorded by applyReport): the cancel is moot now.
       if (execution.installedAfterCancel) await this.deps.store.hawkbit.ackCancel(action.id, this.deps.clock.now());
     } else if (effect.kind === 'cancel-confirmed') await this.deps.store.hawkbit.ackCancel(action.id, this.deps.clock.now());
@@ -302,15 +307,16 @@ export class HawkbitService {
   }
 
   /**
-   * The device now runs the artifact's version (what the device list shows); after several
-   * components of a release, the release's version (it runs all of them).
+   * The device now runs the execution's artifact's version (what the device list shows); after
+   * several components of a release, the release's version (it runs all of them). An artifact
+   * deleted since tells none.
    */
   private async recordVersion(deviceId: string, execution: Execution): Promise<void> {
     let version: string | null = null;
     const rollout = await this.deps.store.rollouts.find(execution.rolloutId);
     if (rollout?.releaseId && (await this.deps.store.executions.componentsOf(execution.rolloutId, deviceId)).length > 1) version = (await this.deps.store.releases.get(rollout.releaseId))?.version ?? null;
-    version ??= (await this.deps.artifacts.get(execution.artifactId)).version;
-    await this.deps.store.devices.touch(deviceId, this.deps.clock.now(), version);
+    version ??= (await this.deps.store.artifacts.get(execution.artifactId))?.version ?? null;
+    if (version) await this.deps.versions.recordOne(deviceId, version);
   }
 
   /** GET cancelAction/{actionId}. */

@@ -2,9 +2,9 @@
 // DeviceSync: `next` serves the device's current target when it fits the device's provides,
 // status reports move the execution, logs land in the event log and the reason they give in the
 // failed execution's error.
-import type { ArtifactService } from '../../artifacts/index.js';
 import { normalizeDeviceType, NotFoundError, ValidationError, type Clock, type Execution } from '../../core/index.js';
 import type { DeviceSync } from '../../engine/device-sync.js';
+import type { DeviceVersions } from '../../registry/index.js';
 import type { EventLog, Store } from '../../store/index.js';
 import { artifactFits, logSummary, menderFailureError, menderMetaOf, nextDeploymentBody, parseLog, parseStatus, statusReport, withLogSummary } from './deployments.js';
 
@@ -16,7 +16,8 @@ export interface UrlSigner {
 export interface MenderDeploymentDeps {
   store: Store;
   sync: DeviceSync;
-  artifacts: ArtifactService;
+  /** Records the version a device runs (after an install, or its inventory's artifact_name). */
+  versions: Pick<DeviceVersions, 'recordOne'>;
   events: EventLog;
   clock: Clock;
   signer: UrlSigner;
@@ -47,11 +48,10 @@ export class MenderDeploymentService {
     const inventory = mode === 'merge' ? { ...(stored?.inventory ?? {}), ...attributes } : attributes;
     await this.deps.store.deviceReports.save(deviceId, stored?.report ?? {}, inventory, now);
     // Until a deployment of ours succeeds, the installed artifact name is the best version we know.
-    const device = await this.deps.store.devices.get(deviceId);
-    if (device && device.version === null && typeof inventory.artifact_name === 'string') await this.deps.store.devices.touch(deviceId, now, inventory.artifact_name.slice(0, 64));
+    if (typeof inventory.artifact_name === 'string') await this.deps.versions.recordOne(deviceId, inventory.artifact_name, { unknownOnly: true });
     // The inventory's device_type is the hardware type releases match their artifacts against.
     const deviceType = normalizeDeviceType(inventory.device_type);
-    if (device && deviceType) await this.deps.store.devices.setDeviceType(deviceId, deviceType, now);
+    if (deviceType) await this.deps.store.devices.setDeviceType(deviceId, deviceType, now);
   }
 
   /**
@@ -76,6 +76,7 @@ export class MenderDeploymentService {
     if (!fit.ok) {
       if (fit.alreadyInstalled) {
         await this.deps.events.append([{ type: 'mender.already-installed', actor: actor(deviceId), deviceId, executionId: execution.id, data: { artifactName: meta.artifactName } }]);
+        await this.deps.versions.recordOne(deviceId, artifact.version);
         await this.deps.sync.applyReport(deviceId, { id: execution.id, state: 'succeeded' }, 'mender:server');
       } else {
         await this.deps.sync.applyReport(deviceId, { id: execution.id, state: 'failed', error: fit.reason }, 'mender:server');
@@ -105,11 +106,10 @@ export class MenderDeploymentService {
       if (summary) report = { ...report, error: menderFailureError(substate, summary) };
     }
     if (report) {
-      const execution = await this.deps.sync.applyReport(deviceId, report, actor(deviceId));
-      if (execution.state === 'succeeded' && report.state === 'succeeded') {
-        const artifact = await this.deps.artifacts.get(execution.artifactId);
-        await this.deps.store.devices.touch(deviceId, this.deps.clock.now(), artifact.version);
-      }
+      // The device installed the deployment's artifact: it runs that version now, whatever the
+      // execution makes of the report (an aborted deployment answers 409, and is still recorded).
+      if (report.state === 'succeeded') await this.recordInstalled(deviceId, deploymentId);
+      await this.deps.sync.applyReport(deviceId, report, actor(deviceId));
     } else await this.ownExecution(deviceId, deploymentId);
     if (substate) {
       const rolloutId = (await this.deps.store.executions.get(deploymentId))?.rolloutId ?? null;
@@ -137,6 +137,13 @@ export class MenderDeploymentService {
     const logs = await this.deps.store.events.list({ deviceId, type: ['mender.deployment-log'], limit: 10 });
     const last = logs.find((e) => e.executionId === executionId);
     return typeof last?.data.summary === 'string' && last.data.summary ? last.data.summary : null;
+  }
+
+  /** The device runs the artifact of its own deployment `id` now (404 for another device's). */
+  private async recordInstalled(deviceId: string, id: string): Promise<void> {
+    const execution = await this.ownExecution(deviceId, id);
+    const artifact = await this.deps.store.artifacts.get(execution.artifactId);
+    if (artifact) await this.deps.versions.recordOne(deviceId, artifact.version);
   }
 
   private async ownExecution(deviceId: string, id: string): Promise<Execution> {

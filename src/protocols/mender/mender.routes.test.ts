@@ -66,9 +66,10 @@ describe.each([['sqlite'], ['postgres']] as const)('Mender device API (%s)', (db
     expect(code).toBe(200);
     expect(token.split('.')).toHaveLength(3);
     expect((await call('PUT', '/api/devices/v1/inventory/device/attributes', token, [{ name: 'device_type', value: 'pos' }, { name: 'artifact_name', value: 'app-1' }])).status).toBe(200);
+    // Until a deployment of ours succeeds, the installed artifact name is the version we know.
+    expect((await e.t.app.store.devices.get('pos-ec'))?.version).toBe('app-1');
     // The inventory's device_type is the device's type, which releases match against.
-    const typed = (await e.t.request('GET', '/api/v1/devices?deviceType=pos', { token: e.t.tokens.viewer })).json() as { items: { deviceType: string }[] };
-    expect(typed.items).toEqual([expect.objectContaining({ deviceType: 'pos' })]);
+    expect((await e.t.app.store.devices.get('pos-ec'))?.deviceType).toBe('pos');
     expect((await call('PUT', '/api/devices/v1/inventory/device/attributes', token, { name: 'x' })).status).toBe(400);
     expect((await call('PUT', '/api/devices/v1/inventory/device/attributes', 'not.a.jwt', [])).status).toBe(401);
     const other = deviceKey({ mac: '02:00:00:00:01:02' }, 'ed25519');
@@ -106,6 +107,10 @@ describe.each([['sqlite'], ['postgres']] as const)('Mender device API (%s)', (db
     const done = nextEvent(e.t.app.events, (ev) => ev.rolloutId === rollout.id && ev.type === 'rollout.completed');
     expect((await status(token, deployment.id, 'success')).status).toBe(204);
     await done;
+    expect((await e.t.app.store.devices.get('pos-ed'))?.version).toBe('2.0.0');
+    // The inventory's artifact name is only a hint: a known version stays.
+    expect((await call('PATCH', '/api/devices/v1/inventory/device/attributes', token, [{ name: 'artifact_name', value: 'app-2' }])).status).toBe(200);
+    expect((await e.t.app.store.devices.get('pos-ed'))?.version).toBe('2.0.0');
     expect((await next(token, { device_type: 'pos', artifact_name: 'app-2' })).status).toBe(204);
   });
 
@@ -122,6 +127,28 @@ describe.each([['sqlite'], ['postgres']] as const)('Mender device API (%s)', (db
     expect((await status(token, deployment.id, 'downloading')).status).toBe(204);
     await e.rollouts.cancel(rollout.id, 'token:test');
     expect((await status(token, deployment.id, 'installing')).status).toBe(409);
+    // Another device's deployment is not this one's to report on: 404, and no version recorded.
+    expect((await status(token, 'no-such-deployment', 'success')).status).toBe(404);
+    expect((await e.t.app.store.devices.get('pos-abort'))?.version).toBeNull();
+    // It installed all the same before the abort reached it: the execution stays cancelled, the
+    // device runs the version.
+    expect((await status(token, deployment.id, 'success')).status).toBe(204);
+    expect(await e.t.app.store.executions.get(deployment.id)).toMatchObject({ state: 'cancelled', installedAfterCancel: true });
+    expect((await e.t.app.store.devices.get('pos-abort'))?.version).toBe('3.0.0');
+  });
+
+  it.skipIf(skip !== null)('ends a target the device already runs as succeeded and records its version', async () => {
+    const key = deviceKey({ mac: '02:00:00:00:04:01', device_id: 'pos-same' }, 'ec');
+    await e.t.request('POST', '/api/v1/mender/preauthorize', { token: e.t.tokens.operator, body: { identity: key.identity, pubkey: key.pem } });
+    await e.t.request('PATCH', '/api/v1/devices/pos-same', { body: { tags: { ring: 'same' } } });
+    const { token } = await authenticate(key);
+    const artifactId = await upload('4.5.0', buildMenderArtifact({ name: 'app-45', deviceTypes: ['pos'], files: [['app.bin', 'v4']] }));
+    const queued = nextEvent(e.t.app.events, (ev) => ev.deviceId === 'pos-same' && ev.type === 'execution.queued');
+    await e.rollouts.create({ artifactId, filter: { tag: 'ring:same' } }, 'token:test');
+    const executionId = (await queued).executionId!;
+    expect((await next(token, { device_type: 'pos', artifact_name: 'app-45' })).status).toBe(204);
+    expect((await e.t.app.store.executions.get(executionId))?.state).toBe('succeeded');
+    expect((await e.t.app.store.devices.get('pos-same'))?.version).toBe('4.5.0');
   });
 
   it.skipIf(skip !== null)('puts the reason from the deployment log in the failed execution, whether the log comes after the failure or before it', async () => {

@@ -1,4 +1,4 @@
-// Range parsing and multipart/byteranges answers, read back with the agent's parser.
+// Range parsing, and multipart/byteranges answers of the device API read back with the agent's parser.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteRangesParser, readRangedResponse } from '../agent/byteranges.js';
@@ -13,8 +13,23 @@ describe('parseRanges', () => {
     expect(parseRanges('bytes=100-,200-300', 100)).toEqual({ kind: 'unsatisfiable' });
   });
 
+  it('parses single ranges: open, clipped, suffix, case and spaces', () => {
+    expect(parseRanges('bytes=0-0', 10)).toEqual({ kind: 'ranges', ranges: [{ start: 0, end: 0 }] });
+    expect(parseRanges('bytes=5-', 10)).toEqual({ kind: 'ranges', ranges: [{ start: 5, end: 9 }] });
+    expect(parseRanges('bytes=3-100', 10)).toEqual({ kind: 'ranges', ranges: [{ start: 3, end: 9 }] });
+    expect(parseRanges('bytes=-4', 10)).toEqual({ kind: 'ranges', ranges: [{ start: 6, end: 9 }] });
+    expect(parseRanges('bytes=-40', 10)).toEqual({ kind: 'ranges', ranges: [{ start: 0, end: 9 }] });
+    expect(parseRanges(' Bytes = 2 - 3 ', 10)).toEqual({ kind: 'ranges', ranges: [{ start: 2, end: 3 }] });
+  });
+
+  it('calls invalid ranges (last before first, zero suffix) and ranges past the end unsatisfiable, keeping valid ones beside them', () => {
+    for (const bad of ['bytes=10-', 'bytes=5-2', 'bytes=-0', 'bytes=5-2,10-12']) expect(parseRanges(bad, 10)).toEqual({ kind: 'unsatisfiable' });
+    expect(parseRanges('bytes=-1', 0)).toEqual({ kind: 'unsatisfiable' });
+    expect(parseRanges('bytes=5-2,0-1', 10)).toEqual({ kind: 'ranges', ranges: [{ start: 0, end: 1 }] });
+  });
+
   it('ignores malformed headers (the whole file) and refuses too many ranges', () => {
-    for (const bad of ['items=0-1', 'bytes=a-b', 'bytes=5-2', 'bytes=-', 'bytes=0-1,,2-3']) expect(parseRanges(bad, 100)).toEqual({ kind: 'none' });
+    for (const bad of ['items=0-1', 'bytes=a-b', 'bytes=-', 'bytes=0-1,,2-3', 'bytes=']) expect(parseRanges(bad, 100)).toEqual({ kind: 'none' });
     const many = 'bytes=' + Array.from({ length: MAX_RANGES_PER_REQUEST + 1 }, (_, i) => `${i * 10}-${i * 10 + 1}`).join(',');
     expect(parseRanges(many, 1e6)).toMatchObject({ kind: 'too-many', count: MAX_RANGES_PER_REQUEST + 1 });
     expect(parseRanges(undefined, 100)).toEqual({ kind: 'none' });
