@@ -111,24 +111,31 @@ describe.skipIf(unavailable !== null)('one release over SWUpdate, mender-client 
     const dry = await e.t.request('POST', '/api/v1/rollouts?dryRun=true', { token: e.t.tokens.operator, body: spec });
     expect(dry.json()).toEqual({ total: 6, byArtifact: { [swuId]: 2, [menderArtifactId]: 1, [osBin.id]: 2, [appBin.id]: 1 }, skipped });
 
+    // Listening before the start: the SWUpdate devices take part in no other rollout.
+    const verifying = swu.map((o) => nextEvent(e.t.app.events, (ev) => ev.deviceId === o.controllerId && ev.type === 'execution.verifying', 120_000));
     const rollout = await e.rollouts.create(spec);
     // SWUpdate installs, waits for the "reboot" that confirms it, and closes the action after it.
-    await Promise.all(
-      swu.map(async (o, i) => {
-        await nextEvent(e.t.app.events, (ev) => ev.deviceId === o.controllerId && ev.rolloutId === rollout.id && ev.type === 'execution.verifying', 120_000);
-        await swupdates[i]!.waitForOutput(/already installed update is pending testing/);
-        await swupdates[i]!.stop();
-        swupdates.push(startSwupdate(dir, { ...o, confirm: '2' }));
-      }),
-    );
-    const done = await waitFor(
-      'the rollout to complete',
-      async () => {
-        const v = (await e.t.request('GET', `/api/v1/rollouts/${rollout.id}`)).json() as RolloutView;
-        return v.status === 'completed' ? v : undefined;
-      },
-      120_000,
-      250,
+    const done = await explainOnFailure(
+      rollout.id,
+      (async () => {
+        await Promise.all(
+          swu.map(async (o, i) => {
+            expect((await verifying[i]!).rolloutId).toBe(rollout.id);
+            await swupdates[i]!.waitForOutput(/already installed update is pending testing/);
+            await swupdates[i]!.stop();
+            swupdates.push(startSwupdate(dir, { ...o, confirm: '2' }));
+          }),
+        );
+        return waitFor(
+          'the rollout to complete',
+          async () => {
+            const v = (await e.t.request('GET', `/api/v1/rollouts/${rollout.id}`)).json() as RolloutView;
+            return v.status === 'completed' ? v : undefined;
+          },
+          120_000,
+          250,
+        );
+      })(),
     );
     expect(done.counts).toEqual({ succeeded: 5, skipped: 1 });
     expect(done.progress).toMatchObject({ total: 6, finished: 6, succeeded: 5, failed: 0 });
@@ -175,6 +182,17 @@ describe.skipIf(unavailable !== null)('one release over SWUpdate, mender-client 
     expect(component('agent-pro', 'app')).toBe('five app 1.0');
     expect((await e.t.app.store.devices.get('agent-pro'))?.version).toBe('1.0');
   }, 120_000);
+
+  /** On failure, shows where each execution and real client stood (these tests drive real processes). */
+  async function explainOnFailure<T>(rolloutId: string, work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      const executions = await e.t.app.store.executions.list(rolloutId, { limit: 100 });
+      const tails = [...swupdates.map((c) => c.output()), mender?.output() ?? ''].map((o) => o.split('\n').filter((l) => !/MTD|lua_report/.test(l)).slice(-15).join('\n'));
+      throw new Error(`${(error as Error).message}\nexecutions: ${JSON.stringify(executions.map((x) => [x.deviceId, x.state, x.error]))}\n${tails.join('\n---\n')}`);
+    }
+  }
 
   async function upload(name: string, version: string, bytes: Buffer): Promise<string> {
     const response = await e.t.request('POST', `/api/v1/artifacts?name=${name}&version=${version}`, { raw: bytes, headers: { 'content-type': 'application/octet-stream' } });
