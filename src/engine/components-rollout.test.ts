@@ -221,4 +221,15 @@ describe('a release with several components on one device', () => {
     expect(osLink()).toBe(path.join('slot-a', 'kiosk-os-4.0'));
     expect((await e.t.app.store.devices.get(id))?.version).toBe('4.0');
   });
+
+  it('does not roll back the devices that got several components; the others are rolled back as before', async () => {
+    const r = await release('5.0', { bytes: 'kiosk app 5.0' });
+    const rollout = await e.rollouts.create({ releaseId: r.id, filter: { ids: ['kiosk-1', 'basic-1'] } });
+    expect((await runUntilDone(rollout.id)).counts).toEqual({ succeeded: 2 });
+    const answer = await e.t.request('POST', `/api/v1/rollouts/${rollout.id}/rollback`, { token: e.t.tokens.operator });
+    expect(answer.status).toBe(200);
+    const result = answer.json() as { notRolledBack: { deviceId: string; reason: string }[]; rollbacks: { artifactId: string; filter: { ids: string[] } }[] };
+    expect(result.notRolledBack).toEqual([{ deviceId: 'kiosk-1', reason: expect.stringMatching(/several components .* not supported; roll the release it ran before out again/) }]);
+    expect(result.rollbacks.map((x) => x.filter.ids)).toEqual([['basic-1']]);
+  });
 });

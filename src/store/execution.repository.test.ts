@@ -264,6 +264,7 @@ for (const target of storeTargets) {
       expect(await store.executions.insertMany([first, { ...base, id: randomUUID(), deviceId: b!, components: [components[0]!] }], T0)).toBe(2);
       expect(await store.executions.componentsOf(r.id, a!)).toEqual(components);
       expect(await store.executions.componentsOf(r.id, b!)).toEqual([]);
+      expect(await store.executions.devicesWithComponents(r.id)).toEqual(new Set([a!]));
       // A device already in the rollout keeps its execution and its components.
       expect(await store.executions.insertMany([{ ...base, id: randomUUID(), deviceId: a!, components: [...components].reverse() }], T0)).toBe(0);
       expect(await store.executions.componentsOf(r.id, a!)).toEqual(components);

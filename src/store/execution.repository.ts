@@ -272,6 +272,12 @@ export class ExecutionRepository {
     return rows.map((r) => ({ component: r.component, artifactId: r.artifact_id }));
   }
 
+  /** The devices of a rollout whose execution delivers several components. */
+  async devicesWithComponents(rolloutId: string): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('execution_components').select('device_id').distinct().where('rollout_id', '=', rolloutId).execute();
+    return new Set(rows.map((r) => r.device_id));
+  }
+
   /**
    * The device's pull execution in flight (downloading to verifying) that delivers this artifact as
    * one of several components, whatever its rollout's status (see inFlightFor).
