@@ -146,6 +146,18 @@ describe('a release with several components on one device', () => {
     expect((await e.t.app.store.devices.get('kiosk-1'))?.version).toBe('3.0');
   });
 
+  it('rolls both components back when the health checks fail once all are in', async () => {
+    const before = { os: link('kiosk-1', 'os'), app: link('kiosk-1', 'app') };
+    // Nothing listens on port 1: the app's health check cannot pass within its deadline.
+    const r = await release('3.2', { bytes: 'kiosk app 3.2', metadata: { healthChecks: [{ type: 'tcp', target: '127.0.0.1:1', timeoutSeconds: 1 }], healthDeadlineSeconds: 1 } });
+    const rollout = await e.rollouts.create({ releaseId: r.id, filter: { ids: ['kiosk-1'] }, retry: { maxAttempts: 1 } });
+    expect((await runUntilDone(rollout.id)).counts).toEqual({ 'rolled-back': 1 });
+    expect((await e.t.app.store.executions.list(rollout.id, { limit: 1 }))[0]?.error).toMatch(/127\.0\.0\.1:1/);
+    expect({ os: link('kiosk-1', 'os'), app: link('kiosk-1', 'app') }).toEqual(before);
+    expect(read('kiosk-1', 'os')).toBe('kiosk os 3.0');
+    expect((await e.t.app.store.devices.get('kiosk-1'))?.version).toBe('3.0');
+  });
+
   it('resumes after a restart between the components: the first is not installed again, and a rollback after the restart undoes it', async () => {
     const id = 'kiosk-2';
     const at = path.join(dir, id);
