@@ -18,6 +18,8 @@ export interface AgentOptions {
   stateStore: StateStore;
   partials: PartialStore;
   handlers: HandlerTable;
+  /** Handlers for one component of a multi-component update (its own directory and slots); absent: `handlers`. */
+  componentHandlers?: (component: string) => HandlerTable;
   health: HealthRunner;
   trustedKey: string | KeyObject | null;
   log: AgentLog;
@@ -121,6 +123,7 @@ export class Agent {
       client: this.options.client,
       partials: this.options.partials,
       handlers: this.options.handlers,
+      componentHandlers: this.options.componentHandlers,
       health: this.options.health,
       trustedKey: this.options.trustedKey,
       log: this.options.log,

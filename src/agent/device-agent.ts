@@ -10,6 +10,7 @@ import { AgentClient } from './client.js';
 import { ContainerHandler } from './handlers/container.handler.js';
 import { FileHandler } from './handlers/file.handler.js';
 import { ScriptHandler } from './handlers/script.handler.js';
+import type { HandlerTable } from './handlers/handler.js';
 import { HealthChecker } from './health.js';
 import { ChunkCache } from './chunk-cache.js';
 import { DeltaDownloader } from './delta-download.js';
@@ -79,16 +80,19 @@ export function createDeviceAgent(config: DeviceAgentConfig, log: AgentLog = cre
     lastProgress = now;
     client.report({ execution: { id: job.update.executionId, state: 'downloading', bytes: job.bytes, ...transferReport(job) } }).catch(() => {});
   };
+  const handlersIn = (at: string): HandlerTable => ({
+    file: new FileHandler(at),
+    script: new ScriptHandler({ dir: at, command: config.scriptCommand, rollbackCommand: config.rollbackCommand, allowServerCommands: allow }),
+    container: new ContainerHandler({ command: config.containerCommand, allowServerCommands: allow }),
+  });
   return new Agent({
     client,
     onProgress,
     stateStore: new FileStateStore(path.join(dir, '.agent-state.json')),
     partials: new FilePartialStore(path.join(dir, '.partial')),
-    handlers: {
-      file: new FileHandler(dir),
-      script: new ScriptHandler({ dir, command: config.scriptCommand, rollbackCommand: config.rollbackCommand, allowServerCommands: allow }),
-      container: new ContainerHandler({ command: config.containerCommand, allowServerCommands: allow }),
-    },
+    handlers: handlersIn(dir),
+    // Each component of a multi-component release keeps its own slots (names checked by the executor).
+    componentHandlers: (component) => handlersIn(path.join(dir, 'components', component)),
     health: new HealthChecker({ allowServerCommands: allow, defaultDeadlineSeconds: config.healthDeadlineSeconds }),
     trustedKey,
     log,

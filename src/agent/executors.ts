@@ -7,6 +7,7 @@ import { DeltaFallback, type DeltaDownloader, type DeltaIo } from './delta-downl
 import type { HandlerTable } from './handlers/handler.js';
 import type { HealthRunner } from './health.js';
 import type { AgentLog } from './log.js';
+import { componentsProblem, downloadComponent, installComponent, removeComponentPartials, rollbackComponents, verifyComponent } from './components.js';
 import type { PartialStore } from './partials.js';
 import type { Step, StepAction } from './planner.js';
 import type { AgentJob, AgentState, ExecutionReport } from './state.js';
@@ -16,6 +17,8 @@ export interface AgentContext {
   client: AgentClient;
   partials: PartialStore;
   handlers: HandlerTable;
+  /** Handlers for one component of a multi-component update (its own directory and slots); absent: `handlers`. */
+  componentHandlers?: (component: string) => HandlerTable;
   health: HealthRunner;
   /** Signatures must verify against this key; null accepts unsigned artifacts (hash still checked). */
   trustedKey: string | KeyObject | null;
@@ -84,6 +87,14 @@ type Executor<A extends StepAction> = (step: Extract<Step, { action: A }>, ctx: 
 
 export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
   async start({ update }, ctx) {
+    if (update.components?.length) {
+      ctx.state.job = { update, phase: 'download', outcome: null, error: null, bytes: 0, switched: false, parts: { part: 0, installed: [], before: null } };
+      const problem = componentsProblem(update);
+      if (problem) fail(ctx, ctx.state.job, problem);
+      ctx.log.info('update available', { name: update.name, version: update.version, execution: update.executionId, components: update.components.map((c) => c.component).join(', ') });
+      if (!problem) queueReport(ctx.state, { id: update.executionId, state: 'downloading', bytes: 0 });
+      return;
+    }
     const needsDownload = !!update.downloadUrl;
     ctx.state.job = { update, phase: needsDownload ? 'download' : 'verify', outcome: null, error: null, bytes: 0, switched: false };
     if (!needsDownload && !update.imageRef) fail(ctx, ctx.state.job, 'the target has neither a download URL nor an image reference');
@@ -130,12 +141,14 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
     const partialFile = ctx.partials.pathOf(partialKey(job.update));
     await ctx.partials.remove(partialKey(job.update));
     if (partialFile) await ctx.delta?.discard(partialFile);
+    await removeComponentPartials(ctx, job.update);
     ctx.state.job = null;
   },
 
   async download(_step, ctx) {
     const job = requireJob(ctx.state);
     const { update } = job;
+    if (update.components?.length) return downloadComponent(ctx, job);
     const key = partialKey(update);
     const io = deltaIo(ctx, job);
     if (!job.transfer) {
@@ -192,6 +205,10 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
   async verify(_step, ctx) {
     const job = requireJob(ctx.state);
     const { update } = job;
+    if (update.components?.length) {
+      if ((await verifyComponent(ctx, job)) === 'install') queueReport(ctx.state, { id: update.executionId, state: 'installing', bytes: job.bytes, ...transferReport(job) });
+      return;
+    }
     if (update.downloadUrl) {
       if (!update.sha256) return fail(ctx, job, 'the target gives no sha256; refusing to install an unverifiable file');
       const actual = await ctx.partials.sha256(partialKey(update));
@@ -234,6 +251,13 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
   async install(_step, ctx) {
     const job = requireJob(ctx.state);
     const { update } = job;
+    if (update.components?.length) {
+      if ((await installComponent(ctx, job)) === 'health') {
+        ctx.log.info('installed every component', { version: update.version });
+        queueReport(ctx.state, { id: update.executionId, state: 'verifying', bytes: job.bytes, ...transferReport(job) });
+      }
+      return;
+    }
     const handler = ctx.handlers[update.install.handler];
     try {
       const release = await handler.install({ update, file: update.downloadUrl ? ctx.partials.pathOf(partialKey(update)) : null, current: ctx.state.current, log: ctx.log });
@@ -264,7 +288,8 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
   async rollback(_step, ctx) {
     const job = requireJob(ctx.state);
     const failed = ctx.state.current;
-    if (job.switched && failed) {
+    if (job.update.components?.length) await rollbackComponents(ctx, job);
+    else if (job.switched && failed) {
       await ctx.handlers[failed.handler].rollback(ctx.state.previous, failed, ctx.log);
       ctx.state.current = ctx.state.previous;
       ctx.state.previous = null;
@@ -283,6 +308,7 @@ export const EXECUTORS: { [A in StepAction]: Executor<A> } = {
     const partialFile = ctx.partials.pathOf(partialKey(job.update));
     await ctx.partials.remove(partialKey(job.update));
     if (partialFile) await ctx.delta?.discard(partialFile);
+    await removeComponentPartials(ctx, job.update);
   },
 
   async report(_step, ctx) {

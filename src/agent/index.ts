@@ -5,6 +5,7 @@ export * from './byteranges.js';
 export * from './chunk-cache.js';
 export * from './delta-download.js';
 export * from './client.js';
+export * from './components.js';
 export * from './device-agent.js';
 export * from './executors.js';
 export * from './handlers/handler.js';

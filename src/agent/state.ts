@@ -44,6 +44,16 @@ export interface TransferState {
   fetchedBefore?: number;
 }
 
+/** Where a multi-component job is. */
+export interface ComponentProgress {
+  /** Index into update.components of the component being downloaded, verified or installed. */
+  part: number;
+  /** Components switched so far, in install order, with what each ran before (rolled back in reverse). */
+  installed: { component: string; before: InstalledRelease | null; after: InstalledRelease }[];
+  /** What the device ran as a whole before this update (restored by a rollback). */
+  before: InstalledRelease | null;
+}
+
 /** The update being applied. `phase` is the next thing to do; `outcome` set means only reporting is left. */
 export interface AgentJob {
   update: TargetUpdate;
@@ -56,6 +66,8 @@ export interface AgentJob {
   switched: boolean;
   /** Set once the download started (absent in states saved before deltas existed). */
   transfer?: TransferState;
+  /** A multi-component update (update.components): which component it is on, and which it switched. */
+  parts?: ComponentProgress;
 }
 
 export type ExecutionReport = NonNullable<DeviceReport['execution']>;
@@ -63,6 +75,11 @@ export type ExecutionReport = NonNullable<DeviceReport['execution']>;
 export interface AgentState {
   current: InstalledRelease | null;
   previous: InstalledRelease | null;
+  /**
+   * What runs per component after multi-component updates (each in DIR/components/<component>);
+   * `current` then names the release as a whole. Absent on agents that never had one.
+   */
+  components?: Record<string, InstalledRelease>;
   job: AgentJob | null;
   /** Executions already finished here (most recent last), so a repeated target is not redone. */
   done: string[];

@@ -48,6 +48,34 @@ const HealthCheckSchema = Type.Object({
   timeoutSeconds: Type.Optional(Type.Number()),
 });
 
+const ChunkIndexSchema = Type.Optional(
+  Type.Union([
+    Type.Null(),
+    Type.Object({
+      url: Type.String({ description: 'GET: the encoded chunk index (gzip where accepted), same authorization as downloadUrl' }),
+      sha256: Type.String({ description: 'hex sha256 of the encoded index' }),
+      signature: Type.Union([Type.String(), Type.Null()], { description: 'ed25519 index signature by the artifact\'s signer (signedIndexMessage)' }),
+      chunks: Type.Integer(),
+      bytes: Type.Integer({ description: 'size of the encoded index, uncompressed' }),
+    }),
+  ]),
+);
+const InstallSchema = Type.Object({ handler: literal(['file', 'script', 'container']), settings: Type.Record(Type.String(), Type.Unknown()) });
+
+const TargetComponentSchema = Type.Object({
+  component: Type.String({ description: "the release's component name, e.g. os, app" }),
+  artifactId: Type.String(),
+  name: Type.String(),
+  version: Type.String(),
+  sha256: Type.Union([Type.String(), Type.Null()]),
+  size: Type.Integer(),
+  signature: Type.Union([Type.String(), Type.Null()]),
+  imageRef: Type.Union([Type.String(), Type.Null()]),
+  downloadUrl: Type.Union([Type.String(), Type.Null()]),
+  index: ChunkIndexSchema,
+  install: InstallSchema,
+});
+
 export const TargetStateSchema = Type.Object(
   {
     deviceId: Type.String(),
@@ -66,19 +94,8 @@ export const TargetStateSchema = Type.Object(
         signature: Type.Union([Type.String(), Type.Null()]),
         imageRef: Type.Union([Type.String(), Type.Null()]),
         downloadUrl: Type.Union([Type.String(), Type.Null()]),
-        index: Type.Optional(
-          Type.Union([
-            Type.Null(),
-            Type.Object({
-              url: Type.String({ description: 'GET: the encoded chunk index (gzip where accepted), same authorization as downloadUrl' }),
-              sha256: Type.String({ description: 'hex sha256 of the encoded index' }),
-              signature: Type.Union([Type.String(), Type.Null()], { description: 'ed25519 index signature by the artifact\'s signer (signedIndexMessage)' }),
-              chunks: Type.Integer(),
-              bytes: Type.Integer({ description: 'size of the encoded index, uncompressed' }),
-            }),
-          ]),
-        ),
-        install: Type.Object({ handler: literal(['file', 'script', 'container']), settings: Type.Record(Type.String(), Type.Unknown()) }),
+        index: ChunkIndexSchema,
+        install: InstallSchema,
         healthChecks: Type.Array(HealthCheckSchema),
         healthDeadlineSeconds: Type.Optional(Type.Number()),
         action: Type.Optional(
@@ -92,6 +109,12 @@ export const TargetStateSchema = Type.Object(
             { sha256: Type.Union([Type.String(), Type.Null()]), imageRef: Type.Union([Type.String(), Type.Null()]) },
             { description: 'a rollback: switch back to the release kept in the other slot, leaving the one named here (name, version, these hashes); nothing to download' },
           ),
+        ),
+        components: Type.Optional(
+          Type.Array(TargetComponentSchema, {
+            description:
+              'several components of a release, in install order: download and verify each, install them in order, health-check once all are in, roll every one back (reverse order) if any step fails; name and version are then the release\'s and the top-level sha256/downloadUrl are null',
+          }),
         ),
       }),
     ]),

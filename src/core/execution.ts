@@ -97,6 +97,15 @@ export function isForward(from: ExecutionState, to: ExecutionState): boolean {
   return RANK[to] > RANK[from] && canTransition(from, to);
 }
 
+/**
+ * One component an execution delivers when a release gives the device several (issue 15 item 4):
+ * installed in the release's order, all in one execution, rolled back together.
+ */
+export interface ExecutionComponent {
+  component: string;
+  artifactId: string;
+}
+
 /** One (rollout, device) pair as stored and shown by the API. */
 export interface Execution {
   id: string;

@@ -38,10 +38,18 @@ describe('release matches', () => {
     expect(matchRelease(pos, { protocol: 'mender', deviceType: null })).toEqual({ kind: 'skip', reason: 'no artifact of release pos 2.4.1 for a device of unknown type over Mender' });
   });
 
-  it('skip a device that several components fit, since no protocol takes several yet', () => {
-    const twoParts = release({ name: 'kiosk', version: '3', artifacts: [{ artifactId: 'bin-1', component: 'os' }, { artifactId: 'bin-1', component: 'app' }] });
-    const result = matchRelease(twoParts, { protocol: 'agent', deviceType: 'x' });
-    expect(result).toEqual({ kind: 'skip', reason: expect.stringMatching(/has 2 components for device type x over the agent \(os, app\); delivering several components .* not supported yet/) });
+  it('give the agent and hawkBit every component that fits, in release order; skip Mender and push devices that several fit', () => {
+    const twoParts = release({ name: 'kiosk', version: '3', artifacts: [{ artifactId: 'bin-1', component: 'os', match: { protocol: null } }, { artifactId: 'swu-1', component: 'app', match: { protocol: null, deviceType: null } }] });
+    for (const protocol of ['agent', 'hawkbit'] as const) {
+      expect(matchRelease(twoParts, { protocol, deviceType: 'x' })).toMatchObject({ kind: 'deliver', artifacts: [{ artifactId: 'bin-1', component: 'os' }, { artifactId: 'swu-1', component: 'app' }] });
+    }
+    for (const [protocol, label] of [['mender', 'Mender'], ['http', 'HTTP push'], ['ssh', 'SSH push']] as const) {
+      expect(matchRelease(twoParts, { protocol, deviceType: 'x' })).toEqual({
+        kind: 'skip',
+        reason: `release kiosk 3 has 2 components for device type x over ${label} (os, app); delivering several components to one device over ${label} is not supported`,
+      });
+    }
+    expect(summarizeReleaseMatch(twoParts, [{ protocol: 'agent', deviceType: 'x' }, { protocol: 'mender', deviceType: 'x' }])).toMatchObject({ total: 2, byArtifact: { 'bin-1': 1, 'swu-1': 1 }, skipped: [{ devices: 1 }] });
   });
 
   it('match globs; a device of unknown type fits only a match without a device type', () => {

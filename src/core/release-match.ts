@@ -13,11 +13,13 @@ export interface MatchDevice {
 export type ReleaseMatchResult = { kind: 'deliver'; artifacts: ReleaseArtifact[] } | { kind: 'skip'; reason: string };
 
 /**
- * Protocols over which one execution can deliver several components to one device. None yet: the
- * agent (in order, rolled back together) and hawkBit (several chunks in one deploymentBase) are
- * the next step; until then a device that several components fit is skipped with the reason.
+ * Protocols over which one execution can deliver several components to one device: the agent
+ * (installs them in release order, health-checks once, rolls every one back if any fails) and
+ * hawkBit (several chunks in one deploymentBase, one feedback). Mender takes one compatible
+ * artifact and pushes one file, so a device that several components fit is skipped there, with
+ * the reason.
  */
-export const MULTI_COMPONENT_PROTOCOLS: ReadonlySet<ReleaseProtocol> = new Set<ReleaseProtocol>();
+export const MULTI_COMPONENT_PROTOCOLS: ReadonlySet<ReleaseProtocol> = new Set<ReleaseProtocol>(['agent', 'hawkbit']);
 
 const compiled = new Map<string, (type: string) => boolean>();
 function globMatches(glob: string, deviceType: string): boolean {
@@ -61,7 +63,7 @@ export function matchRelease(release: Pick<Release, 'name' | 'version' | 'artifa
   if (chosen.length > 1 && !MULTI_COMPONENT_PROTOCOLS.has(device.protocol)) {
     return {
       kind: 'skip',
-      reason: `release ${releaseName(release)} has ${chosen.length} components for ${deviceLabel(device)} (${chosen.map((a) => a.component).join(', ')}); delivering several components to one device over ${PROTOCOL_LABELS[device.protocol]} is not supported yet`,
+      reason: `release ${releaseName(release)} has ${chosen.length} components for ${deviceLabel(device)} (${chosen.map((a) => a.component).join(', ')}); delivering several components to one device over ${PROTOCOL_LABELS[device.protocol]} is not supported`,
     };
   }
   return { kind: 'deliver', artifacts: chosen };

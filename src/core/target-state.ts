@@ -17,6 +17,25 @@ export interface InstallSpec {
   settings: Record<string, string | number | boolean>;
 }
 
+/**
+ * One component of a multi-component update (issue 15 item 4), in the release's install order:
+ * the artifact for it, where to fetch it and how to install it.
+ */
+export interface TargetComponent {
+  /** The release's component name, e.g. `os`, `app`. */
+  component: string;
+  artifactId: string;
+  name: string;
+  version: string;
+  sha256: string | null;
+  size: number;
+  signature: string | null;
+  imageRef: string | null;
+  downloadUrl: string | null;
+  index?: TargetChunkIndex | null;
+  install: InstallSpec;
+}
+
 /** The update a device should apply: one execution of one rollout. */
 export interface TargetUpdate {
   executionId: string;
@@ -42,6 +61,16 @@ export interface TargetUpdate {
    * cannot mistake the target for an installed update and fails it instead.
    */
   revert?: { sha256: string | null; imageRef: string | null };
+  /**
+   * Present when a release gives the device several components: download and verify each,
+   * install them in this order (each through its handler), run the health checks (all
+   * components') once all are in, and roll every one back, in reverse order, if any step fails.
+   * name and version are then the release's (what the device runs once all are in), artifactId
+   * the first component's, size their sum; the top-level sha256, signature, imageRef and
+   * downloadUrl are null, so an agent that does not know this field fails the target instead of
+   * installing a part of it.
+   */
+  components?: TargetComponent[];
   /**
    * What to do with the update now. `install`: download, verify and install it. `download`: a
    * download-ahead rollout whose maintenance window is closed for this device: download and verify

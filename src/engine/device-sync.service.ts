@@ -1,7 +1,7 @@
 // The engine's side of the pull protocol (contract in device-sync.ts): what a device should run,
 // its progress reports applied through the state machine, target-change notifications, and
 // on-connect releases when a device shows up.
-import { ConflictError, NotFoundError, installGate, isForward, isTerminal, type Artifact, type Clock, type Execution, type InstallGate, type Rollout } from '../core/index.js';
+import { ConflictError, NotFoundError, installGate, isForward, isTerminal, type Artifact, type Clock, type Execution, type InstallGate, type Release, type Rollout } from '../core/index.js';
 import type { DeviceVersions } from '../registry/device-versions.js';
 import type { Store } from '../store/index.js';
 import type { DeviceSync, DeviceTarget, ExecutionReport, TargetChangedListener } from './device-sync.js';
@@ -19,6 +19,7 @@ const CACHE_MS = 2_000;
 export class DeviceSyncService implements DeviceSync {
   private readonly rollouts = new Map<string, { value: Rollout | null; at: number }>();
   private readonly artifacts = new Map<string, { value: Artifact | null; at: number }>();
+  private readonly releases = new Map<string, { value: Release | null; at: number }>();
 
   constructor(
     private readonly store: Store,
@@ -37,7 +38,23 @@ export class DeviceSyncService implements DeviceSync {
     // Download ahead: whether it may install depends on the status (a pause holds it), read fresh.
     if (rollout?.downloadAhead) rollout = await this.store.rollouts.find(rollout.id);
     if (!rollout || !artifact) return null;
-    return { execution, rollout, artifact, gate: await this.gateFor(rollout, deviceId) };
+    const components = rollout.releaseId ? await this.componentsOf(execution, rollout.releaseId) : undefined;
+    if (components === null) return null;
+    return { execution, rollout, artifact, ...(components ? { components } : {}), gate: await this.gateFor(rollout, deviceId) };
+  }
+
+  /** The components of an execution of a release, when it has several; null when one is gone. */
+  private async componentsOf(execution: Execution, releaseId: string): Promise<DeviceTarget['components'] | null | undefined> {
+    const list = await this.store.executions.componentsOf(execution.rolloutId, execution.deviceId);
+    if (list.length < 2) return undefined;
+    const release = await this.cached(this.releases, releaseId, (id) => this.store.releases.get(id));
+    const items: { component: string; artifact: Artifact }[] = [];
+    for (const c of list) {
+      const artifact = await this.cached(this.artifacts, c.artifactId, (id) => this.store.artifacts.get(id));
+      if (!artifact) return null;
+      items.push({ component: c.component, artifact });
+    }
+    return { release: release ? { name: release.name, version: release.version } : { name: items[0]!.artifact.name, version: items[0]!.artifact.version }, items };
   }
 
   /** Whether the device may install now (core/download-ahead.ts), in its own zone unless the window fixes one. */
@@ -120,7 +137,14 @@ export class DeviceSyncService implements DeviceSync {
       }
       return current.rolloutId;
     }
-    return (await this.store.executions.inFlightFor(deviceId, artifactId))?.rolloutId ?? null;
+    const whole = await this.store.executions.inFlightFor(deviceId, artifactId);
+    if (whole) return whole.rolloutId;
+    // A later component of a multi-component execution (the first is its artifactId).
+    const part = await this.store.executions.inFlightWithComponent(deviceId, artifactId);
+    if (part?.state === 'queued') {
+      await this.transitions.apply([{ id: part.id, rolloutId: part.rolloutId, deviceId, attempt: Math.max(1, part.attempts), from: 'queued', to: 'downloading', bytes: 0 }], `device:${deviceId}`);
+    }
+    return part?.rolloutId ?? null;
   }
 
   onTargetChanged(listener: TargetChangedListener): () => void {

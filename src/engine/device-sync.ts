@@ -39,6 +39,12 @@ export interface DeviceTarget {
   execution: Execution;
   rollout: Rollout;
   artifact: Artifact;
+  /**
+   * Set when the execution delivers several components of a release (issue 15 item 4): each with
+   * its artifact, in install order (the first is `artifact`), and the release they make up, whose
+   * name and version the device runs once all are in.
+   */
+  components?: { release: { name: string; version: string }; items: { component: string; artifact: Artifact }[] };
   /** Whether the device may install now or only download (a download-ahead rollout's closed window). */
   gate: InstallGate;
 }

@@ -48,7 +48,15 @@ export async function rollback(store: Store, service: RolloutService, id: string
   const changed = await changedExecutions(store, id);
   const groups = new Map<string, string[]>();
   const unknown: Execution[] = [];
+  const notRolledBack: RollbackResult['notRolledBack'] = [];
+  // Several components went to these devices in one execution: what each component ran before is
+  // the device's to know (the agent rolls them back together only within the execution).
+  const several = rollout.releaseId ? await store.executions.devicesWithComponents(id) : new Set<string>();
   for (const e of changed) {
+    if (several.has(e.deviceId)) {
+      notRolledBack.push({ deviceId: e.deviceId, reason: 'it got several components of the release in one execution, and rolling several components back is not supported; roll the release it ran before out again' });
+      continue;
+    }
     if (!e.previousArtifactId || e.previousArtifactId === e.artifactId) unknown.push(e);
     else groups.set(e.previousArtifactId, [...(groups.get(e.previousArtifactId) ?? []), e.deviceId]);
   }
@@ -61,7 +69,6 @@ export async function rollback(store: Store, service: RolloutService, id: string
   const candidates = [...unknown.map((e) => e.deviceId), ...deleted.keys()];
   const devices = new Map((await store.devices.getMany(candidates)).map((d) => [d.id, d]));
   const revert: string[] = [];
-  const notRolledBack: RollbackResult['notRolledBack'] = [];
   for (const deviceId of candidates) {
     const why = await whyNoRevert(store, devices.get(deviceId), deviceId);
     if (why === null) revert.push(deviceId);

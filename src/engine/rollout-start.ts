@@ -85,6 +85,8 @@ export async function planExecutions(store: Store, rollout: Rollout, targets: Ta
     previousArtifactId: previous.get(t.id) ?? null,
     previousVersion: t.version,
     skipReason: result.kind === 'skip' ? result.reason : null,
+    // Several components of the release for this device: one execution installs them all, in order.
+    ...(result.kind === 'deliver' && result.artifacts.length > 1 ? { components: result.artifacts.map((a) => ({ component: a.component, artifactId: a.artifactId })) } : {}),
   });
   return [...ordered.map((d, i) => execution(d, phaseOverride ?? phases![i]!)), ...skipped.map((d) => execution(d, phaseOverride ?? 0))];
 }

@@ -1,7 +1,7 @@
 // The poll hot path: each device's target state, serialized once with its strong ETag and kept in
 // memory until the engine says the device's target changed (onTargetChanged, which also crosses
 // servers on PostgreSQL via NOTIFY). A poll that hits the cache costs no database query.
-import type { Artifact, HealthCheck, InstallSpec, TargetState, TargetUpdate } from '../core/index.js';
+import type { Artifact, HealthCheck, InstallSpec, TargetChunkIndex, TargetState, TargetUpdate } from '../core/index.js';
 import type { DeviceSync, DeviceTarget } from '../engine/device-sync.js';
 import { strongEtag } from '../http/index.js';
 import type { EnrollmentState } from '../store/index.js';
@@ -35,8 +35,52 @@ export function installOf(artifact: Artifact): { install: InstallSpec; healthChe
   return { install: { handler, settings }, healthChecks, ...(deadline !== undefined ? { healthDeadlineSeconds: deadline } : {}) };
 }
 
-export function toTargetUpdate(target: DeviceTarget, downloadUrl: string | null): TargetUpdate {
+function chunkIndexOf(artifact: Artifact, downloadUrl: string | null): TargetChunkIndex | null {
+  return artifact.kind === 'file' && downloadUrl && artifact.chunkIndex ? { url: `${downloadUrl}/index`, sha256: artifact.chunkIndex.sha256, signature: artifact.chunkIndex.signature, chunks: artifact.chunkIndex.chunks, bytes: artifact.chunkIndex.bytes } : null;
+}
+
+/** A multi-component target: each component on its own, the top level the release (see TargetUpdate.components). */
+function multiComponentUpdate(target: DeviceTarget, components: NonNullable<DeviceTarget['components']>, urlOf: (artifact: Artifact) => string | null): TargetUpdate {
+  const parts = components.items.map(({ component, artifact }) => {
+    const url = artifact.kind === 'file' ? urlOf(artifact) : null;
+    return {
+      component,
+      artifactId: artifact.id,
+      name: artifact.name,
+      version: artifact.version,
+      sha256: artifact.sha256,
+      size: artifact.size,
+      signature: artifact.signature,
+      imageRef: artifact.imageRef,
+      downloadUrl: url,
+      index: chunkIndexOf(artifact, url),
+      install: installOf(artifact).install,
+    };
+  });
+  const installs = components.items.map(({ artifact }) => installOf(artifact));
+  const deadlines = installs.flatMap((i) => (i.healthDeadlineSeconds === undefined ? [] : [i.healthDeadlineSeconds]));
+  return {
+    executionId: target.execution.id,
+    rolloutId: target.execution.rolloutId,
+    artifactId: target.artifact.id,
+    name: components.release.name,
+    version: components.release.version,
+    sha256: null,
+    size: parts.reduce((sum, p) => sum + p.size, 0),
+    signature: null,
+    imageRef: null,
+    downloadUrl: null,
+    install: parts[0]!.install,
+    healthChecks: installs.flatMap((i) => i.healthChecks),
+    ...(deadlines.length ? { healthDeadlineSeconds: Math.max(...deadlines) } : {}),
+    components: parts,
+    ...(target.rollout.downloadAhead ? { action: target.gate.action, installAfter: target.gate.installAfter === null ? null : new Date(target.gate.installAfter).toISOString() } : {}),
+  };
+}
+
+export function toTargetUpdate(target: DeviceTarget, downloadUrl: string | null, urlOf: (artifact: Artifact) => string | null = () => null): TargetUpdate {
   const { execution, artifact } = target;
+  if (target.components && !target.rollout.revert) return multiComponentUpdate(target, target.components, urlOf);
   if (target.rollout.revert) {
     return {
       executionId: execution.id,
@@ -65,7 +109,7 @@ export function toTargetUpdate(target: DeviceTarget, downloadUrl: string | null)
     signature: artifact.signature,
     imageRef: artifact.imageRef,
     downloadUrl: artifact.kind === 'file' ? downloadUrl : null,
-    index: artifact.kind === 'file' && downloadUrl && artifact.chunkIndex ? { url: `${downloadUrl}/index`, sha256: artifact.chunkIndex.sha256, signature: artifact.chunkIndex.signature, chunks: artifact.chunkIndex.chunks, bytes: artifact.chunkIndex.bytes } : null,
+    index: chunkIndexOf(artifact, downloadUrl),
     ...installOf(artifact),
     // Only download-ahead targets say what to do, so every other target (and its ETag) stays as it was.
     ...(target.rollout.downloadAhead ? { action: target.gate.action, installAfter: target.gate.installAfter === null ? null : new Date(target.gate.installAfter).toISOString() } : {}),
@@ -142,7 +186,7 @@ export class TargetCache {
     let update: TargetUpdate | null = null;
     if (enrollment === 'accepted') {
       const target = await this.deps.sync.currentTarget(deviceId);
-      if (target) update = toTargetUpdate(target, this.deps.downloadUrl(deviceId, target.artifact));
+      if (target) update = toTargetUpdate(target, this.deps.downloadUrl(deviceId, target.artifact), (artifact) => this.deps.downloadUrl(deviceId, artifact));
     }
     const state: TargetState = { deviceId, enrollment, pollIntervalSeconds: this.deps.pollIntervalSeconds, update };
     const body = JSON.stringify(state);

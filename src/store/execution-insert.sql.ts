@@ -18,7 +18,7 @@ function newIdSql(dialect: DialectName) {
 export async function insertExecutions(trx: Kysely<Database>, maxParams: number, items: NewExecution[], now: number): Promise<number> {
   let inserted = 0;
   for (const chunk of chunks(items, Math.floor(maxParams / 18))) {
-    const result = await trx
+    const result = trx
       .insertInto('executions')
       .values(
         chunk.map((e) => ({
@@ -42,11 +42,26 @@ export async function insertExecutions(trx: Kysely<Database>, maxParams: number,
           finished_at: e.skipReason ? now : null,
         })),
       )
-      .onConflict((oc) => oc.columns(['rollout_id', 'device_id']).doNothing())
-      .executeTakeFirst();
-    inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
+      .onConflict((oc) => oc.columns(['rollout_id', 'device_id']).doNothing());
+    const several = chunk.filter((e) => (e.components?.length ?? 0) > 1);
+    if (several.length === 0) {
+      // The one-artifact path (every rollout of an artifact, most of a release): one statement, as before.
+      inserted += Number((await result.executeTakeFirst()).numInsertedOrUpdatedRows ?? 0);
+      continue;
+    }
+    const written = new Set((await result.returning('id').execute()).map((r) => r.id));
+    inserted += written.size;
+    await insertComponents(trx, maxParams, several.filter((e) => written.has(e.id)));
   }
   return inserted;
+}
+
+/** The components of newly written executions, set-based (a device already in the rollout keeps its own). */
+async function insertComponents(trx: Kysely<Database>, maxParams: number, items: NewExecution[]): Promise<void> {
+  const rows = items.flatMap((e) => e.components!.map((c, position) => ({ rollout_id: e.rolloutId, device_id: e.deviceId, position, component: c.component, artifact_id: c.artifactId })));
+  for (const chunk of chunks(rows, Math.floor(maxParams / 5))) {
+    await trx.insertInto('execution_components').values(chunk).onConflict((oc) => oc.columns(['rollout_id', 'device_id', 'position']).doNothing()).execute();
+  }
 }
 
 /**

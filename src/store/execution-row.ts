@@ -1,6 +1,6 @@
 // Execution rows and the shapes the execution repository takes and answers: the mapping from a
 // stored row to Execution JSON, new executions, claims, transitions and moved rows.
-import type { Execution, ExecutionState } from '../core/index.js';
+import type { Execution, ExecutionComponent, ExecutionState } from '../core/index.js';
 import type { ExecutionRow } from './rollout.schema.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
@@ -46,6 +46,8 @@ export interface NewExecution {
   previousVersion: string | null;
   /** Written as `skipped` (finished at once) with this as its note: nothing of the release fits the device. */
   skipReason?: string | null;
+  /** Several components of a release, in install order (artifactId is the first's); absent or one: just artifactId. */
+  components?: ExecutionComponent[];
 }
 
 /** Which pending executions of one rollout to start now. */

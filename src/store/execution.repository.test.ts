@@ -251,5 +251,32 @@ for (const target of storeTargets) {
       expect(by.pending).toMatchObject({ n: 1, finishedRecently: 0 });
       expect((await store.executionViews.summaryRows(r.id, T0 + 5000)).reduce((n, x) => n + x.finishedRecently, 0)).toBe(0);
     });
+
+    it('keep the components of a multi-component execution in order, write none for one-artifact ones, and keep them across a retry', async () => {
+      const [a, b] = await seedDevices(store, 2, { mode: 'pull', address: null }, `c${randomUUID().slice(0, 4)}`);
+      const os = (await seedArtifact(store, '3.0.0')).id;
+      const app = (await seedArtifact(store, '3.0.1')).id;
+      const r = rollout(os);
+      await store.rollouts.create(r);
+      const components = [{ component: 'os', artifactId: os }, { component: 'app', artifactId: app }];
+      const base = { rolloutId: r.id, artifactId: os, phase: 0, pull: true, timezone: 'UTC', previousArtifactId: null, previousVersion: null };
+      const first = { ...base, id: randomUUID(), deviceId: a!, components };
+      expect(await store.executions.insertMany([first, { ...base, id: randomUUID(), deviceId: b!, components: [components[0]!] }], T0)).toBe(2);
+      expect(await store.executions.componentsOf(r.id, a!)).toEqual(components);
+      expect(await store.executions.componentsOf(r.id, b!)).toEqual([]);
+      expect(await store.executions.devicesWithComponents(r.id)).toEqual(new Set([a!]));
+      // A device already in the rollout keeps its execution and its components.
+      expect(await store.executions.insertMany([{ ...base, id: randomUUID(), deviceId: a!, components: [...components].reverse() }], T0)).toBe(0);
+      expect(await store.executions.componentsOf(r.id, a!)).toEqual(components);
+      // The later component's download is served while the execution is in flight.
+      await store.executions.transition([{ id: first.id, from: 'pending', to: 'queued' }], T0 + 1);
+      await store.executions.transition([{ id: first.id, from: 'queued', to: 'downloading' }], T0 + 2);
+      expect((await store.executions.inFlightWithComponent(a!, app))?.id).toBe(first.id);
+      expect(await store.executions.inFlightWithComponent(b!, app)).toBeNull();
+      // An operator's retry gives the execution a new id; its components stay.
+      await store.executions.transition([{ id: first.id, from: 'downloading', to: 'failed', error: 'boom' }], T0 + 3);
+      expect(await store.executions.requeue(r.id, a!, T0 + 4)).toHaveLength(1);
+      expect(await store.executions.componentsOf(r.id, a!)).toEqual(components);
+    });
   });
 }

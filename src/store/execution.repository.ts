@@ -2,7 +2,7 @@
 // transition table and is a guarded UPDATE (WHERE state = from), so a stale writer changes nothing.
 // Batches are multi-row statements: the engine's hot path writes hundreds of rows per statement.
 import { sql, type Kysely } from 'kysely';
-import { assertTransition, IN_FLIGHT_STATES, isTerminal, releaseProtocolOf, type DeviceFilter, type DeviceMode, type Execution, type ExecutionState, type ReleaseProtocol } from '../core/index.js';
+import { assertTransition, IN_FLIGHT_STATES, isTerminal, releaseProtocolOf, type DeviceFilter, type DeviceMode, type Execution, type ExecutionComponent, type ExecutionState, type ReleaseProtocol } from '../core/index.js';
 import { claimExecutions, rolloutStillRunning } from './claim.sql.js';
 import type { DialectName } from './database.js';
 import { deviceWhere } from './device-filter.sql.js';
@@ -260,6 +260,40 @@ export class ExecutionRepository {
       .where('state', 'in', ['downloading', 'downloaded', 'installing', 'verifying'])
       .where('pull', '=', 1)
       .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toExecution(row) : null;
+  }
+
+  /**
+   * The components an execution of `rolloutId` delivers to `deviceId`, in install order, when a
+   * release gives it several; empty for an execution of one artifact (its artifactId is all).
+   */
+  async componentsOf(rolloutId: string, deviceId: string): Promise<ExecutionComponent[]> {
+    const rows = await this.db.selectFrom('execution_components').select(['component', 'artifact_id']).where('rollout_id', '=', rolloutId).where('device_id', '=', deviceId).orderBy('position').execute();
+    return rows.map((r) => ({ component: r.component, artifactId: r.artifact_id }));
+  }
+
+  /** The devices of a rollout whose execution delivers several components. */
+  async devicesWithComponents(rolloutId: string): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('execution_components').select('device_id').distinct().where('rollout_id', '=', rolloutId).execute();
+    return new Set(rows.map((r) => r.device_id));
+  }
+
+  /**
+   * The device's pull execution in flight (downloading to verifying) that delivers this artifact as
+   * one of several components, whatever its rollout's status (see inFlightFor).
+   */
+  async inFlightWithComponent(deviceId: string, artifactId: string): Promise<Execution | null> {
+    const row = await this.db
+      .selectFrom('executions')
+      .innerJoin('execution_components as c', (j) => j.onRef('c.rollout_id', '=', 'executions.rollout_id').onRef('c.device_id', '=', 'executions.device_id'))
+      .selectAll('executions')
+      .where('executions.device_id', '=', deviceId)
+      .where('c.artifact_id', '=', artifactId)
+      .where('executions.state', 'in', ['queued', 'downloading', 'downloaded', 'installing', 'verifying'])
+      .where('executions.pull', '=', 1)
+      .orderBy('executions.created_at', 'desc')
       .limit(1)
       .executeTakeFirst();
     return row ? toExecution(row) : null;

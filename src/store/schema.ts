@@ -2,7 +2,7 @@
 // JSON columns are TEXT in both dialects so one query layer serves SQLite and PostgreSQL.
 import type { Generated } from 'kysely';
 import type { ArtifactHashRow, HawkbitActionRow, HawkbitTenantRow, MenderAuthSetRow, ProtocolSecretRow } from './protocol.schema.js';
-import type { ReleaseArtifactRow, ReleaseRow } from './release.schema.js';
+import type { ExecutionComponentRow, ReleaseArtifactRow, ReleaseRow } from './release.schema.js';
 import type { ExecutionRow, RolloutRow } from './rollout.schema.js';
 
 export interface DeviceRow {
@@ -229,4 +229,5 @@ export interface Database {
   device_groups: DeviceGroupRow;
   device_group_members: DeviceGroupMemberRow;
   bulk_selections: BulkSelectionRow;
+  execution_components: ExecutionComponentRow;
 }

@@ -32,7 +32,7 @@ describe('DDI responses', () => {
       download: 'forced',
       update: 'attempt',
       maintenanceWindow: 'available',
-      chunk: { part: 'os', name: 'fw', version: '2.0', artifacts: [{ filename: 'fw-2.0.swu', size: 10, sha256: 'a', sha1: 'b', md5: 'c', href: 'http://h/x' }] },
+      chunks: [{ part: 'os', name: 'fw', version: '2.0', artifacts: [{ filename: 'fw-2.0.swu', size: 10, sha256: 'a', sha1: 'b', md5: 'c', href: 'http://h/x' }] }],
     });
     expect(body).toEqual({
       id: '4',

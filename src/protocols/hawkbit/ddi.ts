@@ -62,26 +62,25 @@ export interface DeploymentInput {
   update: DdiMode;
   /** Present only when the rollout has a maintenance window. */
   maintenanceWindow?: 'available' | 'unavailable';
-  chunk: { part: string; name: string; version: string; artifacts: DdiArtifact[] };
+  /** One chunk per software module: one for an artifact, one per component of a release (part = component). */
+  chunks: { part: string; name: string; version: string; artifacts: DdiArtifact[] }[];
 }
 
 /** GET deploymentBase/{actionId} (and installedBase/{actionId}). */
 export function deploymentBody(input: DeploymentInput): Record<string, unknown> {
   const deployment: Record<string, unknown> = { download: input.download, update: input.update };
   if (input.maintenanceWindow) deployment.maintenanceWindow = input.maintenanceWindow;
-  deployment.chunks = [
-    {
-      part: input.chunk.part,
-      version: input.chunk.version,
-      name: input.chunk.name,
-      artifacts: input.chunk.artifacts.map((a) => ({
-        filename: a.filename,
-        hashes: { sha1: a.sha1, md5: a.md5, sha256: a.sha256 },
-        size: a.size,
-        _links: { 'download-http': { href: a.href }, 'md5sum-http': { href: `${a.href}.MD5SUM` } },
-      })),
-    },
-  ];
+  deployment.chunks = input.chunks.map((chunk) => ({
+    part: chunk.part,
+    version: chunk.version,
+    name: chunk.name,
+    artifacts: chunk.artifacts.map((a) => ({
+      filename: a.filename,
+      hashes: { sha1: a.sha1, md5: a.md5, sha256: a.sha256 },
+      size: a.size,
+      _links: { 'download-http': { href: a.href }, 'md5sum-http': { href: `${a.href}.MD5SUM` } },
+    })),
+  }));
   return { id: String(input.actionId), deployment };
 }
 

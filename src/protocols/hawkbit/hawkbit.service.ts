@@ -3,8 +3,8 @@
 // device's own token (TargetToken) or a tenant's gateway token (GatewayToken).
 import { timingSafeEqual } from 'node:crypto';
 import type { ArtifactService } from '../../artifacts/index.js';
-import { AuthError, ConflictError, NotFoundError, ValidationError, installGate, normalizeDeviceType, STRATEGIES, windowState, windowZone, type Artifact, type Clock, type Rollout } from '../../core/index.js';
-import type { DeviceSync } from '../../engine/device-sync.js';
+import { AuthError, ConflictError, NotFoundError, ValidationError, installGate, normalizeDeviceType, STRATEGIES, windowState, windowZone, type Artifact, type Clock, type Execution, type Rollout } from '../../core/index.js';
+import type { DeviceSync, DeviceTarget } from '../../engine/device-sync.js';
 import { strongEtag } from '../../http/index.js';
 import type { DeviceService, DeviceVersions } from '../../registry/index.js';
 import { hashToken, type EventLog, type HawkbitAction, type Store } from '../../store/index.js';
@@ -206,9 +206,19 @@ export class HawkbitService {
     return action;
   }
 
-  private async deployment(deviceId: string, actionId: number, artifact: Artifact, rollout: Rollout | null, base: ControllerBase, mode: DdiMode): Promise<Record<string, unknown>> {
-    const hashes = await legacyHashes(this.deps.store.hawkbit, this.deps.artifacts, artifact, this.deps.clock.now());
-    const filename = fileNameOf(artifact);
+  /** The deployment of one artifact (chunk part `os`), or of several components (one chunk each, part = the component). */
+  private async deployment(deviceId: string, actionId: number, parts: { part: string; artifact: Artifact }[], rollout: Rollout | null, base: ControllerBase, mode: DdiMode): Promise<Record<string, unknown>> {
+    const chunks = [];
+    for (const { part, artifact } of parts) {
+      const hashes = await legacyHashes(this.deps.store.hawkbit, this.deps.artifacts, artifact, this.deps.clock.now());
+      const filename = fileNameOf(artifact);
+      chunks.push({
+        part,
+        name: artifact.name,
+        version: artifact.version,
+        artifacts: [{ filename, size: artifact.size, sha256: artifact.sha256 ?? '', ...hashes, href: `${base}/softwaremodules/${encodeURIComponent(artifact.id)}/artifacts/${encodeURIComponent(filename)}` }],
+      });
+    }
     let maintenanceWindow: 'available' | 'unavailable' | undefined;
     if (rollout?.window) {
       const device = await this.deps.store.devices.get(deviceId);
@@ -223,13 +233,13 @@ export class HawkbitService {
       download: 'forced',
       update: maintenanceWindow === 'unavailable' ? 'skip' : mode,
       ...(maintenanceWindow ? { maintenanceWindow } : {}),
-      chunk: {
-        part: 'os',
-        name: artifact.name,
-        version: artifact.version,
-        artifacts: [{ filename, size: artifact.size, sha256: artifact.sha256 ?? '', ...hashes, href: `${base}/softwaremodules/${encodeURIComponent(artifact.id)}/artifacts/${encodeURIComponent(filename)}` }],
-      },
+      chunks,
     });
+  }
+
+  /** The chunks of a target: its components when a release gives the device several, else its one artifact. */
+  private static partsOf(target: DeviceTarget): { part: string; artifact: Artifact }[] {
+    return target.components ? target.components.items.map((c) => ({ part: c.component, artifact: c.artifact })) : [{ part: 'os', artifact: target.artifact }];
   }
 
   /** GET deploymentBase/{actionId}: offered until the device reports a final `closed`. */
@@ -238,7 +248,7 @@ export class HawkbitService {
     const target = await this.deps.sync.currentTarget(deviceId);
     if (!target || target.execution.id !== action.executionId) throw new NotFoundError('open action', String(actionId));
     const mode: DdiMode = STRATEGIES[target.rollout.strategy].onConnect ? 'attempt' : 'forced';
-    const body = await this.deployment(deviceId, action.id, target.artifact, target.rollout, base, mode);
+    const body = await this.deployment(deviceId, action.id, HawkbitService.partsOf(target), target.rollout, base, mode);
     await this.deps.store.hawkbit.markOffered(action.id, (body.deployment as { update: string }).update, this.deps.clock.now());
     this.polls.delete(deviceId);
     return body;
@@ -249,8 +259,11 @@ export class HawkbitService {
     const action = await this.ownAction(deviceId, actionId);
     const execution = await this.deps.store.executions.get(action.executionId);
     if (execution?.state !== 'succeeded') throw new NotFoundError('installed action', String(actionId));
-    const artifact = await this.deps.artifacts.get(execution.artifactId);
-    return this.deployment(deviceId, action.id, artifact, null, base, 'forced');
+    const components = await this.deps.store.executions.componentsOf(execution.rolloutId, deviceId);
+    const parts = components.length > 1 ? components.map((c) => ({ part: c.component, artifactId: c.artifactId })) : [{ part: 'os', artifactId: execution.artifactId }];
+    const artifacts = [];
+    for (const p of parts) artifacts.push({ part: p.part, artifact: await this.deps.artifacts.get(p.artifactId) });
+    return this.deployment(deviceId, action.id, artifacts, null, base, 'forced');
   }
 
   /** POST deploymentBase/{actionId}/feedback: kept in the event log and applied to the execution. */
@@ -269,7 +282,7 @@ export class HawkbitService {
     if (effect.kind === 'report') {
       // The device installed the action's artifact: it runs that version now, whatever the
       // execution makes of the report (refused when stopped, ignored when it ended otherwise).
-      if (effect.report.state === 'succeeded' && target?.deviceId === deviceId) await this.recordVersion(deviceId, target.artifactId);
+      if (effect.report.state === 'succeeded' && target?.deviceId === deviceId) await this.recordVersion(deviceId, target);
       const execution = await this.deps.sync.applyReport(deviceId, effect.report, actor(deviceId));
       // Installed before the cancel reached it (recorded by applyReport): the cancel is moot now.
       if (execution.installedAfterCancel) await this.deps.store.hawkbit.ackCancel(action.id, this.deps.clock.now());
@@ -293,10 +306,17 @@ export class HawkbitService {
       .flatMap((e) => (Array.isArray(e.data.details) ? (e.data.details as string[]) : []));
   }
 
-  /** The device now runs the artifact's version (what the device list shows); an artifact deleted since tells none. */
-  private async recordVersion(deviceId: string, artifactId: string): Promise<void> {
-    const artifact = await this.deps.store.artifacts.get(artifactId);
-    if (artifact) await this.deps.versions.recordOne(deviceId, artifact.version);
+  /**
+   * The device now runs the execution's artifact's version (what the device list shows); after
+   * several components of a release, the release's version (it runs all of them). An artifact
+   * deleted since tells none.
+   */
+  private async recordVersion(deviceId: string, execution: Execution): Promise<void> {
+    let version: string | null = null;
+    const rollout = await this.deps.store.rollouts.find(execution.rolloutId);
+    if (rollout?.releaseId && (await this.deps.store.executions.componentsOf(execution.rolloutId, deviceId)).length > 1) version = (await this.deps.store.releases.get(rollout.releaseId))?.version ?? null;
+    version ??= (await this.deps.store.artifacts.get(execution.artifactId))?.version ?? null;
+    if (version) await this.deps.versions.recordOne(deviceId, version);
   }
 
   /** GET cancelAction/{actionId}. */
