@@ -144,6 +144,7 @@ describe('the phase rule', () => {
     expect(progressStep(last, [counts(10, 10), counts(40, 40), counts(50, 49)], now)).toMatchObject({ kind: 'wait', for: 'delivering' });
     expect(progressStep(last, [counts(10, 10), counts(40, 40), counts(50, 50)], now)).toEqual({ kind: 'complete', reason: '100 succeeded, 0 failed, 0 other' });
     expect(progressStep(last, [counts(10, 9, 1), counts(40, 40), counts(50, 48, 2)], now)).toEqual({ kind: 'complete', reason: '97 succeeded, 3 failed, 0 other' });
+    expect(progressStep(last, [counts(10, 8, 1, 0, 1), counts(40, 40), counts(50, 48, 0, 1, 1)], now)).toEqual({ kind: 'complete', reason: '96 succeeded, 1 failed, 2 skipped, 1 other' });
     expect(progressStep({ ...last, phases: [...last.phases.slice(0, 2), phase({ percent: 100, successThreshold: 99 })] }, [counts(10, 10), counts(40, 40), counts(50, 48, 2)], now).kind).toBe('missed');
     expect(progressStep({ ...last, open: true }, [counts(10, 10), counts(40, 40), counts(50, 50)], now)).toMatchObject({ kind: 'wait', for: 'joins' });
     // A retried device of an earlier phase holds the completion until it is final again.

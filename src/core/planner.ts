@@ -108,7 +108,9 @@ export function progressStep(r: ProgressInput, counts: PhaseCounts[], now: numbe
   if (miss) return { kind: 'missed', reason: miss };
   if (isLast) {
     const all = counts.reduce((a, c) => ({ total: a.total + c.total, succeeded: a.succeeded + c.succeeded, failed: a.failed + c.failed, terminal: a.terminal + c.terminal, skipped: a.skipped + c.skipped }), EMPTY_PHASE);
-    return { kind: 'complete', reason: `${all.succeeded} succeeded, ${all.failed} failed, ${all.total - all.succeeded - all.failed} other` };
+    // Skipped devices (nothing of the release fits them) are named apart from the other endings.
+    const skipped = all.skipped ? `, ${all.skipped} skipped` : '';
+    return { kind: 'complete', reason: `${all.succeeded} succeeded, ${all.failed} failed${skipped}, ${all.total - all.succeeded - all.failed - all.skipped} other` };
   }
   if (r.phaseReachedAt === null) return { kind: 'reached' };
   const soakUntil = r.phaseReachedAt + phase.soakSeconds * 1000;

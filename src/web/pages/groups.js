@@ -21,7 +21,7 @@ export function render(main, _params, ctx) {
 
   const name = h('input', { id: 'group-name', placeholder: 'e.g. canary stores', maxlength: 128, required: true });
   const kind = h('select', { id: 'group-kind', 'aria-label': 'Kind' }, h('option', { value: 'dynamic', selected: !handed.length }, 'dynamic: whoever matches a filter'), h('option', { value: 'static', selected: handed.length > 0 }, 'static: these devices'));
-  const matchCount = h('div', { class: 'match-count', id: 'group-match-count', 'aria-live': 'polite' }, '…');
+  const matchCount = h('div', { class: 'match-count', id: 'group-match-count', 'aria-live': 'polite' }, 'Counting matching devices…');
   let counting = 0;
   const countMatches = debounce(async (filter) => {
     const mine = ++counting;
