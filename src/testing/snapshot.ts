@@ -32,6 +32,25 @@ export const VOLATILE_COLUMNS: Record<string, string[]> = {
   rollouts: ['status', 'status_reason', 'current_phase', 'phase_reached_at', 'failure_baseline', 'updated_at', 'started_at', 'finished_at'],
 };
 
+/**
+ * Changes a refused request may make by design, each with its reason: a device report refused for
+ * its execution (unknown: 404; stopped or not released: 409) still records the version the device
+ * says it runs (src/registry/device-versions.ts: what a device runs is a fact whatever becomes of
+ * the report), and nothing else of it.
+ */
+export const REFUSED_BUT_RECORDED: { method: string; path: RegExp; statuses: number[]; table: string; columns: string[]; why: string }[] = [
+  { method: 'PATCH', path: /^\/api\/v1\/device\/state$/, statuses: [404, 409], table: 'devices', columns: ['version', 'version_key', 'updated_at'], why: 'the reported version is recorded even when the execution refuses the report' },
+];
+
+/** The snapshot with these columns of one table left out (for REFUSED_BUT_RECORDED). */
+export function withoutColumns(snap: Snapshot, table: string, columns: readonly string[]): Snapshot {
+  const rows = snap.get(table);
+  if (!rows) return snap;
+  const out = new Map(snap);
+  out.set(table, rows.map((row) => JSON.stringify((JSON.parse(row) as [string, unknown][]).filter(([k]) => !columns.includes(k)))).sort());
+  return out;
+}
+
 /** Stable JSON of a row: keys sorted, volatile columns dropped, Buffers as hex. */
 function canonical(table: string, row: Record<string, unknown>): string {
   const drop = VOLATILE_COLUMNS[table] ?? [];
