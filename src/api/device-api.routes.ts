@@ -62,8 +62,8 @@ const ChunkIndexSchema = Type.Optional(
 );
 const InstallSchema = Type.Object({ handler: literal(['file', 'script', 'container']), settings: Type.Record(Type.String(), Type.Unknown()) });
 
-const TargetComponentSchema = Type.Object({
-  component: Type.String({ description: "the release's component name, e.g. os, app" }),
+/** What a target says of one artifact to install (core's TargetArtifact): an update's, or one component's. */
+const TargetArtifactFields = {
   artifactId: Type.String(),
   name: Type.String(),
   version: Type.String(),
@@ -74,6 +74,11 @@ const TargetComponentSchema = Type.Object({
   downloadUrl: Type.Union([Type.String(), Type.Null()]),
   index: ChunkIndexSchema,
   install: InstallSchema,
+};
+
+const TargetComponentSchema = Type.Object({
+  component: Type.String({ description: "the release's component name, e.g. os, app" }),
+  ...TargetArtifactFields,
 });
 
 export const TargetStateSchema = Type.Object(
@@ -86,16 +91,7 @@ export const TargetStateSchema = Type.Object(
       Type.Object({
         executionId: Type.String(),
         rolloutId: Type.String(),
-        artifactId: Type.String(),
-        name: Type.String(),
-        version: Type.String(),
-        sha256: Type.Union([Type.String(), Type.Null()]),
-        size: Type.Integer(),
-        signature: Type.Union([Type.String(), Type.Null()]),
-        imageRef: Type.Union([Type.String(), Type.Null()]),
-        downloadUrl: Type.Union([Type.String(), Type.Null()]),
-        index: ChunkIndexSchema,
-        install: InstallSchema,
+        ...TargetArtifactFields,
         healthChecks: Type.Array(HealthCheckSchema),
         healthDeadlineSeconds: Type.Optional(Type.Number()),
         action: Type.Optional(

@@ -17,29 +17,8 @@ export interface InstallSpec {
   settings: Record<string, string | number | boolean>;
 }
 
-/**
- * One component of a multi-component update (issue 15 item 4), in the release's install order:
- * the artifact for it, where to fetch it and how to install it.
- */
-export interface TargetComponent {
-  /** The release's component name, e.g. `os`, `app`. */
-  component: string;
-  artifactId: string;
-  name: string;
-  version: string;
-  sha256: string | null;
-  size: number;
-  signature: string | null;
-  imageRef: string | null;
-  downloadUrl: string | null;
-  index?: TargetChunkIndex | null;
-  install: InstallSpec;
-}
-
-/** The update a device should apply: one execution of one rollout. */
-export interface TargetUpdate {
-  executionId: string;
-  rolloutId: string;
+/** What a target says of one artifact to install: the update's own, or one of its components. */
+export interface TargetArtifact {
   artifactId: string;
   name: string;
   version: string;
@@ -51,6 +30,21 @@ export interface TargetUpdate {
   /** The artifact's chunk index, for a delta download from files the device holds; absent or null: download it whole. */
   index?: TargetChunkIndex | null;
   install: InstallSpec;
+}
+
+/**
+ * One component of a multi-component update (issue 15 item 4), in the release's install order:
+ * the artifact for it, where to fetch it and how to install it.
+ */
+export interface TargetComponent extends TargetArtifact {
+  /** The release's component name, e.g. `os`, `app`. */
+  component: string;
+}
+
+/** The update a device should apply: one execution of one rollout. */
+export interface TargetUpdate extends TargetArtifact {
+  executionId: string;
+  rolloutId: string;
   healthChecks: HealthCheck[];
   /** Seconds the health checks may take to pass after install (default 60). */
   healthDeadlineSeconds?: number;
