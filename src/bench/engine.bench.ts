@@ -99,7 +99,7 @@ async function runRaw(devices: number, batchSize: number): Promise<Record<string
     const claim = db.prepare(
       `UPDATE executions SET state = 'delivering', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, started_at = ?, updated_at = ?
        WHERE id IN (SELECT id FROM executions WHERE rollout_id = ? AND state = 'pending' AND pull = 0 AND phase <= 0 AND next_attempt_at <= ? ORDER BY phase LIMIT ?)
-       RETURNING id, device_id, attempts`,
+       RETURNING ${process.env.RAW_RET ?? "id, device_id, attempts"}`,
     );
     const event = db.prepare('INSERT INTO events (ts, type, actor, rollout_id, device_id, execution_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)');
     const finish = db.prepare(

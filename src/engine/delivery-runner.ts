@@ -1,16 +1,16 @@
 // Runs claimed push deliveries in a bounded pool and records their outcomes in batches: the
 // outcome of each delivery is buffered and written with many others in one transaction.
-import { backoffDelayMs, mayRetry, storableText, type Clock, type Device, type Execution, type Random, type Rollout } from '../core/index.js';
+import { backoffDelayMs, mayRetry, storableText, type Clock, type Device, type Random, type Rollout } from '../core/index.js';
 import { DeliveryError, type Transport } from '../delivery/transport.js';
 import type { DeviceVersions } from '../registry/device-versions.js';
-import { SecretsKeyError, type StoredArtifact } from '../store/index.js';
+import { SecretsKeyError, type ClaimedExecution, type StoredArtifact } from '../store/index.js';
 import type { ExecutionChange, Transitions } from './transitions.js';
 
 /** Why an in-flight delivery was aborted. */
 type AbortReason = 'cancel' | 'shutdown';
 
 interface Flight {
-  execution: Execution;
+  execution: ClaimedExecution;
   controller: AbortController;
   reason: AbortReason | null;
   done: Promise<void>;
@@ -60,7 +60,7 @@ export class DeliveryRunner {
   }
 
   /** Starts a delivery; its outcome is recorded later (see flush). */
-  start(execution: Execution, rollout: Rollout, device: Device | undefined, artifact: StoredArtifact | null): void {
+  start(execution: ClaimedExecution, rollout: Rollout, device: Device | undefined, artifact: StoredArtifact | null): void {
     const controller = new AbortController();
     const flight: Flight = { execution, controller, reason: null, done: Promise.resolve() };
     this.flights.set(execution.id, flight);
@@ -68,7 +68,7 @@ export class DeliveryRunner {
   }
 
   /** Aborts in-flight deliveries of a rollout (cancelled, failed) or all of them (shutdown). */
-  abort(filter: (execution: Execution) => boolean, reason: AbortReason): void {
+  abort(filter: (execution: ClaimedExecution) => boolean, reason: AbortReason): void {
     for (const flight of this.flights.values()) {
       if (flight.reason === null && filter(flight.execution)) {
         flight.reason = reason;

@@ -9,27 +9,34 @@ import type { DialectName } from './database.js';
 import type { ExecutionRow } from './rollout.schema.js';
 import type { Database } from './schema.js';
 
-/** Sets `set` on the candidate executions (still in `state`); answers the updated rows. */
-export async function claimExecutions(
+/**
+ * Sets `set` on the candidate executions (still in `state`); answers `columns` of the updated rows
+ * (only what the caller needs: returning every column doubled a claim's cost on SQLite).
+ */
+export async function claimExecutions<C extends keyof ExecutionRow & string>(
   trx: Kysely<Database>,
   dialect: DialectName,
   candidates: SelectQueryBuilder<Database, 'executions', { id: string }>,
   state: string,
   set: UpdateObject<Database, 'executions'>,
-): Promise<ExecutionRow[]> {
+  columns: readonly C[],
+): Promise<Pick<ExecutionRow, C>[]> {
   if (dialect === 'postgres') {
-    return trx
+    const rows = await trx
       .with((cte) => cte('claimable').materialized(), () => candidates.forUpdate().skipLocked())
       .updateTable('executions')
       .set(set)
       .where('id', 'in', (eb) => eb.selectFrom('claimable').select('claimable.id'))
       .where('state', '=', state)
-      .returningAll()
+      .returning(columns)
       .execute();
+    // Kysely's result type of a generic column list does not reduce to the Pick it is.
+    return rows as unknown as Pick<ExecutionRow, C>[];
   }
   // No outer state check here: the subquery already selects by state inside the same statement,
   // and an outer "state = ?" makes SQLite scan every row in that state instead of the ids.
-  return trx.updateTable('executions').set(set).where('id', 'in', candidates).returningAll().execute();
+  const rows = await trx.updateTable('executions').set(set).where('id', 'in', candidates).returning(columns).execute();
+  return rows as unknown as Pick<ExecutionRow, C>[];
 }
 
 /**

@@ -25,9 +25,15 @@ export class EventRepository {
     private readonly maxParams: number,
   ) {}
 
-  /** Appends events (in a unit of work, they commit with the change they describe). */
+  /**
+   * Appends events (in a unit of work, they commit with the change they describe). Only the ids
+   * are read back (the record is what was written): one statement's ids rise in its rows' order on
+   * both dialects (SQLite's AUTOINCREMENT, PostgreSQL's sequence), so sorted they pair with the rows
+   * whatever order RETURNING answers in.
+   */
   async append(events: NewEvent[], now: number): Promise<EventRecord[]> {
     const out: EventRecord[] = [];
+    const ts = new Date(now).toISOString();
     for (const chunk of chunks(events, Math.floor(this.maxParams / 7))) {
       const rows = await this.db
         .insertInto('events')
@@ -42,9 +48,12 @@ export class EventRepository {
             data: JSON.stringify(e.data ?? {}),
           })),
         )
-        .returningAll()
+        .returning('id')
         .execute();
-      out.push(...rows.map((r) => toEvent(r as Row)));
+      const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+      chunk.forEach((e, i) =>
+        out.push({ id: ids[i]!, ts, type: e.type, actor: e.actor ?? null, rolloutId: e.rolloutId ?? null, deviceId: e.deviceId ?? null, executionId: e.executionId ?? null, data: e.data ?? {} }),
+      );
     }
     return out;
   }

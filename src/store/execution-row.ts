@@ -50,6 +50,9 @@ export interface NewExecution {
   components?: ExecutionComponent[];
 }
 
+/** An execution as a claim answers it: what the claim set, and what a delivery needs. */
+export type ClaimedExecution = Pick<Execution, 'id' | 'rolloutId' | 'deviceId' | 'artifactId' | 'phase' | 'pull' | 'state' | 'attempts' | 'leaseOwner' | 'leaseExpiresAt' | 'startedAt'>;
+
 /** Which pending executions of one rollout to start now. */
 export interface ClaimOptions {
   rolloutId: string;

@@ -10,7 +10,7 @@ import { resolveGroupFilter } from './group-filter.sql.js';
 import { chunks } from './device.repository.js';
 import { insertExecutions, insertExecutionsForFilter } from './execution-insert.sql.js';
 import { lastInstalled, requeueFailures } from './execution-outcome.sql.js';
-import { toExecution, toMovedExecution, type ClaimOptions, type MovedExecution, type NewExecution, type RequeuedRow, type TransitionItem } from './execution-row.js';
+import { toExecution, toMovedExecution, type ClaimedExecution, type ClaimOptions, type MovedExecution, type NewExecution, type RequeuedRow, type TransitionItem } from './execution-row.js';
 import type { ExecutionRow } from './rollout.schema.js';
 import type { Database } from './schema.js';
 
@@ -25,6 +25,8 @@ export interface RolloutTarget {
   protocol: ReleaseProtocol;
   deviceType: string | null;
 }
+
+const CLAIMED_COLUMNS = ['id', 'device_id', 'artifact_id', 'phase', 'attempts'] as const;
 
 export class ExecutionRepository {
   constructor(
@@ -56,7 +58,7 @@ export class ExecutionRepository {
    * Moves up to `limit` due pending executions to `delivering` with a lease (push) or to `queued`
    * (pull), in one statement; concurrent claimers on PostgreSQL skip each other's rows.
    */
-  async claim(o: ClaimOptions): Promise<Execution[]> {
+  async claim(o: ClaimOptions): Promise<ClaimedExecution[]> {
     const to: ExecutionState = o.pull ? 'queued' : 'delivering';
     assertTransition('pending', to);
     if (o.limit <= 0 || (o.timezones && o.timezones.length === 0) || (o.deviceIds && o.deviceIds.length === 0)) return [];
@@ -74,15 +76,12 @@ export class ExecutionRepository {
     if (o.timezones) ids = ids.where('timezone', 'in', o.timezones);
     if (o.deviceIds) ids = ids.where('device_id', 'in', o.deviceIds);
     if (o.onlineOnly) ids = ids.where('device_id', 'in', (eb) => eb.selectFrom('devices').select('devices.id').where('devices.status', '=', 'online'));
-    const rows = await claimExecutions(this.db, this.dialect, ids.orderBy('phase').limit(o.limit), 'pending', {
-      state: to,
-      attempts: o.pull ? sql<number>`attempts` : sql<number>`attempts + 1`,
-      lease_owner: o.lease?.owner ?? null,
-      lease_expires_at: o.lease?.expiresAt ?? null,
-      started_at: o.now,
-      updated_at: o.now,
-    });
-    return rows.map(toExecution);
+    const lease = { owner: o.lease?.owner ?? null, expiresAt: o.lease?.expiresAt ?? null };
+    const set = { state: to, attempts: o.pull ? sql<number>`attempts` : sql<number>`attempts + 1`, lease_owner: lease.owner, lease_expires_at: lease.expiresAt, started_at: o.now, updated_at: o.now };
+    const rows = await claimExecutions(this.db, this.dialect, ids.orderBy('phase').limit(o.limit), 'pending', set, CLAIMED_COLUMNS);
+    // What the claim set is known here; only what differs per row is read back.
+    const known = { rolloutId: o.rolloutId, state: to, pull: o.pull, leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt === null ? null : new Date(lease.expiresAt).toISOString(), startedAt: new Date(o.now).toISOString() };
+    return rows.map((r) => ({ ...known, id: r.id, deviceId: r.device_id, artifactId: r.artifact_id, phase: r.phase, attempts: r.attempts }));
   }
 
   /** Applies state changes in as few statements as possible; answers the ids that changed. */
@@ -133,14 +132,14 @@ export class ExecutionRepository {
   async reapExpired(now: number, limit: number): Promise<MovedExecution[]> {
     assertTransition('delivering', 'pending');
     const ids = this.db.selectFrom('executions').select('id').where('lease_owner', 'is not', null).where('lease_expires_at', '<', now).where('state', '=', 'delivering').limit(limit);
-    const rows = await claimExecutions(this.db, this.dialect, ids, 'delivering', {
-      state: 'pending',
-      lease_owner: null,
-      lease_expires_at: null,
-      next_attempt_at: now,
-      updated_at: now,
-      error: 'lease expired: the engine delivering it stopped',
-    });
+    const rows = await claimExecutions(
+      this.db,
+      this.dialect,
+      ids,
+      'delivering',
+      { state: 'pending', lease_owner: null, lease_expires_at: null, next_attempt_at: now, updated_at: now, error: 'lease expired: the engine delivering it stopped' },
+      ['id', 'rollout_id', 'device_id', 'pull', 'attempts'],
+    );
     return rows.map(toMovedExecution);
   }
 
