@@ -1,5 +1,5 @@
-// Writing a rollout's executions when it starts (or devices join): a batch of planned ones, or one
-// INSERT ... SELECT over the devices a filter matches, each recording what the device ran before.
+// Writing a rollout's executions when it starts (or devices join): a batch of planned ones, or
+// INSERT ... SELECT over the devices a filter matches (in slices), each recording what the device ran before.
 import { sql, type Kysely } from 'kysely';
 import type { DeviceFilter } from '../core/index.js';
 import type { DialectName } from './database.js';
@@ -64,39 +64,60 @@ async function insertComponents(trx: Kysely<Database>, maxParams: number, items:
   }
 }
 
+/** Devices per INSERT ... SELECT of a start: a million devices are written in slices of this many, yielding between them. */
+export const FILTER_INSERT_BATCH = 20_000;
+
 /**
- * Inserts a pending phase-0 execution for every device the filter matches, in one statement
- * (single-phase rollouts need no shuffle), recording each device's version and last installed
- * artifact as what it ran before. Answers how many were inserted.
+ * Inserts a pending phase-0 execution for every device the filter matches (single-phase rollouts
+ * need no shuffle), recording each device's version and last installed artifact as what it ran
+ * before. Written in slices of the devices in id order, one INSERT ... SELECT each, with a yield to
+ * the event loop between them: at a million devices one statement held better-sqlite3 (and so the
+ * server) for seconds. The caller's transaction still makes the start all or nothing. Answers how
+ * many were inserted.
  */
-export async function insertExecutionsForFilter(trx: Kysely<Database>, dialect: DialectName, r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number): Promise<number> {
+export async function insertExecutionsForFilter(trx: Kysely<Database>, dialect: DialectName, r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number, batch = FILTER_INSERT_BATCH): Promise<number> {
   const text = (value: string) => sql<string>`CAST(${value} AS TEXT)`;
-  const result = await trx
-    .insertInto('executions')
-    .columns(['id', 'rollout_id', 'device_id', 'artifact_id', 'phase', 'state', 'attempts', 'next_attempt_at', 'bytes', 'pull', 'timezone', 'previous_artifact_id', 'previous_version', 'created_at', 'updated_at'])
-    .expression((eb) =>
-      eb
-        .selectFrom('devices')
-        .where(deviceWhere(filter))
-        .select((s) => [
-          newIdSql(dialect).as('id'),
-          text(r.rolloutId).as('rollout_id'),
-          'devices.id as device_id',
-          text(r.artifactId).as('artifact_id'),
-          sql.lit(0).as('phase'),
-          sql.lit('pending').as('state'),
-          sql.lit(0).as('attempts'),
-          sql.lit(0).as('next_attempt_at'),
-          sql.lit(0).as('bytes'),
-          s.case().when('devices.mode', '=', 'pull').then(sql.lit(1)).else(sql.lit(0)).end().as('pull'),
-          'devices.timezone as timezone',
-          previousArtifactOf(s).as('previous_artifact_id'),
-          'devices.version as previous_version',
-          sql.lit(now).as('created_at'),
-          sql.lit(now).as('updated_at'),
-        ]),
-    )
-    .onConflict((oc) => oc.columns(['rollout_id', 'device_id']).doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0);
+  let inserted = 0;
+  let after: string | null = null;
+  for (;;) {
+    // The last device of this slice (none: the rest fits in it).
+    let bound = trx.selectFrom('devices').select('devices.id').where(deviceWhere(filter));
+    if (after !== null) bound = bound.where('devices.id', '>', after);
+    const last: string | null = (await bound.orderBy('devices.id').limit(1).offset(batch - 1).executeTakeFirst())?.id ?? null;
+    const from = after;
+    const result = await trx
+      .insertInto('executions')
+      .columns(['id', 'rollout_id', 'device_id', 'artifact_id', 'phase', 'state', 'attempts', 'next_attempt_at', 'bytes', 'pull', 'timezone', 'previous_artifact_id', 'previous_version', 'created_at', 'updated_at'])
+      .expression((eb) => {
+        let q = eb
+          .selectFrom('devices')
+          .where(deviceWhere(filter))
+          .select((s) => [
+            newIdSql(dialect).as('id'),
+            text(r.rolloutId).as('rollout_id'),
+            'devices.id as device_id',
+            text(r.artifactId).as('artifact_id'),
+            sql.lit(0).as('phase'),
+            sql.lit('pending').as('state'),
+            sql.lit(0).as('attempts'),
+            sql.lit(0).as('next_attempt_at'),
+            sql.lit(0).as('bytes'),
+            s.case().when('devices.mode', '=', 'pull').then(sql.lit(1)).else(sql.lit(0)).end().as('pull'),
+            'devices.timezone as timezone',
+            previousArtifactOf(s).as('previous_artifact_id'),
+            'devices.version as previous_version',
+            sql.lit(now).as('created_at'),
+            sql.lit(now).as('updated_at'),
+          ]);
+        if (from !== null) q = q.where('devices.id', '>', from);
+        if (last !== null) q = q.where('devices.id', '<=', last);
+        return q;
+      })
+      .onConflict((oc) => oc.columns(['rollout_id', 'device_id']).doNothing())
+      .executeTakeFirst();
+    inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
+    if (last === null) return inserted;
+    after = last;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }

@@ -242,6 +242,23 @@ for (const target of storeTargets) {
       expect((await store.executions.inRollout(fourth.id, deviceId))?.previousArtifactId).toBe(v3);
     });
 
+    it('writes a start from the filter in slices: every matching device once, whatever the slice size', async () => {
+      const prefix = `s${randomUUID().slice(0, 4)}`;
+      const ids = await seedDevices(store, 7, { mode: 'pull', address: null }, prefix);
+      await seedDevices(store, 2, { mode: 'pull', address: null, location: 'elsewhere' }, `${prefix}x`);
+      const artifactId = (await seedArtifact(store, '5.0.0')).id;
+      for (const batch of [1, 3, 7, 50]) {
+        const r = rollout(artifactId);
+        await store.rollouts.create(r);
+        const filter = { ids: [...ids, 'no-such-device'], enrolledOnly: true };
+        expect(await store.executions.insertForFilter({ rolloutId: r.id, artifactId }, filter, T0, batch)).toBe(7);
+        const written = await store.executions.list(r.id, { limit: 100 });
+        expect(written.map((e) => e.deviceId)).toEqual([...ids].sort());
+        // Again: every device is already in the rollout, nothing is added.
+        expect(await store.executions.insertForFilter({ rolloutId: r.id, artifactId }, filter, T0, batch)).toBe(0);
+      }
+    });
+
     it('summarises a rollout per (phase, state) with bytes and recent completions', async () => {
       const { rollout: r } = await seed(['succeeded', 'succeeded', 'failed', 'pending']);
       const rows = await store.executionViews.summaryRows(r.id, T0);

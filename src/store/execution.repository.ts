@@ -41,12 +41,13 @@ export class ExecutionRepository {
   }
 
   /**
-   * Inserts a pending phase-0 execution for every device the filter matches, in one statement
-   * (single-phase rollouts need no shuffle), recording each device's version and last installed
-   * artifact as what it ran before. Answers how many were inserted.
+   * Inserts a pending phase-0 execution for every device the filter matches, with INSERT ... SELECT
+   * in slices of `batch` devices yielding between them (single-phase rollouts need no shuffle),
+   * recording each device's version and last installed artifact as what it ran before. Answers
+   * how many were inserted.
    */
-  async insertForFilter(r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number): Promise<number> {
-    return insertExecutionsForFilter(this.db, this.dialect, r, await resolveGroupFilter(this.db, filter), now);
+  async insertForFilter(r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number, batch?: number): Promise<number> {
+    return insertExecutionsForFilter(this.db, this.dialect, r, await resolveGroupFilter(this.db, filter), now, batch);
   }
 
   async get(id: string): Promise<Execution | null> {
