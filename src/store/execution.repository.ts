@@ -26,6 +26,13 @@ export interface RolloutTarget {
   deviceType: string | null;
 }
 
+/** Changes with the same key are written by one statement (what they set is the same). */
+function groupKey(i: TransitionItem): string {
+  // Numbers and states print unambiguously; texts (lease owner, error) are quoted by JSON.
+  const text = (v: string | null | undefined) => (v === undefined ? 'u' : JSON.stringify(v));
+  return `${i.from} ${i.to} ${text(i.leaseOwner)} ${i.bytes} ${i.bytesFetched} ${i.bytesReused} ${i.nextAttemptAt} ${text(i.error)}`;
+}
+
 const CLAIMED_COLUMNS = ['id', 'device_id', 'artifact_id', 'phase', 'attempts'] as const;
 
 export class ExecutionRepository {
@@ -82,7 +89,8 @@ export class ExecutionRepository {
     const rows = await claimExecutions(this.db, this.dialect, ids.orderBy('phase').limit(o.limit), 'pending', set, CLAIMED_COLUMNS);
     // What the claim set is known here; only what differs per row is read back.
     const known = { rolloutId: o.rolloutId, state: to, pull: o.pull, leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt === null ? null : new Date(lease.expiresAt).toISOString(), startedAt: new Date(o.now).toISOString() };
-    return rows.map((r) => ({ ...known, id: r.id, deviceId: r.device_id, artifactId: r.artifact_id, phase: r.phase, attempts: r.attempts }));
+    const { rolloutId, state, pull, leaseOwner, leaseExpiresAt, startedAt } = known;
+    return rows.map((r) => ({ id: r.id, rolloutId, deviceId: r.device_id, artifactId: r.artifact_id, phase: r.phase, pull, state, attempts: r.attempts, leaseOwner, leaseExpiresAt, startedAt }));
   }
 
   /** Applies state changes in as few statements as possible; answers the ids that changed. */
@@ -90,7 +98,7 @@ export class ExecutionRepository {
     const groups = new Map<string, { item: TransitionItem; ids: string[] }>();
     for (const item of items) {
       assertTransition(item.from, item.to);
-      const key = JSON.stringify([item.from, item.to, item.leaseOwner, item.bytes, item.bytesFetched, item.bytesReused, item.error, item.nextAttemptAt]);
+      const key = groupKey(item);
       const group = groups.get(key);
       if (group) group.ids.push(item.id);
       else groups.set(key, { item, ids: [item.id] });
