@@ -64,18 +64,22 @@ async function insertComponents(trx: Kysely<Database>, maxParams: number, items:
   }
 }
 
-/** Devices per INSERT ... SELECT of a start: a million devices are written in slices of this many, yielding between them. */
+/**
+ * Devices per INSERT ... SELECT of a start on SQLite: a million devices are written in slices of
+ * this many, yielding between them. PostgreSQL's driver waits without blocking the event loop, so
+ * there one statement writes them all (slices only added statements: create_s 2.2 -> 3.2 s at 100k).
+ */
 export const FILTER_INSERT_BATCH = 20_000;
 
 /**
  * Inserts a pending phase-0 execution for every device the filter matches (single-phase rollouts
  * need no shuffle), recording each device's version and last installed artifact as what it ran
- * before. Written in slices of the devices in id order, one INSERT ... SELECT each, with a yield to
- * the event loop between them: at a million devices one statement held better-sqlite3 (and so the
- * server) for seconds. The caller's transaction still makes the start all or nothing. Answers how
+ * before. On SQLite written in slices of the devices in id order, one INSERT ... SELECT each, with a
+ * yield to the event loop between them: at a million devices one statement held better-sqlite3
+ * (and so the server) for seconds. The caller's transaction still makes the start all or nothing. Answers how
  * many were inserted.
  */
-export async function insertExecutionsForFilter(trx: Kysely<Database>, dialect: DialectName, r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number, batch = FILTER_INSERT_BATCH): Promise<number> {
+export async function insertExecutionsForFilter(trx: Kysely<Database>, dialect: DialectName, r: { rolloutId: string; artifactId: string }, filter: DeviceFilter, now: number, batch = dialect === 'sqlite' ? FILTER_INSERT_BATCH : Infinity): Promise<number> {
   const text = (value: string) => sql<string>`CAST(${value} AS TEXT)`;
   let inserted = 0;
   let after: string | null = null;
@@ -83,7 +87,7 @@ export async function insertExecutionsForFilter(trx: Kysely<Database>, dialect: 
     // The last device of this slice (none: the rest fits in it).
     let bound = trx.selectFrom('devices').select('devices.id').where(deviceWhere(filter));
     if (after !== null) bound = bound.where('devices.id', '>', after);
-    const last: string | null = (await bound.orderBy('devices.id').limit(1).offset(batch - 1).executeTakeFirst())?.id ?? null;
+    const last: string | null = Number.isFinite(batch) ? ((await bound.orderBy('devices.id').limit(1).offset(batch - 1).executeTakeFirst())?.id ?? null) : null;
     const from = after;
     const result = await trx
       .insertInto('executions')
