@@ -284,7 +284,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (app) => artifactRoutes(app, { artifacts, maxBytes: config.artifactMaxBytes }),
     (app) => releaseRoutes(app, { releases }),
     (app) => enrollmentRoutes(app, { enrollment }),
-    (app) => deviceApiRoutes(app, { store, sync: deviceSync, versions, targets, presence, artifacts, signer, auth, clock, bandwidth, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
+    (app) => deviceApiRoutes(app, { sync: deviceSync, targets, presence, artifacts, signer, auth, clock, bandwidth, countServed: (rolloutId, bytes, kind) => metrics.countServed(rolloutId, bytes, kind) }),
     (app) => hawkbitRoutes(app, { hawkbit, artifacts, publicUrl: config.publicUrl, trust }),
     (app) => menderRoutes(app, { auth: menderAuth, deployments: menderDeployments, publicUrl: config.publicUrl }),
     (app) => protocolAdminRoutes(app, { menderAuth, hawkbit: store.hawkbit, clock }),

@@ -11,8 +11,6 @@ import { AuthError, CHUNK_INDEX_MEDIA_TYPE, DEVICE_TYPE_PATTERN, ForbiddenError,
 import type { DeviceSync } from '../engine/device-sync.js';
 import { etagMatches, sendFile } from '../http/index.js';
 import type { BandwidthLimiter, DownloadSigner, PresenceService, TargetCache } from '../pull/index.js';
-import type { DeviceVersions } from '../registry/index.js';
-import type { Store } from '../store/index.js';
 import { actorOf, bearerToken, requireDevice, type Authenticator } from './auth.js';
 import { sendError } from './errors.js';
 import { errorResponses } from './schemas.js';
@@ -23,10 +21,7 @@ const gunzipAsync = promisify(gunzip);
 export type ServedKind = 'artifact' | 'index';
 
 export interface DeviceApiDeps {
-  store: Pick<Store, 'devices' | 'deviceReports'>;
-  sync: Pick<DeviceSync, 'applyReport' | 'openDownload'>;
-  /** Records the version a device says it runs. */
-  versions: Pick<DeviceVersions, 'recordOne'>;
+  sync: Pick<DeviceSync, 'reportState' | 'openDownload'>;
   targets: TargetCache;
   presence: PresenceService;
   artifacts: Pick<ArtifactService, 'getStored' | 'filePath' | 'indexPath'>;
@@ -193,17 +188,21 @@ export async function deviceApiRoutes(app: FastifyInstance, deps: DeviceApiDeps)
       }
       const now = deps.clock.now();
       deps.presence.seenNow(p.deviceId);
-      // What the device runs is a fact whatever becomes of the execution it reports on: recorded
-      // first, also when the execution refuses the report (unknown or stopped) or the device runs
-      // something other than its target. A refused report stores nothing else.
-      if (report.version) await deps.versions.recordOne(p.deviceId, report.version);
-      let execution: { id: string; state: string } | null = null;
-      if (report.execution) {
-        const stored = await deps.sync.applyReport(p.deviceId, report.execution, actorOf(request));
-        execution = { id: stored.id, state: stored.state };
-      }
-      if (report.deviceType) await deps.store.devices.setDeviceType(p.deviceId, report.deviceType, now);
-      await deps.store.deviceReports.save(p.deviceId, { version: report.version, execution: report.execution }, report.inventory, now);
+      // One unit of work: what the device runs is recorded first, also when the execution refuses
+      // the report (unknown or stopped) or the device runs something other than its target; a
+      // refused report stores nothing else.
+      const execution = await deps.sync.reportState(
+        p.deviceId,
+        {
+          version: report.version,
+          execution: report.execution,
+          alongside: async (tx) => {
+            if (report.deviceType) await tx.devices.setDeviceType(p.deviceId, report.deviceType, now);
+            await tx.deviceReports.save(p.deviceId, { version: report.version, execution: report.execution }, report.inventory, now);
+          },
+        },
+        actorOf(request),
+      );
       return { deviceId: p.deviceId, execution };
     },
   });

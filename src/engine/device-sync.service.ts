@@ -1,10 +1,10 @@
 // The engine's side of the pull protocol (contract in device-sync.ts): what a device should run,
 // its progress reports applied through the state machine, target-change notifications, and
 // on-connect releases when a device shows up.
-import { ConflictError, NotFoundError, installGate, isForward, isTerminal, type Artifact, type Clock, type Execution, type InstallGate, type Release, type Rollout } from '../core/index.js';
+import { ConflictError, NotFoundError, installGate, isForward, isTerminal, type Artifact, type Clock, type Execution, type ExecutionState, type InstallGate, type NewEvent, type Release, type Rollout } from '../core/index.js';
 import type { DeviceVersions } from '../registry/device-versions.js';
-import type { Store } from '../store/index.js';
-import type { DeviceSync, DeviceTarget, ExecutionReport, TargetChangedListener } from './device-sync.js';
+import type { Repositories, Store, StoreTransaction } from '../store/index.js';
+import type { DeviceStateReport, DeviceSync, DeviceTarget, ExecutionReport, TargetChangedListener } from './device-sync.js';
 import type { Engine } from './engine.js';
 import type { TargetChanges } from '../cluster/target-changes.js';
 import type { Transitions } from './transitions.js';
@@ -12,6 +12,9 @@ import type { Transitions } from './transitions.js';
 /** States before an install starts, and the reports that say it started (download-ahead guard). */
 const BEFORE_INSTALL: readonly string[] = ['queued', 'downloading', 'downloaded'];
 const INSTALL_ON: readonly string[] = ['installing', 'verifying', 'succeeded', 'rolled-back'];
+
+/** What a report does to its execution: refused (the report's unit of work then commits only the version), or the execution afterwards and the events to append. */
+type Outcome = { refused: Error } | { execution: { id: string; state: ExecutionState } | null; events: NewEvent[]; terminal: boolean };
 
 /** Rollouts and artifacts change rarely; the poll path reads them from a short-lived cache. */
 const CACHE_MS = 2_000;
@@ -58,75 +61,105 @@ export class DeviceSyncService implements DeviceSync {
   }
 
   /** Whether the device may install now (core/download-ahead.ts), in its own zone unless the window fixes one. */
-  private async gateFor(rollout: Rollout, deviceId: string): Promise<InstallGate> {
+  private async gateFor(rollout: Rollout, deviceId: string, repos: Pick<Repositories, 'devices'> = this.store): Promise<InstallGate> {
     const now = this.clock.now();
     if (!rollout.downloadAhead || !rollout.window) return installGate(rollout, null, now);
-    const zone = rollout.window.timezone ?? (await this.store.devices.get(deviceId))?.timezone;
+    const zone = rollout.window.timezone ?? (await repos.devices.get(deviceId))?.timezone;
     return installGate(rollout, zone, now);
   }
 
   async applyReport(deviceId: string, report: ExecutionReport, actor: string): Promise<Execution> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const current = await this.store.executions.get(report.id);
-      if (!current || current.deviceId !== deviceId) throw new NotFoundError('execution', report.id);
-      if (current.state === report.state) {
-        // Progress within a state (bytes while downloading) is kept; the state's time does not move.
-        if (report.bytes !== undefined && report.bytes > current.bytes) await this.store.executions.recordBytes(current.id, current.state, report.bytes);
-        return current;
-      }
-      if (current.state === 'cancelled' && report.state === 'succeeded') return this.installedAfterCancel(current, actor);
-      if (current.state === 'cancelled' || current.state === 'skipped') {
-        throw new ConflictError(`execution '${report.id}' was ${current.state} (its rollout was stopped); drop this update`);
-      }
-      if (current.state === 'pending') {
-        throw new ConflictError(`execution '${report.id}' is not released to this device (its rollout was paused before the device started it, or it waits for a retry); drop it, it will be offered again`);
-      }
-      // Duplicates and late reports that would move it backwards change nothing.
-      if (!isForward(current.state, report.state)) return current;
-      if (BEFORE_INSTALL.includes(current.state) && INSTALL_ON.includes(report.state)) await this.requireWindow(current, deviceId);
-      const error = report.state === 'failed' || report.state === 'rolled-back' ? (report.error ?? `device reported ${report.state}`).slice(0, 2000) : undefined;
-      const changed = await this.transitions.apply(
-        [{ id: current.id, rolloutId: current.rolloutId, deviceId, attempt: Math.max(1, current.attempts), from: current.state, to: report.state, bytes: report.bytes, bytesFetched: report.bytesFetched, bytesReused: report.bytesReused, error }],
-        actor,
-        // Other servers hear of it exactly when it commits (a crash right after cannot lose it).
-        async (tx, done) => (done.length && isTerminal(report.state) ? this.targetChanges.changedIn(tx, [deviceId]) : undefined),
-      );
-      if (changed.length) {
-        if (isTerminal(report.state)) this.targetChanges.changedHere([deviceId]);
-        return (await this.store.executions.get(report.id))!;
-      }
-      // Another writer moved it meanwhile: read again and decide again.
-    }
+    await this.reportState(deviceId, { execution: report }, actor);
     return (await this.store.executions.get(report.id))!;
   }
 
-  /** A download-ahead device may move past `downloaded` only once the server opened its window. */
-  private async requireWindow(execution: Execution, deviceId: string): Promise<void> {
-    const rollout = await this.store.rollouts.find(execution.rolloutId);
-    if (!rollout?.downloadAhead) return;
-    const gate = await this.gateFor(rollout, deviceId);
-    if (gate.action === 'install') return;
+  async reportState(deviceId: string, report: DeviceStateReport, actor: string): Promise<{ id: string; state: ExecutionState } | null> {
+    let refused: Error | null = null;
+    let terminal = false;
+    const execution = await this.transitions.atomically(async (tx) => {
+      // What the device runs is a fact whatever becomes of the execution it reports on.
+      if (report.version) await this.versions.recordOne(deviceId, report.version, { tx });
+      const outcome: Outcome = report.execution ? await this.applyIn(tx, deviceId, report.execution, actor) : { execution: null, events: [], terminal: false };
+      if ('refused' in outcome) {
+        refused = outcome.refused;
+        return { result: null, events: [] };
+      }
+      await report.alongside?.(tx);
+      terminal = outcome.terminal;
+      return { result: outcome.execution, events: outcome.events };
+    });
+    if (refused) throw refused;
+    if (terminal) this.targetChanges.changedHere([deviceId]);
+    return execution;
+  }
+
+  /** The execution's part of a report, in the report's unit of work; a refusal is answered, not thrown, so the version still commits. */
+  private async applyIn(tx: StoreTransaction, deviceId: string, report: ExecutionReport, actor: string): Promise<Outcome> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await tx.executions.get(report.id);
+      if (!current || current.deviceId !== deviceId) return { refused: new NotFoundError('execution', report.id) };
+      const unchanged: Outcome = { execution: { id: current.id, state: current.state }, events: [], terminal: false };
+      if (current.state === report.state) {
+        // Progress within a state (bytes while downloading) is kept; the state's time does not move.
+        if (report.bytes !== undefined && report.bytes > current.bytes) await tx.executions.recordBytes(current.id, current.state, report.bytes);
+        return unchanged;
+      }
+      if (current.state === 'cancelled' && report.state === 'succeeded') return this.installedAfterCancel(tx, current, actor);
+      if (current.state === 'cancelled' || current.state === 'skipped') {
+        return { refused: new ConflictError(`execution '${report.id}' was ${current.state} (its rollout was stopped); drop this update`) };
+      }
+      if (current.state === 'pending') {
+        return { refused: new ConflictError(`execution '${report.id}' is not released to this device (its rollout was paused before the device started it, or it waits for a retry); drop it, it will be offered again`) };
+      }
+      // Duplicates and late reports that would move it backwards change nothing.
+      if (!isForward(current.state, report.state)) return unchanged;
+      if (BEFORE_INSTALL.includes(current.state) && INSTALL_ON.includes(report.state)) {
+        const closed = await this.windowClosed(tx, current, deviceId);
+        if (closed) return { refused: closed };
+      }
+      const error = report.state === 'failed' || report.state === 'rolled-back' ? (report.error ?? `device reported ${report.state}`).slice(0, 2000) : undefined;
+      const { changed, events } = await this.transitions.applyIn(
+        tx,
+        [{ id: current.id, rolloutId: current.rolloutId, deviceId, attempt: Math.max(1, current.attempts), from: current.state, to: report.state, bytes: report.bytes, bytesFetched: report.bytesFetched, bytesReused: report.bytesReused, error }],
+        actor,
+      );
+      if (changed.length) {
+        const terminal = isTerminal(report.state);
+        // Other servers hear of it exactly when it commits (a crash right after cannot lose it).
+        if (terminal) await this.targetChanges.changedIn(tx, [deviceId]);
+        return { execution: { id: current.id, state: report.state }, events, terminal };
+      }
+      // Another writer moved it meanwhile: read again and decide again.
+    }
+    const last = (await tx.executions.get(report.id))!;
+    return { execution: { id: last.id, state: last.state }, events: [], terminal: false };
+  }
+
+  /** A download-ahead device may move past `downloaded` only once the server opened its window: the refusal when it did not. */
+  private async windowClosed(tx: StoreTransaction, execution: Execution, deviceId: string): Promise<ConflictError | null> {
+    const rollout = await tx.rollouts.find(execution.rolloutId);
+    if (!rollout?.downloadAhead) return null;
+    const gate = await this.gateFor(rollout, deviceId, tx);
+    if (gate.action === 'install') return null;
     const why = rollout.status === 'paused' ? 'its rollout is paused' : `its maintenance window is closed${gate.installAfter === null ? '' : ` (it opens at ${new Date(gate.installAfter).toISOString()})`}`;
-    throw new ConflictError(`execution '${execution.id}' downloads ahead: ${why}; keep the update downloaded until the target says action "install"`);
+    return new ConflictError(`execution '${execution.id}' downloads ahead: ${why}; keep the update downloaded until the target says action "install"`);
   }
 
   /**
    * A device reports success for an execution cancelled meanwhile: its install could not be
    * interrupted. The execution stays cancelled, with a note; the device's version is what it runs.
    */
-  private async installedAfterCancel(execution: Execution, actor: string): Promise<Execution> {
-    const artifact = await this.store.artifacts.get(execution.artifactId);
+  private async installedAfterCancel(tx: StoreTransaction, execution: Execution, actor: string): Promise<Outcome> {
+    const unchanged: Outcome = { execution: { id: execution.id, state: execution.state }, events: [], terminal: false };
+    const artifact = await tx.artifacts.get(execution.artifactId);
     const what = artifact ? `${artifact.name} ${artifact.version}` : `artifact '${execution.artifactId}'`;
     const note = `the device installed ${what} before the cancel reached it`;
-    await this.transitions.atomically(async (tx) => {
-      if (!(await tx.executions.noteInstalledAfterCancel(execution.id, note))) return { result: undefined, events: [] };
-      if (artifact) await this.versions.recordOne(execution.deviceId, artifact.version, { tx });
-      return {
-        result: undefined,
-        events: [{ type: 'execution.installed-after-cancel', actor, rolloutId: execution.rolloutId, deviceId: execution.deviceId, executionId: execution.id, data: { version: artifact?.version ?? null, note } }],
-      };
-    });
-    return (await this.store.executions.get(execution.id))!;
+    if (!(await tx.executions.noteInstalledAfterCancel(execution.id, note))) return unchanged;
+    if (artifact) await this.versions.recordOne(execution.deviceId, artifact.version, { tx });
+    return {
+      ...unchanged,
+      events: [{ type: 'execution.installed-after-cancel', actor, rolloutId: execution.rolloutId, deviceId: execution.deviceId, executionId: execution.id, data: { version: artifact?.version ?? null, note } }],
+    };
   }
 
   async openDownload(deviceId: string, artifactId: string): Promise<string | null> {

@@ -32,7 +32,8 @@
 //   the cluster channel (src/cluster/target-changes.ts), so every server's listeners fire. Answers an unsubscribe function.
 // - `deviceSeen(deviceIds)`: call it on every poll/heartbeat (cheap, batched inside) so
 //   on-connect rollouts release work for devices that just came online.
-import type { Artifact, DeviceReport, Execution, InstallGate, Rollout } from '../core/index.js';
+import type { Artifact, DeviceReport, Execution, ExecutionState, InstallGate, Rollout } from '../core/index.js';
+import type { StoreTransaction } from '../store/index.js';
 
 /** What a pull device should work on now. */
 export interface DeviceTarget {
@@ -51,6 +52,15 @@ export interface DeviceTarget {
 
 export type ExecutionReport = NonNullable<DeviceReport['execution']>;
 
+/** A device's whole report (PATCH /api/v1/device/state), written as one unit of work. */
+export interface DeviceStateReport {
+  /** The version the device says it runs: recorded even when the execution refuses the report. */
+  version?: string;
+  execution?: ExecutionReport;
+  /** The report's other writes (device type, the stored report), in the same unit of work; skipped when the execution refuses it. */
+  alongside?: (tx: StoreTransaction) => Promise<void>;
+}
+
 export type TargetChangedListener = (deviceIds: string[]) => void;
 
 /** The engine's face towards the device API. */
@@ -59,6 +69,13 @@ export interface DeviceSync {
   currentTarget(deviceId: string): Promise<DeviceTarget | null>;
   /** Applies a device's progress report; answers the execution as stored afterwards. */
   applyReport(deviceId: string, report: ExecutionReport, actor: string): Promise<Execution>;
+  /**
+   * A device's whole report in one transaction: its version, the execution's report (as
+   * `applyReport`), then `alongside`. Answers the execution's id and state afterwards (null
+   * without one). A refused report (NotFoundError, ConflictError) commits the version and
+   * nothing else, then throws.
+   */
+  reportState(deviceId: string, report: DeviceStateReport, actor: string): Promise<{ id: string; state: ExecutionState } | null>;
   /** The device fetches the artifact's bytes: the rollout it is for, or null when it may not (see the contract above). */
   openDownload(deviceId: string, artifactId: string): Promise<string | null>;
   /** Subscribes to target changes; answers an unsubscribe function. */

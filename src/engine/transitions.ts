@@ -43,6 +43,16 @@ export class Transitions {
     return result;
   }
 
+  /**
+   * Applies changes inside a unit of work the caller runs through `atomically` (a device's whole
+   * report): answers the ones that happened and their events, for the caller to return to it.
+   */
+  async applyIn(tx: StoreTransaction, changes: ExecutionChange[], actor: string): Promise<{ changed: ExecutionChange[]; events: NewEvent[] }> {
+    const ids = changes.length ? await tx.executions.transition(changes, this.clock.now()) : new Set<string>();
+    const changed = changes.filter((c) => ids.has(c.id));
+    return { changed, events: changed.map((c) => executionEvent(c, actor)) };
+  }
+
   /** Applies changes (guarded by their `from` state and lease); answers the ones that happened. */
   async apply(changes: ExecutionChange[], actor: string, extra: (tx: StoreTransaction, changed: ExecutionChange[]) => Promise<void> = async () => {}): Promise<ExecutionChange[]> {
     if (changes.length === 0) return [];

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createApp, type App, type AppOptions } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
 import { createTestDatabase, postgresUnavailable } from './postgres.js';
+import { ManualTargets } from './pull.js';
 
 export interface TestApp {
   app: App;
@@ -22,6 +23,7 @@ export async function startTestApp(options: { db?: 'sqlite' | 'postgres'; config
   const pg = options.db === 'postgres' ? await createTestDatabase() : null;
   const config = loadConfig({ dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', ...options.config }, { ...process.env, ORCHESTRATOR_DATABASE_URL: pg?.url ?? '' });
   const app = await createApp(config, { logger: false, ...options.app });
+  if (options.app?.deviceSync instanceof ManualTargets) options.app.deviceSync.useStore(app.store);
   const make = async (role: 'admin' | 'operator' | 'viewer') => (await app.store.tokens.create({ kind: 'operator', role, name: `test-${role}` }, Date.now())).token;
   const tokens = { admin: await make('admin'), operator: await make('operator'), viewer: await make('viewer') };
   const url = options.listen === false ? '' : await app.listen();

@@ -2,8 +2,9 @@
 // boundary, for testing the device API and the agent on their own), and artifact helpers.
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { isForward, NotFoundError, ConflictError, type Artifact, type Execution, type Rollout } from '../core/index.js';
-import type { DeviceSync, DeviceTarget, ExecutionReport, TargetChangedListener } from '../engine/device-sync.js';
+import { isForward, NotFoundError, ConflictError, type Artifact, type Execution, type ExecutionState, type Rollout } from '../core/index.js';
+import type { DeviceStateReport, DeviceSync, DeviceTarget, ExecutionReport, TargetChangedListener } from '../engine/device-sync.js';
+import type { Store } from '../store/index.js';
 import type { App } from '../app.js';
 
 /** Targets set by the test; reports move the stored execution forward like the engine does. */
@@ -14,6 +15,12 @@ export class ManualTargets implements DeviceSync {
   readonly seen: string[] = [];
   /** Resolvers waiting for an execution to reach a state. */
   private readonly waiters: { id: string; states: string[]; resolve: (e: Execution) => void }[] = [];
+  /** The app's store, for a report's version and other writes (startTestApp sets it). */
+  private store: Store | null = null;
+
+  useStore(store: Store): void {
+    this.store = store;
+  }
 
   /** Targets `deviceId` with `artifact`; answers the execution. */
   target(deviceId: string, artifact: Artifact): Execution {
@@ -71,6 +78,16 @@ export class ManualTargets implements DeviceSync {
       }
     }
     return execution;
+  }
+
+  /** The version first (kept when the execution refuses the report), then the execution, then the report's other writes. */
+  async reportState(deviceId: string, report: DeviceStateReport): Promise<{ id: string; state: ExecutionState } | null> {
+    const store = this.store;
+    if (!store) throw new Error('ManualTargets: call useStore(app.store) first (startTestApp does)');
+    if (report.version) await store.devices.setVersions([{ deviceId, version: report.version }], Date.now());
+    const execution = report.execution ? await this.applyReport(deviceId, report.execution) : null;
+    if (report.alongside) await store.transaction(report.alongside);
+    return execution ? { id: execution.id, state: execution.state } : null;
   }
 
   async openDownload(deviceId: string, artifactId: string): Promise<string | null> {
