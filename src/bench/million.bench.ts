@@ -89,11 +89,14 @@ async function createRollout(server: ServerProcess, body: unknown): Promise<{ id
   return JSON.parse(text) as { id: string };
 }
 
-const USAGE = `usage: npm run bench -- million [--devices N (1000000)] [--interval S (300)] [--jitter 0..1 (0.1)] [--connections N (64)] [--db sqlite|postgres] [--servers N (1; more need --db postgres)]
+const USAGE = `usage: npm run bench -- million [--devices N (1000000)] [--interval S (300)] [--jitter 0..1 (0.1)] [--connections N (64)] [--db sqlite|postgres] [--servers N (1; more need --db postgres)] [--no-timing-targets]
   Imports N pull devices, issues their tokens, lets a light fleet of N devices poll every S s +- jitter,
   runs a progressive rollout (1 %, 10 %, 100 %) of a container image through all of them and prints one
   JSON line. Exit code 1 when errors > 0, poll_p99_ms >= 50, server_peak_rss_mb >= 2048 or rollout_s
-  exceeds its bound (phases x S x (1 + jitter) + slack). CI: --devices 20000 --interval 20.
+  exceeds its bound (phases x S x (1 + jitter) + slack). --no-timing-targets reports the timing targets
+  (poll p99, rollout bound, warm-up within two intervals) without failing on them, and still fails on
+  errors, a rollout that does not complete, a device not updated and the RSS bound: CI runs
+  --devices 20000 --interval 20 --no-timing-targets, since no test there asserts a timing.
 `;
 
 export async function run(args: string[]): Promise<void> {
@@ -107,6 +110,7 @@ export async function run(args: string[]): Promise<void> {
   const connections = Number(arg(args, 'connections', '64'));
   const db = arg(args, 'db', 'sqlite');
   const serverCount = Number(arg(args, 'servers', '1'));
+  const timingTargets = !args.includes('--no-timing-targets');
   if (!(devices > 0 && interval > 0 && jitter >= 0 && jitter < 1 && connections > 0) || !['sqlite', 'postgres'].includes(db) || !(Number.isInteger(serverCount) && serverCount >= 1)) {
     process.stderr.write(USAGE);
     process.exitCode = 2;
@@ -220,14 +224,18 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write(JSON.stringify(result) + '\n');
     const missed = [
       ...(errors > 0 ? [`errors ${errors} (target 0)`] : []),
-      ...(warmupPolled < devices ? [`only ${warmupPolled} devices polled within two intervals`] : []),
       ...(status.status !== 'completed' ? [`rollout ${status.status}`] : []),
-      ...(result.poll_p99_ms >= 50 ? [`poll_p99_ms ${result.poll_p99_ms} (target < 50)`] : []),
       ...(result.server_peak_rss_mb >= 2048 ? [`server_peak_rss_mb ${result.server_peak_rss_mb} (target < 2048)`] : []),
+    ];
+    const late = [
+      ...(warmupPolled < devices ? [`only ${warmupPolled} devices polled within two intervals`] : []),
+      ...(result.poll_p99_ms >= 50 ? [`poll_p99_ms ${result.poll_p99_ms} (target < 50)`] : []),
       ...(rolloutS > boundS ? [`rollout_s ${result.rollout_s} (bound ${result.rollout_bound_s})`] : []),
     ];
-    if (missed.length) {
-      log(`targets missed: ${missed.join('; ')}`);
+    if (!timingTargets && late.length) log(`timing targets missed (reported only, --no-timing-targets): ${late.join('; ')}`);
+    const failed = timingTargets ? [...missed, ...late] : missed;
+    if (failed.length) {
+      log(`targets missed: ${failed.join('; ')}`);
       process.exitCode = 1;
     }
   } finally {
