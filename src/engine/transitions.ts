@@ -57,10 +57,9 @@ export class Transitions {
   async apply(changes: ExecutionChange[], actor: string, extra: (tx: StoreTransaction, changed: ExecutionChange[]) => Promise<void> = async () => {}): Promise<ExecutionChange[]> {
     if (changes.length === 0) return [];
     return this.atomically(async (tx) => {
-      const ids = await tx.executions.transition(changes, this.clock.now());
-      const changed = changes.filter((c) => ids.has(c.id));
+      const { changed, events } = await this.applyIn(tx, changes, actor);
       await extra(tx, changed);
-      return { result: changed, events: changed.map((c) => executionEvent(c, actor)) };
+      return { result: changed, events };
     });
   }
 }
