@@ -7,14 +7,23 @@ import type { Repositories, Store, StoreTransaction } from '../store/index.js';
 import type { DeviceStateReport, DeviceSync, DeviceTarget, ExecutionReport, TargetChangedListener } from './device-sync.js';
 import type { Engine } from './engine.js';
 import type { TargetChanges } from '../cluster/target-changes.js';
-import type { Transitions } from './transitions.js';
+import { ReportQueue, type Settled } from './report-queue.js';
+import type { ExecutionChange, Transitions } from './transitions.js';
 
 /** States before an install starts, and the reports that say it started (download-ahead guard). */
 const BEFORE_INSTALL: readonly string[] = ['queued', 'downloading', 'downloaded'];
 const INSTALL_ON: readonly string[] = ['installing', 'verifying', 'succeeded', 'rolled-back'];
 
 /** What a report does to its execution: refused (the report's unit of work then commits only the version), or the execution afterwards and the events to append. */
-type Outcome = { refused: Error } | { execution: { id: string; state: ExecutionState } | null; events: NewEvent[]; terminal: boolean };
+type Outcome = { refused: Error } | { execution: ReportAnswer; events: NewEvent[]; terminal: boolean };
+
+/** A report waiting for its batch, and what it answers (the execution's id and state afterwards). */
+interface ReportEntry {
+  deviceId: string;
+  report: DeviceStateReport;
+  actor: string;
+}
+type ReportAnswer = { id: string; state: ExecutionState } | null;
 
 /** Rollouts and artifacts change rarely; the poll path reads them from a short-lived cache. */
 const CACHE_MS = 2_000;
@@ -23,6 +32,8 @@ export class DeviceSyncService implements DeviceSync {
   private readonly rollouts = new Map<string, { value: Rollout | null; at: number }>();
   private readonly artifacts = new Map<string, { value: Artifact | null; at: number }>();
   private readonly releases = new Map<string, { value: Release | null; at: number }>();
+  /** Device reports, group-committed: one SQLite connection writes one batch at a time, a PostgreSQL pool a few. */
+  private readonly reports: ReportQueue<ReportEntry, ReportAnswer>;
 
   constructor(
     private readonly store: Store,
@@ -31,7 +42,9 @@ export class DeviceSyncService implements DeviceSync {
     private readonly targetChanges: TargetChanges,
     private readonly engine: Pick<Engine, 'onConnectRollouts' | 'releaseFor'>,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.reports = new ReportQueue((entries) => this.writeReports(entries), { concurrency: store.dialect === 'sqlite' ? 1 : 2 });
+  }
 
   async currentTarget(deviceId: string): Promise<DeviceTarget | null> {
     const execution = await this.store.executions.currentForDevice(deviceId);
@@ -73,71 +86,105 @@ export class DeviceSyncService implements DeviceSync {
     return (await this.store.executions.get(report.id))!;
   }
 
-  async reportState(deviceId: string, report: DeviceStateReport, actor: string): Promise<{ id: string; state: ExecutionState } | null> {
-    let refused: Error | null = null;
-    let terminal = false;
-    const execution = await this.transitions.atomically(async (tx) => {
-      // What the device runs is a fact whatever becomes of the execution it reports on.
-      if (report.version) await this.versions.recordOne(deviceId, report.version, { tx });
-      const outcome: Outcome = report.execution ? await this.applyIn(tx, deviceId, report.execution, actor) : { execution: null, events: [], terminal: false };
-      if ('refused' in outcome) {
-        refused = outcome.refused;
-        return { result: null, events: [] };
-      }
-      await report.alongside?.(tx);
-      terminal = outcome.terminal;
-      return { result: outcome.execution, events: outcome.events };
-    });
-    if (refused) throw refused;
-    if (terminal) this.targetChanges.changedHere([deviceId]);
-    return execution;
+  reportState(deviceId: string, report: DeviceStateReport, actor: string): Promise<{ id: string; state: ExecutionState } | null> {
+    return this.reports.submit(deviceId, { deviceId, report, actor });
   }
 
-  /** The execution's part of a report, in the report's unit of work; a refusal is answered, not thrown, so the version still commits. */
-  private async applyIn(tx: StoreTransaction, deviceId: string, report: ExecutionReport, actor: string): Promise<Outcome> {
+  /** Writes a batch of reports (ReportQueue) in one unit of work; each entry settles on its own. */
+  private async writeReports(entries: ReportEntry[]): Promise<Settled<ReportAnswer>[]> {
+    const { settled, terminal } = await this.transitions.atomically(async (tx) => {
+      const outcomes = await this.applyBatch(tx, entries);
+      const terminal = entries.filter((_, i) => { const o = outcomes[i]!; return !('refused' in o) && o.terminal; }).map((e) => e.deviceId);
+      // Other servers hear of it exactly when it commits (a crash right after cannot lose it).
+      if (terminal.length) await this.targetChanges.changedIn(tx, terminal);
+      // The report's other writes, skipped for a refused one (it stores only the version).
+      for (let i = 0; i < entries.length; i++) if (!('refused' in outcomes[i]!)) await entries[i]!.report.alongside?.(tx);
+      const settled = outcomes.map((o): Settled<ReportAnswer> => ('refused' in o ? { error: o.refused } : { value: o.execution }));
+      return { result: { settled, terminal }, events: outcomes.flatMap((o) => ('refused' in o ? [] : o.events)) };
+    });
+    if (terminal.length) this.targetChanges.changedHere(terminal);
+    return settled;
+  }
+
+  /**
+   * The batch's writes: every version first (what a device runs is a fact whatever becomes of the
+   * execution it reports on), the executions read in one statement, the transitions they decide
+   * written together; a transition another writer beat is read and decided again on its own.
+   */
+  private async applyBatch(tx: StoreTransaction, entries: ReportEntry[]): Promise<Outcome[]> {
+    const runs = entries.flatMap((e) => (e.report.version ? [{ deviceId: e.deviceId, version: e.report.version }] : []));
+    if (runs.length) await this.versions.record(runs, { tx });
+    const ids = entries.flatMap((e) => (e.report.execution ? [e.report.execution.id] : []));
+    const current = ids.length ? await tx.executions.getMany(ids) : new Map<string, Execution>();
+    const rollouts = new Map<string, Promise<Rollout | null>>();
+    const outcomes: Outcome[] = [];
+    const changes: (ExecutionChange & { entry: number })[] = [];
+    for (const [i, e] of entries.entries()) {
+      const report = e.report.execution;
+      if (!report) {
+        outcomes[i] = { execution: null, events: [], terminal: false };
+        continue;
+      }
+      const decided = await this.decide(tx, e.deviceId, current.get(report.id), report, e.actor, rollouts);
+      if ('change' in decided) changes.push({ ...decided.change, entry: i });
+      else outcomes[i] = decided;
+    }
+    const { changed, events } = await this.transitions.applyIn(tx, changes, (c) => entries[c.entry]!.actor);
+    changed.forEach((c, k) => {
+      outcomes[c.entry] = { execution: { id: c.id, state: c.to }, events: [events[k]!], terminal: isTerminal(c.to) };
+    });
+    for (const c of changes) {
+      const e = entries[c.entry]!;
+      if (!outcomes[c.entry]) outcomes[c.entry] = await this.applyOne(tx, e.deviceId, e.report.execution!, e.actor);
+    }
+    return outcomes;
+  }
+
+  /** One report decided again (another writer moved its execution meanwhile): read, decide, write, up to three times. */
+  private async applyOne(tx: StoreTransaction, deviceId: string, report: ExecutionReport, actor: string): Promise<Outcome> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const current = await tx.executions.get(report.id);
-      if (!current || current.deviceId !== deviceId) return { refused: new NotFoundError('execution', report.id) };
-      const unchanged: Outcome = { execution: { id: current.id, state: current.state }, events: [], terminal: false };
-      if (current.state === report.state) {
-        // Progress within a state (bytes while downloading) is kept; the state's time does not move.
-        if (report.bytes !== undefined && report.bytes > current.bytes) await tx.executions.recordBytes(current.id, current.state, report.bytes);
-        return unchanged;
-      }
-      if (current.state === 'cancelled' && report.state === 'succeeded') return this.installedAfterCancel(tx, current, actor);
-      if (current.state === 'cancelled' || current.state === 'skipped') {
-        return { refused: new ConflictError(`execution '${report.id}' was ${current.state} (its rollout was stopped); drop this update`) };
-      }
-      if (current.state === 'pending') {
-        return { refused: new ConflictError(`execution '${report.id}' is not released to this device (its rollout was paused before the device started it, or it waits for a retry); drop it, it will be offered again`) };
-      }
-      // Duplicates and late reports that would move it backwards change nothing.
-      if (!isForward(current.state, report.state)) return unchanged;
-      if (BEFORE_INSTALL.includes(current.state) && INSTALL_ON.includes(report.state)) {
-        const closed = await this.windowClosed(tx, current, deviceId);
-        if (closed) return { refused: closed };
-      }
-      const error = report.state === 'failed' || report.state === 'rolled-back' ? (report.error ?? `device reported ${report.state}`).slice(0, 2000) : undefined;
-      const { changed, events } = await this.transitions.applyIn(
-        tx,
-        [{ id: current.id, rolloutId: current.rolloutId, deviceId, attempt: Math.max(1, current.attempts), from: current.state, to: report.state, bytes: report.bytes, bytesFetched: report.bytesFetched, bytesReused: report.bytesReused, error }],
-        actor,
-      );
-      if (changed.length) {
-        const terminal = isTerminal(report.state);
-        // Other servers hear of it exactly when it commits (a crash right after cannot lose it).
-        if (terminal) await this.targetChanges.changedIn(tx, [deviceId]);
-        return { execution: { id: current.id, state: report.state }, events, terminal };
-      }
-      // Another writer moved it meanwhile: read again and decide again.
+      const decided = await this.decide(tx, deviceId, (await tx.executions.get(report.id)) ?? undefined, report, actor, new Map());
+      if (!('change' in decided)) return decided;
+      const { changed, events } = await this.transitions.applyIn(tx, [decided.change], actor);
+      if (changed.length) return { execution: { id: report.id, state: report.state }, events, terminal: isTerminal(report.state) };
     }
     const last = (await tx.executions.get(report.id))!;
     return { execution: { id: last.id, state: last.state }, events: [], terminal: false };
   }
 
+  /**
+   * What a report does to its execution as read: an answer (refused, unchanged, a note), or the
+   * guarded transition to write. `rollouts` holds the batch's rollout reads (a window check).
+   */
+  private async decide(tx: StoreTransaction, deviceId: string, current: Execution | undefined, report: ExecutionReport, actor: string, rollouts: Map<string, Promise<Rollout | null>>): Promise<Outcome | { change: ExecutionChange }> {
+    if (!current || current.deviceId !== deviceId) return { refused: new NotFoundError('execution', report.id) };
+    const unchanged: Outcome = { execution: { id: current.id, state: current.state }, events: [], terminal: false };
+    if (current.state === report.state) {
+      // Progress within a state (bytes while downloading) is kept; the state's time does not move.
+      if (report.bytes !== undefined && report.bytes > current.bytes) await tx.executions.recordBytes(current.id, current.state, report.bytes);
+      return unchanged;
+    }
+    if (current.state === 'cancelled' && report.state === 'succeeded') return this.installedAfterCancel(tx, current, actor);
+    if (current.state === 'cancelled' || current.state === 'skipped') {
+      return { refused: new ConflictError(`execution '${report.id}' was ${current.state} (its rollout was stopped); drop this update`) };
+    }
+    if (current.state === 'pending') {
+      return { refused: new ConflictError(`execution '${report.id}' is not released to this device (its rollout was paused before the device started it, or it waits for a retry); drop it, it will be offered again`) };
+    }
+    // Duplicates and late reports that would move it backwards change nothing.
+    if (!isForward(current.state, report.state)) return unchanged;
+    if (BEFORE_INSTALL.includes(current.state) && INSTALL_ON.includes(report.state)) {
+      let rollout = rollouts.get(current.rolloutId);
+      if (!rollout) rollouts.set(current.rolloutId, (rollout = tx.rollouts.find(current.rolloutId)));
+      const closed = await this.windowClosed(tx, await rollout, current, deviceId);
+      if (closed) return { refused: closed };
+    }
+    const error = report.state === 'failed' || report.state === 'rolled-back' ? (report.error ?? `device reported ${report.state}`).slice(0, 2000) : undefined;
+    return { change: { id: current.id, rolloutId: current.rolloutId, deviceId, attempt: Math.max(1, current.attempts), from: current.state, to: report.state, bytes: report.bytes, bytesFetched: report.bytesFetched, bytesReused: report.bytesReused, error } };
+  }
+
   /** A download-ahead device may move past `downloaded` only once the server opened its window: the refusal when it did not. */
-  private async windowClosed(tx: StoreTransaction, execution: Execution, deviceId: string): Promise<ConflictError | null> {
-    const rollout = await tx.rollouts.find(execution.rolloutId);
+  private async windowClosed(tx: StoreTransaction, rollout: Rollout | null, execution: Execution, deviceId: string): Promise<ConflictError | null> {
     if (!rollout?.downloadAhead) return null;
     const gate = await this.gateFor(rollout, deviceId, tx);
     if (gate.action === 'install') return null;

@@ -175,5 +175,64 @@ for (const target of storeTargets) {
       expect(history).toEqual(['execution.queued', 'execution.downloading', 'execution.installing', 'execution.succeeded']);
       await expect(deviceSync.applyReport(id!, { id: 'nope', state: 'succeeded' }, 'x')).rejects.toThrow(/does not exist/);
     });
+
+    it('group-commits reports that arrive together, each settling on its own', async () => {
+      const ids = await seedDevices(store, 40, { mode: 'pull', address: null });
+      const artifact = await seedArtifact(store);
+      let transactions = 0;
+      const transaction = store.transaction;
+      store.transaction = (work) => (transactions++, transaction(work));
+      const { rollouts, deviceSync } = start(new ScriptedTransport('http'));
+      const done = nextEvent(events, (e) => e.type === 'rollout.completed');
+      const rollout = await rollouts.create({ artifactId: artifact.id }, 'token:test');
+      const targets = await Promise.all(ids.map(async (id) => { for (;;) { const t = await deviceSync.currentTarget(id); if (t?.execution.state === 'queued') return t; await new Promise((r) => setTimeout(r, 5)); } }));
+      transactions = 0;
+      const saved: string[] = [];
+      const reports = ids.map((id, i) =>
+        deviceSync.reportState(id, {
+          version: artifact.version,
+          // The third device reports an execution that is not its own: refused, its version kept.
+          execution: { id: i === 2 ? targets[0]!.execution.id : targets[i]!.execution.id, state: 'succeeded' },
+          alongside: async (tx) => { saved.push(id); await tx.deviceReports.save(id, { i }, undefined, clock.now()); },
+        }, `device:${id}`),
+      );
+      const settled = await Promise.allSettled(reports);
+      // The first report is written alone (on PostgreSQL, the first two), the rest together while
+      // it was; the engine's own work may add a few units of work, not one per report.
+      expect(transactions).toBeLessThanOrEqual(10);
+      expect(settled.map((s) => s.status)).toEqual(ids.map((_, i) => (i === 2 ? 'rejected' : 'fulfilled')));
+      expect(String((settled[2] as PromiseRejectedResult).reason)).toMatch(/does not exist/);
+      expect(saved.sort()).toEqual(ids.filter((_, i) => i !== 2).sort());
+      expect((await store.devices.get(ids[2]!))!.version).toBe(artifact.version);
+      expect(await store.deviceReports.get(ids[2]!)).toBeNull();
+      const succeeded = await store.events.list({ rolloutId: rollout.id, type: ['execution.succeeded'], limit: 100 });
+      expect(succeeded.map((e) => `${e.deviceId} ${e.actor}`).sort()).toEqual(ids.filter((_, i) => i !== 2).map((id) => `${id} device:${id}`).sort());
+      await deviceSync.reportState(ids[2]!, { execution: { id: targets[2]!.execution.id, state: 'succeeded' } }, `device:${ids[2]}`);
+      await done;
+      expect((await rollouts.get(rollout.id)).counts).toEqual({ succeeded: 40 });
+    });
+
+    it('writes a batch that failed as a whole again report by report, so only the bad one fails', async () => {
+      const ids = await seedDevices(store, 6, { mode: 'pull', address: null });
+      const artifact = await seedArtifact(store);
+      const { rollouts, deviceSync } = start(new ScriptedTransport('http'));
+      const rollout = await rollouts.create({ artifactId: artifact.id }, 'token:test');
+      const targets = await Promise.all(ids.map(async (id) => { for (;;) { const t = await deviceSync.currentTarget(id); if (t?.execution.state === 'queued') return t; await new Promise((r) => setTimeout(r, 5)); } }));
+      const settled = await Promise.allSettled(ids.map((id, i) =>
+        deviceSync.reportState(id, {
+          version: artifact.version,
+          execution: { id: targets[i]!.execution.id, state: 'succeeded' },
+          alongside: async (tx) => {
+            if (i === 3) await tx.devices.setDeviceType('no-such-device', 'x', clock.now()).then(() => { throw new Error('inventory write failed'); });
+          },
+        }, `device:${id}`),
+      ));
+      expect(settled.map((s) => s.status)).toEqual(ids.map((_, i) => (i === 3 ? 'rejected' : 'fulfilled')));
+      // The failed report wrote nothing, not even its version; the others are written once.
+      expect((await store.devices.get(ids[3]!))!.version).not.toBe(artifact.version);
+      expect((await store.executions.get(targets[3]!.execution.id))!.state).toBe('queued');
+      const succeeded = await store.events.list({ rolloutId: rollout.id, type: ['execution.succeeded'], limit: 100 });
+      expect(succeeded.map((e) => e.deviceId).sort()).toEqual(ids.filter((_, i) => i !== 3).sort());
+    });
   });
 }

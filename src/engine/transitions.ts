@@ -44,13 +44,14 @@ export class Transitions {
   }
 
   /**
-   * Applies changes inside a unit of work the caller runs through `atomically` (a device's whole
-   * report): answers the ones that happened and their events, for the caller to return to it.
+   * Applies changes inside a unit of work the caller runs through `atomically` (a batch of device
+   * reports): answers the ones that happened and their events (each change's actor, or one for
+   * all), for the caller to return to it.
    */
-  async applyIn(tx: StoreTransaction, changes: ExecutionChange[], actor: string): Promise<{ changed: ExecutionChange[]; events: NewEvent[] }> {
+  async applyIn<C extends ExecutionChange>(tx: StoreTransaction, changes: C[], actor: string | ((change: C) => string)): Promise<{ changed: C[]; events: NewEvent[] }> {
     const ids = changes.length ? await tx.executions.transition(changes, this.clock.now()) : new Set<string>();
     const changed = changes.filter((c) => ids.has(c.id));
-    return { changed, events: changed.map((c) => executionEvent(c, actor)) };
+    return { changed, events: changed.map((c) => executionEvent(c, typeof actor === 'string' ? actor : actor(c))) };
   }
 
   /** Applies changes (guarded by their `from` state and lease); answers the ones that happened. */

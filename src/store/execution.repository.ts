@@ -62,6 +62,15 @@ export class ExecutionRepository {
     return row ? toExecution(row) : null;
   }
 
+  /** The executions with these ids that exist, by id (a device's batched reports read theirs in one statement). */
+  async getMany(ids: readonly string[]): Promise<Map<string, Execution>> {
+    const found = new Map<string, Execution>();
+    for (const chunk of chunks([...new Set(ids)], this.maxParams - 10)) {
+      for (const row of await this.db.selectFrom('executions').selectAll().where('id', 'in', chunk).execute()) found.set(row.id, toExecution(row));
+    }
+    return found;
+  }
+
   /**
    * Moves up to `limit` due pending executions to `delivering` with a lease (push) or to `queued`
    * (pull), in one statement; concurrent claimers on PostgreSQL skip each other's rows.
