@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { artifactRoutes, Authenticator, AuthFailureLimiter, authFailureLimits, type Binding, bindServer, buildServer, deviceApiRoutes, devicePollFastRoute, deviceRoutes, enrollmentRoutes, eventRoutes, executionRoutes, type FastRoutes, groupRoutes, healthRoutes, Metrics, policyRoutes, rateLimitRoutes, releaseRoutes, requestIds, rolloutRoutes, type RouteModule, subscriptionRoutes, tokenRoutes, trustOf, webhookRoutes, webRoutes, type WsDeps, wsRoutes } from './api/index.js';
-import { COMMIT_GRACE_MS, EventFeed, openChannel, syncCaches } from './cluster/index.js';
+import { COMMIT_GRACE_MS, EventFeed, openChannel, syncCaches, TokenRevocations } from './cluster/index.js';
 import { ddiPollFastRoute, hawkbitRoutes, HawkbitService, inspectBundle, MenderAuthService, MenderDeploymentService, menderRoutes, MqttWakeupPublisher, protocolAdminRoutes } from './protocols/index.js';
 import { ReleaseService } from './releases/index.js';
 import { ArtifactService, BlobStore } from './artifacts/index.js';
@@ -213,13 +213,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onError: (error) => logger.error({ err: error }, 'device presence bookkeeping failed'),
   });
   presence.start();
-  // Device-token revocations and enrollment decisions travel as target changes, so every server
-  // drops the device's cached token and target state (see the cache sync below).
+  // Device-token revocations travel on their own topic (every server drops the device's cached
+  // tokens) and enrollment decisions as target changes (its target state), see the cache sync below.
+  const tokenRevocations = new TokenRevocations(channel);
   const enrollment = new EnrollmentService({
     store,
     events,
     clock,
-    invalidateTokens: (ids) => engine.targetChanges.changed(ids),
+    invalidateTokens: (ids) => tokenRevocations.revoked(ids),
     // This server's cache at once, also when the device API's sync is not the engine's (tests).
     targetChanged: (ids) => (targets.invalidate(ids), engine.targetChanges.changed(ids)),
   });
@@ -227,6 +228,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     transitions: engine.transitions,
     targetChanges: engine.targetChanges,
+    tokenRevocations,
     clock,
     registryChanged: () => devices.invalidate(),
     executionsEnded: (id) => (engine.engine.abortDeliveriesTo(id), engine.engine.wake()),
@@ -241,7 +243,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // controllers (a device's tenant), over the channel and the feed it carries.
   const stopCacheSync = syncCaches({
     feed,
-    targetChanges: engine.targetChanges,
+    tokenRevocations,
+    onReset: (listener) => engine.targetChanges.onReset(listener),
     targets: { invalidate: (ids) => (targets.invalidate(ids), hawkbit.forget(ids)), clear: () => targets.clear() },
     auth,
   });

@@ -1,6 +1,6 @@
 // Keeps each server's in-memory caches right when several servers share one PostgreSQL database,
-// all wired here once: target changes (the cluster channel's targets topic) drop the devices'
-// cached tokens; registry, enrollment and token events of any server (the cluster-wide event feed)
+// all wired here once: token revocations (the cluster channel's device-tokens topic) drop the
+// devices' cached tokens; registry, enrollment and token events of any server (the cluster-wide event feed)
 // drop cached target states, hawkBit controllers and tokens; and a channel that listens again after
 // a gap drops everything, since what it missed is unknown. On one server it costs a filter over the
 // events it already publishes.
@@ -14,7 +14,10 @@ const TOKEN_EVENTS = new Set(['token.revoked', 'device.token-revoked', 'device.r
 /** What the cache sync follows and the caches it invalidates. */
 export interface CacheSyncDeps {
   feed: { subscribe(listener: (events: EventRecord[]) => void): () => void };
-  targetChanges: { subscribe(listener: (deviceIds: string[]) => void): () => void; onReset(listener: () => void): () => void };
+  /** Devices whose tokens were revoked or replaced. */
+  tokenRevocations: { subscribe(listener: (deviceIds: string[]) => void): () => void };
+  /** The channel listens again after a gap. */
+  onReset(listener: () => void): () => void;
   /** Cached target states (and what else is cached per device, such as hawkBit controllers). */
   targets: { invalidate(deviceIds: string[]): void; clear(): void };
   auth: { invalidate(): void; invalidateDevices(deviceIds: string[]): void };
@@ -37,9 +40,8 @@ export function syncCaches(deps: CacheSyncDeps): () => void {
       else if (devices.length) deps.targets.invalidate(devices);
       if (tokens) deps.auth.invalidate();
     }),
-    // Device-token revocations and enrollment decisions travel as target changes.
-    deps.targetChanges.subscribe((ids) => deps.auth.invalidateDevices(ids)),
-    deps.targetChanges.onReset(() => {
+    deps.tokenRevocations.subscribe((ids) => deps.auth.invalidateDevices(ids)),
+    deps.onReset(() => {
       deps.targets.clear();
       deps.auth.invalidate();
     }),

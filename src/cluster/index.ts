@@ -1,4 +1,4 @@
-// Cross-server traffic: one channel (in process for SQLite, LISTEN/NOTIFY for PostgreSQL) carrying target changes, new events and cache invalidations, and the event feed over it.
+// Cross-server traffic: one channel (in process for SQLite, LISTEN/NOTIFY for PostgreSQL) carrying target changes, token revocations, new events and cache invalidations, and the event feed over it.
 // May import: core, store
 export * from './cache-sync.js';
 export * from './channel.js';
@@ -7,3 +7,4 @@ export * from './in-process-channel.js';
 export * from './open-channel.js';
 export * from './postgres-channel.js';
 export * from './target-changes.js';
+export * from './token-revocations.js';

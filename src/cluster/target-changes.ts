@@ -26,7 +26,7 @@ export class TargetChanges {
   changed(deviceIds: string[]): void {
     if (deviceIds.length === 0) return;
     if (!this.channel.reachesOtherServers) return this.channel.deliverHere(TARGETS_TOPIC, deviceIds);
-    for (const chunk of chunks(deviceIds)) this.channel.publish(TARGETS_TOPIC, chunk);
+    for (const chunk of idChunks(deviceIds)) this.channel.publish(TARGETS_TOPIC, chunk);
   }
 
   /**
@@ -36,7 +36,7 @@ export class TargetChanges {
    */
   async changedIn(tx: StoreTransaction, deviceIds: string[]): Promise<void> {
     if (deviceIds.length === 0 || !this.channel.reachesOtherServers) return;
-    for (const chunk of chunks(deviceIds)) await this.channel.publishIn(tx, TARGETS_TOPIC, chunk);
+    for (const chunk of idChunks(deviceIds)) await this.channel.publishIn(tx, TARGETS_TOPIC, chunk);
   }
 
   /** Tells this server's listeners only (the others were told by `changedIn`). */
@@ -46,7 +46,7 @@ export class TargetChanges {
 }
 
 /** Id lists that each fit in one payload, in order. */
-function* chunks(ids: string[]): Generator<string[]> {
+export function* idChunks(ids: string[]): Generator<string[]> {
   let batch: string[] = [];
   let size = 2;
   for (const id of ids) {

@@ -19,13 +19,19 @@ function heldWrite(answer: (entry: string) => Settled<string> = (e) => ({ value:
   return { batches, write, releaseNext };
 }
 
+/** Lets the queue's setImmediate run (the end of the event loop's turn). */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('ReportQueue', () => {
-  it('writes a lone entry at once and batches what arrives while it is written', async () => {
+  it('writes what one turn of the event loop brought together, and batches what arrives while it is written', async () => {
     const w = heldWrite();
     const queue = new ReportQueue<string, string>(w.write);
     const first = queue.submit('a', 'a1');
+    expect(w.batches).toEqual([]);
+    await turn();
     expect(w.batches).toEqual([['a1']]);
     const rest = ['b1', 'c1', 'd1'].map((e) => queue.submit(e[0]!, e));
+    await turn();
     expect(queue.depth).toBe(3);
     await w.releaseNext();
     expect(await first).toBe('A1');
@@ -38,21 +44,24 @@ describe('ReportQueue', () => {
     const w = heldWrite();
     const queue = new ReportQueue<string, string>(w.write, { concurrency: 2 });
     const all = [queue.submit('a', 'a1')];
-    // a1 is being written: a2 waits; b1 starts beside it (concurrency 2); a3 waits behind a2, c1 for a free writer.
+    await turn();
+    // a1 is being written: a2 waits; b1 and c1 start beside it (concurrency 2); a3 waits behind a2.
     all.push(queue.submit('a', 'a2'), queue.submit('b', 'b1'), queue.submit('a', 'a3'), queue.submit('c', 'c1'));
-    expect(w.batches).toEqual([['a1'], ['b1']]);
+    await turn();
+    expect(w.batches).toEqual([['a1'], ['b1', 'c1']]);
     await w.releaseNext();
     await w.releaseNext();
     await w.releaseNext();
     await w.releaseNext();
     await Promise.all(all);
-    expect(w.batches).toEqual([['a1'], ['b1'], ['a2', 'c1'], ['a3']]);
+    expect(w.batches).toEqual([['a1'], ['b1', 'c1'], ['a2'], ['a3']]);
   });
 
   it('bounds a batch and settles each entry on its own', async () => {
     const w = heldWrite((e) => (e.startsWith('x') ? { error: new Error(`refused ${e}`) } : { value: e }));
     const queue = new ReportQueue<string, string>(w.write, { maxBatch: 2 });
     const first = queue.submit('0', '01');
+    await turn();
     const waiting = Promise.allSettled(['x1', 'k1', 'm1'].map((e) => queue.submit(e, e)));
     await w.releaseNext();
     await first;
@@ -75,6 +84,7 @@ describe('ReportQueue', () => {
     let release!: () => void;
     hold = new Promise((r) => (release = r));
     const first = queue.submit('z', 'z');
+    await turn();
     const batch = Promise.allSettled(['a', 'bad', 'c'].map((e) => queue.submit(e, e)));
     release();
     await first;

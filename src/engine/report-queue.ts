@@ -1,6 +1,7 @@
-// Group commit for device reports: reports that arrive while a batch is being written wait for
-// the next one, and each batch is one unit of work (one commit, multi-row statements). A lone
-// report is written at once, so a quiet fleet waits for nothing; a busy one shares its commits.
+// Group commit for device reports: the reports read in one turn of the event loop, and those that
+// arrive while a batch is being written, make up the next batch, and each batch is one unit of
+// work (one commit, multi-row statements). A lone report is written right after the turn that read
+// it, so a quiet fleet waits for nothing; a busy one shares its commits.
 //
 // Per batch, each entry settles on its own: a refusal (an unknown or stopped execution) is that
 // entry's answer, not the batch's. When the batch's unit of work throws (a database error), it
@@ -30,6 +31,7 @@ export class ReportQueue<E, R> {
   /** Keys of the entries in batches being written. */
   private readonly busy = new Set<string>();
   private running = 0;
+  private scheduled = false;
   private readonly maxBatch: number;
   private readonly concurrency: number;
 
@@ -49,6 +51,20 @@ export class ReportQueue<E, R> {
   submit(key: string, entry: E): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.waiting.push({ key, entry, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /**
+   * Writes once the reports of this turn of the event loop are in: on SQLite a batch runs to its
+   * commit without yielding to I/O, so the requests read in the same turn would otherwise each
+   * get a batch of their own. setImmediate runs right after the turn's I/O: no timer, no wait.
+   */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
       this.pump();
     });
   }

@@ -9,6 +9,7 @@ import { EventLog, type Store } from '../store/index.js';
 import { storeTargets } from '../testing/stores.js';
 import { DecommissionService } from './decommission.service.js';
 import { openChannel } from '../cluster/open-channel.js';
+import { TokenRevocations } from '../cluster/token-revocations.js';
 
 for (const target of storeTargets) {
   describe(`decommissioning under the engine on ${target.name}`, () => {
@@ -33,12 +34,13 @@ for (const target of storeTargets) {
       const [gone, kept] = await seedDevices(store, 2);
       const artifact = await seedArtifact(store);
       const transport = new ScriptedTransport('http', hangUntilAborted);
-      parts = createEngine({ store, channel: openChannel(store), events, clock, random: seededRandom(), transports: new Map([['http', transport]]), concurrency: 4, tickMs: 10, jobsMs: 0, batchSize: 50 });
+      const channel = openChannel(store);
+      parts = createEngine({ store, channel, events, clock, random: seededRandom(), transports: new Map([['http', transport]]), concurrency: 4, tickMs: 10, jobsMs: 0, batchSize: 50 });
       parts.engine.start();
       const engine = parts.engine;
       const live = await parts.rollouts.create({ artifactId: artifact.id, filter: { ids: [gone!, kept!] } }, 'token:test');
       await transport.started(2);
-      const decommission = new DecommissionService({ store, transitions: parts.transitions, targetChanges: parts.targetChanges, clock, registryChanged: () => {}, executionsEnded: (id) => (engine.abortDeliveriesTo(id), engine.wake()) });
+      const decommission = new DecommissionService({ store, transitions: parts.transitions, targetChanges: parts.targetChanges, tokenRevocations: new TokenRevocations(channel), clock, registryChanged: () => {}, executionsEnded: (id) => (engine.abortDeliveriesTo(id), engine.wake()) });
 
       const device = await decommission.decommission(gone!, 'token:ops');
       expect(device.decommissionedAt).toBe(new Date(clock.now()).toISOString());

@@ -5,6 +5,7 @@
 // every server forgets what it cached of the device (tokens, target state, hawkBit controller).
 import { NotFoundError, type Clock, type Device, type Execution, type ExecutionState, type NewEvent } from '../core/index.js';
 import type { TargetChanges } from '../cluster/target-changes.js';
+import type { TokenRevocations } from '../cluster/token-revocations.js';
 import { executionEvent, type ExecutionChange, type Transitions } from '../engine/transitions.js';
 import type { Store, StoreTransaction } from '../store/index.js';
 
@@ -13,10 +14,11 @@ export interface DecommissionDeps {
   transitions: Pick<Transitions, 'atomically'>;
   clock: Clock;
   /**
-   * Target changes: their listeners on every server forget the device's cached tokens, target
-   * state and hawkBit controller (the other servers hear it with the commit).
+   * Target changes and token revocations: their listeners on every server forget the device's
+   * target state and hawkBit controller, and its cached tokens (the other servers hear it with the commit).
    */
   targetChanges: Pick<TargetChanges, 'changedIn' | 'changedHere'>;
+  tokenRevocations: Pick<TokenRevocations, 'revokedIn' | 'revokedHere'>;
   /** Told after the commit: the device totals changed. */
   registryChanged: () => void;
   /** Told after the commit when executions ended: abort this server's pushes to the device, let rollouts finish. */
@@ -41,12 +43,14 @@ export class DecommissionService {
     const changed = changes.length ? await tx.executions.transition(changes, now) : new Set<string>();
     const done = changes.filter((c) => changed.has(c.id));
     await this.deps.targetChanges.changedIn(tx, deviceIds);
+    await this.deps.tokenRevocations.revokedIn(tx, deviceIds);
     return { events: done.map((c) => executionEvent(c, actor)), ended: [...new Set(done.map((c) => c.deviceId))] };
   }
 
   /** After a bulk decommission's commit: this server's caches, the registry totals, ended pushes. */
   afterBulk(deviceIds: string[], ended: string[]): void {
     this.deps.targetChanges.changedHere(deviceIds);
+    this.deps.tokenRevocations.revokedHere(deviceIds);
     this.deps.registryChanged();
     for (const id of ended) this.deps.executionsEnded(id);
   }
@@ -67,10 +71,12 @@ export class DecommissionService {
       const done = changes.filter((c) => changed.has(c.id));
       const events = done.map((c) => executionEvent(c, actor));
       await this.deps.targetChanges.changedIn(tx, [deviceId]);
+      await this.deps.tokenRevocations.revokedIn(tx, [deviceId]);
       const record = first ? [{ type: 'device.decommissioned', actor, deviceId, data: { executionsEnded: done.length } }] : [];
       return { result: done.length, events: [...record, ...events] };
     });
     this.deps.targetChanges.changedHere([deviceId]);
+    this.deps.tokenRevocations.revokedHere([deviceId]);
     this.deps.registryChanged();
     if (ended > 0) this.deps.executionsEnded(deviceId);
     return (await this.deps.store.devices.get(deviceId))!;
