@@ -95,7 +95,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   let ready = false;
   // Device credentials are sealed under the secrets key; the database is bound to one key.
   const secretsKey = openSecretsKey(config.secretsKeyFile);
-  const store = await openStore({ url: config.databaseUrl, sqliteFile: sqliteFileFor(config), secrets: secretsKey.box });
+  const store = await openStore({ url: config.databaseUrl, sqliteFile: sqliteFileFor(config), secrets: secretsKey.box, backgroundCheckpoint: true });
   try {
     await store.deviceSecrets.bind(clock.now(), {
       sealed: (devices) => logger.info({ devices }, 'device credentials moved out of metadata into device_secrets, encrypted'),

@@ -34,7 +34,7 @@ class InstantTransport implements Transport {
 async function runOne(db: 'sqlite' | 'postgres', devices: number, concurrency: number, batchSize: number): Promise<Record<string, unknown>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uo-bench-engine-'));
   const pg = db === 'postgres' ? await createTestDatabase('uo_bench') : null;
-  const store = await openStore(pg ? { url: pg.url, poolSize: 10 } : { sqliteFile: path.join(dir, 'bench.db') });
+  const store = await openStore(pg ? { url: pg.url, poolSize: 10 } : { sqliteFile: path.join(dir, 'bench.db'), backgroundCheckpoint: true });
   try {
     await seedDevices(store, devices, {}, 'bench');
     const artifact = await seedArtifact(store);

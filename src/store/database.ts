@@ -6,6 +6,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -47,6 +48,11 @@ export interface OpenOptions {
   sqliteFile?: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /**
+   * SQLite file: checkpoint the write-ahead log on a worker thread instead of inside commits on
+   * this one (sqlite-checkpointer.ts). For the server; tools and short-lived stores leave it off.
+   */
+  backgroundCheckpoint?: boolean;
 }
 
 export function openDatabase(options: OpenOptions): DatabaseHandle {
@@ -72,6 +78,7 @@ export function openDatabase(options: OpenOptions): DatabaseHandle {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
+  const checkpointer = options.backgroundCheckpoint && file !== ':memory:' ? new SqliteCheckpointer(sqlite, path.resolve(file)) : null;
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { prepare: statementCache(sqlite), close: () => sqlite.close() } }) });
   return {
     db,
@@ -79,7 +86,10 @@ export function openDatabase(options: OpenOptions): DatabaseHandle {
     maxParams: 30_000,
     sqlite,
     describe: file === ':memory:' ? 'sqlite (in memory)' : `sqlite ${file}`,
-    close: () => db.destroy(),
+    close: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
   };
 }
 
