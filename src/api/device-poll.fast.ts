@@ -20,7 +20,7 @@ const MAX_ID = 128;
 
 export interface DevicePollFastDeps {
   auth: Pick<Authenticator, 'cached'>;
-  targets: Pick<TargetCache, 'peek'>;
+  targets: Pick<TargetCache, 'etagOf'>;
   presence: Pick<PresenceService, 'seenNow'>;
   /** The framework's failed-authentication limiter: a blocked address is the framework's to answer (429). */
   limiter: Pick<AuthFailureLimiter, 'blocked'> | null;
@@ -50,11 +50,11 @@ export function devicePollFastRoute(deps: DevicePollFastDeps): FastRoute {
     const id = principal.deviceId;
     if (url.length !== PREFIX.length + id.length + SUFFIX.length || !url.startsWith(id, PREFIX.length)) return false;
     if (limiter && limiter.blocked(family, clientAddress(req, deps.trust)) !== null) return false;
-    const cached = deps.targets.peek(id);
-    if (!cached || !etagMatches(ifNoneMatch, cached.etag)) return false;
+    const etag = deps.targets.etagOf(id);
+    if (etag === undefined || !etagMatches(ifNoneMatch, etag)) return false;
     deps.presence.seenNow(id);
     deps.notModified();
-    res.writeHead(304, ['etag', cached.etag, 'cache-control', 'no-cache', 'x-request-id', requestIdOf(req, deps.requestId)]);
+    res.writeHead(304, ['etag', etag, 'cache-control', 'no-cache', 'x-request-id', requestIdOf(req, deps.requestId)]);
     res.end();
     return true;
   };
