@@ -41,6 +41,7 @@ const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
 export class SqliteCheckpointer {
   private readonly worker: Worker;
   private stopped = false;
+  private exited = false;
 
   constructor(
     private readonly sqlite: SQLite.Database,
@@ -59,7 +60,10 @@ export class SqliteCheckpointer {
       if (!this.stopped && sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
     };
     this.worker.on('error', fallBack);
-    this.worker.on('exit', fallBack);
+    this.worker.on('exit', () => {
+      this.exited = true;
+      fallBack();
+    });
   }
 
   /** Stops the thread; the connection checkpoints itself again (and SQLite checkpoints on close). */
@@ -67,9 +71,14 @@ export class SqliteCheckpointer {
     if (this.stopped) return;
     if (this.sqlite.open) this.sqlite.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
     this.stopped = true;
+    if (this.exited) return;
+    // Held while it stops: a process waiting for it must not end with the wait unsettled.
+    this.worker.ref();
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage('stop');
-    await Promise.race([exited, new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+    clearTimeout(timer);
     await this.worker.terminate();
   }
 }
