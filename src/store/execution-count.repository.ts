@@ -127,8 +127,7 @@ export class ExecutionCountRepository {
           .insertInto('execution_counts')
           .columns([...COUNTED])
           .expression((eb) => eb.selectFrom('summed').select([...COUNTED]))
-          .onConflict((oc) => oc.columns(['rollout_id', 'phase', 'state']).doUpdateSet(addExcluded))
-          .returning('rollout_id'),
+          .onConflict((oc) => oc.columns(['rollout_id', 'phase', 'state']).doUpdateSet(addExcluded)),
       )
       // Data-modifying CTEs run to completion whether or not the query reads them.
       .selectFrom('summed')
