@@ -1,6 +1,6 @@
-// The engine's periodic jobs, run by one server at a time (store.locks): start scheduled rollouts,
-// reclaim work whose lease expired, apply thresholds and phase steps, let continuous rollouts
-// take in devices that match their filter now.
+// The engine's periodic jobs, run by one server at a time (store.locks): fold the execution count
+// deltas into their totals, start scheduled rollouts, reclaim work whose lease expired, apply
+// thresholds and phase steps, let continuous rollouts take in devices that match their filter now.
 import { ConflictError, installGate, phaseCounts, progressInput, progressStep, rolloutDeviceFilter, type Clock, type ExecutionState, type ProgressStep, type Random, type Rollout } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { EngineLogger } from './engine-logger.js';
@@ -29,6 +29,12 @@ const LOCK = 'engine.jobs';
 /** Download-ahead executions whose target changes when their window opens or closes. */
 const HELD: ExecutionState[] = ['queued', 'downloading', 'downloaded'];
 const JOIN_EVERY_MS = 5_000;
+/**
+ * Count deltas folded per run (migration 0018, PostgreSQL; SQLite has none). Reads stay exact
+ * either way; folding keeps what they sum small. A statement appends one delta per (rollout,
+ * phase, state) it changed, so a run of this size takes far more than a second's worth.
+ */
+const FOLD_PER_RUN = 20_000;
 
 export class EngineJobs {
   private nextRun = 0;
@@ -42,6 +48,7 @@ export class EngineJobs {
     if (now < this.nextRun) return;
     this.nextRun = now + this.o.jobsMs;
     if (!(await this.o.store.locks.acquire(LOCK, this.o.owner, now, Math.max(2_000, this.o.jobsMs * 4)))) return;
+    await this.fold();
     for (const rollout of live) {
       if (rollout.status === 'scheduled' && rollout.startAt && Date.parse(rollout.startAt) <= now) await this.guard(rollout, () => this.o.service.startScheduled(rollout));
     }
@@ -64,6 +71,15 @@ export class EngineJobs {
       await job();
     } catch (error) {
       if (!(error instanceof ConflictError)) this.o.logger.error({ err: error, rolloutId: rollout.id }, 'engine: job failed');
+    }
+  }
+
+  /** Folds count deltas; a failure is logged and the next run folds what this one did not. */
+  private async fold(): Promise<void> {
+    try {
+      await this.o.store.executionCounts.fold(FOLD_PER_RUN);
+    } catch (error) {
+      this.o.logger.error({ err: error }, 'engine: folding execution counts failed');
     }
   }
 

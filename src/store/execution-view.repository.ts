@@ -1,9 +1,11 @@
 // Read models over executions for operators: a rollout's counts, bytes and recent completions per
 // (phase, state) in one statement, and a list page's in one grouped statement (the source of every
-// rollout summary), recent starts for rate limits, and a device's deployment history with each
+// rollout summary; counts and sums from the totals the database keeps, recent completions from the
+// index of finished executions), recent starts for rate limits, and a device's deployment history with each
 // rollout's artifact.
 import type { Kysely } from 'kysely';
 import type { Execution, ExecutionState, SummaryRow, TimeKey } from '../core/index.js';
+import { countedGroups } from './execution-count.repository.js';
 import { toExecution } from './execution-row.js';
 import { olderThan } from './keyset.sql.js';
 import type { Database } from './schema.js';
@@ -14,8 +16,8 @@ export interface DeviceExecution extends Execution {
   rolloutName: string;
 }
 
-/** Rollouts per summary statement (one parameter each): a page of 1,000 is one statement. */
-const SUMMARY_CHUNK = 10_000;
+/** Rollouts per summary statement (three parameters each, SQLite takes 30,000): a page of 1,000 is one statement. */
+const SUMMARY_CHUNK = 5_000;
 
 export class ExecutionViewRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -40,24 +42,8 @@ export class ExecutionViewRepository {
     }
     for (const [since, ids] of bySince) {
       for (let at = 0; at < ids.length; at += SUMMARY_CHUNK) {
-        const rows = await this.db
-          .selectFrom('executions')
-          .select((eb) => [
-            'rollout_id',
-            'phase',
-            'state',
-            eb.fn.countAll<number>().as('n'),
-            eb.fn.sum<number>('bytes').as('bytes'),
-            eb.fn.sum<number>(eb.case().when('finished_at', '>=', since).then(1).else(0).end()).as('recent'),
-            eb.fn.sum<number>('installed_after_cancel').as('installed'),
-            eb.fn.sum<number>('bytes_fetched').as('fetched'),
-            eb.fn.sum<number>('bytes_reused').as('reused'),
-          ])
-          .where('rollout_id', 'in', ids.slice(at, at + SUMMARY_CHUNK))
-          .groupBy(['rollout_id', 'phase', 'state'])
-          .execute();
-        for (const r of rows) {
-          out.get(r.rollout_id)?.push({ phase: r.phase, state: r.state as ExecutionState, n: Number(r.n), bytes: Number(r.bytes ?? 0), finishedRecently: Number(r.recent ?? 0), installedAfterCancel: Number(r.installed ?? 0), bytesFetched: Number(r.fetched ?? 0), bytesReused: Number(r.reused ?? 0) });
+        for (const g of await countedGroups(this.db, ids.slice(at, at + SUMMARY_CHUNK), since)) {
+          out.get(g.rolloutId)?.push({ phase: g.phase, state: g.state as ExecutionState, n: g.n, bytes: g.bytes, finishedRecently: g.recent, installedAfterCancel: g.installed, bytesFetched: g.fetched, bytesReused: g.reused });
         }
       }
     }

@@ -8,6 +8,7 @@ import type { DialectName } from './database.js';
 import { deviceWhere } from './device-filter.sql.js';
 import { resolveGroupFilter } from './group-filter.sql.js';
 import { chunks } from './device.repository.js';
+import { countedGroups } from './execution-count.repository.js';
 import { insertExecutions, insertExecutionsForFilter } from './execution-insert.sql.js';
 import { lastInstalled, requeueFailures } from './execution-outcome.sql.js';
 import { toExecution, toMovedExecution, type ClaimedExecution, type ClaimOptions, type MovedExecution, type NewExecution, type RequeuedRow, type TransitionItem } from './execution-row.js';
@@ -168,15 +169,12 @@ export class ExecutionRepository {
     }
   }
 
-  /** Executions per (phase, state) of one rollout. */
+  /**
+   * Executions per (phase, state) of one rollout, from the counts the database keeps (migration
+   * 0018): a few rows whatever the rollout's size.
+   */
   async countsByPhase(rolloutId: string): Promise<{ phase: number; state: ExecutionState; n: number }[]> {
-    const rows = await this.db
-      .selectFrom('executions')
-      .select(['phase', 'state', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('rollout_id', '=', rolloutId)
-      .groupBy(['phase', 'state'])
-      .execute();
-    return rows.map((r) => ({ phase: r.phase, state: r.state as ExecutionState, n: Number(r.n) }));
+    return (await countedGroups(this.db, [rolloutId])).map((g) => ({ phase: g.phase, state: g.state as ExecutionState, n: g.n }));
   }
 
   async startedSince(rolloutId: string, since: number): Promise<number> {

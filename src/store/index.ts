@@ -12,6 +12,7 @@ import { DeviceSecretRepository } from './device-secret.repository.js';
 import { EnrollmentRepository } from './enrollment.repository.js';
 import { EventRepository } from './event.repository.js';
 import { GroupRepository } from './group.repository.js';
+import { ExecutionCountRepository } from './execution-count.repository.js';
 import { ExecutionRepository } from './execution.repository.js';
 import { ExecutionViewRepository } from './execution-view.repository.js';
 import { HawkbitRepository } from './hawkbit.repository.js';
@@ -51,6 +52,8 @@ export interface Repositories {
   executions: ExecutionRepository;
   /** Read models over executions for operators (summaries, device histories). */
   executionViews: ExecutionViewRepository;
+  /** Executions counted by the database (migration 0018): folding its deltas into the totals. */
+  executionCounts: ExecutionCountRepository;
   policies: PolicyRepository;
   subscriptions: SubscriptionRepository;
   webhookReceipts: WebhookReceiptRepository;
@@ -108,6 +111,7 @@ function repositories(db: Kysely<Database>, handle: DatabaseHandle, box: SecretB
     releases: new ReleaseRepository(db),
     executions: new ExecutionRepository(db, handle.dialect, handle.maxParams),
     executionViews: new ExecutionViewRepository(db),
+    executionCounts: new ExecutionCountRepository(db, handle.dialect),
     policies: new PolicyRepository(db),
     subscriptions: new SubscriptionRepository(db),
     webhookReceipts: new WebhookReceiptRepository(db),
@@ -169,6 +173,7 @@ export * from './release.schema.js';
 export * from './release.repository.js';
 export * from './execution.repository.js';
 export * from './execution-view.repository.js';
+export * from './execution-count.repository.js';
 export * from './policy.repository.js';
 export * from './subscription.repository.js';
 export * from './webhook-receipt.repository.js';

@@ -1,5 +1,6 @@
-// Row types of migrations 0003, 0010 and 0014 (rollouts, executions). JSON columns are TEXT, booleans 0/1,
+// Row types of migrations 0003, 0010, 0014 and 0018 (rollouts, executions, their counts). JSON columns are TEXT, booleans 0/1,
 // timestamps epoch ms, as everywhere in the store.
+import type { Generated } from 'kysely';
 
 export interface RolloutRow {
   id: string;
@@ -63,4 +64,24 @@ export interface ExecutionRow {
   updated_at: number;
   started_at: number | null;
   finished_at: number | null;
+}
+
+/**
+ * Executions per (rollout, phase, state) with their sums, folded from the deltas (migration 0018).
+ * Bytes fetched and reused that are NULL count as 0.
+ */
+export interface ExecutionCountRow {
+  rollout_id: string;
+  phase: number;
+  state: string;
+  n: number;
+  bytes: number;
+  installed: number;
+  fetched: number;
+  reused: number;
+}
+
+/** A change of the counts that triggers on executions appended, not folded yet (migration 0018). */
+export interface ExecutionCountDeltaRow extends ExecutionCountRow {
+  id: Generated<number>;
 }

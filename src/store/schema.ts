@@ -3,7 +3,7 @@
 import type { Generated } from 'kysely';
 import type { ArtifactHashRow, HawkbitActionRow, HawkbitTenantRow, MenderAuthSetRow, ProtocolSecretRow } from './protocol.schema.js';
 import type { ExecutionComponentRow, ReleaseArtifactRow, ReleaseRow } from './release.schema.js';
-import type { ExecutionRow, RolloutRow } from './rollout.schema.js';
+import type { ExecutionCountDeltaRow, ExecutionCountRow, ExecutionRow, RolloutRow } from './rollout.schema.js';
 
 export interface DeviceRow {
   id: string;
@@ -230,4 +230,6 @@ export interface Database {
   device_group_members: DeviceGroupMemberRow;
   bulk_selections: BulkSelectionRow;
   execution_components: ExecutionComponentRow;
+  execution_counts: ExecutionCountRow;
+  execution_count_deltas: ExecutionCountDeltaRow;
 }
