@@ -2,9 +2,10 @@
 // boundary, for testing the device API and the agent on their own), and artifact helpers.
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { isForward, NotFoundError, ConflictError, type Artifact, type Execution, type ExecutionState, type Rollout } from '../core/index.js';
+import { isForward, NotFoundError, ConflictError, systemClock, type Artifact, type Execution, type ExecutionState, type Rollout } from '../core/index.js';
 import type { DeviceStateReport, DeviceSync, DeviceTarget, ExecutionReport, TargetChangedListener } from '../engine/device-sync.js';
 import type { Store } from '../store/index.js';
+import { DeviceVersions } from '../registry/device-versions.js';
 import type { App } from '../app.js';
 
 /** Targets set by the test; reports move the stored execution forward like the engine does. */
@@ -84,7 +85,8 @@ export class ManualTargets implements DeviceSync {
   async reportState(deviceId: string, report: DeviceStateReport): Promise<{ id: string; state: ExecutionState } | null> {
     const store = this.store;
     if (!store) throw new Error('ManualTargets: call useStore(app.store) first (startTestApp does)');
-    if (report.version) await store.devices.setVersions([{ deviceId, version: report.version }], Date.now());
+    // The one version rule (its bound on length, an empty version ignored), as the engine's sync records it.
+    if (report.version) await new DeviceVersions(store, systemClock).recordOne(deviceId, report.version);
     const execution = report.execution ? await this.applyReport(deviceId, report.execution) : null;
     if (report.alongside) await store.transaction(report.alongside);
     return execution ? { id: execution.id, state: execution.state } : null;
