@@ -60,6 +60,10 @@ export function openDatabase(options: OpenOptions): DatabaseHandle {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
     // An idle client that loses its server must not crash the process; the next query reconnects.
     pool.on('error', () => {});
+    // Nor one checked out: pg-pool drops its own listener while a client is lent, and a client
+    // inside a transaction between two statements (the engine's jobs, a report batch) emits
+    // 'error' when its connection dies. The transaction's next statement fails with that error.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

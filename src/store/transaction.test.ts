@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { deviceInput } from '../testing/engine.js';
 import { storeTargets, useStore } from '../testing/stores.js';
-import type { Store } from './index.js';
+import { ADMIN_URL, createTestDatabase, postgresUnavailable } from '../testing/postgres.js';
+import { dropDatabase } from '../testing/raw-sql.js';
+import { openStore, type Store } from './index.js';
 
 for (const target of storeTargets) {
   describe(`store.transaction on ${target.name}`, () => {
@@ -53,3 +55,29 @@ for (const target of storeTargets) {
     });
   });
 }
+
+describe('store.transaction on postgres when the connection dies', () => {
+  it('fails that unit of work, not the process (a lent client emits its error with no listener of the pool)', async (ctx) => {
+    const reason = await postgresUnavailable();
+    if (reason) return ctx.skip(reason);
+    const db = await createTestDatabase();
+    const store = await openStore({ url: db.url });
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', record);
+    try {
+      const work = store.transaction(async (tx) => {
+        await tx.devices.get('before');
+        // Every connection to the database ends, the lent one inside this transaction too.
+        await dropDatabase(ADMIN_URL, new URL(db.url).pathname.slice(1));
+        await tx.devices.get('after');
+      });
+      await expect(work).rejects.toThrow();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', record);
+      await store.close().catch(() => {});
+    }
+  });
+});
